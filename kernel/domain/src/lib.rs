@@ -1,0 +1,29 @@
+//! Tillit's domain: the rules of the product, with no IO.
+//!
+//! Nothing here touches the network, the disk, the clock or a random number
+//! generator: time comes in through [`time::Clock`], randomness and
+//! configuration as plain values. That keeps the rules testable without
+//! sleeping and lets the kernel and the data layer share one vocabulary.
+//!
+//! # Layout
+//! - [`personnummer`]: Swedish personal identity numbers and samordningsnummer,
+//!   validated, and never printed in clear.
+//! - [`ids`]: tenant and person identifiers.
+//! - [`people`]: clinicians, administrators and patients, and their status.
+//! - [`session`]: idle timeout and absolute lifetime of a login.
+//! - [`access`]: what the patient-data access log records.
+//! - [`time`]: timestamps, the clock, and durations as written in config.
+//! - [`redact`]: a wrapper that keeps personal data out of logs.
+
+pub mod access;
+pub mod ids;
+pub mod people;
+pub mod personnummer;
+pub mod redact;
+pub mod session;
+pub mod time;
+
+pub use ids::{PersonId, TenantId};
+pub use people::{Person, PersonName, PersonStatus, Role};
+pub use personnummer::Personnummer;
+pub use time::{Clock, Timestamp};

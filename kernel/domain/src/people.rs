@@ -1,0 +1,209 @@
+//! The people of a tenant: clinicians (vårdpersonal), administrators and
+//! patients.
+//!
+//! Status follows the handbook's admin tool: *active* people can log in and
+//! take part; *inactive* people cannot log in, be invited or receive
+//! messages; *removed* people are like inactive and also left out of every
+//! list. A removed patient can be invited again later (issue 3), which makes
+//! them active.
+
+use crate::{PersonId, Personnummer, TenantId};
+use serde::Serialize;
+use std::fmt;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Clinician,
+    Administrator,
+    Patient,
+}
+
+impl Role {
+    pub const ALL: [Role; 3] = [Role::Clinician, Role::Administrator, Role::Patient];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Clinician => "clinician",
+            Role::Administrator => "administrator",
+            Role::Patient => "patient",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+
+    /// Staff are created by administrators or tenant config; patients by invitation.
+    pub fn is_staff(self) -> bool {
+        matches!(self, Role::Clinician | Role::Administrator)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PersonStatus {
+    Active,
+    Inactive,
+    Removed,
+}
+
+impl PersonStatus {
+    pub const ALL: [PersonStatus; 3] = [Self::Active, Self::Inactive, Self::Removed];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Active => "active",
+            Self::Inactive => "inactive",
+            Self::Removed => "removed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+
+    pub fn can_log_in(self) -> bool {
+        self == Self::Active
+    }
+}
+
+/// A validated name part: trimmed, 1–100 characters, no control characters.
+#[derive(Clone, PartialEq, Eq)]
+pub struct PersonName(String);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum NameError {
+    #[error("the name is empty")]
+    Empty,
+    #[error("the name is longer than {max} characters")]
+    TooLong { max: usize },
+    #[error("the name contains characters that are not allowed")]
+    BadCharacters,
+}
+
+impl PersonName {
+    pub const MAX_CHARS: usize = 100;
+
+    pub fn parse(s: &str) -> Result<Self, NameError> {
+        let s = s.trim();
+        if s.is_empty() {
+            return Err(NameError::Empty);
+        }
+        if s.chars().count() > Self::MAX_CHARS {
+            return Err(NameError::TooLong {
+                max: Self::MAX_CHARS,
+            });
+        }
+        if s.chars().any(char::is_control) {
+            return Err(NameError::BadCharacters);
+        }
+        Ok(Self(s.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for PersonName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("PersonName(<redacted>)")
+    }
+}
+
+/// A person as stored. `Debug` never shows personal data.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Person {
+    pub id: PersonId,
+    pub tenant: TenantId,
+    pub role: Role,
+    pub status: PersonStatus,
+    pub personnummer: Personnummer,
+    pub given_name: PersonName,
+    pub family_name: PersonName,
+}
+
+impl Person {
+    pub fn full_name(&self) -> String {
+        format!("{} {}", self.given_name.as_str(), self.family_name.as_str())
+    }
+
+    /// Initials, as a patient sees other patients in a group visit.
+    pub fn initials(&self) -> String {
+        [&self.given_name, &self.family_name]
+            .iter()
+            .filter_map(|n| n.as_str().chars().next())
+            .flat_map(char::to_uppercase)
+            .collect()
+    }
+}
+
+impl fmt::Debug for Person {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Person")
+            .field("id", &self.id)
+            .field("tenant", &self.tenant)
+            .field("role", &self.role)
+            .field("status", &self.status)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What is needed to create a person.
+#[derive(Debug, Clone)]
+pub struct NewPerson {
+    pub role: Role,
+    pub personnummer: Personnummer,
+    pub given_name: PersonName,
+    pub family_name: PersonName,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn person() -> Person {
+        Person {
+            id: PersonId::new("p1"),
+            tenant: TenantId::parse("demo").unwrap(),
+            role: Role::Patient,
+            status: PersonStatus::Active,
+            personnummer: Personnummer::parse("191212121212").unwrap(),
+            given_name: PersonName::parse("åsa").unwrap(),
+            family_name: PersonName::parse("Öberg").unwrap(),
+        }
+    }
+
+    #[test]
+    fn names_are_validated() {
+        assert_eq!(PersonName::parse("  "), Err(NameError::Empty));
+        assert_eq!(
+            PersonName::parse(&"x".repeat(101)),
+            Err(NameError::TooLong { max: 100 })
+        );
+        assert_eq!(PersonName::parse("a\u{0}b"), Err(NameError::BadCharacters));
+        assert_eq!(PersonName::parse(" Anna ").unwrap().as_str(), "Anna");
+    }
+
+    #[test]
+    fn initials_and_debug() {
+        let p = person();
+        assert_eq!(p.initials(), "ÅÖ");
+        let dbg = format!("{p:?}");
+        assert!(!dbg.contains("Öberg") && !dbg.contains("1212"), "{dbg}");
+    }
+
+    #[test]
+    fn roles_and_statuses_round_trip() {
+        for r in Role::ALL {
+            assert_eq!(Role::parse(r.as_str()), Some(r));
+        }
+        for s in PersonStatus::ALL {
+            assert_eq!(PersonStatus::parse(s.as_str()), Some(s));
+        }
+        assert!(PersonStatus::Active.can_log_in());
+        assert!(!PersonStatus::Inactive.can_log_in());
+        assert!(!PersonStatus::Removed.can_log_in());
+    }
+}

@@ -1,0 +1,385 @@
+// The SQL of Tillit, written once and compiled twice.
+//
+// This file is `include!`d by `tillit-store-sqlite` and `tillit-store-postgres`,
+// each of which defines `type Db` first. Every `query!` here is therefore
+// checked against both databases, each with its own offline data in its own
+// `.sqlx/`. The SQL must be valid in both dialects: `$N` placeholders (SQLite
+// binds them by number too), `ON CONFLICT`, `RETURNING`, BIGINT times in UTC
+// milliseconds, TEXT ids.
+//
+// Tenant scoping rule, enforced by a test over the offline data: a statement
+// on a tenant-owned table binds the tenant as `$1` (`tenant_id = $1`, or
+// `tenant_id` as the first inserted column).
+
+use sqlx::Executor;
+use tillit_domain::access::AccessLogEntry;
+use tillit_domain::people::{NewPerson, PersonName, PersonStatus, Role};
+use tillit_domain::session::SessionRecord;
+use tillit_domain::{Person, PersonId, Personnummer, TenantId, Timestamp};
+
+type Result<T> = std::result::Result<T, sqlx::Error>;
+
+fn corrupt(what: &str) -> sqlx::Error {
+    sqlx::Error::Decode(format!("stored {what} is not valid").into())
+}
+
+struct PersonRow {
+    id: String,
+    role: String,
+    status: String,
+    personnummer: String,
+    given_name: String,
+    family_name: String,
+}
+
+impl PersonRow {
+    fn into_person(self, tenant: &TenantId) -> Result<Person> {
+        Ok(Person {
+            id: PersonId::new(self.id),
+            tenant: tenant.clone(),
+            role: Role::parse(&self.role).ok_or_else(|| corrupt("role"))?,
+            status: PersonStatus::parse(&self.status).ok_or_else(|| corrupt("status"))?,
+            personnummer: Personnummer::parse(&self.personnummer)
+                .map_err(|_| corrupt("personnummer"))?,
+            given_name: PersonName::parse(&self.given_name).map_err(|_| corrupt("name"))?,
+            family_name: PersonName::parse(&self.family_name).map_err(|_| corrupt("name"))?,
+        })
+    }
+}
+
+/// Registers a tenant id so tenant-owned rows can reference it. Idempotent.
+pub async fn register_tenant<'e>(
+    ex: impl Executor<'e, Database = Db>,
+    tenant: &TenantId,
+    now: Timestamp,
+) -> Result<()> {
+    sqlx::query!(
+        "INSERT INTO tenants (id, created_at) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING",
+        tenant.as_str(),
+        now.0,
+    )
+    .execute(ex)
+    .await?;
+    Ok(())
+}
+
+pub async fn insert_person<'e>(
+    ex: impl Executor<'e, Database = Db>,
+    tenant: &TenantId,
+    id: &PersonId,
+    p: &NewPerson,
+    now: Timestamp,
+) -> Result<Person> {
+    let row = sqlx::query_as!(
+        PersonRow,
+        r#"INSERT INTO people (tenant_id, id, role, status, personnummer, given_name, family_name, created_at, updated_at)
+           VALUES ($1, $2, $3, 'active', $4, $5, $6, $7, $7)
+           RETURNING id AS "id!", role AS "role!", status AS "status!", personnummer AS "personnummer!",
+                     given_name AS "given_name!", family_name AS "family_name!""#,
+        tenant.as_str(),
+        id.as_str(),
+        p.role.as_str(),
+        p.personnummer.as_str(),
+        p.given_name.as_str(),
+        p.family_name.as_str(),
+        now.0,
+    )
+    .fetch_one(ex)
+    .await?;
+    row.into_person(tenant)
+}
+
+/// Inserts the person unless someone with that personnummer already exists in
+/// the tenant; the existing row (and any status an administrator gave it) wins.
+/// Returns whether a row was inserted.
+pub async fn insert_person_if_absent<'e>(
+    ex: impl Executor<'e, Database = Db>,
+    tenant: &TenantId,
+    id: &PersonId,
+    p: &NewPerson,
+    now: Timestamp,
+) -> Result<bool> {
+    let done = sqlx::query!(
+        r#"INSERT INTO people (tenant_id, id, role, status, personnummer, given_name, family_name, created_at, updated_at)
+           VALUES ($1, $2, $3, 'active', $4, $5, $6, $7, $7)
+           ON CONFLICT (tenant_id, personnummer) DO NOTHING"#,
+        tenant.as_str(),
+        id.as_str(),
+        p.role.as_str(),
+        p.personnummer.as_str(),
+        p.given_name.as_str(),
+        p.family_name.as_str(),
+        now.0,
+    )
+    .execute(ex)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+pub async fn person_by_personnummer<'e>(
+    ex: impl Executor<'e, Database = Db>,
+    tenant: &TenantId,
+    pnr: &Personnummer,
+) -> Result<Option<Person>> {
+    let row = sqlx::query_as!(
+        PersonRow,
+        r#"SELECT id AS "id!", role AS "role!", status AS "status!", personnummer AS "personnummer!",
+                  given_name AS "given_name!", family_name AS "family_name!"
+           FROM people WHERE tenant_id = $1 AND personnummer = $2"#,
+        tenant.as_str(),
+        pnr.as_str(),
+    )
+    .fetch_optional(ex)
+    .await?;
+    row.map(|r| r.into_person(tenant)).transpose()
+}
+
+pub async fn person_by_id<'e>(
+    ex: impl Executor<'e, Database = Db>,
+    tenant: &TenantId,
+    id: &PersonId,
+) -> Result<Option<Person>> {
+    let row = sqlx::query_as!(
+        PersonRow,
+        r#"SELECT id AS "id!", role AS "role!", status AS "status!", personnummer AS "personnummer!",
+                  given_name AS "given_name!", family_name AS "family_name!"
+           FROM people WHERE tenant_id = $1 AND id = $2"#,
+        tenant.as_str(),
+        id.as_str(),
+    )
+    .fetch_optional(ex)
+    .await?;
+    row.map(|r| r.into_person(tenant)).transpose()
+}
+
+/// People with one of the given roles, removed people left out, sorted by name.
+pub async fn list_people<'e>(
+    ex: impl Executor<'e, Database = Db>,
+    tenant: &TenantId,
+    role: Role,
+) -> Result<Vec<Person>> {
+    let rows = sqlx::query_as!(
+        PersonRow,
+        r#"SELECT id AS "id!", role AS "role!", status AS "status!", personnummer AS "personnummer!",
+                  given_name AS "given_name!", family_name AS "family_name!"
+           FROM people WHERE tenant_id = $1 AND role = $2 AND status <> 'removed'
+           ORDER BY family_name, given_name, id"#,
+        tenant.as_str(),
+        role.as_str(),
+    )
+    .fetch_all(ex)
+    .await?;
+    rows.into_iter().map(|r| r.into_person(tenant)).collect()
+}
+
+/// Returns whether the person existed.
+pub async fn set_person_status<'e>(
+    ex: impl Executor<'e, Database = Db>,
+    tenant: &TenantId,
+    id: &PersonId,
+    status: PersonStatus,
+    now: Timestamp,
+) -> Result<bool> {
+    let done = sqlx::query!(
+        "UPDATE people SET status = $3, updated_at = $4 WHERE tenant_id = $1 AND id = $2",
+        tenant.as_str(),
+        id.as_str(),
+        status.as_str(),
+        now.0,
+    )
+    .execute(ex)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Deletes the person row (and, by cascade, their sessions). Access-log
+/// entries that name them stay.
+pub async fn delete_person<'e>(
+    ex: impl Executor<'e, Database = Db>,
+    tenant: &TenantId,
+    id: &PersonId,
+) -> Result<bool> {
+    let done = sqlx::query!(
+        "DELETE FROM people WHERE tenant_id = $1 AND id = $2",
+        tenant.as_str(),
+        id.as_str(),
+    )
+    .execute(ex)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+pub async fn insert_session<'e>(
+    ex: impl Executor<'e, Database = Db>,
+    tenant: &TenantId,
+    token_hash: &str,
+    person: &PersonId,
+    now: Timestamp,
+    expires_at: Timestamp,
+) -> Result<()> {
+    sqlx::query!(
+        r#"INSERT INTO sessions (tenant_id, token_hash, person_id, created_at, last_seen_at, expires_at)
+           VALUES ($1, $2, $3, $4, $4, $5)"#,
+        tenant.as_str(),
+        token_hash,
+        person.as_str(),
+        now.0,
+        expires_at.0,
+    )
+    .execute(ex)
+    .await?;
+    Ok(())
+}
+
+pub async fn session_by_token_hash<'e>(
+    ex: impl Executor<'e, Database = Db>,
+    tenant: &TenantId,
+    token_hash: &str,
+) -> Result<Option<SessionRecord>> {
+    let row = sqlx::query!(
+        r#"SELECT p.id AS "id!", p.role AS "role!", p.status AS "status!",
+                  p.personnummer AS "personnummer!", p.given_name AS "given_name!",
+                  p.family_name AS "family_name!",
+                  s.created_at AS "created_at!", s.last_seen_at AS "last_seen_at!"
+           FROM sessions s
+           JOIN people p ON p.tenant_id = s.tenant_id AND p.id = s.person_id
+           WHERE s.tenant_id = $1 AND s.token_hash = $2"#,
+        tenant.as_str(),
+        token_hash,
+    )
+    .fetch_optional(ex)
+    .await?;
+    let Some(r) = row else { return Ok(None) };
+    let person = PersonRow {
+        id: r.id,
+        role: r.role,
+        status: r.status,
+        personnummer: r.personnummer,
+        given_name: r.given_name,
+        family_name: r.family_name,
+    }
+    .into_person(tenant)?;
+    Ok(Some(SessionRecord {
+        person,
+        created_at: Timestamp(r.created_at),
+        last_seen_at: Timestamp(r.last_seen_at),
+    }))
+}
+
+pub async fn touch_session<'e>(
+    ex: impl Executor<'e, Database = Db>,
+    tenant: &TenantId,
+    token_hash: &str,
+    now: Timestamp,
+    expires_at: Timestamp,
+) -> Result<()> {
+    sqlx::query!(
+        "UPDATE sessions SET last_seen_at = $3, expires_at = $4 WHERE tenant_id = $1 AND token_hash = $2",
+        tenant.as_str(),
+        token_hash,
+        now.0,
+        expires_at.0,
+    )
+    .execute(ex)
+    .await?;
+    Ok(())
+}
+
+pub async fn delete_session<'e>(
+    ex: impl Executor<'e, Database = Db>,
+    tenant: &TenantId,
+    token_hash: &str,
+) -> Result<()> {
+    sqlx::query!(
+        "DELETE FROM sessions WHERE tenant_id = $1 AND token_hash = $2",
+        tenant.as_str(),
+        token_hash,
+    )
+    .execute(ex)
+    .await?;
+    Ok(())
+}
+
+/// Ends every session of one person, e.g. when they are made inactive.
+pub async fn delete_sessions_of<'e>(
+    ex: impl Executor<'e, Database = Db>,
+    tenant: &TenantId,
+    person: &PersonId,
+) -> Result<u64> {
+    let done = sqlx::query!(
+        "DELETE FROM sessions WHERE tenant_id = $1 AND person_id = $2",
+        tenant.as_str(),
+        person.as_str(),
+    )
+    .execute(ex)
+    .await?;
+    Ok(done.rows_affected())
+}
+
+pub async fn delete_expired_sessions<'e>(
+    ex: impl Executor<'e, Database = Db>,
+    tenant: &TenantId,
+    now: Timestamp,
+) -> Result<u64> {
+    let done = sqlx::query!(
+        "DELETE FROM sessions WHERE tenant_id = $1 AND expires_at <= $2",
+        tenant.as_str(),
+        now.0,
+    )
+    .execute(ex)
+    .await?;
+    Ok(done.rows_affected())
+}
+
+pub async fn insert_access_event<'e>(
+    ex: impl Executor<'e, Database = Db>,
+    tenant: &TenantId,
+    e: &tillit_domain::access::AccessEvent,
+    now: Timestamp,
+) -> Result<()> {
+    sqlx::query!(
+        r#"INSERT INTO access_log (tenant_id, at, actor_id, actor_role, patient_id, patient_personnummer, action, what)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"#,
+        tenant.as_str(),
+        now.0,
+        e.actor.as_str(),
+        e.actor_role.as_str(),
+        e.patient.as_str(),
+        e.patient_personnummer.as_str(),
+        e.action.as_str(),
+        e.what,
+    )
+    .execute(ex)
+    .await?;
+    Ok(())
+}
+
+/// The log entries naming a patient, identified by personnummer so the
+/// follow-up works after the patient row is gone. Oldest first.
+pub async fn access_log_for_patient<'e>(
+    ex: impl Executor<'e, Database = Db>,
+    tenant: &TenantId,
+    pnr: &Personnummer,
+) -> Result<Vec<AccessLogEntry>> {
+    let rows = sqlx::query!(
+        r#"SELECT at AS "at!", actor_id AS "actor_id!", actor_role AS "actor_role!",
+                  patient_id AS "patient_id!", action AS "action!", what AS "what!"
+           FROM access_log WHERE tenant_id = $1 AND patient_personnummer = $2
+           ORDER BY seq"#,
+        tenant.as_str(),
+        pnr.as_str(),
+    )
+    .fetch_all(ex)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| AccessLogEntry {
+            at: Timestamp(r.at),
+            actor_id: r.actor_id,
+            actor_role: r.actor_role,
+            patient_id: r.patient_id,
+            action: r.action,
+            what: r.what,
+        })
+        .collect())
+}

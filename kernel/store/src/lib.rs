@@ -1,0 +1,382 @@
+//! Tillit's data layer: one API over SQLite (the embedded default) and
+//! PostgreSQL (production).
+//!
+//! # Layout
+//! - `sql/queries.rs`: every SQL statement, written once. Each backend crate
+//!   (`sqlite/`, `postgres/`) `include!`s it, so every query is compiled and
+//!   checked against both databases, each with its own offline data (`.sqlx/`).
+//! - `migrations/{sqlite,postgres}/`: one set per dialect, kept in step
+//!   (same file names; a test compares the resulting schemas).
+//! - this crate: [`Store`], which connects and migrates, and [`TenantStore`],
+//!   the only way to reach tenant-owned data.
+//! - [`testing`] (feature `test-support`): fresh SQLite and PostgreSQL
+//!   databases for tests.
+//!
+//! # Tenant scoping
+//! Tenant-owned data is reachable only through [`Store::tenant`], which binds
+//! the tenant once; no method takes a tenant id after that. Below it, every
+//! statement binds the tenant as `$1` (a test checks the SQL of every query),
+//! and composite foreign keys keep rows from pointing into another tenant.
+//!
+//! # Errors
+//! [`StoreError`] is the boundary type; `sqlx::Error` never leaves this crate.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+use tillit_domain::access::AccessEvent;
+use tillit_domain::people::NewPerson;
+use tillit_domain::{Person, PersonId, PersonStatus, Personnummer, Role, TenantId, Timestamp};
+
+pub use tillit_domain::access::AccessLogEntry;
+pub use tillit_domain::session::SessionRecord;
+
+/// Which database a [`Store`] talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database URL is not one Tillit can use.
+    #[error("database URL {url:?} is not supported: {reason}")]
+    BadUrl { url: String, reason: String },
+    /// The database could not be reached or did not answer in time.
+    #[error("the database is unreachable: {0}")]
+    Unavailable(String),
+    /// A uniqueness rule was broken, e.g. a personnummer already in the tenant.
+    #[error("already exists ({constraint})")]
+    Conflict { constraint: String },
+    /// Applying migrations failed.
+    #[error("migrating the database failed: {0}")]
+    Migration(String),
+    /// Stored data did not decode into the domain's types.
+    #[error("stored data is invalid: {0}")]
+    Corrupt(String),
+    /// Anything else the database refused.
+    #[error("database error: {0}")]
+    Database(String),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        match e {
+            sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict {
+                constraint: db.constraint().unwrap_or("unique").to_owned(),
+            },
+            sqlx::Error::Database(db) => StoreError::Database(db.message().to_owned()),
+            sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::WorkerCrashed
+            | sqlx::Error::Protocol(_) => StoreError::Unavailable(e.to_string()),
+            sqlx::Error::Decode(_) | sqlx::Error::ColumnDecode { .. } => {
+                StoreError::Corrupt(e.to_string())
+            }
+            other => StoreError::Database(other.to_string()),
+        }
+    }
+}
+
+type Result<T> = std::result::Result<T, StoreError>;
+
+#[cfg(feature = "test-support")]
+pub mod testing;
+
+#[derive(Debug, Clone)]
+enum Pool {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// Runs the same expression against whichever backend the store holds, with
+/// `q` naming that backend's copy of the shared queries and `$ex` its pool.
+macro_rules! dispatch {
+    ($pool:expr, |$ex:ident| $body:expr) => {
+        match $pool {
+            Pool::Sqlite($ex) => {
+                #[allow(unused_imports)]
+                use tillit_store_sqlite::queries as q;
+                Ok($body.await?)
+            }
+            Pool::Postgres($ex) => {
+                #[allow(unused_imports)]
+                use tillit_store_postgres::queries as q;
+                Ok($body.await?)
+            }
+        }
+    };
+}
+
+/// A connection pool to the configured database.
+#[derive(Debug, Clone)]
+pub struct Store {
+    pool: Pool,
+}
+
+impl Store {
+    /// Connects to `url`: `sqlite://path` (created if missing, WAL mode) or
+    /// `postgres://…`. Fails within `timeout` if the database cannot be reached.
+    pub async fn connect(url: &str, timeout: Duration) -> Result<Self> {
+        let bad = |reason: String| StoreError::BadUrl {
+            url: redact_url(url),
+            reason,
+        };
+        let pool = if url.starts_with("sqlite:") {
+            let opts = SqliteConnectOptions::from_str(url)
+                .map_err(|e| bad(e.to_string()))?
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                // FULL: a commit survives power loss, not only a process crash.
+                .synchronous(SqliteSynchronous::Full)
+                .foreign_keys(true)
+                .busy_timeout(Duration::from_secs(5));
+            if let Some(dir) = opts.get_filename().parent() {
+                if !dir.as_os_str().is_empty() {
+                    std::fs::create_dir_all(dir).map_err(|e| {
+                        StoreError::Unavailable(format!("cannot create {}: {e}", dir.display()))
+                    })?;
+                }
+            }
+            let pool = SqlitePoolOptions::new()
+                .max_connections(8)
+                .acquire_timeout(timeout)
+                .connect_with(opts)
+                .await?;
+            Pool::Sqlite(pool)
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            let opts = PgConnectOptions::from_str(url).map_err(|e| bad(e.to_string()))?;
+            let pool = PgPoolOptions::new()
+                .max_connections(16)
+                .acquire_timeout(timeout)
+                .connect_with(opts)
+                .await?;
+            Pool::Postgres(pool)
+        } else {
+            return Err(bad("expected sqlite://… or postgres://…".to_owned()));
+        };
+        Ok(Self { pool })
+    }
+
+    pub fn backend(&self) -> Backend {
+        match self.pool {
+            Pool::Sqlite(_) => Backend::Sqlite,
+            Pool::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// Applies pending migrations.
+    pub async fn migrate(&self) -> Result<()> {
+        let r = match &self.pool {
+            Pool::Sqlite(p) => tillit_store_sqlite::MIGRATOR.run(p).await,
+            Pool::Postgres(p) => tillit_store_postgres::MIGRATOR.run(p).await,
+        };
+        r.map_err(|e| StoreError::Migration(e.to_string()))
+    }
+
+    /// Whether the database answers, for readiness checks.
+    pub async fn ping(&self) -> Result<()> {
+        let r = match &self.pool {
+            Pool::Sqlite(p) => sqlx::query("SELECT 1").execute(p).await.map(drop),
+            Pool::Postgres(p) => sqlx::query("SELECT 1").execute(p).await.map(drop),
+        };
+        r.map_err(StoreError::from)
+    }
+
+    pub async fn close(&self) {
+        match &self.pool {
+            Pool::Sqlite(p) => p.close().await,
+            Pool::Postgres(p) => p.close().await,
+        }
+    }
+
+    /// Makes `tenant` known to the database. Idempotent.
+    pub async fn register_tenant(&self, tenant: &TenantId, now: Timestamp) -> Result<()> {
+        dispatch!(&self.pool, |ex| q::register_tenant(ex, tenant, now))
+    }
+
+    /// The data of one tenant. Every method on the result is scoped to it.
+    pub fn tenant(&self, tenant: TenantId) -> TenantStore<'_> {
+        TenantStore {
+            pool: &self.pool,
+            tenant,
+        }
+    }
+}
+
+/// Hides the password of a database URL for messages and logs.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let creds = &url[s + 3..at];
+            match creds.find(':') {
+                Some(c) => format!("{}{}:***{}", &url[..s + 3], &creds[..c], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+/// One tenant's data. Obtained from [`Store::tenant`]; holds the tenant id so
+/// no query can be asked without it.
+#[derive(Debug, Clone)]
+pub struct TenantStore<'s> {
+    pool: &'s Pool,
+    tenant: TenantId,
+}
+
+impl TenantStore<'_> {
+    pub fn tenant(&self) -> &TenantId {
+        &self.tenant
+    }
+
+    /// Creates a person; [`StoreError::Conflict`] if the personnummer is taken.
+    pub async fn create_person(
+        &self,
+        id: &PersonId,
+        p: &NewPerson,
+        now: Timestamp,
+    ) -> Result<Person> {
+        let t = &self.tenant;
+        dispatch!(self.pool, |ex| q::insert_person(ex, t, id, p, now))
+    }
+
+    /// Creates the person unless the personnummer is already in the tenant.
+    pub async fn ensure_person(
+        &self,
+        id: &PersonId,
+        p: &NewPerson,
+        now: Timestamp,
+    ) -> Result<bool> {
+        let t = &self.tenant;
+        dispatch!(self.pool, |ex| q::insert_person_if_absent(
+            ex, t, id, p, now
+        ))
+    }
+
+    pub async fn person_by_personnummer(&self, pnr: &Personnummer) -> Result<Option<Person>> {
+        let t = &self.tenant;
+        dispatch!(self.pool, |ex| q::person_by_personnummer(ex, t, pnr))
+    }
+
+    pub async fn person(&self, id: &PersonId) -> Result<Option<Person>> {
+        let t = &self.tenant;
+        dispatch!(self.pool, |ex| q::person_by_id(ex, t, id))
+    }
+
+    /// Everyone with `role` who is not removed, by family name.
+    pub async fn people(&self, role: Role) -> Result<Vec<Person>> {
+        let t = &self.tenant;
+        dispatch!(self.pool, |ex| q::list_people(ex, t, role))
+    }
+
+    /// Sets a person's status; ends their sessions unless they stay active.
+    /// Returns whether the person exists.
+    pub async fn set_person_status(
+        &self,
+        id: &PersonId,
+        status: PersonStatus,
+        now: Timestamp,
+    ) -> Result<bool> {
+        let found = self.set_status_only(id, status, now).await?;
+        if found && !status.can_log_in() {
+            self.end_sessions_of(id).await?;
+        }
+        Ok(found)
+    }
+
+    async fn set_status_only(
+        &self,
+        id: &PersonId,
+        status: PersonStatus,
+        now: Timestamp,
+    ) -> Result<bool> {
+        let t = &self.tenant;
+        dispatch!(self.pool, |ex| q::set_person_status(ex, t, id, status, now))
+    }
+
+    /// Ends every session of one person.
+    pub async fn end_sessions_of(&self, id: &PersonId) -> Result<u64> {
+        let t = &self.tenant;
+        dispatch!(self.pool, |ex| q::delete_sessions_of(ex, t, id))
+    }
+
+    pub async fn delete_person(&self, id: &PersonId) -> Result<bool> {
+        let t = &self.tenant;
+        dispatch!(self.pool, |ex| q::delete_person(ex, t, id))
+    }
+
+    pub async fn create_session(
+        &self,
+        token_hash: &str,
+        person: &PersonId,
+        now: Timestamp,
+        expires_at: Timestamp,
+    ) -> Result<()> {
+        let t = &self.tenant;
+        dispatch!(self.pool, |ex| q::insert_session(
+            ex, t, token_hash, person, now, expires_at
+        ))
+    }
+
+    pub async fn session(&self, token_hash: &str) -> Result<Option<SessionRecord>> {
+        let t = &self.tenant;
+        dispatch!(self.pool, |ex| q::session_by_token_hash(ex, t, token_hash))
+    }
+
+    pub async fn touch_session(
+        &self,
+        token_hash: &str,
+        now: Timestamp,
+        expires_at: Timestamp,
+    ) -> Result<()> {
+        let t = &self.tenant;
+        dispatch!(self.pool, |ex| q::touch_session(
+            ex, t, token_hash, now, expires_at
+        ))
+    }
+
+    pub async fn delete_session(&self, token_hash: &str) -> Result<()> {
+        let t = &self.tenant;
+        dispatch!(self.pool, |ex| q::delete_session(ex, t, token_hash))
+    }
+
+    pub async fn delete_expired_sessions(&self, now: Timestamp) -> Result<u64> {
+        let t = &self.tenant;
+        dispatch!(self.pool, |ex| q::delete_expired_sessions(ex, t, now))
+    }
+
+    /// Appends to the patient-data access log.
+    pub async fn log_access(&self, e: &AccessEvent, now: Timestamp) -> Result<()> {
+        let t = &self.tenant;
+        dispatch!(self.pool, |ex| q::insert_access_event(ex, t, e, now))
+    }
+
+    pub async fn access_log_for(&self, pnr: &Personnummer) -> Result<Vec<AccessLogEntry>> {
+        let t = &self.tenant;
+        dispatch!(self.pool, |ex| q::access_log_for_patient(ex, t, pnr))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_lose_their_password() {
+        assert_eq!(
+            redact_url("postgres://u:secret@h:5432/db"),
+            "postgres://u:***@h:5432/db"
+        );
+        assert_eq!(redact_url("postgres://u@h/db"), "postgres://u@h/db");
+        assert_eq!(redact_url("sqlite://data/t.db"), "sqlite://data/t.db");
+    }
+}

@@ -1,0 +1,397 @@
+//! The data layer on both backends: every test runs on SQLite and on the
+//! PostgreSQL server of the machine.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use tillit_domain::access::{AccessAction, AccessEvent};
+use tillit_domain::people::NewPerson;
+use tillit_domain::{PersonId, PersonName, PersonStatus, Personnummer, Role, TenantId, Timestamp};
+use tillit_store::testing::TestDb;
+use tillit_store::{Backend, Store, StoreError};
+
+const BACKENDS: [Backend; 2] = [Backend::Sqlite, Backend::Postgres];
+const T0: Timestamp = Timestamp(1_800_000_000_000);
+
+fn tenant(s: &str) -> TenantId {
+    TenantId::parse(s).unwrap()
+}
+
+fn new_person(role: Role, pnr: &str, given: &str, family: &str) -> NewPerson {
+    NewPerson {
+        role,
+        personnummer: Personnummer::parse(pnr).unwrap(),
+        given_name: PersonName::parse(given).unwrap(),
+        family_name: PersonName::parse(family).unwrap(),
+    }
+}
+
+async fn store_with_tenants(db: &TestDb) -> Store {
+    let store = db.store().await;
+    for t in ["alfa", "beta"] {
+        store.register_tenant(&tenant(t), T0).await.unwrap();
+    }
+    store
+}
+
+#[tokio::test]
+async fn people_are_created_found_and_unique_per_tenant() {
+    for backend in BACKENDS {
+        let db = TestDb::new(backend);
+        let store = store_with_tenants(&db).await;
+        let alfa = store.tenant(tenant("alfa"));
+        let anna = new_person(Role::Patient, "191212121212", "Anna", "Andersson");
+        let created = alfa
+            .create_person(&PersonId::new("p1"), &anna, T0)
+            .await
+            .unwrap();
+        assert_eq!(created.status, PersonStatus::Active);
+        assert_eq!(created.full_name(), "Anna Andersson");
+
+        let found = alfa
+            .person_by_personnummer(&anna.personnummer)
+            .await
+            .unwrap();
+        assert_eq!(
+            found.as_ref().map(|p| &p.id),
+            Some(&PersonId::new("p1")),
+            "{backend:?}"
+        );
+
+        let dup = alfa.create_person(&PersonId::new("p2"), &anna, T0).await;
+        assert!(
+            matches!(dup, Err(StoreError::Conflict { .. })),
+            "{backend:?}: {dup:?}"
+        );
+
+        // The same personnummer is a different person in another tenant.
+        let beta = store.tenant(tenant("beta"));
+        assert!(
+            beta.person_by_personnummer(&anna.personnummer)
+                .await
+                .unwrap()
+                .is_none()
+        );
+        assert!(beta.person(&PersonId::new("p1")).await.unwrap().is_none());
+        beta.create_person(&PersonId::new("p1"), &anna, T0)
+            .await
+            .unwrap();
+    }
+}
+
+#[tokio::test]
+async fn ensure_person_never_overrides_what_an_administrator_changed() {
+    for backend in BACKENDS {
+        let db = TestDb::new(backend);
+        let store = store_with_tenants(&db).await;
+        let alfa = store.tenant(tenant("alfa"));
+        let doc = new_person(Role::Clinician, "198112189876", "Doris", "Doktor");
+        assert!(
+            alfa.ensure_person(&PersonId::new("c1"), &doc, T0)
+                .await
+                .unwrap()
+        );
+        assert!(
+            alfa.set_person_status(&PersonId::new("c1"), PersonStatus::Inactive, T0)
+                .await
+                .unwrap()
+        );
+        assert!(
+            !alfa
+                .ensure_person(&PersonId::new("c2"), &doc, T0)
+                .await
+                .unwrap()
+        );
+        let p = alfa
+            .person_by_personnummer(&doc.personnummer)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (p.id.as_str(), p.status),
+            ("c1", PersonStatus::Inactive),
+            "{backend:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn lists_leave_out_removed_people_and_other_roles() {
+    for backend in BACKENDS {
+        let db = TestDb::new(backend);
+        let store = store_with_tenants(&db).await;
+        let alfa = store.tenant(tenant("alfa"));
+        alfa.create_person(
+            &PersonId::new("a"),
+            &new_person(Role::Clinician, "191212121212", "Ö", "Östen"),
+            T0,
+        )
+        .await
+        .unwrap();
+        alfa.create_person(
+            &PersonId::new("b"),
+            &new_person(Role::Clinician, "198112189876", "B", "Berg"),
+            T0,
+        )
+        .await
+        .unwrap();
+        alfa.create_person(
+            &PersonId::new("c"),
+            &new_person(Role::Patient, "200002292381", "C", "Carl"),
+            T0,
+        )
+        .await
+        .unwrap();
+        alfa.create_person(
+            &PersonId::new("d"),
+            &new_person(Role::Clinician, "198112789873", "D", "Dahl"),
+            T0,
+        )
+        .await
+        .unwrap();
+        alfa.set_person_status(&PersonId::new("d"), PersonStatus::Removed, T0)
+            .await
+            .unwrap();
+        let names: Vec<String> = alfa
+            .people(Role::Clinician)
+            .await
+            .unwrap()
+            .iter()
+            .map(|p| p.family_name.as_str().to_owned())
+            .collect();
+        assert_eq!(names, ["Berg", "Östen"], "{backend:?}");
+    }
+}
+
+#[tokio::test]
+async fn sessions_belong_to_one_tenant_and_end_with_the_persons_access() {
+    for backend in BACKENDS {
+        let db = TestDb::new(backend);
+        let store = store_with_tenants(&db).await;
+        let alfa = store.tenant(tenant("alfa"));
+        let p = alfa
+            .create_person(
+                &PersonId::new("p1"),
+                &new_person(Role::Patient, "191212121212", "A", "A"),
+                T0,
+            )
+            .await
+            .unwrap();
+        alfa.create_session("hash1", &p.id, T0, T0.plus(Duration::from_secs(60)))
+            .await
+            .unwrap();
+        let s = alfa.session("hash1").await.unwrap().expect("session");
+        assert_eq!((s.person.id.as_str(), s.created_at), ("p1", T0));
+
+        // The same token hash means nothing on another tenant.
+        assert!(
+            store
+                .tenant(tenant("beta"))
+                .session("hash1")
+                .await
+                .unwrap()
+                .is_none(),
+            "{backend:?}"
+        );
+
+        alfa.touch_session(
+            "hash1",
+            T0.plus(Duration::from_secs(30)),
+            T0.plus(Duration::from_secs(90)),
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            alfa.session("hash1").await.unwrap().unwrap().last_seen_at,
+            T0.plus(Duration::from_secs(30))
+        );
+
+        assert_eq!(
+            alfa.delete_expired_sessions(T0.plus(Duration::from_secs(89)))
+                .await
+                .unwrap(),
+            0
+        );
+        alfa.set_person_status(&p.id, PersonStatus::Inactive, T0)
+            .await
+            .unwrap();
+        assert!(
+            alfa.session("hash1").await.unwrap().is_none(),
+            "inactive person keeps a session ({backend:?})"
+        );
+    }
+}
+
+#[tokio::test]
+async fn access_log_is_append_only_and_outlives_the_patient() {
+    for backend in BACKENDS {
+        let db = TestDb::new(backend);
+        let store = store_with_tenants(&db).await;
+        let alfa = store.tenant(tenant("alfa"));
+        let patient = alfa
+            .create_person(
+                &PersonId::new("p1"),
+                &new_person(Role::Patient, "191212121212", "A", "A"),
+                T0,
+            )
+            .await
+            .unwrap();
+        let event = AccessEvent {
+            actor: PersonId::new("c1"),
+            actor_role: Role::Clinician,
+            patient: patient.id.clone(),
+            patient_personnummer: patient.personnummer.clone(),
+            action: AccessAction::Read,
+            what: "profile",
+        };
+        alfa.log_access(&event, T0).await.unwrap();
+        assert!(alfa.delete_person(&patient.id).await.unwrap());
+
+        let log = alfa.access_log_for(&patient.personnummer).await.unwrap();
+        assert_eq!(log.len(), 1, "{backend:?}");
+        assert_eq!(
+            (
+                log[0].actor_id.as_str(),
+                log[0].action.as_str(),
+                log[0].what.as_str()
+            ),
+            ("c1", "read", "profile")
+        );
+        assert_eq!(log[0].at, T0);
+        assert!(
+            store
+                .tenant(tenant("beta"))
+                .access_log_for(&patient.personnummer)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+
+        // Even with raw SQL, the database refuses to change or drop entries.
+        for sql in ["UPDATE access_log SET what = 'x'", "DELETE FROM access_log"] {
+            let err = raw_execute(&db, sql).await.expect_err(sql);
+            assert!(err.contains("append-only"), "{backend:?} {sql}: {err}");
+        }
+        assert_eq!(
+            alfa.access_log_for(&patient.personnummer)
+                .await
+                .unwrap()
+                .len(),
+            1
+        );
+    }
+}
+
+async fn raw_execute(db: &TestDb, sql: &str) -> Result<(), String> {
+    use sqlx::Connection;
+    match db.backend {
+        Backend::Sqlite => {
+            let mut c = sqlx::SqliteConnection::connect(&db.url).await.unwrap();
+            sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+                .execute(&mut c)
+                .await
+                .map(drop)
+                .map_err(|e| e.to_string())
+        }
+        Backend::Postgres => {
+            let mut c = sqlx::PgConnection::connect(&db.url).await.unwrap();
+            sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+                .execute(&mut c)
+                .await
+                .map(drop)
+                .map_err(|e| e.to_string())
+        }
+    }
+}
+
+#[tokio::test]
+async fn both_backends_migrate_to_the_same_tables_and_columns() {
+    use sqlx::{Connection, Row};
+    let sqlite = TestDb::new(Backend::Sqlite);
+    let pg = TestDb::new(Backend::Postgres);
+    sqlite.store().await;
+    pg.store().await;
+
+    let mut lite_schema: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut c = sqlx::SqliteConnection::connect(&sqlite.url).await.unwrap();
+    let rows = sqlx::query(
+        "SELECT m.name AS t, p.name AS c FROM sqlite_master m, pragma_table_info(m.name) p \
+         WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' AND m.name NOT LIKE '_sqlx%' ORDER BY t, p.cid",
+    )
+    .fetch_all(&mut c)
+    .await
+    .unwrap();
+    for r in rows {
+        lite_schema.entry(r.get("t")).or_default().push(r.get("c"));
+    }
+
+    let mut pg_schema: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut c = sqlx::PgConnection::connect(&pg.url).await.unwrap();
+    let rows = sqlx::query(
+        "SELECT table_name::text AS t, column_name::text AS c FROM information_schema.columns \
+         WHERE table_schema = 'public' AND table_name NOT LIKE '_sqlx%' ORDER BY t, ordinal_position",
+    )
+    .fetch_all(&mut c)
+    .await
+    .unwrap();
+    for r in rows {
+        pg_schema.entry(r.get("t")).or_default().push(r.get("c"));
+    }
+    assert!(lite_schema.contains_key("people"));
+    assert_eq!(lite_schema, pg_schema);
+}
+
+#[test]
+fn both_backends_have_the_same_migrations() {
+    let names = |dir: &str| {
+        let mut v: Vec<String> =
+            std::fs::read_dir(format!("{}/migrations/{dir}", env!("CARGO_MANIFEST_DIR")))
+                .unwrap()
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .collect();
+        v.sort();
+        v
+    };
+    assert!(!names("sqlite").is_empty());
+    assert_eq!(names("sqlite"), names("postgres"));
+}
+
+/// Every statement on a tenant-owned table binds the tenant as `$1`. Read
+/// from the offline data of both backends, so a new query that forgets its
+/// tenant fails here, not in production.
+#[test]
+fn every_query_on_tenant_owned_tables_is_scoped_to_its_tenant() {
+    const TENANT_OWNED: [&str; 3] = ["people", "sessions", "access_log"];
+    let mut checked = 0;
+    for backend in ["sqlite", "postgres"] {
+        let dir = format!("{}/{backend}/.sqlx", env!("CARGO_MANIFEST_DIR"));
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+            let json: serde_json::Value = serde_json::from_str(&text).unwrap();
+            let sql = json["query"].as_str().unwrap();
+            let flat = sql.split_whitespace().collect::<Vec<_>>().join(" ");
+            let touches = TENANT_OWNED.iter().any(|t| {
+                flat.contains(&format!("FROM {t} "))
+                    || flat.contains(&format!("INTO {t} "))
+                    || flat.contains(&format!("UPDATE {t} "))
+            });
+            if !touches {
+                continue;
+            }
+            let scoped = if flat.starts_with("INSERT") {
+                flat.contains("(tenant_id,") && flat.contains("VALUES ($1,")
+            } else {
+                flat.contains("tenant_id = $1 ")
+            };
+            assert!(
+                scoped,
+                "{backend}: query does not bind its tenant as $1:\n{sql}"
+            );
+            checked += 1;
+        }
+    }
+    assert!(
+        checked >= 20,
+        "only {checked} queries checked: is the offline data there?"
+    );
+}
