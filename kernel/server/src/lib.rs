@@ -1,1 +1,26 @@
+//! The Tillit kernel: one process that serves every tenant's branded portal.
+//!
+//! # Layout
+//! - [`config`]: installation settings (figment: defaults → `tillit.toml` → `TILLIT_*`).
+//! - [`tenants`]: the per-tenant files in `tenants/`, validated; host → tenant.
+//! - [`theme`]: Handlebars themes in `themes/`, and their assets.
+//! - [`i18n`]: the Swedish and English message catalogs.
+//! - [`app`]: start-up (load, connect, migrate, seed) and [`app::serve`].
+//! - [`web`]: the router and the layers every request passes through.
+//! - [`session`]: login sessions, cookies and CSRF.
+//! - [`pages`]: the portal's pages and forms.
+//! - [`error`]: failures mapped to responses, in one place.
+//! - [`telemetry`]: logs and metrics.
+//! - [`values`]: value types of config files and their error messages.
 
+pub mod app;
+pub mod config;
+pub mod error;
+pub mod i18n;
+pub mod pages;
+pub mod session;
+pub mod telemetry;
+pub mod tenants;
+pub mod theme;
+pub mod values;
+pub mod web;

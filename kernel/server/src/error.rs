@@ -1,0 +1,100 @@
+//! The one place where failures become HTTP responses.
+//!
+//! Handlers return [`AppError`]. Its `IntoResponse` sets the status and tags
+//! the response with the error's kind; the error-page layer in `web` then
+//! renders the tenant's themed page in the visitor's language. Internal
+//! causes are logged here and never shown to the visitor.
+
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use tillit_store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("not found")]
+    NotFound,
+    #[error("login required")]
+    LoginRequired,
+    #[error("forbidden")]
+    Forbidden,
+    /// A state-changing request without a valid CSRF token or from another origin.
+    #[error("CSRF check failed: {0}")]
+    Csrf(&'static str),
+    #[error("request body too large")]
+    PayloadTooLarge,
+    #[error("bad request: {0}")]
+    BadRequest(&'static str),
+    /// The database did not answer.
+    #[error("service unavailable: {0}")]
+    Unavailable(String),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+/// Which error page to show; read by the error-page layer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ErrorKind(pub &'static str);
+
+impl AppError {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            AppError::NotFound => StatusCode::NOT_FOUND,
+            AppError::LoginRequired => StatusCode::SEE_OTHER,
+            AppError::Forbidden | AppError::Csrf(_) => StatusCode::FORBIDDEN,
+            AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The catalog key prefix of the page's title and text (`error.<kind>.*`).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            AppError::NotFound => "not_found",
+            AppError::LoginRequired => "login_required",
+            AppError::Forbidden => "forbidden",
+            AppError::Csrf(_) => "csrf",
+            AppError::PayloadTooLarge => "too_large",
+            AppError::BadRequest(_) => "bad_request",
+            AppError::Unavailable(_) => "unavailable",
+            AppError::Internal(_) => "internal",
+        }
+    }
+}
+
+impl From<StoreError> for AppError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Unavailable(m) => AppError::Unavailable(m),
+            other => AppError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<handlebars::RenderError> for AppError {
+    fn from(e: handlebars::RenderError) -> Self {
+        AppError::Internal(format!("rendering failed: {e}"))
+    }
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        match &self {
+            AppError::Internal(cause) => tracing::error!(%cause, "request failed"),
+            AppError::Unavailable(cause) => tracing::warn!(%cause, "database unavailable"),
+            AppError::Csrf(why) => tracing::warn!(why, "CSRF check failed"),
+            _ => {}
+        }
+        if let AppError::LoginRequired = self {
+            return (StatusCode::SEE_OTHER, [(header::LOCATION, "/login")]).into_response();
+        }
+        let mut res = (
+            self.status(),
+            self.status().canonical_reason().unwrap_or("error"),
+        )
+            .into_response();
+        res.extensions_mut().insert(ErrorKind(self.kind()));
+        res
+    }
+}

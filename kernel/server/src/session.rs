@@ -1,0 +1,395 @@
+//! Logins, cookies and CSRF: one middleware in front of every portal page.
+//!
+//! - The session cookie holds 32 random bytes; the database holds only their
+//!   SHA-256, keyed by tenant, so a cookie from one tenant means nothing on
+//!   another and a database leak yields no usable tokens.
+//! - Each request checks the tenant's idle timeout and absolute lifetime
+//!   against the injected clock; an ended session is deleted and the visitor
+//!   is told why at the login page.
+//! - CSRF: every state-changing request must carry a token (form field
+//!   `_csrf` or header `X-CSRF-Token`) equal to an HMAC, under the
+//!   installation's secret, of the tenant and the session (or, before login,
+//!   of a random pre-session cookie). Requests whose `Origin` or
+//!   `Sec-Fetch-Site` says they come from elsewhere are refused outright.
+
+use std::sync::Arc;
+
+use axum::body::{Body, Bytes};
+use axum::extract::{FromRequestParts, Request, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, Method, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use cookie::{Cookie, SameSite};
+use hmac::{Hmac, Mac};
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+use tillit_domain::session::{SessionCheck, SessionExpired};
+use tillit_domain::{Person, Role};
+
+use crate::app::AppState;
+use crate::error::AppError;
+use crate::tenants::Tenant;
+use crate::values::Language;
+
+const SESSION: &str = "tillit_session";
+const PRE_SESSION: &str = "tillit_pre";
+pub const LANG: &str = "tillit_lang";
+pub const CSRF_FIELD: &str = "_csrf";
+const CSRF_HEADER: &str = "x-csrf-token";
+
+/// Everything a portal handler knows about the request's visitor.
+#[derive(Debug, Clone)]
+pub struct Ctx {
+    pub tenant: Arc<Tenant>,
+    pub lang: Language,
+    pub user: Option<Person>,
+    /// The token to put in this page's forms.
+    pub csrf: String,
+    /// Why the visitor's session just ended, if it did.
+    pub ended: Option<SessionExpired>,
+    /// The request's path, for forms that return to the same page.
+    pub path: String,
+    /// The hash of the session token, to end this session on logout.
+    pub(crate) session_hash: Option<String>,
+}
+
+impl Ctx {
+    pub fn user(&self) -> Result<&Person, AppError> {
+        self.user.as_ref().ok_or(AppError::LoginRequired)
+    }
+
+    pub fn require(&self, role: Role) -> Result<&Person, AppError> {
+        let user = self.user()?;
+        if user.role == role {
+            Ok(user)
+        } else {
+            Err(AppError::Forbidden)
+        }
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Ctx {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        parts.extensions.get::<Ctx>().cloned().ok_or_else(|| {
+            AppError::Internal("portal handler mounted outside the session layer".into())
+        })
+    }
+}
+
+/// The tenant a request is for, set by the tenant layer.
+#[derive(Debug, Clone)]
+pub struct TenantOf(pub Arc<Tenant>);
+
+pub fn cookie_name(state: &AppState, base: &str) -> String {
+    // `__Host-` pins the cookie to this host, path / and TLS.
+    if state.config.server.behind_tls {
+        format!("__Host-{base}")
+    } else {
+        base.to_owned()
+    }
+}
+
+/// A cookie for this installation; `base` gets the `__Host-` prefix behind TLS.
+fn build_cookie(
+    state: &AppState,
+    base: &str,
+    value: String,
+    max_age: Option<cookie::time::Duration>,
+) -> HeaderValue {
+    let name = if base == LANG {
+        base.to_owned()
+    } else {
+        cookie_name(state, base)
+    };
+    let mut c = Cookie::build((name, value))
+        .path("/")
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .secure(state.config.server.behind_tls);
+    if let Some(age) = max_age {
+        c = c.max_age(age);
+    }
+    HeaderValue::from_str(&c.build().to_string()).unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+fn clear_cookie(state: &AppState, name: &str) -> HeaderValue {
+    build_cookie(
+        state,
+        name,
+        String::new(),
+        Some(cookie::time::Duration::ZERO),
+    )
+}
+
+/// The `Set-Cookie` value for a language choice (a year; not sensitive).
+pub fn language_cookie(state: &AppState, lang: Language) -> HeaderValue {
+    build_cookie(
+        state,
+        LANG,
+        lang.code().to_owned(),
+        Some(cookie::time::Duration::days(365)),
+    )
+}
+
+fn read_cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|c| Cookie::parse(c.trim().to_owned()).ok())
+        .find(|c| c.name() == name)
+        .map(|c| c.value().to_owned())
+}
+
+/// The language the visitor chose, from its cookie.
+pub fn lang_from_headers(headers: &HeaderMap) -> Option<Language> {
+    read_cookie(headers, LANG)
+        .as_deref()
+        .and_then(Language::parse)
+}
+
+/// A new random token, URL-safe.
+pub fn new_token() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+pub fn hash_token(token: &str) -> String {
+    Sha256::digest(token.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn csrf_token(secret: &[u8], tenant: &str, binding: &str) -> String {
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(secret).expect("HMAC takes any key length");
+    mac.update(b"tillit-csrf\0");
+    mac.update(tenant.as_bytes());
+    mac.update(b"\0");
+    mac.update(binding.as_bytes());
+    URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// Sets a new session for `person` and returns its cookie. The caller ends
+/// any previous session (session fixation).
+pub async fn start_session(
+    state: &AppState,
+    tenant: &Tenant,
+    person: &Person,
+) -> Result<HeaderValue, AppError> {
+    let token = new_token();
+    let now = state.clock.now();
+    let times = tillit_domain::session::SessionTimes {
+        created_at: now,
+        last_seen_at: now,
+    };
+    let expires = tenant.session.expires_at(times);
+    state
+        .store
+        .tenant(tenant.id.clone())
+        .create_session(&hash_token(&token), &person.id, now, expires)
+        .await?;
+    // No Max-Age: the cookie ends with the browser, as the FAQ promises; the
+    // server-side expiry is what counts.
+    Ok(build_cookie(state, SESSION, token, None))
+}
+
+pub async fn end_session(state: &AppState, ctx: &Ctx) -> Result<HeaderValue, AppError> {
+    if let Some(hash) = &ctx.session_hash {
+        state
+            .store
+            .tenant(ctx.tenant.id.clone())
+            .delete_session(hash)
+            .await?;
+    }
+    Ok(clear_cookie(state, SESSION))
+}
+
+/// The session-and-CSRF layer for portal pages.
+pub async fn middleware(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    match run(&state, req, next).await {
+        Ok(res) => res,
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn run(state: &AppState, req: Request, next: Next) -> Result<Response, AppError> {
+    let tenant = req
+        .extensions()
+        .get::<TenantOf>()
+        .map(|t| Arc::clone(&t.0))
+        .ok_or_else(|| {
+            AppError::Internal("session layer mounted outside the tenant layer".into())
+        })?;
+    let headers = req.headers();
+    let mut set_cookies: Vec<HeaderValue> = Vec::new();
+    let store = state.store.tenant(tenant.id.clone());
+
+    // Who is this?
+    let mut user = None;
+    let mut ended = None;
+    let mut session_hash = None;
+    if let Some(token) = read_cookie(headers, &cookie_name(state, SESSION)) {
+        let hash = hash_token(&token);
+        match store.session(&hash).await? {
+            Some(record) if record.person.status.can_log_in() => {
+                let now = state.clock.now();
+                match tenant.session.check(record.times(), now) {
+                    Ok(check) => {
+                        if check == SessionCheck::ValidTouch {
+                            let mut times = record.times();
+                            times.last_seen_at = now;
+                            store
+                                .touch_session(&hash, now, tenant.session.expires_at(times))
+                                .await?;
+                        }
+                        user = Some(record.person);
+                        session_hash = Some(hash);
+                    }
+                    Err(why) => {
+                        store.delete_session(&hash).await?;
+                        tracing::info!(reason = %why, "session ended");
+                        ended = Some(why);
+                        set_cookies.push(clear_cookie(state, SESSION));
+                    }
+                }
+            }
+            // Unknown here (logged out, another tenant's, or the person lost access).
+            _ => set_cookies.push(clear_cookie(state, SESSION)),
+        }
+    }
+
+    // What is this visitor's CSRF token?
+    let binding = match &session_hash {
+        Some(h) => h.clone(),
+        None => match read_cookie(headers, &cookie_name(state, PRE_SESSION)) {
+            Some(pre) if pre.len() == 43 => pre,
+            _ => {
+                let pre = new_token();
+                set_cookies.push(build_cookie(state, PRE_SESSION, pre.clone(), None));
+                pre
+            }
+        },
+    };
+    let csrf = csrf_token(&state.secret, tenant.id.as_str(), &binding);
+
+    let lang = lang_from_headers(headers).unwrap_or(tenant.default_language);
+
+    let req = if is_state_changing(req.method()) {
+        check_csrf(state, req, &csrf).await?
+    } else {
+        req
+    };
+
+    let path = req.uri().path().to_owned();
+    let ctx = Ctx {
+        tenant,
+        lang,
+        user,
+        csrf,
+        ended,
+        path,
+        session_hash,
+    };
+    let mut req = req;
+    req.extensions_mut().insert(ctx);
+    let mut res = next.run(req).await;
+    for c in set_cookies {
+        res.headers_mut().append(header::SET_COOKIE, c);
+    }
+    Ok(res)
+}
+
+fn is_state_changing(m: &Method) -> bool {
+    !matches!(*m, Method::GET | Method::HEAD | Method::OPTIONS)
+}
+
+/// Reads the body (within the size limit), checks the token and the origin,
+/// and hands the request on with its body intact.
+async fn check_csrf(state: &AppState, req: Request, expected: &str) -> Result<Request, AppError> {
+    let (parts, body) = req.into_parts();
+    if parts
+        .headers
+        .get("sec-fetch-site")
+        .and_then(|v| v.to_str().ok())
+        == Some("cross-site")
+    {
+        return Err(AppError::Csrf("cross-site request"));
+    }
+    if let Some(origin) = parts
+        .headers
+        .get(header::ORIGIN)
+        .and_then(|v| v.to_str().ok())
+    {
+        let host = parts
+            .headers
+            .get(header::HOST)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        let origin_host = origin.split_once("://").map_or("", |(_, h)| h);
+        if origin == "null" || !origin_host.eq_ignore_ascii_case(host) {
+            return Err(AppError::Csrf("request from another origin"));
+        }
+    }
+    let bytes: Bytes = axum::body::to_bytes(body, state.config.server.max_body_bytes)
+        .await
+        .map_err(|_| AppError::PayloadTooLarge)?;
+    let from_header = parts
+        .headers
+        .get(CSRF_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let given = from_header.or_else(|| {
+        serde_urlencoded::from_bytes::<Vec<(String, String)>>(&bytes)
+            .ok()?
+            .into_iter()
+            .find(|(k, _)| k == CSRF_FIELD)
+            .map(|(_, v)| v)
+    });
+    match given {
+        None => Err(AppError::Csrf("missing token")),
+        Some(t) if !constant_time_eq(t.as_bytes(), expected.as_bytes()) => {
+            Err(AppError::Csrf("wrong token"))
+        }
+        Some(_) => Ok(Request::from_parts(parts, Body::from(bytes))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csrf_tokens_are_bound_to_tenant_and_session() {
+        let k = b"secret";
+        let a = csrf_token(k, "alfa", "s1");
+        assert_eq!(a, csrf_token(k, "alfa", "s1"));
+        assert_ne!(a, csrf_token(k, "beta", "s1"));
+        assert_ne!(a, csrf_token(k, "alfa", "s2"));
+        assert_ne!(a, csrf_token(b"other", "alfa", "s1"));
+    }
+
+    #[test]
+    fn tokens_are_random_and_hashes_hex() {
+        let (a, b) = (new_token(), new_token());
+        assert_ne!(a, b);
+        assert_eq!(a.len(), 43);
+        assert_eq!(hash_token(&a).len(), 64);
+        assert!(
+            constant_time_eq(b"abc", b"abc")
+                && !constant_time_eq(b"abc", b"abd")
+                && !constant_time_eq(b"a", b"ab")
+        );
+    }
+}
