@@ -31,6 +31,10 @@ pub enum AppError {
     Internal(String),
 }
 
+/// Marks the redirect to the login page, for the session layer.
+#[derive(Debug, Clone, Copy)]
+pub struct LoginRedirect;
+
 /// Which error page to show; read by the error-page layer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ErrorKind(pub &'static str);
@@ -87,7 +91,11 @@ impl IntoResponse for AppError {
             _ => {}
         }
         if let AppError::LoginRequired = self {
-            return (StatusCode::SEE_OTHER, [(header::LOCATION, "/login")]).into_response();
+            // Not an error page: a redirect, tagged so the session layer can
+            // add why the session ended.
+            let mut res = (StatusCode::SEE_OTHER, [(header::LOCATION, "/login")]).into_response();
+            res.extensions_mut().insert(LoginRedirect);
+            return res;
         }
         let mut res = (
             self.status(),

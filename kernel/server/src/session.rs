@@ -305,6 +305,14 @@ async fn run(state: &AppState, req: Request, next: Next) -> Result<Response, App
     let mut req = req;
     req.extensions_mut().insert(ctx);
     let mut res = next.run(req).await;
+    if let (Some(why), Some(_)) = (ended, res.extensions().get::<crate::error::LoginRedirect>()) {
+        let to = match why {
+            SessionExpired::Idle => "/login?ended=idle",
+            SessionExpired::Absolute => "/login?ended=absolute",
+        };
+        res.headers_mut()
+            .insert(header::LOCATION, HeaderValue::from_static(to));
+    }
     for c in set_cookies {
         res.headers_mut().append(header::SET_COOKIE, c);
     }

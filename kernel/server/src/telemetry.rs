@@ -12,11 +12,24 @@ use tracing_subscriber::EnvFilter;
 
 use crate::config::{LogConfig, LogFormat};
 
+/// Crates that log payloads (template data, wire bytes) at their verbose
+/// levels. They are capped whatever the configured filter says, so turning
+/// up the log level never puts personal data in the log.
+const PAYLOAD_LOGGERS: [&str; 4] = ["handlebars=warn", "hyper=info", "h2=info", "sqlx=warn"];
+
+/// `base` (a `tracing` filter such as `debug`) with the payload loggers capped.
+pub fn safe_filter(base: &str) -> EnvFilter {
+    let mut filter = EnvFilter::try_new(base).unwrap_or_else(|_| EnvFilter::new("info"));
+    for d in PAYLOAD_LOGGERS {
+        filter = filter.add_directive(d.parse().expect("static directive is valid"));
+    }
+    filter
+}
+
 /// Installs the global subscriber. `RUST_LOG`, if set, overrides the configured filter.
 pub fn init_logging(cfg: &LogConfig) {
-    let filter = EnvFilter::try_from_default_env()
-        .or_else(|_| EnvFilter::try_new(&cfg.filter))
-        .unwrap_or_else(|_| EnvFilter::new("info"));
+    let base = std::env::var("RUST_LOG").unwrap_or_else(|_| cfg.filter.clone());
+    let filter = safe_filter(&base);
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);

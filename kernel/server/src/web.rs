@@ -36,11 +36,13 @@ pub fn router(state: AppState) -> Router {
             get(pages::admin_people).post(pages::admin_create_person),
         )
         .route("/admin/people/{id}/status", post(pages::admin_set_status))
+        .route_layer(from_fn(tag_route))
         .fallback(pages::not_found)
         .layer(from_fn_with_state(state.clone(), session::middleware));
     let portal = Router::new()
         .route("/assets/{theme}/{hash}/{*path}", get(theme_asset))
         .route("/brand/{hash}/{file}", get(brand_asset))
+        .route_layer(from_fn(tag_route))
         .merge(pages)
         .layer(from_fn_with_state(state.clone(), error_pages))
         .layer(from_fn_with_state(state.clone(), resolve_tenant))
@@ -50,6 +52,7 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
+        .route_layer(from_fn(tag_route))
         .fallback_service(portal)
         .layer(axum::extract::DefaultBodyLimit::max(state.config.server.max_body_bytes))
         .layer(
@@ -98,15 +101,32 @@ async fn metrics(State(state): State<AppState>) -> Response {
         .into_response()
 }
 
-async fn record_metrics(req: Request, next: Next) -> Response {
-    let start = Instant::now();
-    let method = req.method().to_string();
+/// The route that served a request, passed out to the metrics layer (which
+/// runs before routing and so cannot see it on the request).
+#[derive(Debug, Clone)]
+struct RouteLabel(String);
+
+async fn tag_route(req: Request, next: Next) -> Response {
     let route = req
         .extensions()
         .get::<MatchedPath>()
-        .map_or("other", |p| p.as_str())
-        .to_owned();
+        .map(|p| p.as_str().to_owned());
+    let mut res = next.run(req).await;
+    if let Some(r) = route {
+        res.extensions_mut().insert(RouteLabel(r));
+    }
+    res
+}
+
+async fn record_metrics(req: Request, next: Next) -> Response {
+    let start = Instant::now();
+    let method = req.method().to_string();
     let res = next.run(req).await;
+    // Unmatched paths share one label, so scanners cannot blow up the series.
+    let route = res
+        .extensions()
+        .get::<RouteLabel>()
+        .map_or_else(|| "unmatched".to_owned(), |r| r.0.clone());
     let labels = [
         ("method", method),
         ("route", route),

@@ -61,6 +61,17 @@ impl TestDb {
         }
     }
 
+    /// Drops a PostgreSQL test database now, while clients may still hold
+    /// connections: the database "goes away" under a running kernel.
+    pub fn drop_database_now(&self) {
+        if let Cleanup::PgDatabase { admin_url, name } = &self.cleanup {
+            run_admin(
+                admin_url,
+                &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+            );
+        }
+    }
+
     /// Connects and migrates.
     pub async fn store(&self) -> Store {
         let store = Store::connect(&self.url, Duration::from_secs(10))

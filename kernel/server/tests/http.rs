@@ -1,0 +1,925 @@
+//! The portal over HTTP, in process: tenant routing, login and logout,
+//! session expiry with a controlled clock, CSRF, tenant isolation of
+//! sessions, bad input, headers, languages, the admin pages and the access
+//! log. The flows run on SQLite and on the machine's PostgreSQL.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use tillit_domain::time::ManualClock;
+use tillit_domain::{Clock, Personnummer, TenantId, Timestamp};
+use tillit_kernel::app::{self, AppState};
+use tillit_kernel::config::Config;
+use tillit_store::Backend;
+use tillit_store::testing::TestDb;
+use tower::ServiceExt;
+
+const ADA: &str = "19121212-1212"; // demo administrator
+const KARIN: &str = "198112189876"; // demo clinician
+const TOVE: &str = "20000229-2381"; // demo patient
+const NILS: &str = "19550505-1234"; // norrland administrator
+const HOUR: Duration = Duration::from_secs(3600);
+const MINUTE: Duration = Duration::from_secs(60);
+
+/// Every log line of this test binary, at every level, for the redaction test.
+fn captured_logs() -> &'static Arc<Mutex<Vec<u8>>> {
+    static LOGS: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
+    LOGS.get_or_init(|| {
+        let buf = Arc::new(Mutex::new(Vec::new()));
+        let writer_buf = Arc::clone(&buf);
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tillit_kernel::telemetry::safe_filter("trace"))
+            .with_ansi(false)
+            .with_writer(move || SharedWriter(Arc::clone(&writer_buf)))
+            .try_init();
+        buf
+    })
+}
+
+struct SharedWriter(Arc<Mutex<Vec<u8>>>);
+
+impl Write for SharedWriter {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(b);
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+struct TestApp {
+    state: AppState,
+    router: Router,
+    clock: Arc<ManualClock>,
+    db: TestDb,
+    _data: TempDir,
+}
+
+struct TempDir(std::path::PathBuf);
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn repo(path: &str) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .join(path)
+}
+
+impl TestApp {
+    async fn new(backend: Backend) -> Self {
+        Self::with(backend, |_| {}).await
+    }
+
+    async fn with(backend: Backend, tweak: impl FnOnce(&mut Config)) -> Self {
+        captured_logs();
+        let db = TestDb::new(backend);
+        let data = TempDir(
+            std::env::temp_dir().join(format!("tillit-http-{}", uuid::Uuid::new_v4().simple())),
+        );
+        let mut config = Config::default();
+        config.tenants_dir = repo("tenants");
+        config.themes_dir = repo("themes");
+        config.data_dir = data.0.clone();
+        config.database.url = db.url.clone();
+        tweak(&mut config);
+        let clock = Arc::new(ManualClock::new(Timestamp(1_800_000_000_000)));
+        let state = app::start(
+            config,
+            clock.clone(),
+            tillit_kernel::telemetry::metrics_handle(),
+        )
+        .await
+        .unwrap();
+        let router = tillit_kernel::web::router(state.clone());
+        Self {
+            state,
+            router,
+            clock,
+            db,
+            _data: data,
+        }
+    }
+
+    fn browser(&self, host: &str) -> Browser<'_> {
+        Browser {
+            app: self,
+            host: host.to_owned(),
+            cookies: HashMap::new(),
+            csrf: None,
+        }
+    }
+}
+
+struct Page {
+    status: StatusCode,
+    headers: axum::http::HeaderMap,
+    body: String,
+}
+
+impl Page {
+    fn location(&self) -> &str {
+        self.headers
+            .get(header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+    }
+    fn header(&self, name: &str) -> &str {
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+    }
+}
+
+/// A visitor: keeps cookies per host and the CSRF token of the last page.
+struct Browser<'a> {
+    app: &'a TestApp,
+    host: String,
+    cookies: HashMap<String, String>,
+    csrf: Option<String>,
+}
+
+impl Browser<'_> {
+    async fn send(&mut self, req: Request<Body>) -> Page {
+        let res = self.app.router.clone().oneshot(req).await.unwrap();
+        for c in res.headers().get_all(header::SET_COOKIE) {
+            let c = cookie::Cookie::parse(c.to_str().unwrap().to_owned()).unwrap();
+            if c.max_age() == Some(cookie::time::Duration::ZERO) {
+                self.cookies.remove(c.name());
+            } else {
+                self.cookies
+                    .insert(c.name().to_owned(), c.value().to_owned());
+            }
+        }
+        let status = res.status();
+        let headers = res.headers().clone();
+        let body = String::from_utf8(
+            axum::body::to_bytes(res.into_body(), usize::MAX)
+                .await
+                .unwrap()
+                .to_vec(),
+        )
+        .unwrap();
+        if let Some(i) = body.find("name=\"_csrf\" value=\"") {
+            let rest = &body[i + 20..];
+            self.csrf = Some(rest[..rest.find('"').unwrap()].to_owned());
+        }
+        Page {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    fn request(&self, method: &str, path: &str) -> axum::http::request::Builder {
+        let cookies: Vec<String> = self
+            .cookies
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        let mut b = Request::builder()
+            .method(method)
+            .uri(path)
+            .header(header::HOST, &self.host);
+        if !cookies.is_empty() {
+            b = b.header(header::COOKIE, cookies.join("; "));
+        }
+        b
+    }
+
+    async fn get(&mut self, path: &str) -> Page {
+        let req = self.request("GET", path).body(Body::empty()).unwrap();
+        self.send(req).await
+    }
+
+    /// Posts a form with the CSRF token of the last page.
+    async fn post(&mut self, path: &str, fields: &[(&str, &str)]) -> Page {
+        let mut fields: Vec<(&str, &str)> = fields.to_vec();
+        let token = self
+            .csrf
+            .clone()
+            .expect("a page with a form was loaded first");
+        fields.push(("_csrf", &token));
+        self.post_raw(path, &fields, &[]).await
+    }
+
+    async fn post_raw(
+        &mut self,
+        path: &str,
+        fields: &[(&str, &str)],
+        headers: &[(&str, &str)],
+    ) -> Page {
+        let body = serde_urlencoded::to_string(fields).unwrap();
+        let mut b = self
+            .request("POST", path)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+        for (k, v) in headers {
+            b = b.header(*k, *v);
+        }
+        self.send(b.body(Body::from(body)).unwrap()).await
+    }
+
+    async fn login(&mut self, pnr: &str) -> Page {
+        self.get("/login").await;
+        let page = self.post("/login/test", &[("personnummer", pnr)]).await;
+        assert_eq!(
+            page.status,
+            StatusCode::SEE_OTHER,
+            "login as {pnr} failed: {}",
+            page.body
+        );
+        self.get("/").await
+    }
+
+    fn session_cookie(&self) -> Option<&String> {
+        self.cookies.get("tillit_session")
+    }
+}
+
+const BACKENDS: [Backend; 2] = [Backend::Sqlite, Backend::Postgres];
+
+#[tokio::test]
+async fn each_host_gets_its_own_branded_portal_and_unknown_hosts_learn_nothing() {
+    let app = TestApp::new(Backend::Sqlite).await;
+    let demo = app.browser("demo.localhost:8080").get("/").await;
+    assert_eq!(demo.status, StatusCode::OK);
+    assert!(demo.body.contains("Demovården") && demo.body.contains("<html lang=\"sv\""));
+    assert!(!demo.body.contains("Vårdmöte Norr") && !demo.body.contains("Norrland"));
+
+    let norr = app.browser("NORRLAND.localhost").get("/").await;
+    assert!(
+        norr.body.contains("Vårdmöte Norr") && norr.body.contains("class=\"fjord\""),
+        "{}",
+        norr.body
+    );
+    assert!(!norr.body.contains("Demov"));
+    // Each tenant's brand stylesheet carries its own colours.
+    let css_href = |body: &str| {
+        let i = body.find("/brand/").unwrap();
+        body[i..i + body[i..].find('"').unwrap()].to_owned()
+    };
+    let demo_css = app
+        .browser("demo.localhost")
+        .get(&css_href(&demo.body))
+        .await;
+    let norr_css = app
+        .browser("norrland.localhost")
+        .get(&css_href(&norr.body))
+        .await;
+    assert!(demo_css.body.contains("#1f5f8b") && norr_css.body.contains("#0e4d4a"));
+
+    for host in ["unknown.localhost", "localhost", "127.0.0.1:8080", ""] {
+        let page = app.browser(host).get("/login").await;
+        assert_eq!(page.status, StatusCode::NOT_FOUND, "{host}");
+        for leak in ["Demo", "demo", "Norr", "norr", "Tillit"] {
+            assert!(
+                !page.body.contains(leak),
+                "{host}: 404 page mentions {leak}: {}",
+                page.body
+            );
+        }
+        assert!(page.headers.get("set-cookie").is_none());
+    }
+}
+
+#[tokio::test]
+async fn log_in_and_out_with_the_test_login() {
+    for backend in BACKENDS {
+        let app = TestApp::new(backend).await;
+        let mut b = app.browser("demo.localhost");
+        let login = b.get("/login").await;
+        assert!(
+            login.body.contains("Testinloggning"),
+            "the test login is labelled as such"
+        );
+        let res = b.post("/login/test", &[("personnummer", ADA)]).await;
+        assert_eq!(
+            (res.status, res.location()),
+            (StatusCode::SEE_OTHER, "/"),
+            "{backend:?}"
+        );
+        let cookie = res.header("set-cookie");
+        assert!(
+            cookie.contains("HttpOnly")
+                && cookie.contains("SameSite=Lax")
+                && !cookie.contains("Secure"),
+            "{cookie}"
+        );
+        let home = b.get("/").await;
+        assert!(
+            home.body.contains("Välkommen, Ada"),
+            "{backend:?}: {}",
+            home.body
+        );
+        assert!(home.body.contains("administratör"));
+        let old_session = b.session_cookie().cloned().unwrap();
+
+        let out = b.post("/logout", &[]).await;
+        assert_eq!(
+            (out.status, out.location()),
+            (StatusCode::SEE_OTHER, "/login?ended=logout")
+        );
+        assert!(b.session_cookie().is_none(), "logout clears the cookie");
+        assert!(
+            b.get("/login?ended=logout")
+                .await
+                .body
+                .contains("Du är nu utloggad")
+        );
+
+        // The old token is dead on the server too.
+        b.cookies.insert("tillit_session".into(), old_session);
+        assert_eq!(b.get("/me").await.location(), "/login");
+    }
+}
+
+#[tokio::test]
+async fn login_refuses_malformed_unknown_and_inactive_people_and_changes_nothing() {
+    for backend in BACKENDS {
+        let app = TestApp::new(backend).await;
+        let mut b = app.browser("demo.localhost");
+        b.get("/login").await;
+        for (typed, message) in [
+            ("12121212", "ska ha 12 siffror"),
+            ("19121212-121x", "bara innehålla siffror"),
+            ("19121312-1212", "inte ett giltigt datum"),
+            ("19121212-1213", "Kontrollsiffran stämmer inte"),
+        ] {
+            let page = b.post("/login/test", &[("personnummer", typed)]).await;
+            assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY, "{typed}");
+            assert!(page.body.contains(message), "{typed}: {}", page.body);
+            assert!(page.body.contains("aria-invalid=\"true\""));
+            assert!(
+                page.body.contains(&format!("value=\"{typed}\"")),
+                "the typed value is kept"
+            );
+            assert!(b.session_cookie().is_none());
+        }
+        // A valid number that is not a user here (Nils belongs to the other tenant).
+        let page = b.post("/login/test", &[("personnummer", NILS)]).await;
+        assert_eq!(page.status, StatusCode::UNAUTHORIZED);
+        assert!(page.body.contains("ingen aktiv användare"));
+        assert!(b.session_cookie().is_none());
+
+        // An administrator makes Karin inactive; she can no longer log in.
+        let store = app.state.store.tenant(TenantId::parse("demo").unwrap());
+        let karin = store
+            .person_by_personnummer(&Personnummer::parse(KARIN).unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+        store
+            .set_person_status(
+                &karin.id,
+                tillit_domain::PersonStatus::Inactive,
+                app.clock.now(),
+            )
+            .await
+            .unwrap();
+        let page = b.post("/login/test", &[("personnummer", KARIN)]).await;
+        assert_eq!(page.status, StatusCode::UNAUTHORIZED, "{backend:?}");
+    }
+}
+
+#[tokio::test]
+async fn sessions_end_after_the_idle_timeout_and_the_absolute_lifetime() {
+    for backend in BACKENDS {
+        let app = TestApp::new(backend).await;
+        // Idle: the demo tenant logs people out after 2 hours without activity.
+        let mut b = app.browser("demo.localhost");
+        b.login(ADA).await;
+        app.clock.advance(HOUR + 59 * MINUTE);
+        assert!(
+            b.get("/").await.body.contains("Välkommen, Ada"),
+            "1h59m idle is fine"
+        );
+        app.clock.advance(HOUR + 59 * MINUTE);
+        assert!(
+            b.get("/").await.body.contains("Välkommen, Ada"),
+            "the last request reset the idle clock"
+        );
+        app.clock.advance(2 * HOUR);
+        let page = b.get("/me").await;
+        assert_eq!(page.location(), "/login?ended=idle", "{backend:?}");
+        assert!(
+            b.get(page.location())
+                .await
+                .body
+                .contains("inte har varit aktiv")
+        );
+        assert!(b.session_cookie().is_none());
+
+        // Absolute: active every 30 minutes, still out after 12 hours.
+        let mut b = app.browser("demo.localhost");
+        b.login(ADA).await;
+        for _ in 0..23 {
+            app.clock.advance(30 * MINUTE);
+            assert!(b.get("/").await.body.contains("Välkommen, Ada"));
+        }
+        app.clock.advance(30 * MINUTE);
+        let page = b.get("/me").await;
+        assert_eq!(page.location(), "/login?ended=absolute", "{backend:?}");
+        assert!(
+            b.get(page.location())
+                .await
+                .body
+                .contains("längsta tillåtna tid")
+        );
+
+        // The other tenant has its own, shorter idle timeout (1 hour).
+        let mut n = app.browser("norrland.localhost");
+        n.login(NILS).await;
+        app.clock.advance(HOUR);
+        assert_eq!(n.get("/me").await.location(), "/login?ended=idle");
+    }
+}
+
+#[tokio::test]
+async fn state_changing_requests_need_a_valid_csrf_token_from_this_origin() {
+    let app = TestApp::new(Backend::Sqlite).await;
+    let mut b = app.browser("demo.localhost");
+    b.get("/login").await;
+    let token = b.csrf.clone().unwrap();
+
+    let page = b
+        .post_raw("/login/test", &[("personnummer", ADA)], &[])
+        .await;
+    assert_eq!(page.status, StatusCode::FORBIDDEN);
+    assert!(
+        page.body.contains("Formuläret kunde inte skickas"),
+        "{}",
+        page.body
+    );
+    assert!(b.session_cookie().is_none(), "nothing happened");
+
+    let page = b
+        .post_raw(
+            "/login/test",
+            &[("personnummer", ADA), ("_csrf", "forged")],
+            &[],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::FORBIDDEN);
+
+    let evil = [("origin", "http://evil.example")];
+    let page = b
+        .post_raw(
+            "/login/test",
+            &[("personnummer", ADA), ("_csrf", &token)],
+            &evil,
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::FORBIDDEN);
+    let page = b
+        .post_raw(
+            "/login/test",
+            &[("personnummer", ADA), ("_csrf", &token)],
+            &[("sec-fetch-site", "cross-site")],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::FORBIDDEN);
+    assert!(b.session_cookie().is_none());
+
+    // A visitor without the pre-session cookie cannot use someone else's token.
+    let mut other = app.browser("demo.localhost");
+    let page = other
+        .post_raw(
+            "/login/test",
+            &[("personnummer", ADA), ("_csrf", &token)],
+            &[],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::FORBIDDEN);
+
+    // The same origin with the right token works, and the token changes at login.
+    let same = [("origin", "http://demo.localhost")];
+    let page = b
+        .post_raw(
+            "/login/test",
+            &[("personnummer", ADA), ("_csrf", &token)],
+            &same,
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER);
+    b.get("/").await;
+    assert_ne!(
+        b.csrf.as_deref(),
+        Some(token.as_str()),
+        "the token is bound to the new session"
+    );
+    // Logging out needs the token too.
+    let page = b.post_raw("/logout", &[("_csrf", &token)], &[]).await;
+    assert_eq!(page.status, StatusCode::FORBIDDEN);
+    assert!(
+        b.get("/").await.body.contains("Välkommen, Ada"),
+        "still logged in"
+    );
+}
+
+#[tokio::test]
+async fn a_session_from_one_tenant_is_refused_on_another() {
+    for backend in BACKENDS {
+        let app = TestApp::new(backend).await;
+        let mut demo = app.browser("demo.localhost");
+        demo.login(ADA).await;
+        let mut norr = app.browser("norrland.localhost");
+        norr.cookies.insert(
+            "tillit_session".into(),
+            demo.session_cookie().unwrap().clone(),
+        );
+        let page = norr.get("/me").await;
+        assert_eq!(page.location(), "/login", "{backend:?}");
+        assert!(!norr.get("/").await.body.contains("Ada"));
+        // …and the visit to the other tenant did not end the session where it belongs.
+        assert!(demo.get("/").await.body.contains("Välkommen, Ada"));
+    }
+}
+
+#[tokio::test]
+async fn oversized_requests_are_refused_with_a_clear_page() {
+    let app = TestApp::new(Backend::Sqlite).await;
+    let mut b = app.browser("demo.localhost");
+    b.get("/login").await;
+    let big = "1".repeat(200 * 1024);
+    let page = b.post("/login/test", &[("personnummer", &big)]).await;
+    assert_eq!(page.status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert!(page.body.contains("För mycket data"), "{}", page.body);
+    assert!(b.session_cookie().is_none());
+}
+
+#[tokio::test]
+async fn every_response_carries_the_security_headers_and_assets_are_cacheable() {
+    let app = TestApp::new(Backend::Sqlite).await;
+    let mut b = app.browser("demo.localhost");
+    let home = b.get("/").await;
+    let missing = b.get("/no/such/page").await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+    assert!(
+        missing.body.contains("Sidan finns inte") && missing.body.contains("Demovården"),
+        "themed 404"
+    );
+    let unknown = app.browser("nobody.localhost").get("/").await;
+    for page in [&home, &missing, &unknown] {
+        let csp = page.header("content-security-policy");
+        assert!(
+            csp.contains("default-src 'none'") && csp.contains("frame-ancestors 'none'"),
+            "{csp}"
+        );
+        assert!(!csp.contains("unsafe-inline"));
+        assert_eq!(page.header("x-content-type-options"), "nosniff");
+        assert_eq!(page.header("referrer-policy"), "no-referrer");
+        assert!(!page.header("x-request-id").is_empty());
+    }
+    assert_eq!(home.header("cache-control"), "no-store");
+    assert!(
+        !home.body.contains("style=") && !home.body.contains("<script>"),
+        "nothing inline for the CSP to block"
+    );
+
+    let end = home.body.find("/style.css\"").unwrap() + "/style.css".len();
+    let css_url = &home.body[home.body[..end].rfind('"').unwrap() + 1..end];
+    let css = b.get(css_url).await;
+    assert_eq!(css.status, StatusCode::OK);
+    assert_eq!(css.header("content-type"), "text/css; charset=utf-8");
+    assert_eq!(
+        css.header("cache-control"),
+        "public, max-age=31536000, immutable"
+    );
+    let stale = b
+        .get(&css_url.replacen("/assets/default/", "/assets/default/0", 1))
+        .await;
+    assert_eq!(
+        stale.header("cache-control"),
+        "no-cache",
+        "an old hash is served but not cached forever"
+    );
+}
+
+#[tokio::test]
+async fn behind_tls_cookies_are_secure_and_host_prefixed() {
+    let app = TestApp::with(Backend::Sqlite, |c| c.server.behind_tls = true).await;
+    let mut b = app.browser("demo.localhost");
+    b.get("/login").await;
+    let res = b.post("/login/test", &[("personnummer", ADA)]).await;
+    let cookie = res.header("set-cookie");
+    assert!(
+        cookie.starts_with("__Host-tillit_session=") && cookie.contains("Secure"),
+        "{cookie}"
+    );
+    assert!(res.header("strict-transport-security").contains("max-age="));
+}
+
+#[tokio::test]
+async fn swedish_by_default_english_on_request() {
+    let app = TestApp::new(Backend::Sqlite).await;
+    let mut b = app.browser("demo.localhost");
+    let page = b.get("/login").await;
+    assert!(page.body.contains("Logga in") && page.body.contains("lang=\"sv\""));
+    let res = b
+        .post("/language", &[("lang", "en"), ("return_to", "/login")])
+        .await;
+    assert_eq!(
+        (res.status, res.location()),
+        (StatusCode::SEE_OTHER, "/login")
+    );
+    let page = b.get("/login").await;
+    assert!(
+        page.body.contains("Test login") && page.body.contains("<html lang=\"en\""),
+        "{}",
+        page.body
+    );
+    assert!(!page.body.contains("Testinloggning"));
+    // Not an open redirect.
+    let res = b
+        .post(
+            "/language",
+            &[("lang", "sv"), ("return_to", "//evil.example/")],
+        )
+        .await;
+    assert_eq!(res.location(), "/");
+    let res = b.post("/language", &[("lang", "xx")]).await;
+    assert_eq!(res.status, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn administrators_manage_staff_with_field_errors_and_nothing_else_can() {
+    for backend in BACKENDS {
+        let app = TestApp::new(backend).await;
+        let mut admin = app.browser("demo.localhost");
+        admin.login(ADA).await;
+        let page = admin.get("/admin/people").await;
+        assert!(
+            page.body.contains("Karin Lindblad") && page.body.contains("Tove Toll"),
+            "{}",
+            page.body
+        );
+
+        // Every field wrong at once: every field says so, nothing is created.
+        let page = admin
+            .post(
+                "/admin/people",
+                &[
+                    ("role", "patient"),
+                    ("personnummer", "19121212-1213"),
+                    ("given_name", " "),
+                    ("family_name", &"x".repeat(101)),
+                ],
+            )
+            .await;
+        assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY, "{backend:?}");
+        for msg in [
+            "Välj vårdpersonal eller administratör",
+            "Kontrollsiffran",
+            "Fyll i namnet",
+            "högst 100 tecken",
+        ] {
+            assert!(page.body.contains(msg), "missing {msg:?}");
+        }
+        // A name with markup is stored as text and shown escaped.
+        let page = admin
+            .post(
+                "/admin/people",
+                &[
+                    ("role", "clinician"),
+                    ("personnummer", "19900315-4565"),
+                    ("given_name", "<script>alert(1)</script>"),
+                    ("family_name", "Läkare"),
+                ],
+            )
+            .await;
+        assert_eq!(
+            (page.status, page.location()),
+            (StatusCode::SEE_OTHER, "/admin/people?done=created")
+        );
+        let page = admin.get("/admin/people?done=created").await;
+        assert!(
+            page.body
+                .contains("&lt;script&gt;alert(1)&lt;/script&gt; Läkare")
+                && !page.body.contains("<script>alert")
+        );
+        assert!(page.body.contains("Användaren har lagts till"));
+
+        // The same personnummer again is refused on its field.
+        let page = admin
+            .post(
+                "/admin/people",
+                &[
+                    ("role", "administrator"),
+                    ("personnummer", "199003154565"),
+                    ("given_name", "A"),
+                    ("family_name", "B"),
+                ],
+            )
+            .await;
+        assert_eq!(page.status, StatusCode::CONFLICT);
+        assert!(page.body.contains("finns redan en användare"));
+
+        // Clinicians and patients cannot reach the admin pages or act on them.
+        for pnr in [KARIN, TOVE] {
+            let mut other = app.browser("demo.localhost");
+            other.login(pnr).await;
+            assert_eq!(
+                other.get("/admin/people").await.status,
+                StatusCode::FORBIDDEN
+            );
+            let page = other
+                .post(
+                    "/admin/people",
+                    &[
+                        ("role", "administrator"),
+                        ("personnummer", "19550505-1234"),
+                        ("given_name", "X"),
+                        ("family_name", "Y"),
+                    ],
+                )
+                .await;
+            assert_eq!(page.status, StatusCode::FORBIDDEN);
+        }
+        // An administrator of another tenant has no say here.
+        let mut nils = app.browser("norrland.localhost");
+        nils.login(NILS).await;
+        let demo = TenantId::parse("demo").unwrap();
+        let karin = app
+            .state
+            .store
+            .tenant(demo.clone())
+            .person_by_personnummer(&Personnummer::parse(KARIN).unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+        let page = nils
+            .post(
+                &format!("/admin/people/{}/status", karin.id),
+                &[("status", "inactive")],
+            )
+            .await;
+        assert_eq!(page.status, StatusCode::NOT_FOUND);
+
+        // Making Karin inactive ends her session at once.
+        let mut karin_b = app.browser("demo.localhost");
+        karin_b.login(KARIN).await;
+        admin.get("/admin/people").await;
+        let page = admin
+            .post(
+                &format!("/admin/people/{}/status", karin.id),
+                &[("status", "inactive")],
+            )
+            .await;
+        assert_eq!(page.location(), "/admin/people?done=status");
+        assert_eq!(karin_b.get("/me").await.location(), "/login");
+        let status = app
+            .state
+            .store
+            .tenant(demo)
+            .person(&karin.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .status;
+        assert_eq!(status, tillit_domain::PersonStatus::Inactive);
+    }
+}
+
+#[tokio::test]
+async fn every_read_of_patient_data_is_in_the_access_log() {
+    for backend in BACKENDS {
+        let app = TestApp::new(backend).await;
+        let demo = app.state.store.tenant(TenantId::parse("demo").unwrap());
+        let tove_pnr = Personnummer::parse(TOVE).unwrap();
+        let tove = demo
+            .person_by_personnummer(&tove_pnr)
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(demo.access_log_for(&tove_pnr).await.unwrap().is_empty());
+
+        let mut patient = app.browser("demo.localhost");
+        patient.login(TOVE).await;
+        let page = patient.get("/me").await;
+        assert!(page.body.contains("Tove Toll") && page.body.contains("20000229-2381"));
+
+        let mut admin = app.browser("demo.localhost");
+        admin.login(ADA).await;
+        admin.get("/admin/people").await;
+        admin
+            .post(
+                &format!("/admin/people/{}/status", tove.id),
+                &[("status", "inactive")],
+            )
+            .await;
+
+        let ada = demo
+            .person_by_personnummer(&Personnummer::parse(ADA).unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+        let log = demo.access_log_for(&tove_pnr).await.unwrap();
+        let got: Vec<(&str, &str, &str)> = log
+            .iter()
+            .map(|e| (e.actor_id.as_str(), e.action.as_str(), e.what.as_str()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (tove.id.as_str(), "read", "profile"),
+                (ada.id.as_str(), "read", "people.list"),
+                (ada.id.as_str(), "update", "status"),
+            ],
+            "{backend:?}"
+        );
+        assert!(log.iter().all(|e| e.at == app.clock.now()));
+    }
+}
+
+#[tokio::test]
+async fn health_readiness_and_metrics() {
+    let app = TestApp::new(Backend::Postgres).await;
+    let mut ops = app.browser("anything.example");
+    assert_eq!(ops.get("/healthz").await.status, StatusCode::OK);
+    assert_eq!(ops.get("/readyz").await.status, StatusCode::OK);
+    app.browser("demo.localhost").get("/").await;
+    let metrics = ops.get("/metrics").await;
+    assert!(
+        metrics.body.contains("http_requests_total"),
+        "{}",
+        metrics.body
+    );
+    assert!(metrics.body.contains("route=\"/\""));
+
+    // The database goes away: the process is still alive, but not ready.
+    app.db.drop_database_now();
+    assert_eq!(ops.get("/healthz").await.status, StatusCode::OK);
+    let page = ops.get("/readyz").await;
+    assert_eq!(page.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(page.body.contains("database"));
+    // A page that needs the database says so rather than failing obscurely.
+    let mut b = app.browser("demo.localhost");
+    b.cookies.insert("tillit_session".into(), "x".repeat(43));
+    let page = b.get("/").await;
+    assert!(page.status.is_server_error(), "{}", page.status);
+}
+
+/// Runs a full round of logins, failures and admin work, then reads every
+/// log line this test binary produced: no personnummer, in any format.
+#[tokio::test]
+async fn no_personnummer_ever_reaches_the_logs() {
+    let app = TestApp::new(Backend::Sqlite).await;
+    let mut b = app.browser("demo.localhost");
+    b.get("/login").await;
+    b.post("/login/test", &[("personnummer", "19121212-1213")])
+        .await;
+    b.post("/login/test", &[("personnummer", NILS)]).await;
+    b.login(ADA).await;
+    b.get("/admin/people").await;
+    b.post(
+        "/admin/people",
+        &[
+            ("role", "clinician"),
+            ("personnummer", "19900315-4565"),
+            ("given_name", "Ny"),
+            ("family_name", "Person"),
+        ],
+    )
+    .await;
+    b.post(
+        "/admin/people",
+        &[
+            ("role", "clinician"),
+            ("personnummer", "19900315-4565"),
+            ("given_name", "Ny"),
+            ("family_name", "Person"),
+        ],
+    )
+    .await;
+    b.get("/me").await;
+    b.post("/logout", &[]).await;
+
+    let logs = String::from_utf8(captured_logs().lock().unwrap().clone()).unwrap();
+    assert!(logs.contains("logged in"), "logs were captured");
+    for pnr in [ADA, NILS, "19121212-1213", "19900315-4565"] {
+        let digits: String = pnr.chars().filter(char::is_ascii_digit).collect();
+        for form in [
+            pnr.to_owned(),
+            digits.clone(),
+            format!("{}-{}", &digits[..8], &digits[8..]),
+            digits[2..].to_owned(),
+        ] {
+            if let Some(i) = logs.find(&form) {
+                panic!(
+                    "{form} appears in the logs: {}",
+                    &logs[i.saturating_sub(300)..(i + 100).min(logs.len())]
+                );
+            }
+        }
+    }
+}
