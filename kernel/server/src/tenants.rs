@@ -14,7 +14,6 @@ use std::time::Duration;
 
 use figment::Figment;
 use figment::providers::{Format, Toml};
-use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use tillit_domain::people::NewPerson;
 use tillit_domain::session::SessionPolicy;
@@ -50,8 +49,7 @@ pub struct Tenant {
     pub file: PathBuf,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, Default)]
 pub struct Brand {
     /// The product name people see, e.g. "Vårdmöte Norr".
     pub product_name: Option<String>,
@@ -61,56 +59,103 @@ pub struct Brand {
     pub logo: Option<PathBuf>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone)]
 pub struct Booking {
     /// Whether a patient must confirm a booking before it can be held.
-    #[serde(default = "yes")]
     pub require_confirmation: bool,
     /// The SMS sender name: 3–11 letters or digits, starting with a letter.
     pub sms_sender: String,
     /// How long before a confirmed visit the reminder SMS goes out.
-    #[serde(default = "thirty_minutes")]
     pub reminder_lead: ConfigDuration,
-}
-
-fn yes() -> bool {
-    true
 }
 
 fn thirty_minutes() -> ConfigDuration {
     ConfigDuration(Duration::from_secs(30 * 60))
 }
 
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct SessionSection {
-    idle_timeout: Option<ConfigDuration>,
-    absolute_lifetime: Option<ConfigDuration>,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct BootstrapSection {
-    #[serde(default)]
-    people: Vec<BootstrapPerson>,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// One `[[bootstrap.people]]` entry, read field by field.
+#[derive(Debug, Clone)]
 struct BootstrapPerson {
-    role: BootstrapRole,
+    role: String,
     personnummer: String,
     given_name: String,
     family_name: String,
 }
 
-#[derive(Debug, Clone, Copy, Deserialize)]
-#[serde(rename_all = "snake_case")]
-enum BootstrapRole {
-    Clinician,
-    Administrator,
-    Patient,
+const BOOTSTRAP_KEYS: [&str; 4] = ["role", "personnummer", "given_name", "family_name"];
+
+/// Reads `[[bootstrap.people]]` by hand, so that each entry's every problem
+/// is reported with its index.
+fn read_bootstrap(table: &toml::Table, issues: &mut Vec<String>) -> Vec<BootstrapPerson> {
+    let Some(bootstrap) = table.get("bootstrap") else {
+        return Vec::new();
+    };
+    let Some(people) = bootstrap.as_table().and_then(|t| {
+        for k in t.keys().filter(|k| *k != "people") {
+            issues.push(format!(
+                "bootstrap.{k}: unknown key; expected one of: people"
+            ));
+        }
+        t.get("people")
+    }) else {
+        issues.push("bootstrap: expected a list of [[bootstrap.people]]".into());
+        return Vec::new();
+    };
+    let Some(list) = people.as_array() else {
+        issues.push("bootstrap.people: expected a list of [[bootstrap.people]]".into());
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for (i, entry) in list.iter().enumerate() {
+        let key = format!("bootstrap.people[{i}]");
+        let Some(entry) = entry.as_table() else {
+            issues.push(format!(
+                "{key}: expected a table with {}",
+                BOOTSTRAP_KEYS.join(", ")
+            ));
+            continue;
+        };
+        for k in entry
+            .keys()
+            .filter(|k| !BOOTSTRAP_KEYS.contains(&k.as_str()))
+        {
+            issues.push(format!(
+                "{key}.{k}: unknown key; expected one of: {}",
+                BOOTSTRAP_KEYS.join(", ")
+            ));
+        }
+        let mut field = |name: &str| match entry.get(name) {
+            Some(toml::Value::String(s)) => Some(s.clone()),
+            Some(other) => {
+                issues.push(format!(
+                    "{key}.{name}: expected a string, found {}",
+                    other.type_str()
+                ));
+                None
+            }
+            None => {
+                issues.push(format!("{key}.{name}: missing; this key is required"));
+                None
+            }
+        };
+        let (role, pnr, given, family) = (
+            field("role"),
+            field("personnummer"),
+            field("given_name"),
+            field("family_name"),
+        );
+        if let (Some(role), Some(personnummer), Some(given_name), Some(family_name)) =
+            (role, pnr, given, family)
+        {
+            out.push(BootstrapPerson {
+                role,
+                personnummer,
+                given_name,
+                family_name,
+            });
+        }
+    }
+    out
 }
 
 /// One problem in one tenant file.
@@ -126,19 +171,110 @@ impl std::fmt::Display for Issue {
     }
 }
 
-const TOP_LEVEL_KEYS: [&str; 11] = [
-    "id",
-    "display_name",
-    "hosts",
-    "theme",
-    "brand",
-    "features",
-    "booking",
-    "session",
-    "data_retention",
-    "default_language",
-    "bootstrap",
+/// The keys a tenant file may have, by section ("" is the top level).
+const KEYS: [(&str, &[&str]); 4] = [
+    (
+        "",
+        &[
+            "id",
+            "display_name",
+            "hosts",
+            "theme",
+            "brand",
+            "features",
+            "booking",
+            "session",
+            "data_retention",
+            "default_language",
+            "bootstrap",
+        ],
+    ),
+    (
+        "brand",
+        &["product_name", "primary_color", "accent_color", "logo"],
+    ),
+    (
+        "booking",
+        &["require_confirmation", "sms_sender", "reminder_lead"],
+    ),
+    ("session", &["idle_timeout", "absolute_lifetime"]),
 ];
+
+/// Reads one key at a time, so one bad value does not hide the next, and
+/// records every problem.
+struct Reader<'a> {
+    figment: Figment,
+    table: &'a toml::Table,
+    file: String,
+    issues: Vec<String>,
+}
+
+impl Reader<'_> {
+    fn present(&self, key: &str) -> bool {
+        let mut value: Option<&toml::Value> = None;
+        let mut table = Some(self.table);
+        for part in key.split('.') {
+            value = table.and_then(|t| t.get(part));
+            table = value.and_then(toml::Value::as_table);
+        }
+        value.is_some()
+    }
+
+    /// The value at `key`, or `None` (with an issue if it is there but invalid).
+    fn get<T: DeserializeOwned>(&mut self, key: &str) -> Option<T> {
+        if !self.present(key) {
+            return None;
+        }
+        match self.figment.extract_inner::<T>(key) {
+            Ok(v) => Some(v),
+            Err(e) => {
+                for err in e {
+                    let line = describe_figment_error(&err, &self.file);
+                    // The file name is added once per issue, by the caller.
+                    let prefix = format!("{}: ", self.file);
+                    self.issues.push(
+                        line.strip_prefix(&prefix)
+                            .map(str::to_owned)
+                            .unwrap_or(line),
+                    );
+                }
+                None
+            }
+        }
+    }
+
+    fn require<T: DeserializeOwned>(&mut self, key: &str) -> Option<T> {
+        if !self.present(key) {
+            self.issues
+                .push(format!("{key}: missing; this key is required"));
+            return None;
+        }
+        self.get(key)
+    }
+
+    fn unknown_keys(&mut self) {
+        for (section, known) in KEYS {
+            let table = if section.is_empty() {
+                Some(self.table)
+            } else {
+                self.table.get(section).and_then(toml::Value::as_table)
+            };
+            for key in table.into_iter().flat_map(|t| t.keys()) {
+                if !known.contains(&key.as_str()) {
+                    let full = if section.is_empty() {
+                        key.clone()
+                    } else {
+                        format!("{section}.{key}")
+                    };
+                    self.issues.push(format!(
+                        "{full}: unknown key; expected one of: {}",
+                        known.join(", ")
+                    ));
+                }
+            }
+        }
+    }
+}
 
 /// Reads every tenant file in `dir`. `themes` lists the installed themes.
 /// Returns the tenants, or every issue found in any file.
@@ -199,7 +335,6 @@ pub fn load_dir(dir: &Path, themes: &[String]) -> Result<Vec<Tenant>, Vec<Issue>
 
 fn load_file(file: &Path, dir: &Path, themes: &[String]) -> Result<Tenant, Vec<Issue>> {
     let name = file.display().to_string();
-    let mut issues: Vec<String> = Vec::new();
     let text = std::fs::read_to_string(file).map_err(|e| {
         vec![Issue {
             file: name.clone(),
@@ -215,59 +350,45 @@ fn load_file(file: &Path, dir: &Path, themes: &[String]) -> Result<Tenant, Vec<I
             .unwrap_or_default();
         vec![Issue {
             file: name.clone(),
-            message: format!("{at}not valid TOML: {}", e.message()),
+            message: format!("{at}not valid TOML: {}", e.message().trim()),
         }]
     })?;
-    for key in table.keys() {
-        if !TOP_LEVEL_KEYS.contains(&key.as_str()) {
-            issues.push(format!(
-                "{key}: unknown key; expected one of: {}",
-                TOP_LEVEL_KEYS.join(", ")
-            ));
-        }
-    }
-    let figment = Figment::from(Toml::file_exact(file));
-    let mut get = |key: &str, required: bool| -> Option<Figment> {
-        if table.contains_key(key) {
-            Some(figment.clone())
-        } else {
-            if required {
-                issues.push(format!("{key}: missing; this key is required"));
-            }
-            None
-        }
+    let mut r = Reader {
+        figment: Figment::from(Toml::string(&text)),
+        table: &table,
+        file: name.clone(),
+        issues: Vec::new(),
     };
-    let want_id = get("id", true);
-    let want_display = get("display_name", true);
-    let want_hosts = get("hosts", true);
-    let want_theme = get("theme", false);
-    let want_brand = get("brand", false);
-    let want_features = get("features", false);
-    let want_booking = get("booking", true);
-    let want_session = get("session", false);
-    let want_retention = get("data_retention", true);
-    let want_lang = get("default_language", false);
-    let want_bootstrap = get("bootstrap", false);
+    r.unknown_keys();
 
-    let id: Option<String> = extract(want_id, "id", &name, &mut issues);
-    let display_name: Option<String> = extract(want_display, "display_name", &name, &mut issues);
-    let hosts: Option<Vec<String>> = extract(want_hosts, "hosts", &name, &mut issues);
-    let theme: Option<String> = extract(want_theme, "theme", &name, &mut issues);
-    let brand: Option<Brand> = extract(want_brand, "brand", &name, &mut issues);
-    let features: Option<Vec<String>> = extract(want_features, "features", &name, &mut issues);
-    let booking: Option<Booking> = extract(want_booking, "booking", &name, &mut issues);
-    let session: Option<SessionSection> = extract(want_session, "session", &name, &mut issues);
-    let retention: Option<ConfigDuration> =
-        extract(want_retention, "data_retention", &name, &mut issues);
-    let lang: Option<Language> = extract(want_lang, "default_language", &name, &mut issues);
-    let bootstrap: Option<BootstrapSection> =
-        extract(want_bootstrap, "bootstrap", &name, &mut issues);
-
+    let id: Option<String> = r.require("id");
+    let display_name: Option<String> = r.require("display_name");
+    let hosts: Option<Vec<String>> = r.require("hosts");
+    let theme: Option<String> = r.get("theme");
+    let brand = Brand {
+        product_name: r.get("brand.product_name"),
+        primary_color: r.get("brand.primary_color"),
+        accent_color: r.get("brand.accent_color"),
+        logo: r.get("brand.logo"),
+    };
+    let features: Option<Vec<String>> = r.get("features");
+    let sms_sender: Option<String> = r.require("booking.sms_sender");
+    let require_confirmation: Option<bool> = r.get("booking.require_confirmation");
+    let reminder_lead: Option<ConfigDuration> = r.get("booking.reminder_lead");
+    let idle: Option<ConfigDuration> = r.get("session.idle_timeout");
+    let absolute: Option<ConfigDuration> = r.get("session.absolute_lifetime");
+    let retention: Option<ConfigDuration> = r.require("data_retention");
+    let lang: Option<Language> = r.get("default_language");
+    let bootstrap = read_bootstrap(&table, &mut r.issues);
+    let mut issues = std::mem::take(&mut r.issues);
     // Values that parsed, checked for meaning.
     let id = id.and_then(|s| match TenantId::parse(&s) {
         Ok(id) => Some(id),
         Err(e) => {
-            issues.push(format!("id: expected {e}, found \"{s}\""));
+            let _ = e;
+            issues.push(format!(
+                "id: expected 1–32 characters of a-z, 0-9 and '-', starting with a letter, found \"{s}\""
+            ));
             None
         }
     });
@@ -312,7 +433,6 @@ fn load_file(file: &Path, dir: &Path, themes: &[String]) -> Result<Tenant, Vec<I
             themes.join(", ")
         ));
     }
-    let brand = brand.unwrap_or_default();
     if let Some(logo) = &brand.logo {
         let path = dir.join(logo);
         let ext = logo
@@ -351,8 +471,7 @@ fn load_file(file: &Path, dir: &Path, themes: &[String]) -> Result<Tenant, Vec<I
             ));
         }
     }
-    if let Some(b) = &booking {
-        let s = &b.sms_sender;
+    if let Some(s) = &sms_sender {
         let ok = (3..=11).contains(&s.len())
             && s.starts_with(|c: char| c.is_ascii_alphabetic())
             && s.chars().all(|c| c.is_ascii_alphanumeric());
@@ -361,27 +480,26 @@ fn load_file(file: &Path, dir: &Path, themes: &[String]) -> Result<Tenant, Vec<I
                 "booking.sms_sender: expected 3–11 letters (a–z) or digits, starting with a letter, found \"{s}\""
             ));
         }
-        if b.reminder_lead.0 > Duration::from_secs(7 * 86_400) {
-            issues.push("booking.reminder_lead: expected at most 7d".into());
-        }
+    }
+    let reminder_lead = reminder_lead.unwrap_or_else(thirty_minutes);
+    if reminder_lead.0 > Duration::from_secs(7 * 86_400) {
+        issues.push("booking.reminder_lead: expected at most 7d".into());
     }
     let mut policy = SessionPolicy::default();
-    if let Some(s) = session {
-        if let Some(d) = s.idle_timeout {
-            policy.idle_timeout = d.0;
-        }
-        if let Some(d) = s.absolute_lifetime {
-            policy.absolute_lifetime = d.0;
-        }
-        if policy.idle_timeout < Duration::from_secs(60) {
-            issues.push("session.idle_timeout: expected at least 1m".into());
-        }
-        if policy.absolute_lifetime < policy.idle_timeout {
-            issues.push(format!(
-                "session.absolute_lifetime: expected at least the idle timeout ({})",
-                tillit_domain::time::format_duration(policy.idle_timeout)
-            ));
-        }
+    if let Some(d) = idle {
+        policy.idle_timeout = d.0;
+    }
+    if let Some(d) = absolute {
+        policy.absolute_lifetime = d.0;
+    }
+    if policy.idle_timeout < Duration::from_secs(60) {
+        issues.push("session.idle_timeout: expected at least 1m".into());
+    }
+    if policy.absolute_lifetime < policy.idle_timeout {
+        issues.push(format!(
+            "session.absolute_lifetime: expected at least the idle timeout ({})",
+            tillit_domain::time::format_duration(policy.idle_timeout)
+        ));
     }
     if let Some(r) = &retention {
         if r.0 < Duration::from_secs(86_400) {
@@ -390,12 +508,7 @@ fn load_file(file: &Path, dir: &Path, themes: &[String]) -> Result<Tenant, Vec<I
     }
     let mut people = Vec::new();
     let mut seen = HashMap::new();
-    for (i, p) in bootstrap
-        .map(|b| b.people)
-        .unwrap_or_default()
-        .into_iter()
-        .enumerate()
-    {
+    for (i, p) in bootstrap.into_iter().enumerate() {
         let key = format!("bootstrap.people[{i}]");
         let pnr = Personnummer::parse(&p.personnummer)
             .map_err(|e| {
@@ -410,17 +523,21 @@ fn load_file(file: &Path, dir: &Path, themes: &[String]) -> Result<Tenant, Vec<I
         let family = PersonName::parse(&p.family_name)
             .map_err(|e| issues.push(format!("{key}.family_name: {e}")))
             .ok();
-        if let (Some(pnr), Some(given_name), Some(family_name)) = (pnr, given, family) {
+        let role = Role::parse(&p.role);
+        if role.is_none() {
+            issues.push(format!(
+                "{key}.role: expected one of: clinician, administrator, patient, found \"{}\"",
+                p.role
+            ));
+        }
+        if let (Some(role), Some(pnr), Some(given_name), Some(family_name)) =
+            (role, pnr, given, family)
+        {
             if let Some(j) = seen.insert(pnr.clone(), i) {
                 issues.push(format!(
                     "{key}.personnummer: the same person as bootstrap.people[{j}]"
                 ));
             }
-            let role = match p.role {
-                BootstrapRole::Clinician => Role::Clinician,
-                BootstrapRole::Administrator => Role::Administrator,
-                BootstrapRole::Patient => Role::Patient,
-            };
             people.push(NewPerson {
                 role,
                 personnummer: pnr,
@@ -430,8 +547,8 @@ fn load_file(file: &Path, dir: &Path, themes: &[String]) -> Result<Tenant, Vec<I
         }
     }
 
-    match (id, display_name, hosts, booking, retention) {
-        (Some(id), Some(display_name), Some(hosts), Some(booking), Some(retention))
+    match (id, display_name, hosts, sms_sender, retention) {
+        (Some(id), Some(display_name), Some(hosts), Some(sms_sender), Some(retention))
             if issues.is_empty() =>
         {
             Ok(Tenant {
@@ -441,7 +558,11 @@ fn load_file(file: &Path, dir: &Path, themes: &[String]) -> Result<Tenant, Vec<I
                 theme,
                 brand,
                 features,
-                booking,
+                booking: Booking {
+                    require_confirmation: require_confirmation.unwrap_or(true),
+                    sms_sender,
+                    reminder_lead,
+                },
                 session: policy,
                 data_retention: retention.0,
                 default_language: lang.unwrap_or(Language::Sv),
@@ -456,31 +577,6 @@ fn load_file(file: &Path, dir: &Path, themes: &[String]) -> Result<Tenant, Vec<I
                 message,
             })
             .collect()),
-    }
-}
-
-/// Extracts one top-level key, recording (not returning) any error.
-fn extract<T: DeserializeOwned>(
-    f: Option<Figment>,
-    key: &str,
-    file: &str,
-    issues: &mut Vec<String>,
-) -> Option<T> {
-    let f = f?;
-    match f.extract_inner::<T>(key) {
-        Ok(v) => Some(v),
-        Err(e) => {
-            for err in e {
-                let line = describe_figment_error(&err, file);
-                // The file name is added by the caller, once per issue.
-                let line = line
-                    .strip_prefix(&format!("{file}: "))
-                    .map(str::to_owned)
-                    .unwrap_or(line);
-                issues.push(line);
-            }
-            None
-        }
     }
 }
 

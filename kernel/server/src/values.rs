@@ -12,14 +12,30 @@ use tillit_domain::time::{format_duration, parse_duration};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ConfigDuration(pub Duration);
 
+/// Deserialises a string through `parse`, so that a value of the wrong type
+/// gets the same "expected …" as a malformed string.
+struct StrVisitor<T> {
+    expecting: &'static str,
+    parse: fn(&str) -> Option<T>,
+}
+
+impl<T> de::Visitor<'_> for StrVisitor<T> {
+    type Value = T;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.expecting)
+    }
+
+    fn visit_str<E: de::Error>(self, s: &str) -> Result<T, E> {
+        (self.parse)(s).ok_or_else(|| E::invalid_value(Unexpected::Str(s), &self.expecting))
+    }
+}
+
 impl<'de> Deserialize<'de> for ConfigDuration {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        parse_duration(&s).map(ConfigDuration).map_err(|_| {
-            de::Error::invalid_value(
-                Unexpected::Str(&s),
-                &"a duration such as \"30m\", \"2h\" or \"90d\"",
-            )
+        d.deserialize_any(StrVisitor {
+            expecting: "a duration such as \"30m\", \"2h\" or \"90d\"",
+            parse: |s| parse_duration(s).ok().map(ConfigDuration),
         })
     }
 }
@@ -43,17 +59,15 @@ impl Color {
 
 impl<'de> Deserialize<'de> for Color {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        let ok =
-            s.len() == 7 && s.starts_with('#') && s[1..].chars().all(|c| c.is_ascii_hexdigit());
-        if ok {
-            Ok(Color(s.to_ascii_lowercase()))
-        } else {
-            Err(de::Error::invalid_value(
-                Unexpected::Str(&s),
-                &"a colour as #rrggbb",
-            ))
-        }
+        d.deserialize_any(StrVisitor {
+            expecting: "a colour as #rrggbb",
+            parse: |s| {
+                let hex = s.len() == 7
+                    && s.starts_with('#')
+                    && s[1..].chars().all(|c| c.is_ascii_hexdigit());
+                hex.then(|| Color(s.to_ascii_lowercase()))
+            },
+        })
     }
 }
 
@@ -90,56 +104,36 @@ impl fmt::Display for Language {
 /// `default_source` names the origin when figment has none to give.
 pub fn describe_figment_error(e: &figment::Error, default_source: &str) -> String {
     use figment::error::Kind;
-    let source = e
+    let from_env = e
         .metadata
         .as_ref()
-        .and_then(|m| {
-            m.source.as_ref().map(|s| match s {
-                figment::Source::File(p) => p.display().to_string(),
-                other => other.to_string(),
-            })
-        })
-        .map(|s| {
-            if let Some(m) = &e.metadata {
-                if m.name.contains("environment") {
-                    let var = format!("TILLIT_{}", e.path.join("__").to_uppercase());
-                    return format!("environment variable {var}");
-                }
-            }
-            s
-        })
-        .or_else(|| {
-            e.metadata
-                .as_ref()
-                .filter(|m| m.name.contains("environment"))
-                .map(|_| {
-                    format!(
-                        "environment variable TILLIT_{}",
-                        e.path.join("__").to_uppercase()
-                    )
-                })
-        })
-        .unwrap_or_else(|| default_source.to_owned());
+        .is_some_and(|m| m.name.to_lowercase().contains("environment"));
+    let source = if from_env {
+        format!(
+            "environment variable TILLIT_{}",
+            e.path.join("__").to_uppercase()
+        )
+    } else {
+        match e.metadata.as_ref().and_then(|m| m.source.as_ref()) {
+            Some(figment::Source::File(p)) => relative_to_cwd(p),
+            Some(other) => other.to_string(),
+            None => default_source.to_owned(),
+        }
+    };
     let key = e.path.join(".");
     let what = match &e.kind {
         Kind::UnknownField(field, expected) => {
-            let key = if key.is_empty() {
-                field.clone()
-            } else {
-                format!("{key}.{field}")
-            };
             return format!(
-                "{source}: {key}: unknown key; expected one of: {}",
+                "{source}: {}: unknown key; expected one of: {}",
+                join_key(&key, field),
                 expected.join(", ")
             );
         }
         Kind::MissingField(field) => {
-            let key = if key.is_empty() {
-                field.to_string()
-            } else {
-                format!("{key}.{field}")
-            };
-            return format!("{source}: {key}: missing; this key is required");
+            return format!(
+                "{source}: {}: missing; this key is required",
+                join_key(&key, field)
+            );
         }
         Kind::InvalidType(actual, expected) => format!("expected {expected}, found {actual}"),
         Kind::InvalidValue(actual, expected) => format!("expected {expected}, found {actual}"),
@@ -155,5 +149,27 @@ pub fn describe_figment_error(e: &figment::Error, default_source: &str) -> Strin
         format!("{source}: {what}")
     } else {
         format!("{source}: {key}: {what}")
+    }
+}
+
+/// A path as the person running the command would type it: relative to the
+/// working directory when it is inside it.
+pub fn relative_to_cwd(p: &std::path::Path) -> String {
+    std::env::current_dir()
+        .ok()
+        .and_then(|cwd| p.strip_prefix(cwd).ok().map(|r| r.display().to_string()))
+        .unwrap_or_else(|| p.display().to_string())
+}
+
+/// `key.field`, unless figment already ended the path with the field.
+fn join_key(key: &str, field: &str) -> String {
+    if key.is_empty() || key == field || key.ends_with(&format!(".{field}")) {
+        if key.is_empty() {
+            field.to_owned()
+        } else {
+            key.to_owned()
+        }
+    } else {
+        format!("{key}.{field}")
     }
 }
