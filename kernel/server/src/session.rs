@@ -335,18 +335,21 @@ async fn check_csrf(state: &AppState, req: Request, expected: &str) -> Result<Re
     {
         return Err(AppError::Csrf("cross-site request"));
     }
-    if let Some(origin) = parts
+    // "null" (privacy modes, some redirects) says nothing either way; the
+    // token below is what protects the request.
+    let origin = parts
         .headers
         .get(header::ORIGIN)
         .and_then(|v| v.to_str().ok())
-    {
+        .filter(|o| *o != "null");
+    if let Some(origin) = origin {
         let host = parts
             .headers
             .get(header::HOST)
             .and_then(|v| v.to_str().ok())
             .unwrap_or_default();
         let origin_host = origin.split_once("://").map_or("", |(_, h)| h);
-        if origin == "null" || !origin_host.eq_ignore_ascii_case(host) {
+        if !origin_host.eq_ignore_ascii_case(host) {
             return Err(AppError::Csrf("request from another origin"));
         }
     }

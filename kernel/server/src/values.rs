@@ -104,6 +104,13 @@ impl fmt::Display for Language {
 /// `default_source` names the origin when figment has none to give.
 pub fn describe_figment_error(e: &figment::Error, default_source: &str) -> String {
     use figment::error::Kind;
+    let path = e.path.join(".");
+    // The full key, with the field that an unknown- or missing-key error names.
+    let key = match &e.kind {
+        Kind::UnknownField(field, _) => join_key(&path, field),
+        Kind::MissingField(field) => join_key(&path, field),
+        _ => path,
+    };
     let from_env = e
         .metadata
         .as_ref()
@@ -111,7 +118,7 @@ pub fn describe_figment_error(e: &figment::Error, default_source: &str) -> Strin
     let source = if from_env {
         format!(
             "environment variable TILLIT_{}",
-            e.path.join("__").to_uppercase()
+            key.replace('.', "__").to_uppercase()
         )
     } else {
         match e.metadata.as_ref().and_then(|m| m.source.as_ref()) {
@@ -120,21 +127,11 @@ pub fn describe_figment_error(e: &figment::Error, default_source: &str) -> Strin
             None => default_source.to_owned(),
         }
     };
-    let key = e.path.join(".");
     let what = match &e.kind {
-        Kind::UnknownField(field, expected) => {
-            return format!(
-                "{source}: {}: unknown key; expected one of: {}",
-                join_key(&key, field),
-                expected.join(", ")
-            );
+        Kind::UnknownField(_, expected) => {
+            format!("unknown key; expected one of: {}", expected.join(", "))
         }
-        Kind::MissingField(field) => {
-            return format!(
-                "{source}: {}: missing; this key is required",
-                join_key(&key, field)
-            );
-        }
+        Kind::MissingField(_) => "missing; this key is required".to_owned(),
         Kind::InvalidType(actual, expected) => format!("expected {expected}, found {actual}"),
         Kind::InvalidValue(actual, expected) => format!("expected {expected}, found {actual}"),
         Kind::UnknownVariant(v, expected) => {

@@ -151,7 +151,9 @@ async fn security_headers(State(state): State<AppState>, req: Request, next: Nex
     set(h, "content-security-policy", CSP);
     set(h, "x-content-type-options", "nosniff");
     set(h, "x-frame-options", "DENY");
-    set(h, "referrer-policy", "no-referrer");
+    // Same-origin: no URL leaks to other sites, and same-origin form posts
+    // keep their Origin header (with no-referrer, browsers send "null").
+    set(h, "referrer-policy", "same-origin");
     set(h, "cross-origin-opener-policy", "same-origin");
     set(
         h,

@@ -577,7 +577,7 @@ async fn every_response_carries_the_security_headers_and_assets_are_cacheable() 
         );
         assert!(!csp.contains("unsafe-inline"));
         assert_eq!(page.header("x-content-type-options"), "nosniff");
-        assert_eq!(page.header("referrer-policy"), "no-referrer");
+        assert_eq!(page.header("referrer-policy"), "same-origin");
         assert!(!page.header("x-request-id").is_empty());
     }
     assert_eq!(home.header("cache-control"), "no-store");

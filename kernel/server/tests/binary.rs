@@ -1,0 +1,484 @@
+//! The real `tillit` binary: its command line, its refusals, and one person
+//! logging in and out through a real headless Chromium.
+
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .unwrap()
+}
+
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(tag: &str) -> Self {
+        let p =
+            std::env::temp_dir().join(format!("tillit-{tag}-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&p).unwrap();
+        Self(p)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// `tillit <args>` in an empty directory, with the repository's tenants and
+/// themes and nothing else from the environment's `TILLIT_*`.
+fn tillit(dir: &TempDir, args: &[&str], env: &[(&str, &str)]) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tillit"));
+    cmd.args(args).current_dir(&dir.0);
+    for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("TILLIT_")) {
+        cmd.env_remove(k);
+    }
+    cmd.env("TILLIT_TENANTS_DIR", repo().join("tenants"))
+        .env("TILLIT_THEMES_DIR", repo().join("themes"))
+        .env("TILLIT_DATA_DIR", dir.0.join("data"))
+        .env_remove("RUST_LOG");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd
+}
+
+fn run(mut cmd: Command) -> (i32, String, String) {
+    let out = cmd.output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn help_names_the_subcommands() {
+    let dir = TempDir::new("help");
+    let (code, out, _) = run(tillit(&dir, &["--help"], &[]));
+    assert_eq!(code, 0);
+    for word in ["serve", "migrate", "tenants", "TILLIT_DATABASE__URL"] {
+        assert!(out.contains(word), "--help does not mention {word}:\n{out}");
+    }
+}
+
+#[test]
+fn tenants_check_reports_every_problem_without_starting() {
+    let dir = TempDir::new("check");
+    let (code, out, _) = run(tillit(&dir, &["tenants", "check"], &[]));
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("2 tenant(s), no problems"));
+
+    let bad = repo().join("kernel/server/tests/config/everything-wrong/tenants");
+    let (code, _, err) = run(tillit(
+        &dir,
+        &["tenants", "check"],
+        &[("TILLIT_TENANTS_DIR", bad.to_str().unwrap())],
+    ));
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("vardcentral.toml: brand.primary_color: expected a colour as #rrggbb"),
+        "{err}"
+    );
+    assert!(err.contains("empty.toml: id: missing"));
+    assert!(err.contains("problem(s) found"));
+    assert!(!dir.0.join("data").exists(), "checking touched nothing");
+}
+
+#[test]
+fn bad_configuration_is_refused_with_the_key_named() {
+    let dir = TempDir::new("badconfig");
+    let (code, _, err) = run(tillit(
+        &dir,
+        &["serve"],
+        &[
+            ("TILLIT_MODE", "production"),
+            ("TILLIT_SERVER__BEHIND_TLS", "true"),
+        ],
+    ));
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("identity.dev_login is enabled but mode is production"),
+        "{err}"
+    );
+
+    let (code, _, err) = run(tillit(&dir, &["serve"], &[("TILLIT_DATABASE__URLL", "x")]));
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("environment variable TILLIT_DATABASE__URLL: database.urll: unknown key"),
+        "{err}"
+    );
+
+    std::fs::write(dir.0.join("tillit.toml"), "[server]\nlisten = 8080\n").unwrap();
+    let (code, _, err) = run(tillit(&dir, &["serve"], &[]));
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("tillit.toml: server.listen: expected"),
+        "{err}"
+    );
+
+    let (code, _, err) = run(tillit(&dir, &["--config", "nowhere.toml", "serve"], &[]));
+    assert_eq!(code, 2);
+    assert!(err.contains("nowhere.toml: file not found"), "{err}");
+    assert!(!dir.0.join("data").exists(), "nothing was created");
+}
+
+#[test]
+fn an_unreachable_database_is_a_clear_error_not_a_hang() {
+    let dir = TempDir::new("nodb");
+    let started = Instant::now();
+    let (code, _, err) = run(tillit(
+        &dir,
+        &["serve"],
+        &[
+            (
+                "TILLIT_DATABASE__URL",
+                "postgres://tillit:hunter2@127.0.0.1:9/nowhere",
+            ),
+            ("TILLIT_DATABASE__CONNECT_TIMEOUT", "2s"),
+        ],
+    ));
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("cannot use the database at postgres://tillit:***@127.0.0.1:9/nowhere"),
+        "{err}"
+    );
+    assert!(!err.contains("hunter2"), "the password is not printed");
+    assert!(started.elapsed() < Duration::from_secs(30));
+}
+
+#[test]
+fn migrate_applies_the_schema_and_is_idempotent() {
+    let db = tillit_store::testing::TestDb::new(tillit_store::Backend::Postgres);
+    let dir = TempDir::new("migrate");
+    for _ in 0..2 {
+        let (code, out, err) = run(tillit(
+            &dir,
+            &["migrate"],
+            &[("TILLIT_DATABASE__URL", &db.url)],
+        ));
+        assert_eq!(code, 0, "{err}");
+        assert!(out.contains("database is up to date"));
+    }
+}
+
+/// The log of the server under test, for failure messages.
+static SERVER_LOG: std::sync::OnceLock<Arc<Mutex<String>>> = std::sync::OnceLock::new();
+
+/// A running `tillit serve` on a free port.
+struct Server {
+    child: Child,
+    port: u16,
+    stdout: String,
+    stderr: Arc<Mutex<String>>,
+    _dir: TempDir,
+}
+
+impl Server {
+    fn start(env: &[(&str, &str)]) -> Self {
+        let dir = TempDir::new("serve");
+        let mut env = env.to_vec();
+        env.push(("TILLIT_SERVER__LISTEN", "127.0.0.1:0"));
+        env.push(("TILLIT_LOG__FILTER", "debug"));
+        let mut child = tillit(&dir, &["serve"], &env)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stderr = Arc::new(Mutex::new(String::new()));
+        let mut err_pipe = child.stderr.take().unwrap();
+        let sink = Arc::clone(&stderr);
+        let _ = SERVER_LOG.set(Arc::clone(&stderr));
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = err_pipe.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                sink.lock()
+                    .unwrap()
+                    .push_str(&String::from_utf8_lossy(&buf[..n]));
+            }
+        });
+        // The banner says where to go (and, in development, ends with how
+        // to log in); read it whole.
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let mut stdout = String::new();
+        let mut port = None;
+        loop {
+            let Some(Ok(line)) = lines.next() else {
+                panic!(
+                    "tillit exited before listening:\n{stdout}\n{}",
+                    stderr.lock().unwrap()
+                );
+            };
+            stdout.push_str(&line);
+            stdout.push('\n');
+            if let Some(rest) = line.split("http://demo.localhost:").nth(1) {
+                port = Some(rest.trim_end_matches('/').parse::<u16>().unwrap());
+            }
+            if line.starts_with("Log in with") {
+                break;
+            }
+        }
+        let port = port.expect("the banner names the demo portal");
+        std::thread::spawn(move || for _ in lines {});
+        Self {
+            child,
+            port,
+            stdout,
+            stderr,
+            _dir: dir,
+        }
+    }
+
+    fn url(&self, host: &str, path: &str) -> String {
+        format!("http://{host}:{}{path}", self.port)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// chromedriver driving Debian's headless Chromium, as `toolchain.md` says works here.
+struct Chrome {
+    driver: Child,
+    client: fantoccini::Client,
+    _profile: TempDir,
+}
+
+impl Chrome {
+    async fn start() -> Self {
+        for bin in ["/usr/bin/chromium", "/usr/bin/chromedriver"] {
+            assert!(
+                Path::new(bin).exists(),
+                "{bin} is missing: `cargo xtask test` installs chromium and chromium-driver"
+            );
+        }
+        let port = free_port();
+        let driver = Command::new("/usr/bin/chromedriver")
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let profile = TempDir::new("chrome");
+        let mut caps = serde_json::Map::new();
+        caps.insert(
+            "goog:chromeOptions".into(),
+            serde_json::json!({
+                "binary": "/usr/bin/chromium",
+                "args": [
+                    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                    "--window-size=1280,900", format!("--user-data-dir={}", profile.0.display()),
+                ],
+            }),
+        );
+        let started = Instant::now();
+        let client = loop {
+            match fantoccini::ClientBuilder::rustls()
+                .unwrap()
+                .capabilities(caps.clone())
+                .connect(&format!("http://127.0.0.1:{port}"))
+                .await
+            {
+                Ok(c) => break c,
+                Err(e) if started.elapsed() < Duration::from_secs(20) => {
+                    let _ = e;
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+                Err(e) => panic!("chromedriver did not start a session: {e}"),
+            }
+        };
+        Self {
+            driver,
+            client,
+            _profile: profile,
+        }
+    }
+}
+
+impl Drop for Chrome {
+    fn drop(&mut self) {
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
+
+/// The text of the first element matching `css`, once it appears. If it does
+/// not, the failure says what the browser showed instead (and saves a screenshot).
+async fn text_of(c: &fantoccini::Client, css: &str) -> String {
+    match c
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(fantoccini::Locator::Css(css))
+        .await
+    {
+        Ok(el) => el.text().await.unwrap(),
+        Err(e) => {
+            screenshot(c, "failure").await;
+            let url = c
+                .current_url()
+                .await
+                .map(|u| u.to_string())
+                .unwrap_or_default();
+            let source = c.source().await.unwrap_or_default();
+            let log = SERVER_LOG
+                .get()
+                .map(|l| l.lock().unwrap().clone())
+                .unwrap_or_default();
+            panic!(
+                "{css} not found ({e}) at {url}; the page was:\n{source}\n\nthe server logged:\n{log}"
+            );
+        }
+    }
+}
+
+async fn screenshot(c: &fantoccini::Client, name: &str) {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join(format!("{name}.png")),
+        c.screenshot().await.unwrap(),
+    )
+    .unwrap();
+}
+
+/// The README's promise, end to end: start the binary on its embedded
+/// default, open the demo portal in a browser, log in with the test login,
+/// switch to English, log out. Then: no personnummer in the server's log.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_person_logs_in_and_out_in_a_real_browser() {
+    let server = Server::start(&[]);
+    assert!(
+        server.stdout.contains("19121212-1212  Ada Administratör"),
+        "the banner lists test identities"
+    );
+    let chrome = Chrome::start().await;
+    let c = &chrome.client;
+
+    c.goto(&server.url("demo.localhost", "/")).await.unwrap();
+    assert_eq!(text_of(c, ".product").await, "Demovården");
+    screenshot(c, "01-demo-home").await;
+    c.find(fantoccini::Locator::Id("login-link"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+
+    // A typo first: the field says what is wrong and keeps what was typed.
+    let field = c
+        .wait()
+        .for_element(fantoccini::Locator::Id("personnummer"))
+        .await
+        .unwrap();
+    field.send_keys("19121212-1213").await.unwrap();
+    c.find(fantoccini::Locator::Id("login-submit"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    assert!(
+        text_of(c, "#personnummer-error")
+            .await
+            .contains("Kontrollsiffran")
+    );
+    screenshot(c, "02-login-error").await;
+    let field = c
+        .find(fantoccini::Locator::Id("personnummer"))
+        .await
+        .unwrap();
+    field.clear().await.unwrap();
+    field.send_keys("19121212-1212").await.unwrap();
+    c.find(fantoccini::Locator::Id("login-submit"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    assert_eq!(text_of(c, "#greeting").await, "Välkommen, Ada");
+    screenshot(c, "03-logged-in").await;
+
+    // English on request.
+    c.find(fantoccini::Locator::Css("form.lang button[value=en]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    assert_eq!(text_of(c, "#greeting").await, "Welcome, Ada");
+
+    c.find(fantoccini::Locator::Id("logout"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    assert!(text_of(c, "#notice").await.contains("logged out"));
+    c.goto(&server.url("demo.localhost", "/me")).await.unwrap();
+    assert!(
+        c.current_url().await.unwrap().path().ends_with("/login"),
+        "logged out for real"
+    );
+
+    // The second tenant: its own brand and theme, and Ada does not exist there.
+    c.goto(&server.url("norrland.localhost", "/login"))
+        .await
+        .unwrap();
+    assert_eq!(text_of(c, ".product").await, "Vårdmöte Norr");
+    screenshot(c, "04-norrland-login").await;
+    c.find(fantoccini::Locator::Id("personnummer"))
+        .await
+        .unwrap()
+        .send_keys("191212121212")
+        .await
+        .unwrap();
+    c.find(fantoccini::Locator::Id("login-submit"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    assert!(
+        text_of(c, "#personnummer-error")
+            .await
+            .contains("ingen aktiv användare")
+    );
+    let _ = chrome.client.clone().close().await;
+
+    let logs = server.stderr.lock().unwrap().clone();
+    assert!(
+        logs.contains("logged in"),
+        "the server logged the login:\n{logs}"
+    );
+    for pnr in [
+        "19121212-1212",
+        "191212121212",
+        "19121212-1213",
+        "191212121213",
+        "1212121212",
+    ] {
+        assert!(!logs.contains(pnr), "{pnr} reached the server log");
+    }
+}
