@@ -151,7 +151,7 @@ pub async fn login_form(
         (_, Some("logout")) => Some("login.logged_out"),
         _ => None,
     };
-    Ok(login_page(&state, &ctx, "", None, notice, StatusCode::OK)?)
+    login_page(&state, &ctx, "", None, notice, StatusCode::OK)
 }
 
 fn login_page(

@@ -403,10 +403,10 @@ fn load_file(file: &Path, dir: &Path, themes: &[String]) -> Result<Tenant, Vec<I
             ));
         }
     }
-    if let Some(d) = &display_name {
-        if d.trim().is_empty() || d.chars().count() > 80 {
-            issues.push("display_name: expected 1–80 characters".into());
-        }
+    if let Some(d) = &display_name
+        && (d.trim().is_empty() || d.chars().count() > 80)
+    {
+        issues.push("display_name: expected 1–80 characters".into());
     }
     let hosts = hosts.map(|hs| {
         if hs.is_empty() {
@@ -457,10 +457,10 @@ fn load_file(file: &Path, dir: &Path, themes: &[String]) -> Result<Tenant, Vec<I
             ));
         }
     }
-    if let Some(p) = &brand.product_name {
-        if p.trim().is_empty() || p.chars().count() > 40 {
-            issues.push("brand.product_name: expected 1–40 characters".into());
-        }
+    if let Some(p) = &brand.product_name
+        && (p.trim().is_empty() || p.chars().count() > 40)
+    {
+        issues.push("brand.product_name: expected 1–40 characters".into());
     }
     let features = features.unwrap_or_default();
     for f in &features {
@@ -501,10 +501,10 @@ fn load_file(file: &Path, dir: &Path, themes: &[String]) -> Result<Tenant, Vec<I
             tillit_domain::time::format_duration(policy.idle_timeout)
         ));
     }
-    if let Some(r) = &retention {
-        if r.0 < Duration::from_secs(86_400) {
-            issues.push("data_retention: expected at least 1d".into());
-        }
+    if let Some(r) = &retention
+        && r.0 < Duration::from_secs(86_400)
+    {
+        issues.push("data_retention: expected at least 1d".into());
     }
     let mut people = Vec::new();
     let mut seen = HashMap::new();

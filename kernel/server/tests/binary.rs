@@ -1,6 +1,9 @@
 //! The real `tillit` binary: its command line, its refusals, and one person
 //! logging in and out through a real headless Chromium.
 
+// Helpers here are test code too: a panic is the failure report.
+#![allow(clippy::unwrap_used)]
+
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};

@@ -2,6 +2,9 @@
 //! with `<case>.expected` beside it. Set `UPDATE_GOLDEN=1` to rewrite the
 //! expected files after an intended change, then review the diff.
 
+// Helpers here are test code too: a panic is the failure report.
+#![allow(clippy::unwrap_used)]
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 

@@ -3,6 +3,9 @@
 //! sessions, bad input, headers, languages, the admin pages and the access
 //! log. The flows run on SQLite and on the machine's PostgreSQL.
 
+// Helpers here are test code too: a panic is the failure report.
+#![allow(clippy::unwrap_used)]
+
 use std::collections::HashMap;
 use std::io::Write;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -86,10 +89,12 @@ impl TestApp {
         let data = TempDir(
             std::env::temp_dir().join(format!("tillit-http-{}", uuid::Uuid::new_v4().simple())),
         );
-        let mut config = Config::default();
-        config.tenants_dir = repo("tenants");
-        config.themes_dir = repo("themes");
-        config.data_dir = data.0.clone();
+        let mut config = Config {
+            tenants_dir: repo("tenants"),
+            themes_dir: repo("themes"),
+            data_dir: data.0.clone(),
+            ..Config::default()
+        };
         config.database.url = db.url.clone();
         tweak(&mut config);
         let clock = Arc::new(ManualClock::new(Timestamp(1_800_000_000_000)));

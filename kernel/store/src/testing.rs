@@ -1,5 +1,5 @@
 //! Fresh databases for tests: a SQLite file in a temporary directory, or a new
-//! database on the PostgreSQL server named by `TILLIT_TEST_POSTGRES`
+//! database on the PostgreSQL server named by `TEST_POSTGRES_URL`
 //! (default `postgres://postgres@127.0.0.1:5432/postgres`). Each is removed
 //! when the [`TestDb`] is dropped.
 //!
@@ -12,7 +12,7 @@ use std::time::Duration;
 
 /// The server used for PostgreSQL tests.
 pub fn postgres_admin_url() -> String {
-    std::env::var("TILLIT_TEST_POSTGRES")
+    std::env::var("TEST_POSTGRES_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
 }
 
@@ -94,7 +94,7 @@ fn run_admin(admin_url: &str, sql: &str) {
                 panic!(
                     "PostgreSQL for tests is not reachable at {url}: {e}\n\
                      start it with `pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start` \
-                     or set TILLIT_TEST_POSTGRES"
+                     or set TEST_POSTGRES_URL"
                 )
             });
             // Audited: the statements are built here from a generated database name.

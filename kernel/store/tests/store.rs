@@ -1,6 +1,9 @@
 //! The data layer on both backends: every test runs on SQLite and on the
 //! PostgreSQL server of the machine.
 
+// Helpers here are test code too: a panic is the failure report.
+#![allow(clippy::unwrap_used)]
+
 use std::collections::BTreeMap;
 use std::time::Duration;
 
