@@ -7,13 +7,15 @@
 //! - `sqlx-prepare`: regenerate the offline query data of both backends.
 //! - `sqlx-check`: fail if the committed offline data is stale.
 //! - `ci`: formatting, lints, offline data, then `test`.
+//! - `bench`: the portal load benchmark (`bench/portal.sh`), for BENCHMARKS.md.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
 type Result<T = ()> = std::result::Result<T, String>;
 
-const USAGE: &str = "usage: cargo xtask <run|test|sqlx-prepare|sqlx-check|ci> [args for cargo test]";
+const USAGE: &str =
+    "usage: cargo xtask <run|test|sqlx-prepare|sqlx-check|ci|bench> [args for cargo test]";
 
 fn main() -> ExitCode {
     let mut args = std::env::args().skip(1);
@@ -25,6 +27,7 @@ fn main() -> ExitCode {
         "sqlx-prepare" => sqlx_data(Mode::Write),
         "sqlx-check" => sqlx_data(Mode::Check),
         "ci" => ci(),
+        "bench" => bench(),
         "" | "help" | "--help" | "-h" => {
             println!("{USAGE}");
             Ok(())
@@ -41,7 +44,10 @@ fn main() -> ExitCode {
 }
 
 fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("repository root")
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .expect("repository root")
 }
 
 fn cargo() -> Command {
@@ -60,12 +66,25 @@ fn status(mut c: Command) -> Result {
 }
 
 fn succeeds(program: &str, args: &[&str]) -> bool {
-    Command::new(program).args(args).output().is_ok_and(|o| o.status.success())
+    Command::new(program)
+        .args(args)
+        .output()
+        .is_ok_and(|o| o.status.success())
 }
 
 fn run(args: &[String]) -> Result {
     let mut c = cargo();
-    c.args(["run", "--release", "--package", "tillit-kernel", "--bin", "tillit", "--", "serve"]).args(args);
+    c.args([
+        "run",
+        "--release",
+        "--package",
+        "tillit-kernel",
+        "--bin",
+        "tillit",
+        "--",
+        "serve",
+    ])
+    .args(args);
     status(c)
 }
 
@@ -73,7 +92,9 @@ fn test(args: &[String]) -> Result {
     ensure_browser()?;
     let pg = ensure_postgres()?;
     let mut c = cargo();
-    c.args(["test", "--workspace"]).args(args).env("TEST_POSTGRES_URL", pg);
+    c.args(["test", "--workspace"])
+        .args(args)
+        .env("TEST_POSTGRES_URL", pg);
     status(c)
 }
 
@@ -82,26 +103,50 @@ fn ci() -> Result {
     fmt.args(["fmt", "--all", "--check"]);
     status(fmt)?;
     let mut clippy = cargo();
-    clippy.args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]);
+    clippy.args([
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ]);
     status(clippy)?;
     sqlx_data(Mode::Check)?;
     test(&[])
 }
 
+fn bench() -> Result {
+    ensure_postgres()?;
+    let mut c = Command::new("bash");
+    c.arg(root().join("kernel/xtask/bench/portal.sh"))
+        .current_dir(root());
+    status(c)
+}
+
 fn is_root() -> bool {
-    Command::new("id").arg("-u").output().is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
 }
 
 /// Installs Debian packages that are missing. Only as root; otherwise says what to run.
 fn apt_install(packages: &[&str]) -> Result {
     if !is_root() {
-        return Err(format!("missing packages; run: sudo apt-get update && sudo apt-get install -y {}", packages.join(" ")));
+        return Err(format!(
+            "missing packages; run: sudo apt-get update && sudo apt-get install -y {}",
+            packages.join(" ")
+        ));
     }
     let mut update = Command::new("apt-get");
     update.args(["update", "-qq"]);
     status(update)?;
     let mut install = Command::new("apt-get");
-    install.args(["install", "-y", "-qq", "--no-install-recommends"]).args(packages).env("DEBIAN_FRONTEND", "noninteractive");
+    install
+        .args(["install", "-y", "-qq", "--no-install-recommends"])
+        .args(packages)
+        .env("DEBIAN_FRONTEND", "noninteractive");
     status(install)
 }
 
@@ -119,13 +164,16 @@ fn ensure_browser() -> Result {
 /// the local server); start the local cluster if it is stopped; install one
 /// if there is none.
 fn ensure_postgres() -> Result<String> {
-    let url = std::env::var("TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+    let url = std::env::var("TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
     let ready = || succeeds("pg_isready", &["-q", "-d", &url]);
     if ready() {
         return Ok(url);
     }
     if std::env::var_os("TEST_POSTGRES_URL").is_some() {
-        return Err(format!("PostgreSQL at TEST_POSTGRES_URL={url} is not reachable"));
+        return Err(format!(
+            "PostgreSQL at TEST_POSTGRES_URL={url} is not reachable"
+        ));
     }
     if !Path::new("/etc/postgresql").exists() {
         eprintln!("xtask: installing PostgreSQL for the tests");
@@ -137,7 +185,9 @@ fn ensure_postgres() -> Result<String> {
         .collect();
     for v in &versions {
         eprintln!("xtask: starting PostgreSQL {v}");
-        let _ = Command::new("pg_ctlcluster").args(["--skip-systemctl-redirect", v, "main", "start"]).status();
+        let _ = Command::new("pg_ctlcluster")
+            .args(["--skip-systemctl-redirect", v, "main", "start"])
+            .status();
     }
     for _ in 0..30 {
         if ready() {
@@ -155,16 +205,21 @@ fn allow_local_trust(url: &str) -> Result {
     if succeeds("psql", &[url, "-qtAc", "SELECT 1"]) {
         return Ok(());
     }
-    let Ok(entries) = std::fs::read_dir("/etc/postgresql") else { return Ok(()) };
+    let Ok(entries) = std::fs::read_dir("/etc/postgresql") else {
+        return Ok(());
+    };
     for v in entries.filter_map(|e| e.ok()) {
         let hba = v.path().join("main/pg_hba.conf");
         if let Ok(text) = std::fs::read_to_string(&hba) {
             let rule = "host all all 127.0.0.1/32 trust\nhost all all ::1/128 trust\n";
             if !text.starts_with(rule) {
-                std::fs::write(&hba, format!("{rule}{text}")).map_err(|e| format!("{}: {e}", hba.display()))?;
+                std::fs::write(&hba, format!("{rule}{text}"))
+                    .map_err(|e| format!("{}: {e}", hba.display()))?;
             }
             let version = v.file_name().to_string_lossy().into_owned();
-            let _ = Command::new("pg_ctlcluster").args(["--skip-systemctl-redirect", &version, "main", "reload"]).status();
+            let _ = Command::new("pg_ctlcluster")
+                .args(["--skip-systemctl-redirect", &version, "main", "reload"])
+                .status();
         }
     }
     Ok(())
@@ -192,14 +247,19 @@ fn sqlx_data(mode: Mode) -> Result {
                   for f in sorted(glob.glob(sys.argv[2] + '/*.sql')): c.executescript(open(f).read())\n\
                   c.commit()\n";
     let mut py = Command::new("python3");
-    py.args(["-c", script]).arg(&db).arg(store.join("migrations/sqlite"));
+    py.args(["-c", script])
+        .arg(&db)
+        .arg(store.join("migrations/sqlite"));
     status(py)?;
     let sqlite_url = format!("sqlite://{}", db.display());
 
     // PostgreSQL: a scratch database with the migrations applied by psql.
     let admin = ensure_postgres()?;
     let name = format!("tillit_prepare_{}", std::process::id());
-    let base = admin.rsplit_once('/').map_or(admin.as_str(), |(b, _)| b).to_owned();
+    let base = admin
+        .rsplit_once('/')
+        .map_or(admin.as_str(), |(b, _)| b)
+        .to_owned();
     let pg_url = format!("{base}/{name}");
     status_quiet("psql", &[&admin, "-qc", &format!("CREATE DATABASE {name}")])?;
     let mut migrations: Vec<PathBuf> = std::fs::read_dir(store.join("migrations/postgres"))
@@ -209,10 +269,23 @@ fn sqlx_data(mode: Mode) -> Result {
     migrations.sort();
     let result = (|| {
         for m in &migrations {
-            status_quiet("psql", &[&pg_url, "-q", "-v", "ON_ERROR_STOP=1", "-f", &m.to_string_lossy()])?;
+            status_quiet(
+                "psql",
+                &[
+                    &pg_url,
+                    "-q",
+                    "-v",
+                    "ON_ERROR_STOP=1",
+                    "-f",
+                    &m.to_string_lossy(),
+                ],
+            )?;
         }
         let mut stale = Vec::new();
-        for (backend, url) in [("sqlite", sqlite_url.as_str()), ("postgres", pg_url.as_str())] {
+        for (backend, url) in [
+            ("sqlite", sqlite_url.as_str()),
+            ("postgres", pg_url.as_str()),
+        ] {
             let committed = store.join(backend).join(".sqlx");
             let out = scratch.join(backend);
             std::fs::create_dir_all(&out).map_err(|e| e.to_string())?;
@@ -225,7 +298,12 @@ fn sqlx_data(mode: Mode) -> Result {
                 .map_err(|e| format!("{}: {e}", lib.display()))?;
             let mut check = cargo();
             check
-                .args(["check", "--quiet", "--package", &format!("tillit-store-{backend}")])
+                .args([
+                    "check",
+                    "--quiet",
+                    "--package",
+                    &format!("tillit-store-{backend}"),
+                ])
                 .env("SQLX_OFFLINE", "false")
                 .env("DATABASE_URL", url)
                 .env("SQLX_OFFLINE_DIR", &out);
@@ -235,13 +313,16 @@ fn sqlx_data(mode: Mode) -> Result {
                     let _ = std::fs::remove_dir_all(&committed);
                     std::fs::create_dir_all(&committed).map_err(|e| e.to_string())?;
                     for f in list(&out)? {
-                        std::fs::copy(out.join(&f), committed.join(&f)).map_err(|e| e.to_string())?;
+                        std::fs::copy(out.join(&f), committed.join(&f))
+                            .map_err(|e| e.to_string())?;
                     }
                     println!("wrote {}", committed.display());
                 }
                 Mode::Check => {
                     if list(&out)? != list(&committed)?
-                        || list(&out)?.iter().any(|f| std::fs::read(out.join(f)).ok() != std::fs::read(committed.join(f)).ok())
+                        || list(&out)?.iter().any(|f| {
+                            std::fs::read(out.join(f)).ok() != std::fs::read(committed.join(f)).ok()
+                        })
                     {
                         stale.push(backend);
                     }
@@ -251,20 +332,37 @@ fn sqlx_data(mode: Mode) -> Result {
         if stale.is_empty() {
             Ok(())
         } else {
-            Err(format!("the offline query data of {} is stale: run `cargo xtask sqlx-prepare` and commit it", stale.join(", ")))
+            Err(format!(
+                "the offline query data of {} is stale: run `cargo xtask sqlx-prepare` and commit it",
+                stale.join(", ")
+            ))
         }
     })();
-    let _ = status_quiet("psql", &[&admin, "-qc", &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")]);
+    let _ = status_quiet(
+        "psql",
+        &[
+            &admin,
+            "-qc",
+            &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+        ],
+    );
     let _ = std::fs::remove_dir_all(&scratch);
     result
 }
 
 fn status_quiet(program: &str, args: &[&str]) -> Result {
-    let out = Command::new(program).args(args).output().map_err(|e| format!("{program}: {e}"))?;
+    let out = Command::new(program)
+        .args(args)
+        .output()
+        .map_err(|e| format!("{program}: {e}"))?;
     if out.status.success() {
         Ok(())
     } else {
-        Err(format!("{program} {}: {}", args.join(" "), String::from_utf8_lossy(&out.stderr)))
+        Err(format!(
+            "{program} {}: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr)
+        ))
     }
 }
 
