@@ -23,6 +23,20 @@ fn corrupt(what: &str) -> sqlx::Error {
     sqlx::Error::Decode(format!("stored {what} is not valid").into())
 }
 
+/// `SELECT <every column of a person> FROM people ` followed by `$rest`, as a
+/// checked query returning `PersonRow`s. The column list is written once.
+macro_rules! select_people {
+    ($rest:literal, $($args:tt)*) => {
+        sqlx::query_as!(
+            PersonRow,
+            r#"SELECT id AS "id!", role AS "role!", status AS "status!", personnummer AS "personnummer!",
+                      given_name AS "given_name!", family_name AS "family_name!"
+               FROM people "# + $rest,
+            $($args)*
+        )
+    };
+}
+
 struct PersonRow {
     id: String,
     role: String,
@@ -121,11 +135,8 @@ pub async fn person_by_personnummer<'e>(
     tenant: &TenantId,
     pnr: &Personnummer,
 ) -> Result<Option<Person>> {
-    let row = sqlx::query_as!(
-        PersonRow,
-        r#"SELECT id AS "id!", role AS "role!", status AS "status!", personnummer AS "personnummer!",
-                  given_name AS "given_name!", family_name AS "family_name!"
-           FROM people WHERE tenant_id = $1 AND personnummer = $2"#,
+    let row = select_people!(
+        "WHERE tenant_id = $1 AND personnummer = $2",
         tenant.as_str(),
         pnr.as_str(),
     )
@@ -139,11 +150,8 @@ pub async fn person_by_id<'e>(
     tenant: &TenantId,
     id: &PersonId,
 ) -> Result<Option<Person>> {
-    let row = sqlx::query_as!(
-        PersonRow,
-        r#"SELECT id AS "id!", role AS "role!", status AS "status!", personnummer AS "personnummer!",
-                  given_name AS "given_name!", family_name AS "family_name!"
-           FROM people WHERE tenant_id = $1 AND id = $2"#,
+    let row = select_people!(
+        "WHERE tenant_id = $1 AND id = $2",
         tenant.as_str(),
         id.as_str(),
     )
@@ -158,12 +166,8 @@ pub async fn list_people<'e>(
     tenant: &TenantId,
     role: Role,
 ) -> Result<Vec<Person>> {
-    let rows = sqlx::query_as!(
-        PersonRow,
-        r#"SELECT id AS "id!", role AS "role!", status AS "status!", personnummer AS "personnummer!",
-                  given_name AS "given_name!", family_name AS "family_name!"
-           FROM people WHERE tenant_id = $1 AND role = $2 AND status <> 'removed'
-           ORDER BY family_name, given_name, id"#,
+    let rows = select_people!(
+        "WHERE tenant_id = $1 AND role = $2 AND status <> 'removed' ORDER BY family_name, given_name, id",
         tenant.as_str(),
         role.as_str(),
     )
