@@ -91,11 +91,50 @@ fn run(args: &[String]) -> Result {
 fn test(args: &[String]) -> Result {
     ensure_browser()?;
     let pg = ensure_postgres()?;
+    // --all-targets: every test binary, and no doc tests (there are none).
     let mut c = cargo();
-    c.args(["test", "--workspace"])
+    c.args(["test", "--workspace", "--all-targets"])
         .args(args)
         .env("TEST_POSTGRES_URL", pg);
-    status(c)
+    c.stdout(std::process::Stdio::piped());
+    let shown = format!("{c:?}");
+    let mut child = c
+        .spawn()
+        .map_err(|e| format!("{shown} could not start: {e}"))?;
+    let (mut passed, mut failed, mut ignored) = (0u64, 0u64, 0u64);
+    if let Some(out) = child.stdout.take() {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(out)
+            .lines()
+            .map_while(std::result::Result::ok)
+        {
+            println!("{line}");
+            if let Some(rest) = line.strip_prefix("test result: ") {
+                let count = |word: &str| -> u64 {
+                    rest.split(';')
+                        .find_map(|part| {
+                            part.trim()
+                                .trim_start_matches("ok. ")
+                                .trim_start_matches("FAILED. ")
+                                .strip_suffix(word)
+                        })
+                        .and_then(|n| n.trim().parse().ok())
+                        .unwrap_or(0)
+                };
+                passed += count(" passed");
+                failed += count(" failed");
+                ignored += count(" ignored");
+            }
+        }
+    }
+    let exit = child.wait().map_err(|e| e.to_string())?;
+    // One closing line for the whole workspace.
+    println!("tests: {passed} passed, {failed} failed, {ignored} skipped");
+    if exit.success() {
+        Ok(())
+    } else {
+        Err(format!("{shown} failed ({exit})"))
+    }
 }
 
 fn ci() -> Result {
