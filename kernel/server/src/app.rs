@@ -74,7 +74,7 @@ pub fn load_tenants(
     config: &Config,
     catalogs: Arc<Catalogs>,
 ) -> Result<(Themes, Vec<Tenant>), StartError> {
-    let themes = Themes::load(&config.themes_dir, catalogs, config.is_development())?;
+    let themes = Themes::load(&config.themes_dir, catalogs, config.reload_templates)?;
     let tenants = crate::tenants::load_dir(&config.tenants_dir, &themes.ids())
         .map_err(StartError::Tenants)?;
     Ok((themes, tenants))

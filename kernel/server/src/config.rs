@@ -34,6 +34,9 @@ pub struct Config {
     /// One `*.toml` file per tenant.
     pub tenants_dir: PathBuf,
     pub themes_dir: PathBuf,
+    /// Re-read templates from disk on every render, for theme authors. Costs
+    /// a file read and a parse per page, so it is never on by default.
+    pub reload_templates: bool,
     pub server: ServerConfig,
     pub database: DatabaseConfig,
     pub identity: IdentityConfig,
@@ -90,6 +93,7 @@ impl Default for Config {
             data_dir: "data".into(),
             tenants_dir: "tenants".into(),
             themes_dir: "themes".into(),
+            reload_templates: false,
             server: ServerConfig {
                 listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
                 behind_tls: false,

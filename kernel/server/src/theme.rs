@@ -113,9 +113,9 @@ pub struct Themes {
 }
 
 impl Themes {
-    /// Loads every theme under `dir`. `dev_mode` makes templates reload from
+    /// Loads every theme under `dir`. `reload` makes templates reload from
     /// disk on every render, for theme authors.
-    pub fn load(dir: &Path, catalogs: Arc<Catalogs>, dev_mode: bool) -> Result<Self, ThemeError> {
+    pub fn load(dir: &Path, catalogs: Arc<Catalogs>, reload: bool) -> Result<Self, ThemeError> {
         let mut files = HashMap::new();
         for entry in std::fs::read_dir(dir).map_err(|e| invalid(dir, e))? {
             let path = entry.map_err(|e| invalid(dir, e))?.path();
@@ -161,7 +161,7 @@ impl Themes {
             }
             chain.reverse();
             let mut registry = Handlebars::new();
-            registry.set_dev_mode(dev_mode);
+            registry.set_dev_mode(reload);
             let mut assets = HashMap::new();
             for dir in &chain {
                 register_templates(&mut registry, &dir.join("templates"))?;

@@ -26,7 +26,8 @@ trap cleanup EXIT
 port=18089
 base=http://127.0.0.1:$port
 
-# start_server DATABASE_URL: starts tillit and waits for /readyz; prints ms to ready.
+# start_server DATABASE_URL: starts tillit, waits for /readyz, and sets
+# server_pid and ready_ms (no subshell, so the pid is kept).
 start_server() {
   local t0 t1
   t0=$(date +%s%N)
@@ -37,7 +38,7 @@ start_server() {
   for _ in $(seq 1 2000); do
     if curl -fsS -o /dev/null "$base/readyz" 2>/dev/null; then
       t1=$(date +%s%N)
-      echo $(( (t1 - t0) / 1000000 ))
+      ready_ms=$(( (t1 - t0) / 1000000 ))
       return 0
     fi
     sleep 0.005
@@ -79,7 +80,8 @@ for backend in SQLite PostgreSQL; do
     psql "$pg_admin" -qc "DROP DATABASE IF EXISTS tillit_bench WITH (FORCE)" -c "CREATE DATABASE tillit_bench" >/dev/null
     url="${pg_admin%/*}/tillit_bench"
   fi
-  first=$(start_server "$url")
+  start_server "$url"
+  first=$ready_ms
   admin=$(login 19121212-1212)
   patient=$(login 20000229-2381)
   measure "landing page, anonymous" / ""
@@ -88,7 +90,7 @@ for backend in SQLite PostgreSQL; do
   stop_server
   # Start-up to /readyz on an existing, migrated database.
   times=()
-  for _ in 1 2 3 4 5 6 7 8 9 10; do times+=("$(start_server "$url")"); stop_server; done
+  for _ in 1 2 3 4 5 6 7 8 9 10; do start_server "$url"; times+=("$ready_ms"); stop_server; done
   sorted=$(printf '%s\n' "${times[@]}" | sort -n)
   startup_rows+=("| $backend | $first | $(echo "$sorted" | sed -n 5p) | $(echo "$sorted" | head -1) | $(echo "$sorted" | tail -1) |")
 done
