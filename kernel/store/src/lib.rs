@@ -92,16 +92,23 @@ pub mod testing;
 
 #[derive(Debug, Clone)]
 enum Pool {
-    Sqlite(SqlitePool),
+    /// Readers share a read-only pool. Every write goes through one
+    /// connection, so writers wait their turn in order instead of sleeping
+    /// in SQLite's busy handler (which made write latency spike under load).
+    Sqlite {
+        read: SqlitePool,
+        write: SqlitePool,
+    },
     Postgres(PgPool),
 }
 
 /// Runs the same expression against whichever backend the store holds, with
-/// `q` naming that backend's copy of the shared queries and `$ex` its pool.
+/// `q` naming that backend's copy of the shared queries and `$ex` its pool
+/// for `read` or `write` access.
 macro_rules! dispatch {
-    ($pool:expr, |$ex:ident| $body:expr) => {
+    ($pool:expr, $access:ident, |$ex:ident| $body:expr) => {
         match $pool {
-            Pool::Sqlite($ex) => {
+            Pool::Sqlite { $access: $ex, .. } => {
                 #[allow(unused_imports)]
                 use tillit_store_sqlite::queries as q;
                 Ok($body.await?)
@@ -145,12 +152,18 @@ impl Store {
                     StoreError::Unavailable(format!("cannot create {}: {e}", dir.display()))
                 })?;
             }
-            let pool = SqlitePoolOptions::new()
+            // The writer first: it creates the file and switches it to WAL.
+            let write = SqlitePoolOptions::new()
+                .max_connections(1)
+                .acquire_timeout(timeout)
+                .connect_with(opts.clone())
+                .await?;
+            let read = SqlitePoolOptions::new()
                 .max_connections(8)
                 .acquire_timeout(timeout)
-                .connect_with(opts)
+                .connect_with(opts.read_only(true))
                 .await?;
-            Pool::Sqlite(pool)
+            Pool::Sqlite { read, write }
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             let opts = PgConnectOptions::from_str(url).map_err(|e| bad(e.to_string()))?;
             let pool = PgPoolOptions::new()
@@ -167,7 +180,7 @@ impl Store {
 
     pub fn backend(&self) -> Backend {
         match self.pool {
-            Pool::Sqlite(_) => Backend::Sqlite,
+            Pool::Sqlite { .. } => Backend::Sqlite,
             Pool::Postgres(_) => Backend::Postgres,
         }
     }
@@ -175,7 +188,7 @@ impl Store {
     /// Applies pending migrations.
     pub async fn migrate(&self) -> Result<()> {
         let r = match &self.pool {
-            Pool::Sqlite(p) => tillit_store_sqlite::MIGRATOR.run(p).await,
+            Pool::Sqlite { write, .. } => tillit_store_sqlite::MIGRATOR.run(write).await,
             Pool::Postgres(p) => tillit_store_postgres::MIGRATOR.run(p).await,
         };
         r.map_err(|e| StoreError::Migration(e.to_string()))
@@ -184,7 +197,7 @@ impl Store {
     /// Whether the database answers, for readiness checks.
     pub async fn ping(&self) -> Result<()> {
         let r = match &self.pool {
-            Pool::Sqlite(p) => sqlx::query("SELECT 1").execute(p).await.map(drop),
+            Pool::Sqlite { read, .. } => sqlx::query("SELECT 1").execute(read).await.map(drop),
             Pool::Postgres(p) => sqlx::query("SELECT 1").execute(p).await.map(drop),
         };
         r.map_err(StoreError::from)
@@ -192,14 +205,17 @@ impl Store {
 
     pub async fn close(&self) {
         match &self.pool {
-            Pool::Sqlite(p) => p.close().await,
+            Pool::Sqlite { read, write } => {
+                read.close().await;
+                write.close().await;
+            }
             Pool::Postgres(p) => p.close().await,
         }
     }
 
     /// Makes `tenant` known to the database. Idempotent.
     pub async fn register_tenant(&self, tenant: &TenantId, now: Timestamp) -> Result<()> {
-        dispatch!(&self.pool, |ex| q::register_tenant(ex, tenant, now))
+        dispatch!(&self.pool, write, |ex| q::register_tenant(ex, tenant, now))
     }
 
     /// The data of one tenant. Every method on the result is scoped to it.
@@ -246,7 +262,7 @@ impl TenantStore<'_> {
         now: Timestamp,
     ) -> Result<Person> {
         let t = &self.tenant;
-        dispatch!(self.pool, |ex| q::insert_person(ex, t, id, p, now))
+        dispatch!(self.pool, write, |ex| q::insert_person(ex, t, id, p, now))
     }
 
     /// Creates the person unless the personnummer is already in the tenant.
@@ -257,25 +273,25 @@ impl TenantStore<'_> {
         now: Timestamp,
     ) -> Result<bool> {
         let t = &self.tenant;
-        dispatch!(self.pool, |ex| q::insert_person_if_absent(
+        dispatch!(self.pool, write, |ex| q::insert_person_if_absent(
             ex, t, id, p, now
         ))
     }
 
     pub async fn person_by_personnummer(&self, pnr: &Personnummer) -> Result<Option<Person>> {
         let t = &self.tenant;
-        dispatch!(self.pool, |ex| q::person_by_personnummer(ex, t, pnr))
+        dispatch!(self.pool, read, |ex| q::person_by_personnummer(ex, t, pnr))
     }
 
     pub async fn person(&self, id: &PersonId) -> Result<Option<Person>> {
         let t = &self.tenant;
-        dispatch!(self.pool, |ex| q::person_by_id(ex, t, id))
+        dispatch!(self.pool, read, |ex| q::person_by_id(ex, t, id))
     }
 
     /// Everyone with `role` who is not removed, by family name.
     pub async fn people(&self, role: Role) -> Result<Vec<Person>> {
         let t = &self.tenant;
-        dispatch!(self.pool, |ex| q::list_people(ex, t, role))
+        dispatch!(self.pool, read, |ex| q::list_people(ex, t, role))
     }
 
     /// Sets a person's status; ends their sessions unless they stay active.
@@ -300,18 +316,20 @@ impl TenantStore<'_> {
         now: Timestamp,
     ) -> Result<bool> {
         let t = &self.tenant;
-        dispatch!(self.pool, |ex| q::set_person_status(ex, t, id, status, now))
+        dispatch!(self.pool, write, |ex| q::set_person_status(
+            ex, t, id, status, now
+        ))
     }
 
     /// Ends every session of one person.
     pub async fn end_sessions_of(&self, id: &PersonId) -> Result<u64> {
         let t = &self.tenant;
-        dispatch!(self.pool, |ex| q::delete_sessions_of(ex, t, id))
+        dispatch!(self.pool, write, |ex| q::delete_sessions_of(ex, t, id))
     }
 
     pub async fn delete_person(&self, id: &PersonId) -> Result<bool> {
         let t = &self.tenant;
-        dispatch!(self.pool, |ex| q::delete_person(ex, t, id))
+        dispatch!(self.pool, write, |ex| q::delete_person(ex, t, id))
     }
 
     pub async fn create_session(
@@ -322,14 +340,16 @@ impl TenantStore<'_> {
         expires_at: Timestamp,
     ) -> Result<()> {
         let t = &self.tenant;
-        dispatch!(self.pool, |ex| q::insert_session(
+        dispatch!(self.pool, write, |ex| q::insert_session(
             ex, t, token_hash, person, now, expires_at
         ))
     }
 
     pub async fn session(&self, token_hash: &str) -> Result<Option<SessionRecord>> {
         let t = &self.tenant;
-        dispatch!(self.pool, |ex| q::session_by_token_hash(ex, t, token_hash))
+        dispatch!(self.pool, read, |ex| q::session_by_token_hash(
+            ex, t, token_hash
+        ))
     }
 
     pub async fn touch_session(
@@ -339,30 +359,32 @@ impl TenantStore<'_> {
         expires_at: Timestamp,
     ) -> Result<()> {
         let t = &self.tenant;
-        dispatch!(self.pool, |ex| q::touch_session(
+        dispatch!(self.pool, write, |ex| q::touch_session(
             ex, t, token_hash, now, expires_at
         ))
     }
 
     pub async fn delete_session(&self, token_hash: &str) -> Result<()> {
         let t = &self.tenant;
-        dispatch!(self.pool, |ex| q::delete_session(ex, t, token_hash))
+        dispatch!(self.pool, write, |ex| q::delete_session(ex, t, token_hash))
     }
 
     pub async fn delete_expired_sessions(&self, now: Timestamp) -> Result<u64> {
         let t = &self.tenant;
-        dispatch!(self.pool, |ex| q::delete_expired_sessions(ex, t, now))
+        dispatch!(self.pool, write, |ex| q::delete_expired_sessions(
+            ex, t, now
+        ))
     }
 
     /// Appends to the patient-data access log.
     pub async fn log_access(&self, e: &AccessEvent, now: Timestamp) -> Result<()> {
         let t = &self.tenant;
-        dispatch!(self.pool, |ex| q::insert_access_event(ex, t, e, now))
+        dispatch!(self.pool, write, |ex| q::insert_access_event(ex, t, e, now))
     }
 
     pub async fn access_log_for(&self, pnr: &Personnummer) -> Result<Vec<AccessLogEntry>> {
         let t = &self.tenant;
-        dispatch!(self.pool, |ex| q::access_log_for_patient(ex, t, pnr))
+        dispatch!(self.pool, read, |ex| q::access_log_for_patient(ex, t, pnr))
     }
 }
 

@@ -398,3 +398,53 @@ fn every_query_on_tenant_owned_tables_is_scoped_to_its_tenant() {
         "only {checked} queries checked: is the offline data there?"
     );
 }
+
+/// Many people at once: every write lands, none fails with "database is locked".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_writes_all_land() {
+    for backend in BACKENDS {
+        let db = TestDb::new(backend);
+        let store = store_with_tenants(&db).await;
+        let alfa = store.tenant(tenant("alfa"));
+        let patient = alfa
+            .create_person(
+                &PersonId::new("p1"),
+                &new_person(Role::Patient, "191212121212", "A", "A"),
+                T0,
+            )
+            .await
+            .unwrap();
+        let event = AccessEvent {
+            actor: PersonId::new("c1"),
+            actor_role: Role::Clinician,
+            patient: patient.id.clone(),
+            patient_personnummer: patient.personnummer.clone(),
+            action: AccessAction::Read,
+            what: "profile",
+        };
+        let mut tasks = Vec::new();
+        for i in 0..200i64 {
+            let (store, event) = (store.clone(), event.clone());
+            tasks.push(tokio::spawn(async move {
+                let t = store.tenant(tenant("alfa"));
+                t.log_access(&event, Timestamp(T0.0 + i)).await?;
+                t.person_by_personnummer(&event.patient_personnummer)
+                    .await
+                    .map(drop)
+            }));
+        }
+        for task in tasks {
+            task.await
+                .unwrap()
+                .unwrap_or_else(|e| panic!("{backend:?}: {e}"));
+        }
+        assert_eq!(
+            alfa.access_log_for(&patient.personnummer)
+                .await
+                .unwrap()
+                .len(),
+            200,
+            "{backend:?}"
+        );
+    }
+}

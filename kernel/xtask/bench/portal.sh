@@ -10,6 +10,7 @@ duration=${BENCH_DURATION:-15s}
 connections=${BENCH_CONNECTIONS:-32}
 threads=${BENCH_THREADS:-2}
 pg_admin=${TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres}
+export PGOPTIONS="-c client_min_messages=warning"
 
 command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; }
 (cd "$root" && cargo build --quiet --release --package tillit-kernel --bin tillit)
