@@ -12,10 +12,13 @@
 //! - [`people`]: clinicians, administrators and patients, and their status.
 //! - [`session`]: idle timeout and absolute lifetime of a login.
 //! - [`access`]: what the patient-data access log records.
+//! - [`booking`]: the booking state machine, visit types, clinician profiles
+//!   and mobile numbers.
 //! - [`time`]: timestamps, the clock, and durations as written in config.
 //! - [`redact`]: a wrapper that keeps personal data out of logs.
 
 pub mod access;
+pub mod booking;
 pub mod ids;
 pub mod people;
 pub mod personnummer;
