@@ -456,6 +456,21 @@ impl fmt::Debug for MobileNumber {
     }
 }
 
+/// A stored visit type.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VisitType {
+    pub id: String,
+    pub clinician: crate::PersonId,
+    pub spec: VisitTypeSpec,
+}
+
+/// A stored profile.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Profile {
+    pub text: ProfileText,
+    pub published_at: Option<crate::Timestamp>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

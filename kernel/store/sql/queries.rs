@@ -13,6 +13,7 @@
 
 use sqlx::Executor;
 use tillit_domain::access::AccessLogEntry;
+use tillit_domain::booking::{Profile, ProfileText, VisitKind, VisitType, VisitTypeSpec};
 use tillit_domain::people::{NewPerson, PersonName, PersonStatus, Role};
 use tillit_domain::session::SessionRecord;
 use tillit_domain::{Person, PersonId, Personnummer, TenantId, Timestamp};
@@ -386,4 +387,186 @@ pub async fn access_log_for_patient<'e>(
             what: r.what,
         })
         .collect())
+}
+
+pub async fn profile<'e>(
+    ex: impl Executor<'e, Database = Db>,
+    tenant: &TenantId,
+    person: &PersonId,
+) -> Result<Option<Profile>> {
+    let row = sqlx::query!(
+        r#"SELECT title AS "title!", introduction AS "introduction!", way_of_working AS "way_of_working!",
+                  first_visit AS "first_visit!", visiting_address AS "visiting_address!",
+                  published_at AS "published_at?"
+           FROM clinician_profiles WHERE tenant_id = $1 AND person_id = $2"#,
+        tenant.as_str(),
+        person.as_str(),
+    )
+    .fetch_optional(ex)
+    .await?;
+    Ok(row.map(|r| Profile {
+        text: ProfileText {
+            title: r.title,
+            introduction: r.introduction,
+            way_of_working: r.way_of_working,
+            first_visit: r.first_visit,
+            visiting_address: r.visiting_address,
+        },
+        published_at: r.published_at.map(Timestamp),
+    }))
+}
+
+/// Saves the profile's text; publishing is left as it was.
+pub async fn save_profile_text<'e>(
+    ex: impl Executor<'e, Database = Db>,
+    tenant: &TenantId,
+    person: &PersonId,
+    p: &ProfileText,
+    now: Timestamp,
+) -> Result<()> {
+    sqlx::query!(
+        r#"INSERT INTO clinician_profiles (tenant_id, person_id, title, introduction, way_of_working, first_visit,
+                                          visiting_address, published_at, updated_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, $8)
+           ON CONFLICT (tenant_id, person_id) DO UPDATE SET
+               title = excluded.title, introduction = excluded.introduction,
+               way_of_working = excluded.way_of_working, first_visit = excluded.first_visit,
+               visiting_address = excluded.visiting_address, updated_at = excluded.updated_at"#,
+        tenant.as_str(),
+        person.as_str(),
+        p.title,
+        p.introduction,
+        p.way_of_working,
+        p.first_visit,
+        p.visiting_address,
+        now.0,
+    )
+    .execute(ex)
+    .await?;
+    Ok(())
+}
+
+/// Publishes (`Some(time)`) or unpublishes (`None`) a profile that exists.
+/// Returns whether it existed.
+pub async fn set_profile_published<'e>(
+    ex: impl Executor<'e, Database = Db>,
+    tenant: &TenantId,
+    person: &PersonId,
+    published_at: Option<Timestamp>,
+    now: Timestamp,
+) -> Result<bool> {
+    let done = sqlx::query!(
+        "UPDATE clinician_profiles SET published_at = $3, updated_at = $4 WHERE tenant_id = $1 AND person_id = $2",
+        tenant.as_str(),
+        person.as_str(),
+        published_at.map(|t| t.0),
+        now.0,
+    )
+    .execute(ex)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+pub async fn insert_visit_type<'e>(
+    ex: impl Executor<'e, Database = Db>,
+    tenant: &TenantId,
+    id: &str,
+    clinician: &PersonId,
+    spec: &VisitTypeSpec,
+    now: Timestamp,
+) -> Result<()> {
+    sqlx::query!(
+        r#"INSERT INTO visit_types (tenant_id, id, clinician_id, title, description, minutes, kind, archived, created_at, updated_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, FALSE, $8, $8)"#,
+        tenant.as_str(),
+        id,
+        clinician.as_str(),
+        spec.title,
+        spec.description,
+        i64::from(spec.minutes),
+        spec.kind.as_str(),
+        now.0,
+    )
+    .execute(ex)
+    .await?;
+    Ok(())
+}
+
+/// Changes one of `clinician`'s own visit types. Returns whether it was theirs.
+pub async fn update_visit_type<'e>(
+    ex: impl Executor<'e, Database = Db>,
+    tenant: &TenantId,
+    id: &str,
+    clinician: &PersonId,
+    spec: &VisitTypeSpec,
+    now: Timestamp,
+) -> Result<bool> {
+    let done = sqlx::query!(
+        r#"UPDATE visit_types SET title = $4, description = $5, minutes = $6, kind = $7, updated_at = $8
+           WHERE tenant_id = $1 AND id = $2 AND clinician_id = $3 AND NOT archived"#,
+        tenant.as_str(),
+        id,
+        clinician.as_str(),
+        spec.title,
+        spec.description,
+        i64::from(spec.minutes),
+        spec.kind.as_str(),
+        now.0,
+    )
+    .execute(ex)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Archives one of `clinician`'s own visit types. Returns whether it was theirs.
+pub async fn archive_visit_type<'e>(
+    ex: impl Executor<'e, Database = Db>,
+    tenant: &TenantId,
+    id: &str,
+    clinician: &PersonId,
+    now: Timestamp,
+) -> Result<bool> {
+    let done = sqlx::query!(
+        r#"UPDATE visit_types SET archived = TRUE, updated_at = $4
+           WHERE tenant_id = $1 AND id = $2 AND clinician_id = $3 AND NOT archived"#,
+        tenant.as_str(),
+        id,
+        clinician.as_str(),
+        now.0,
+    )
+    .execute(ex)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// A clinician's visit types that are not archived, oldest first.
+pub async fn visit_types_of<'e>(
+    ex: impl Executor<'e, Database = Db>,
+    tenant: &TenantId,
+    clinician: &PersonId,
+) -> Result<Vec<VisitType>> {
+    let rows = sqlx::query!(
+        r#"SELECT id AS "id!", title AS "title!", description AS "description!", minutes AS "minutes!",
+                  kind AS "kind!"
+           FROM visit_types WHERE tenant_id = $1 AND clinician_id = $2 AND NOT archived
+           ORDER BY created_at, id"#,
+        tenant.as_str(),
+        clinician.as_str(),
+    )
+    .fetch_all(ex)
+    .await?;
+    rows.into_iter()
+        .map(|r| {
+            Ok(VisitType {
+                id: r.id,
+                clinician: clinician.clone(),
+                spec: VisitTypeSpec {
+                    title: r.title,
+                    description: r.description,
+                    minutes: u32::try_from(r.minutes).map_err(|_| corrupt("visit length"))?,
+                    kind: VisitKind::parse(&r.kind).ok_or_else(|| corrupt("visit kind"))?,
+                },
+            })
+        })
+        .collect()
 }

@@ -29,6 +29,7 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 use tillit_domain::access::AccessEvent;
+use tillit_domain::booking::{Profile, ProfileText, VisitType, VisitTypeSpec};
 use tillit_domain::people::NewPerson;
 use tillit_domain::{Person, PersonId, PersonStatus, Personnummer, Role, TenantId, Timestamp};
 
@@ -385,6 +386,82 @@ impl TenantStore<'_> {
     pub async fn access_log_for(&self, pnr: &Personnummer) -> Result<Vec<AccessLogEntry>> {
         let t = &self.tenant;
         dispatch!(self.pool, read, |ex| q::access_log_for_patient(ex, t, pnr))
+    }
+
+    /// A clinician's profile, if they have saved one.
+    pub async fn profile(&self, person: &PersonId) -> Result<Option<Profile>> {
+        let t = &self.tenant;
+        dispatch!(self.pool, read, |ex| q::profile(ex, t, person))
+    }
+
+    pub async fn save_profile_text(
+        &self,
+        person: &PersonId,
+        text: &ProfileText,
+        now: Timestamp,
+    ) -> Result<()> {
+        let t = &self.tenant;
+        dispatch!(self.pool, write, |ex| q::save_profile_text(
+            ex, t, person, text, now
+        ))
+    }
+
+    /// Publishes or unpublishes a saved profile; false if there is none.
+    pub async fn set_profile_published(
+        &self,
+        person: &PersonId,
+        at: Option<Timestamp>,
+        now: Timestamp,
+    ) -> Result<bool> {
+        let t = &self.tenant;
+        dispatch!(self.pool, write, |ex| q::set_profile_published(
+            ex, t, person, at, now
+        ))
+    }
+
+    pub async fn create_visit_type(
+        &self,
+        id: &str,
+        clinician: &PersonId,
+        spec: &VisitTypeSpec,
+        now: Timestamp,
+    ) -> Result<()> {
+        let t = &self.tenant;
+        dispatch!(self.pool, write, |ex| q::insert_visit_type(
+            ex, t, id, clinician, spec, now
+        ))
+    }
+
+    /// Changes one of the clinician's own visit types; false if not theirs.
+    pub async fn update_visit_type(
+        &self,
+        id: &str,
+        clinician: &PersonId,
+        spec: &VisitTypeSpec,
+        now: Timestamp,
+    ) -> Result<bool> {
+        let t = &self.tenant;
+        dispatch!(self.pool, write, |ex| q::update_visit_type(
+            ex, t, id, clinician, spec, now
+        ))
+    }
+
+    /// Archives one of the clinician's own visit types; false if not theirs.
+    pub async fn archive_visit_type(
+        &self,
+        id: &str,
+        clinician: &PersonId,
+        now: Timestamp,
+    ) -> Result<bool> {
+        let t = &self.tenant;
+        dispatch!(self.pool, write, |ex| q::archive_visit_type(
+            ex, t, id, clinician, now
+        ))
+    }
+
+    pub async fn visit_types_of(&self, clinician: &PersonId) -> Result<Vec<VisitType>> {
+        let t = &self.tenant;
+        dispatch!(self.pool, read, |ex| q::visit_types_of(ex, t, clinician))
     }
 }
 

@@ -364,7 +364,13 @@ fn both_backends_have_the_same_migrations() {
 /// tenant fails here, not in production.
 #[test]
 fn every_query_on_tenant_owned_tables_is_scoped_to_its_tenant() {
-    const TENANT_OWNED: [&str; 3] = ["people", "sessions", "access_log"];
+    const TENANT_OWNED: [&str; 5] = [
+        "people",
+        "sessions",
+        "access_log",
+        "clinician_profiles",
+        "visit_types",
+    ];
     let mut checked = 0;
     for backend in ["sqlite", "postgres"] {
         let dir = format!("{}/{backend}/.sqlx", env!("CARGO_MANIFEST_DIR"));
@@ -445,6 +451,131 @@ async fn concurrent_writes_all_land() {
                 .len(),
             200,
             "{backend:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn profiles_and_visit_types_belong_to_their_clinician() {
+    use tillit_domain::booking::{ProfileText, VisitTypeSpec};
+    for backend in BACKENDS {
+        let db = TestDb::new(backend);
+        let store = store_with_tenants(&db).await;
+        let alfa = store.tenant(tenant("alfa"));
+        let karin = alfa
+            .create_person(
+                &PersonId::new("k"),
+                &new_person(Role::Clinician, "198112189876", "Karin", "L"),
+                T0,
+            )
+            .await
+            .unwrap();
+        let olof = alfa
+            .create_person(
+                &PersonId::new("o"),
+                &new_person(Role::Clinician, "191212121212", "Olof", "B"),
+                T0,
+            )
+            .await
+            .unwrap();
+
+        assert!(alfa.profile(&karin.id).await.unwrap().is_none());
+        assert!(
+            !alfa
+                .set_profile_published(&karin.id, Some(T0), T0)
+                .await
+                .unwrap(),
+            "nothing to publish yet"
+        );
+        let text = ProfileText::parse("Leg. psykolog", "Hej!", "", "", "Storgatan 1").unwrap();
+        alfa.save_profile_text(&karin.id, &text, T0).await.unwrap();
+        assert!(
+            alfa.set_profile_published(&karin.id, Some(T0), T0)
+                .await
+                .unwrap()
+        );
+        // Saving the text again keeps it published.
+        alfa.save_profile_text(
+            &karin.id,
+            &ProfileText {
+                title: "Psykolog".into(),
+                ..text.clone()
+            },
+            T0,
+        )
+        .await
+        .unwrap();
+        let p = alfa.profile(&karin.id).await.unwrap().unwrap();
+        assert_eq!(
+            (p.text.title.as_str(), p.published_at),
+            ("Psykolog", Some(T0)),
+            "{backend:?}"
+        );
+        assert!(
+            alfa.set_profile_published(&karin.id, None, T0)
+                .await
+                .unwrap()
+        );
+        assert_eq!(
+            alfa.profile(&karin.id).await.unwrap().unwrap().published_at,
+            None
+        );
+        assert!(
+            store
+                .tenant(tenant("beta"))
+                .profile(&karin.id)
+                .await
+                .unwrap()
+                .is_none()
+        );
+
+        let spec = VisitTypeSpec::parse("Återbesök", "", "15", "video").unwrap();
+        alfa.create_visit_type("v1", &karin.id, &spec, T0)
+            .await
+            .unwrap();
+        alfa.create_visit_type(
+            "v2",
+            &karin.id,
+            &VisitTypeSpec::parse("Grupp", "", "60", "group_video").unwrap(),
+            T0.plus(Duration::from_secs(1)),
+        )
+        .await
+        .unwrap();
+        let longer = VisitTypeSpec::parse("Återbesök", "", "30", "video").unwrap();
+        assert!(
+            !alfa
+                .update_visit_type("v1", &olof.id, &longer, T0)
+                .await
+                .unwrap(),
+            "not Olof's to change"
+        );
+        assert!(
+            !alfa.archive_visit_type("v1", &olof.id, T0).await.unwrap(),
+            "not Olof's to remove"
+        );
+        assert!(
+            alfa.update_visit_type("v1", &karin.id, &longer, T0)
+                .await
+                .unwrap()
+        );
+        assert!(alfa.archive_visit_type("v2", &karin.id, T0).await.unwrap());
+        let types = alfa.visit_types_of(&karin.id).await.unwrap();
+        assert_eq!(
+            types
+                .iter()
+                .map(|v| (v.id.as_str(), v.spec.minutes))
+                .collect::<Vec<_>>(),
+            [("v1", 30)],
+            "{backend:?}"
+        );
+        assert!(alfa.visit_types_of(&olof.id).await.unwrap().is_empty());
+        assert!(
+            store
+                .tenant(tenant("beta"))
+                .visit_types_of(&karin.id)
+                .await
+                .unwrap()
+                .is_empty()
         );
     }
 }
