@@ -9,6 +9,7 @@
 //! - [`web`]: the router and the layers every request passes through.
 //! - [`session`]: login sessions, cookies and CSRF.
 //! - [`pages`]: the portal's pages and forms.
+//! - [`profile`]: "Min profil": a clinician's profile and bookable visit types.
 //! - [`error`]: failures mapped to responses, in one place.
 //! - [`telemetry`]: logs and metrics.
 //! - [`values`]: value types of config files and their error messages.
@@ -18,6 +19,7 @@ pub mod config;
 pub mod error;
 pub mod i18n;
 pub mod pages;
+pub mod profile;
 pub mod session;
 pub mod telemetry;
 pub mod tenants;

@@ -24,7 +24,7 @@ use crate::session::{self, Ctx};
 use crate::tenants::Tenant;
 use crate::values::Language;
 
-type PageResult = Result<Response, AppError>;
+pub type PageResult = Result<Response, AppError>;
 
 fn user_json(p: &Person) -> Value {
     json!({
@@ -85,7 +85,7 @@ fn render(
 }
 
 /// Renders `template` for the visitor in `ctx`, with `page` as page data.
-fn page(
+pub fn page(
     state: &AppState,
     ctx: &Ctx,
     template: &str,

@@ -19,9 +19,9 @@ use tower_http::trace::{DefaultOnResponse, TraceLayer};
 
 use crate::app::AppState;
 use crate::error::ErrorKind;
-use crate::pages;
 use crate::session::{self, TenantOf};
 use crate::theme::Asset;
+use crate::{pages, profile};
 
 pub fn router(state: AppState) -> Router {
     let pages = Router::new()
@@ -36,6 +36,18 @@ pub fn router(state: AppState) -> Router {
             get(pages::admin_people).post(pages::admin_create_person),
         )
         .route("/admin/people/{id}/status", post(pages::admin_set_status))
+        .route("/profile", get(profile::show).post(profile::save))
+        .route("/profile/publish", post(profile::publish))
+        .route("/profile/unpublish", post(profile::unpublish))
+        .route("/profile/visit-types", post(profile::create_visit_type))
+        .route(
+            "/profile/visit-types/{id}",
+            post(profile::update_visit_type),
+        )
+        .route(
+            "/profile/visit-types/{id}/archive",
+            post(profile::archive_visit_type),
+        )
         .route_layer(from_fn(tag_route))
         .fallback(pages::not_found)
         .layer(from_fn_with_state(state.clone(), session::middleware));

@@ -492,3 +492,110 @@ async fn a_person_logs_in_and_out_in_a_real_browser() {
         assert!(!logs.contains(pnr), "{pnr} reached the server log");
     }
 }
+
+/// A clinician fills in "Min profil" in a real browser: an error first, then
+/// the title, a visit type, and "Aktivera bokningsfunktion".
+#[tokio::test(flavor = "multi_thread")]
+async fn a_clinician_publishes_a_profile_in_a_real_browser() {
+    use fantoccini::Locator::{Css, Id};
+    let server = Server::start(&[]);
+    let chrome = Chrome::start().await;
+    let c = &chrome.client;
+    c.goto(&server.url("demo.localhost", "/login"))
+        .await
+        .unwrap();
+    c.wait()
+        .for_element(Id("personnummer"))
+        .await
+        .unwrap()
+        .send_keys("19811218-9876")
+        .await
+        .unwrap();
+    c.find(Id("login-submit"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    assert_eq!(text_of(c, "#greeting").await, "Välkommen, Karin");
+    c.find(Css("a[href='/profile']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+
+    c.wait()
+        .for_element(Id("publish-button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    assert!(text_of(c, "#blockers").await.contains("yrkestitel"));
+
+    c.find(Id("title"))
+        .await
+        .unwrap()
+        .send_keys("Leg. psykolog")
+        .await
+        .unwrap();
+    c.find(Id("introduction"))
+        .await
+        .unwrap()
+        .send_keys("Jag tar emot vuxna med oro och nedstämdhet.")
+        .await
+        .unwrap();
+    c.find(Id("save-profile"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    assert!(text_of(c, "#notice").await.contains("sparats"));
+
+    c.find(Id("new-title"))
+        .await
+        .unwrap()
+        .send_keys("Återbesök")
+        .await
+        .unwrap();
+    c.find(Id("new-minutes"))
+        .await
+        .unwrap()
+        .send_keys("3")
+        .await
+        .unwrap();
+    c.find(Id("save-visit-type"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    assert!(
+        text_of(c, "#new-minutes-error")
+            .await
+            .contains("minst 5 minuter")
+    );
+    let minutes = c.find(Id("new-minutes")).await.unwrap();
+    minutes.clear().await.unwrap();
+    minutes.send_keys("15").await.unwrap();
+    c.find(Id("save-visit-type"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    assert!(text_of(c, "#notice").await.contains("sparats"));
+
+    c.find(Id("publish-button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    assert!(text_of(c, "#published-state").await.contains("publicerad"));
+    assert!(text_of(c, "#completion").await.starts_with("50%"));
+    screenshot(c, "05-profile-published").await;
+    let _ = chrome.client.clone().close().await;
+}

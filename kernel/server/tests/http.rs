@@ -928,3 +928,162 @@ async fn no_personnummer_ever_reaches_the_logs() {
         }
     }
 }
+
+/// "Min profil": a clinician fills in the profile, meets every field error,
+/// is told what blocks publishing, creates and edits visit types, publishes.
+#[tokio::test]
+async fn a_clinician_builds_and_publishes_a_profile() {
+    for backend in BACKENDS {
+        let app = TestApp::new(backend).await;
+        let mut karin = app.browser("demo.localhost");
+        karin.login(KARIN).await;
+        let page = karin.get("/profile").await;
+        assert_eq!(page.status, StatusCode::OK, "{backend:?}");
+        assert!(page.body.contains("<strong>0%</strong>"));
+
+        // Publishing an empty profile says what is missing and changes nothing.
+        let page = karin.post("/profile/publish", &[]).await;
+        assert_eq!(page.status, StatusCode::CONFLICT);
+        assert!(
+            page.body.contains("Fyll i din yrkestitel först")
+                && page.body.contains("Skapa minst ett bokningsbart besök")
+        );
+        assert!(page.body.contains("Din profil är inte publicerad"));
+
+        // Too long: the handbook's 22 and 250 characters.
+        let too_long_title = "Legitimerad psykoterapeut";
+        let page = karin
+            .post(
+                "/profile",
+                &[
+                    ("title", too_long_title),
+                    ("introduction", &"x".repeat(251)),
+                ],
+            )
+            .await;
+        assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(
+            page.body.contains("Högst 22 tecken.") && page.body.contains("Högst 250 tecken."),
+            "{}",
+            page.body
+        );
+        assert!(
+            page.body.contains(&format!("value=\"{too_long_title}\"")),
+            "what was typed stays"
+        );
+        assert!(
+            app.state
+                .store
+                .tenant(TenantId::parse("demo").unwrap())
+                .profile(&person_id(&app, KARIN).await)
+                .await
+                .unwrap()
+                .is_none()
+        );
+
+        let page = karin
+            .post(
+                "/profile",
+                &[
+                    ("title", "Leg. psykolog"),
+                    ("introduction", "Jag arbetar med <KBT>."),
+                    ("visiting_address", "Storgatan 1, Umeå"),
+                ],
+            )
+            .await;
+        assert_eq!(
+            (page.status, page.location()),
+            (StatusCode::SEE_OTHER, "/profile?done=saved")
+        );
+        let page = karin.get("/profile?done=saved").await;
+        assert!(page.body.contains("Profilen har sparats"));
+        assert!(
+            page.body
+                .contains("Karin Lindblad, <span class=\"job-title\">Leg. psykolog</span>"),
+            "the preview"
+        );
+        assert!(
+            page.body.contains("Jag arbetar med &lt;KBT&gt;."),
+            "escaped"
+        );
+        assert!(page.body.contains("<strong>37%</strong>"), "3 of 8 steps");
+
+        // Visit types: every field's error at once, then a valid one.
+        let page = karin
+            .post(
+                "/profile/visit-types",
+                &[("title", ""), ("minutes", "4"), ("kind", "video")],
+            )
+            .await;
+        assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(
+            page.body.contains("Fyll i fältet.")
+                && page.body.contains("Ett besök är minst 5 minuter.")
+        );
+        let page = karin
+            .post(
+                "/profile/visit-types",
+                &[("title", "Återbesök"), ("minutes", "15"), ("kind", "video")],
+            )
+            .await;
+        assert_eq!(page.location(), "/profile?done=type_saved");
+        let page = karin.get("/profile").await;
+        assert!(page.body.contains("value=\"Återbesök\"") && page.body.contains("value=\"15\""));
+        let i = page.body.find("/profile/visit-types/").unwrap() + "/profile/visit-types/".len();
+        let type_id = page.body[i..i + page.body[i..].find('"').unwrap()].to_owned();
+
+        // Editing it: a bad length is refused on that form only.
+        let page = karin
+            .post(
+                &format!("/profile/visit-types/{type_id}"),
+                &[
+                    ("title", "Återbesök"),
+                    ("minutes", "en kvart"),
+                    ("kind", "video"),
+                ],
+            )
+            .await;
+        assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(page.body.contains("Ange antal minuter med siffror"));
+        let page = karin
+            .post(
+                &format!("/profile/visit-types/{type_id}"),
+                &[("title", "Återbesök"), ("minutes", "20"), ("kind", "video")],
+            )
+            .await;
+        assert_eq!(page.location(), "/profile?done=type_saved");
+
+        // Another clinician cannot touch it.
+        let mut olof = app.browser("demo.localhost");
+        olof.login("19700101-0003").await;
+        olof.get("/profile").await;
+        let page = olof
+            .post(&format!("/profile/visit-types/{type_id}/archive"), &[])
+            .await;
+        assert_eq!(page.status, StatusCode::NOT_FOUND);
+
+        let page = karin.post("/profile/publish", &[]).await;
+        assert_eq!(page.location(), "/profile?done=published");
+        let page = karin.get("/profile?done=published").await;
+        assert!(
+            page.body.contains("Din profil är publicerad")
+                && page.body.contains("<strong>62%</strong>")
+        );
+
+        // Administrators and patients have no profile page.
+        for pnr in [ADA, TOVE] {
+            let mut other = app.browser("demo.localhost");
+            other.login(pnr).await;
+            assert_eq!(other.get("/profile").await.status, StatusCode::FORBIDDEN);
+        }
+    }
+}
+
+async fn person_id(app: &TestApp, pnr: &str) -> tillit_domain::PersonId {
+    let demo = app.state.store.tenant(TenantId::parse("demo").unwrap());
+    demo.person_by_personnummer(&Personnummer::parse(pnr).unwrap())
+        .await
+        .unwrap()
+        .unwrap()
+        .id
+}

@@ -1,0 +1,362 @@
+//! "Min profil" for clinicians: the profile text patients see, the bookable
+//! visit types ("Bokningsbara besök"), a preview, how complete the profile
+//! is, and "Aktivera bokningsfunktion", which publishes it.
+//!
+//! Every form is validated by the domain; on error the page comes back with
+//! each field's message and what was typed, and nothing is saved.
+
+use axum::Form;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+use tillit_domain::Role;
+use tillit_domain::booking::{
+    FieldError, FieldErrors, ProfileFacts, ProfileText, PublishBlocker, VisitTypeSpec,
+};
+
+use crate::app::AppState;
+use crate::error::AppError;
+use crate::pages::{PageResult, page};
+use crate::session::Ctx;
+
+/// Field errors as the templates read them: `{field: {key, max, min}}`.
+pub fn errors_json(errors: &FieldErrors) -> Value {
+    let mut map = Map::new();
+    for (field, e) in errors {
+        let v = match e {
+            FieldError::Required => json!({"key": "field.required"}),
+            FieldError::TooLong { max } => json!({"key": "field.too_long", "max": max}),
+            FieldError::TooShort { min } => json!({"key": "field.minutes_too_short", "min": min}),
+            FieldError::TooLarge { max } => json!({"key": "field.minutes_too_long", "max": max}),
+            FieldError::NotANumber => json!({"key": "field.not_a_number"}),
+            FieldError::Invalid => json!({"key": "field.invalid"}),
+        };
+        map.entry((*field).to_owned()).or_insert(v);
+    }
+    Value::Object(map)
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct ProfileForm {
+    #[serde(default)]
+    title: String,
+    #[serde(default)]
+    introduction: String,
+    #[serde(default)]
+    way_of_working: String,
+    #[serde(default)]
+    first_visit: String,
+    #[serde(default)]
+    visiting_address: String,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct VisitTypeForm {
+    #[serde(default)]
+    title: String,
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
+    minutes: String,
+    #[serde(default)]
+    kind: String,
+}
+
+impl VisitTypeForm {
+    fn parse(&self) -> Result<VisitTypeSpec, FieldErrors> {
+        VisitTypeSpec::parse(&self.title, &self.description, &self.minutes, &self.kind)
+    }
+}
+
+/// What the page shows besides the stored data: a form that failed, and why.
+#[derive(Debug, Default)]
+struct Shown<'a> {
+    profile_form: Option<&'a ProfileForm>,
+    profile_errors: Option<&'a FieldErrors>,
+    new_type: Option<&'a VisitTypeForm>,
+    new_type_errors: Option<&'a FieldErrors>,
+    edited: Option<(&'a str, &'a VisitTypeForm, &'a FieldErrors)>,
+    blockers: Vec<PublishBlocker>,
+    notice: Option<&'static str>,
+}
+
+fn blocker_key(b: PublishBlocker) -> &'static str {
+    match b {
+        PublishBlocker::MissingTitle => "profile.blocker.title",
+        PublishBlocker::NoVisitType => "profile.blocker.visit_type",
+    }
+}
+
+async fn render_profile(
+    state: &AppState,
+    ctx: &Ctx,
+    shown: Shown<'_>,
+    status: StatusCode,
+) -> PageResult {
+    let me = ctx.require(Role::Clinician)?;
+    let store = state.store.tenant(ctx.tenant.id.clone());
+    let profile = store.profile(&me.id).await?.unwrap_or_default();
+    let types = store.visit_types_of(&me.id).await?;
+    let t = &profile.text;
+    let facts = ProfileFacts {
+        has_title: !t.title.is_empty(),
+        has_introduction: !t.introduction.is_empty(),
+        has_way_of_working: !t.way_of_working.is_empty(),
+        has_first_visit: !t.first_visit.is_empty(),
+        has_picture: false,
+        has_visiting_address: !t.visiting_address.is_empty(),
+        visit_types: types.len(),
+        published: profile.published_at.is_some(),
+    };
+    let checklist = [
+        ("profile.step.title", facts.has_title),
+        ("profile.step.introduction", facts.has_introduction),
+        ("profile.step.way_of_working", facts.has_way_of_working),
+        ("profile.step.first_visit", facts.has_first_visit),
+        ("profile.step.picture", facts.has_picture),
+        ("profile.step.address", facts.has_visiting_address),
+        ("profile.step.visit_type", facts.visit_types > 0),
+        ("profile.step.published", facts.published),
+    ];
+    let form = match shown.profile_form {
+        Some(f) => json!({
+            "title": f.title, "introduction": f.introduction, "way_of_working": f.way_of_working,
+            "first_visit": f.first_visit, "visiting_address": f.visiting_address,
+        }),
+        None => json!({
+            "title": t.title, "introduction": t.introduction, "way_of_working": t.way_of_working,
+            "first_visit": t.first_visit, "visiting_address": t.visiting_address,
+        }),
+    };
+    let visit_types: Vec<Value> = types
+        .iter()
+        .map(|v| {
+            let mut row = json!({
+                "id": v.id,
+                "title": v.spec.title,
+                "description": v.spec.description,
+                "minutes": v.spec.minutes,
+                "kind": v.spec.kind,
+                "kind_key": format!("visit_type.kind.{}", v.spec.kind.as_str()),
+                "errors": {},
+            });
+            if let Some((id, f, errors)) = shown.edited
+                && id == v.id
+            {
+                row["title"] = json!(f.title);
+                row["description"] = json!(f.description);
+                row["minutes"] = json!(f.minutes);
+                row["errors"] = errors_json(errors);
+            }
+            row
+        })
+        .collect();
+    let new_type = shown.new_type.map_or_else(
+        || json!({"kind": "video"}),
+        |f| json!({"title": f.title, "description": f.description, "minutes": f.minutes, "kind": f.kind}),
+    );
+    let html = page(
+        state,
+        ctx,
+        "profile",
+        json!({
+            "title": "profile.title",
+            "completion": facts.completion_percent(),
+            "checklist": checklist.iter().map(|(k, done)| json!({"key": k, "done": done})).collect::<Vec<_>>(),
+            "form": form,
+            "errors": shown.profile_errors.map_or(json!({}), errors_json),
+            "limits": {"title": ProfileText::TITLE_MAX, "introduction": ProfileText::INTRODUCTION_MAX,
+                       "long": ProfileText::LONG_TEXT_MAX, "address": ProfileText::ADDRESS_MAX,
+                       "visit_title": VisitTypeSpec::TITLE_MAX, "min_minutes": VisitTypeSpec::MIN_MINUTES},
+            "visit_types": visit_types,
+            "new_type": new_type,
+            "new_type_errors": shown.new_type_errors.map_or(json!({}), errors_json),
+            "published": facts.published,
+            "blockers": shown.blockers.iter().map(|b| blocker_key(*b)).collect::<Vec<_>>(),
+            "preview": {"name": me.full_name(), "title": t.title, "introduction": t.introduction,
+                        "way_of_working": t.way_of_working, "first_visit": t.first_visit,
+                        "visiting_address": t.visiting_address},
+            "notice": shown.notice,
+        }),
+    )?;
+    Ok((status, html).into_response())
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct ProfileQuery {
+    done: Option<String>,
+}
+
+pub async fn show(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Query(q): Query<ProfileQuery>,
+) -> PageResult {
+    let notice = match q.done.as_deref() {
+        Some("saved") => Some("profile.saved"),
+        Some("published") => Some("profile.published_notice"),
+        Some("unpublished") => Some("profile.unpublished_notice"),
+        Some("type_saved") => Some("visit_type.saved"),
+        Some("type_removed") => Some("visit_type.removed"),
+        _ => None,
+    };
+    render_profile(
+        &state,
+        &ctx,
+        Shown {
+            notice,
+            ..Shown::default()
+        },
+        StatusCode::OK,
+    )
+    .await
+}
+
+fn done(what: &str) -> Response {
+    Redirect::to(&format!("/profile?done={what}")).into_response()
+}
+
+pub async fn save(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Form(form): Form<ProfileForm>,
+) -> PageResult {
+    let me = ctx.require(Role::Clinician)?.clone();
+    match ProfileText::parse(
+        &form.title,
+        &form.introduction,
+        &form.way_of_working,
+        &form.first_visit,
+        &form.visiting_address,
+    ) {
+        Ok(text) => {
+            state
+                .store
+                .tenant(ctx.tenant.id.clone())
+                .save_profile_text(&me.id, &text, state.clock.now())
+                .await?;
+            Ok(done("saved"))
+        }
+        Err(errors) => {
+            let shown = Shown {
+                profile_form: Some(&form),
+                profile_errors: Some(&errors),
+                ..Shown::default()
+            };
+            render_profile(&state, &ctx, shown, StatusCode::UNPROCESSABLE_ENTITY).await
+        }
+    }
+}
+
+/// "Aktivera bokningsfunktion": publishes the profile if nothing blocks it.
+pub async fn publish(State(state): State<AppState>, ctx: Ctx) -> PageResult {
+    let me = ctx.require(Role::Clinician)?.clone();
+    let store = state.store.tenant(ctx.tenant.id.clone());
+    let profile = store.profile(&me.id).await?.unwrap_or_default();
+    let facts = ProfileFacts {
+        has_title: !profile.text.title.is_empty(),
+        visit_types: store.visit_types_of(&me.id).await?.len(),
+        ..ProfileFacts::default()
+    };
+    let blockers = facts.publish_blockers();
+    if !blockers.is_empty() {
+        return render_profile(
+            &state,
+            &ctx,
+            Shown {
+                blockers,
+                ..Shown::default()
+            },
+            StatusCode::CONFLICT,
+        )
+        .await;
+    }
+    let now = state.clock.now();
+    store.set_profile_published(&me.id, Some(now), now).await?;
+    tracing::info!(tenant = %ctx.tenant.id, person = %me.id, "profile published");
+    Ok(done("published"))
+}
+
+pub async fn unpublish(State(state): State<AppState>, ctx: Ctx) -> PageResult {
+    let me = ctx.require(Role::Clinician)?.clone();
+    let now = state.clock.now();
+    state
+        .store
+        .tenant(ctx.tenant.id.clone())
+        .set_profile_published(&me.id, None, now)
+        .await?;
+    Ok(done("unpublished"))
+}
+
+pub async fn create_visit_type(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Form(form): Form<VisitTypeForm>,
+) -> PageResult {
+    let me = ctx.require(Role::Clinician)?.clone();
+    match form.parse() {
+        Ok(spec) => {
+            let id = uuid::Uuid::new_v4().to_string();
+            state
+                .store
+                .tenant(ctx.tenant.id.clone())
+                .create_visit_type(&id, &me.id, &spec, state.clock.now())
+                .await?;
+            Ok(done("type_saved"))
+        }
+        Err(errors) => {
+            let shown = Shown {
+                new_type: Some(&form),
+                new_type_errors: Some(&errors),
+                ..Shown::default()
+            };
+            render_profile(&state, &ctx, shown, StatusCode::UNPROCESSABLE_ENTITY).await
+        }
+    }
+}
+
+pub async fn update_visit_type(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+    Form(form): Form<VisitTypeForm>,
+) -> PageResult {
+    let me = ctx.require(Role::Clinician)?.clone();
+    match form.parse() {
+        Ok(spec) => {
+            let store = state.store.tenant(ctx.tenant.id.clone());
+            if !store
+                .update_visit_type(&id, &me.id, &spec, state.clock.now())
+                .await?
+            {
+                return Err(AppError::NotFound);
+            }
+            Ok(done("type_saved"))
+        }
+        Err(errors) => {
+            let shown = Shown {
+                edited: Some((&id, &form, &errors)),
+                ..Shown::default()
+            };
+            render_profile(&state, &ctx, shown, StatusCode::UNPROCESSABLE_ENTITY).await
+        }
+    }
+}
+
+pub async fn archive_visit_type(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+) -> PageResult {
+    let me = ctx.require(Role::Clinician)?.clone();
+    let store = state.store.tenant(ctx.tenant.id.clone());
+    if !store
+        .archive_visit_type(&id, &me.id, state.clock.now())
+        .await?
+    {
+        return Err(AppError::NotFound);
+    }
+    Ok(done("type_removed"))
+}
