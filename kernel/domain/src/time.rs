@@ -64,6 +64,51 @@ impl Clock for ManualClock {
     }
 }
 
+/// Care happens in Sweden: times are stored in UTC and shown, and typed, in
+/// Europe/Stockholm.
+pub fn stockholm() -> jiff::tz::TimeZone {
+    // The zone database is compiled into the binary (jiff's bundled tzdb),
+    // and a test checks that this zone is in it.
+    jiff::tz::TimeZone::get("Europe/Stockholm").unwrap_or(jiff::tz::TimeZone::UTC)
+}
+
+/// Why a date and time typed in a form is not a moment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum LocalTimeError {
+    #[error("expected a date as YYYY-MM-DD")]
+    BadDate,
+    #[error("expected a time as HH:MM")]
+    BadTime,
+    /// The clocks skip this time when summer time starts.
+    #[error("that time does not exist in Sweden (the clocks move forward)")]
+    DoesNotExist,
+}
+
+impl Timestamp {
+    /// The moment a Swedish wall clock shows `date` (`YYYY-MM-DD`) and `time`
+    /// (`HH:MM`). When the clocks go back, the earlier of the two moments.
+    pub fn from_stockholm(date: &str, time: &str) -> Result<Timestamp, LocalTimeError> {
+        let date: jiff::civil::Date = date.trim().parse().map_err(|_| LocalTimeError::BadDate)?;
+        let time: jiff::civil::Time = time.trim().parse().map_err(|_| LocalTimeError::BadTime)?;
+        let ambiguous = stockholm().to_ambiguous_timestamp(date.to_datetime(time));
+        if let jiff::tz::AmbiguousOffset::Gap { .. } = ambiguous.offset() {
+            return Err(LocalTimeError::DoesNotExist);
+        }
+        let ts = ambiguous
+            .earlier()
+            .map_err(|_| LocalTimeError::DoesNotExist)?;
+        Ok(Timestamp(ts.as_millisecond()))
+    }
+
+    /// The Swedish wall-clock date and time of this moment.
+    pub fn to_stockholm(self) -> jiff::civil::DateTime {
+        jiff::Timestamp::from_millisecond(self.0)
+            .unwrap_or(jiff::Timestamp::UNIX_EPOCH)
+            .to_zoned(stockholm())
+            .datetime()
+    }
+}
+
 /// Why a duration in a config file could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("expected a duration such as \"30m\", \"2h\" or \"90d\" (units: s, m, h, d)")]
@@ -121,6 +166,46 @@ mod tests {
         ] {
             assert_eq!(parse_duration(bad), Err(DurationSyntaxError), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn stockholm_time_round_trips_across_summer_time() {
+        assert_eq!(
+            stockholm().iana_name(),
+            Some("Europe/Stockholm"),
+            "the zone is bundled"
+        );
+        // Winter: UTC+1.
+        let t = Timestamp::from_stockholm("2026-11-23", "14:30").unwrap();
+        assert_eq!(t.0, 1_795_440_600_000, "13:30 UTC");
+        assert_eq!(t.to_stockholm().to_string(), "2026-11-23T14:30:00");
+        // Summer: UTC+2.
+        let s = Timestamp::from_stockholm("2026-06-22", "17:00").unwrap();
+        assert_eq!(
+            jiff::Timestamp::from_millisecond(s.0).unwrap().to_string(),
+            "2026-06-22T15:00:00Z"
+        );
+        // 29 March 2026: 02:30 never happens; 25 October 2026: 02:30 happens twice.
+        assert_eq!(
+            Timestamp::from_stockholm("2026-03-29", "02:30"),
+            Err(LocalTimeError::DoesNotExist)
+        );
+        let twice = Timestamp::from_stockholm("2026-10-25", "02:30").unwrap();
+        assert_eq!(
+            jiff::Timestamp::from_millisecond(twice.0)
+                .unwrap()
+                .to_string(),
+            "2026-10-25T00:30:00Z",
+            "the earlier"
+        );
+        assert_eq!(
+            Timestamp::from_stockholm("2026-02-30", "10:00"),
+            Err(LocalTimeError::BadDate)
+        );
+        assert_eq!(
+            Timestamp::from_stockholm("2026-02-03", "25:00"),
+            Err(LocalTimeError::BadTime)
+        );
     }
 
     #[test]
