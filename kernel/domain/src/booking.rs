@@ -471,6 +471,54 @@ pub struct Profile {
     pub published_at: Option<crate::Timestamp>,
 }
 
+/// A stored booking.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Booking {
+    pub id: String,
+    /// The responsible clinician.
+    pub clinician: crate::PersonId,
+    pub patient: crate::PersonId,
+    pub visit_type_id: String,
+    /// Copied from the visit type when booked.
+    pub title: String,
+    pub minutes: u32,
+    pub kind: VisitKind,
+    pub starts_at: crate::Timestamp,
+    pub status: BookingStatus,
+    /// Shown to the patient after login only.
+    pub message: String,
+}
+
+impl Booking {
+    pub fn ends_at(&self) -> crate::Timestamp {
+        self.starts_at
+            .plus(std::time::Duration::from_secs(u64::from(self.minutes) * 60))
+    }
+}
+
+/// A booking with the names a list shows: the patient's for clinicians, the
+/// clinician's (and job title) for patients.
+#[derive(Debug, Clone)]
+pub struct BookingListItem {
+    pub booking: Booking,
+    pub patient_name: String,
+    pub clinician_name: String,
+    pub clinician_title: String,
+}
+
+/// Who a new booking is for.
+#[derive(Debug, Clone)]
+pub enum BookingFor {
+    /// Someone already in the tenant, by id.
+    Existing(crate::PersonId),
+    /// A patient given by personnummer and name: matched if they exist
+    /// (and made active again if removed), created if not.
+    Patient {
+        person: crate::people::NewPerson,
+        phone: MobileNumber,
+    },
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -29,7 +29,10 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 use tillit_domain::access::AccessEvent;
-use tillit_domain::booking::{Profile, ProfileText, VisitType, VisitTypeSpec};
+use tillit_domain::booking::{
+    Booking, BookingFor, BookingListItem, BookingStatus, Profile, ProfileText, VisitType,
+    VisitTypeSpec,
+};
 use tillit_domain::people::NewPerson;
 use tillit_domain::{Person, PersonId, PersonStatus, Personnummer, Role, TenantId, Timestamp};
 
@@ -121,6 +124,63 @@ macro_rules! dispatch {
             }
         }
     };
+}
+
+/// Runs `$body` in one transaction on the write side of whichever backend
+/// the store holds, with `q` naming that backend's queries and `$tx` the
+/// transaction. `$body` evaluates to `Ok(Some(v))` to commit and return `v`,
+/// or `Ok(None)` to roll back; errors roll back too.
+macro_rules! in_transaction {
+    ($pool:expr, |$tx:ident| $body:expr) => {
+        match $pool {
+            Pool::Sqlite { write, .. } => {
+                #[allow(unused_imports)]
+                use tillit_store_sqlite::queries as q;
+                let mut $tx = write.begin().await?;
+                let out = $body;
+                if out.is_some() {
+                    $tx.commit().await?;
+                }
+                Ok::<_, StoreError>(out)
+            }
+            Pool::Postgres(pool) => {
+                #[allow(unused_imports)]
+                use tillit_store_postgres::queries as q;
+                let mut $tx = pool.begin().await?;
+                let out = $body;
+                if out.is_some() {
+                    $tx.commit().await?;
+                }
+                Ok::<_, StoreError>(out)
+            }
+        }
+    };
+}
+
+/// A booking to make: who it is for, and the booking itself (whose
+/// `patient` the store fills in).
+#[derive(Debug, Clone)]
+pub struct NewBooking<'a> {
+    pub patient: &'a BookingFor,
+    pub booking: Booking,
+    pub created_by: &'a PersonId,
+    /// The id to give the patient if they are new.
+    pub new_patient_id: PersonId,
+    pub event_id: String,
+}
+
+/// What became of a booking request. Nothing is saved unless `Booked`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BookOutcome {
+    Booked(Booking),
+    /// The patient exists here but is inactive: they cannot be invited.
+    PatientInactive,
+    /// The personnummer belongs to a member of staff, not a patient.
+    NotAPatient,
+    /// The chosen person is not in this tenant.
+    NoSuchPerson,
+    /// The clinician already has an active booking starting at that time.
+    SlotTaken,
 }
 
 /// A connection pool to the configured database.
@@ -386,6 +446,122 @@ impl TenantStore<'_> {
     pub async fn access_log_for(&self, pnr: &Personnummer) -> Result<Vec<AccessLogEntry>> {
         let t = &self.tenant;
         dispatch!(self.pool, read, |ex| q::access_log_for_patient(ex, t, pnr))
+    }
+
+    /// Makes a booking in one transaction: finds or creates the patient
+    /// (making a removed patient active again), saves their mobile number,
+    /// inserts the booking and its first event. Either all of it happens or
+    /// none of it.
+    pub async fn create_booking(&self, new: NewBooking<'_>, now: Timestamp) -> Result<BookOutcome> {
+        let t = &self.tenant;
+        let mut outcome = BookOutcome::NoSuchPerson;
+        let booked: Option<Booking> = in_transaction!(self.pool, |tx| 'body: {
+            let patient = match new.patient {
+                BookingFor::Existing(id) => q::person_by_id(&mut *tx, t, id).await?,
+                BookingFor::Patient { person, .. } => {
+                    q::insert_person_if_absent(&mut *tx, t, &new.new_patient_id, person, now)
+                        .await?;
+                    q::person_by_personnummer(&mut *tx, t, &person.personnummer).await?
+                }
+            };
+            let Some(patient) = patient else {
+                break 'body None;
+            };
+            if let BookingFor::Patient { .. } = new.patient
+                && patient.role != Role::Patient
+            {
+                outcome = BookOutcome::NotAPatient;
+                break 'body None;
+            }
+            match patient.status {
+                PersonStatus::Inactive => {
+                    outcome = BookOutcome::PatientInactive;
+                    break 'body None;
+                }
+                PersonStatus::Removed => {
+                    q::set_person_status(&mut *tx, t, &patient.id, PersonStatus::Active, now)
+                        .await?;
+                }
+                PersonStatus::Active => {}
+            }
+            if let BookingFor::Patient { phone, .. } = new.patient {
+                q::set_person_phone(&mut *tx, t, &patient.id, phone, now).await?;
+            }
+            let booking = Booking {
+                patient: patient.id.clone(),
+                ..new.booking.clone()
+            };
+            match q::insert_booking(&mut *tx, t, &booking, new.created_by, now).await {
+                Err(sqlx::Error::Database(db)) if db.is_unique_violation() => {
+                    outcome = BookOutcome::SlotTaken;
+                    break 'body None;
+                }
+                other => other?,
+            }
+            q::insert_booking_event(
+                &mut *tx,
+                t,
+                &new.event_id,
+                &booking.id,
+                None,
+                booking.status,
+                new.created_by,
+                now,
+            )
+            .await?;
+            Some(booking)
+        })?;
+        Ok(booked.map_or(outcome, BookOutcome::Booked))
+    }
+
+    pub async fn booking(&self, id: &str) -> Result<Option<Booking>> {
+        let t = &self.tenant;
+        dispatch!(self.pool, read, |ex| q::booking(ex, t, id))
+    }
+
+    /// Bookings not yet over where `person` is the clinician or the patient.
+    pub async fn bookings_of(
+        &self,
+        person: &PersonId,
+        after: Timestamp,
+    ) -> Result<Vec<BookingListItem>> {
+        let t = &self.tenant;
+        dispatch!(self.pool, read, |ex| q::bookings_of(ex, t, person, after))
+    }
+
+    /// How many of the clinician's active bookings overlap the interval.
+    pub async fn overlapping_bookings(
+        &self,
+        clinician: &PersonId,
+        start: Timestamp,
+        end: Timestamp,
+    ) -> Result<i64> {
+        let t = &self.tenant;
+        dispatch!(self.pool, read, |ex| q::overlapping_bookings(
+            ex, t, clinician, start, end
+        ))
+    }
+
+    /// Moves a booking `from` → `to` and records who did it, only if it is
+    /// still in `from`. Returns whether this change won.
+    pub async fn change_booking_status(
+        &self,
+        id: &str,
+        from: BookingStatus,
+        to: BookingStatus,
+        actor: &PersonId,
+        event_id: &str,
+        now: Timestamp,
+    ) -> Result<bool> {
+        let t = &self.tenant;
+        let won: Option<()> = in_transaction!(self.pool, |tx| 'body: {
+            if !q::set_booking_status(&mut *tx, t, id, from, to, now).await? {
+                break 'body None;
+            }
+            q::insert_booking_event(&mut *tx, t, event_id, id, Some(from), to, actor, now).await?;
+            Some(())
+        })?;
+        Ok(won.is_some())
     }
 
     /// A clinician's profile, if they have saved one.

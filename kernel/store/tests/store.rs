@@ -579,3 +579,340 @@ async fn profiles_and_visit_types_belong_to_their_clinician() {
         );
     }
 }
+
+mod bookings {
+    use super::*;
+    use tillit_domain::booking::{
+        Booking, BookingFor, BookingStatus, MobileNumber, VisitKind, VisitTypeSpec,
+    };
+    use tillit_store::{BookOutcome, NewBooking, TenantStore};
+
+    async fn setup(store: &Store) -> (TenantStore<'_>, PersonId, String) {
+        let alfa = store.tenant(tenant("alfa"));
+        let karin = alfa
+            .create_person(
+                &PersonId::new("karin"),
+                &new_person(Role::Clinician, "198112189876", "Karin", "L"),
+                T0,
+            )
+            .await
+            .unwrap();
+        alfa.create_visit_type(
+            "vt",
+            &karin.id,
+            &VisitTypeSpec::parse("Återbesök", "", "15", "video").unwrap(),
+            T0,
+        )
+        .await
+        .unwrap();
+        (alfa, karin.id, "vt".to_owned())
+    }
+
+    fn draft(id: &str, clinician: &PersonId, start: Timestamp) -> Booking {
+        Booking {
+            id: id.to_owned(),
+            clinician: clinician.clone(),
+            patient: PersonId::new(""),
+            visit_type_id: "vt".into(),
+            title: "Återbesök".into(),
+            minutes: 15,
+            kind: VisitKind::Video,
+            starts_at: start,
+            status: BookingStatus::Unconfirmed,
+            message: "Ta med dina mediciner.".into(),
+        }
+    }
+
+    fn new_patient(pnr: &str) -> BookingFor {
+        BookingFor::Patient {
+            person: new_person(Role::Patient, pnr, "Tove", "Toll"),
+            phone: MobileNumber::parse("070-123 45 67").unwrap(),
+        }
+    }
+
+    async fn book(t: &TenantStore<'_>, who: &BookingFor, b: Booking, by: &PersonId) -> BookOutcome {
+        let id = b.id.clone();
+        t.create_booking(
+            NewBooking {
+                patient: who,
+                booking: b,
+                created_by: by,
+                new_patient_id: PersonId::new(format!("p-{id}")),
+                event_id: format!("e-{id}"),
+            },
+            T0,
+        )
+        .await
+        .unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_new_patient_is_created_once_and_matched_after() {
+        for backend in BACKENDS {
+            let db = TestDb::new(backend);
+            let store = store_with_tenants(&db).await;
+            let (alfa, karin, _) = setup(&store).await;
+            let at = T0.plus(Duration::from_secs(86_400));
+            let BookOutcome::Booked(b1) = book(
+                &alfa,
+                &new_patient("200002292381"),
+                draft("b1", &karin, at),
+                &karin,
+            )
+            .await
+            else {
+                panic!()
+            };
+            let BookOutcome::Booked(b2) = book(
+                &alfa,
+                &new_patient("200002292381"),
+                draft("b2", &karin, at.plus(Duration::from_secs(3600))),
+                &karin,
+            )
+            .await
+            else {
+                panic!()
+            };
+            assert_eq!(
+                b1.patient, b2.patient,
+                "{backend:?}: matched, not duplicated"
+            );
+            assert_eq!(alfa.people(Role::Patient).await.unwrap().len(), 1);
+
+            let mine = alfa.bookings_of(&karin, T0).await.unwrap();
+            assert_eq!(
+                mine.iter()
+                    .map(|i| i.booking.id.as_str())
+                    .collect::<Vec<_>>(),
+                ["b1", "b2"]
+            );
+            assert_eq!(mine[0].patient_name, "Tove Toll");
+            let theirs = alfa.bookings_of(&b1.patient, T0).await.unwrap();
+            assert_eq!(
+                (theirs.len(), theirs[0].clinician_name.as_str()),
+                (2, "Karin L")
+            );
+            assert!(
+                store
+                    .tenant(tenant("beta"))
+                    .bookings_of(&karin, T0)
+                    .await
+                    .unwrap()
+                    .is_empty()
+            );
+
+            // Past bookings drop out of the list once they have ended.
+            assert_eq!(
+                alfa.bookings_of(&karin, at.plus(Duration::from_secs(1000)))
+                    .await
+                    .unwrap()
+                    .len(),
+                1
+            );
+            // Editing the visit type later does not rewrite the booking.
+            alfa.update_visit_type(
+                "vt",
+                &karin,
+                &VisitTypeSpec::parse("Nybesök", "", "45", "video").unwrap(),
+                T0,
+            )
+            .await
+            .unwrap();
+            let kept = alfa.booking("b1").await.unwrap().unwrap();
+            assert_eq!((kept.title.as_str(), kept.minutes), ("Återbesök", 15));
+        }
+    }
+
+    #[tokio::test]
+    async fn inactive_patients_and_staff_cannot_be_booked_and_removed_ones_come_back() {
+        for backend in BACKENDS {
+            let db = TestDb::new(backend);
+            let store = store_with_tenants(&db).await;
+            let (alfa, karin, _) = setup(&store).await;
+            let at = T0.plus(Duration::from_secs(86_400));
+            let BookOutcome::Booked(b) = book(
+                &alfa,
+                &new_patient("200002292381"),
+                draft("b1", &karin, at),
+                &karin,
+            )
+            .await
+            else {
+                panic!()
+            };
+
+            alfa.set_person_status(&b.patient, PersonStatus::Inactive, T0)
+                .await
+                .unwrap();
+            assert_eq!(
+                book(
+                    &alfa,
+                    &new_patient("200002292381"),
+                    draft("b2", &karin, at.plus(Duration::from_secs(3600))),
+                    &karin
+                )
+                .await,
+                BookOutcome::PatientInactive
+            );
+            assert_eq!(
+                book(
+                    &alfa,
+                    &BookingFor::Existing(b.patient.clone()),
+                    draft("b3", &karin, at.plus(Duration::from_secs(7200))),
+                    &karin
+                )
+                .await,
+                BookOutcome::PatientInactive
+            );
+            assert!(
+                alfa.booking("b2").await.unwrap().is_none(),
+                "{backend:?}: nothing saved"
+            );
+
+            alfa.set_person_status(&b.patient, PersonStatus::Removed, T0)
+                .await
+                .unwrap();
+            assert!(matches!(
+                book(
+                    &alfa,
+                    &new_patient("200002292381"),
+                    draft("b4", &karin, at.plus(Duration::from_secs(3600))),
+                    &karin
+                )
+                .await,
+                BookOutcome::Booked(_)
+            ));
+            assert_eq!(
+                alfa.person(&b.patient).await.unwrap().unwrap().status,
+                PersonStatus::Active,
+                "invited again"
+            );
+
+            assert_eq!(
+                book(
+                    &alfa,
+                    &new_patient("198112189876"),
+                    draft("b5", &karin, at.plus(Duration::from_secs(9000))),
+                    &karin
+                )
+                .await,
+                BookOutcome::NotAPatient
+            );
+            assert_eq!(
+                book(
+                    &alfa,
+                    &BookingFor::Existing(PersonId::new("nobody")),
+                    draft("b6", &karin, at),
+                    &karin
+                )
+                .await,
+                BookOutcome::NoSuchPerson
+            );
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_same_slot_booked_twice_at_once_has_one_winner() {
+        for backend in BACKENDS {
+            let db = TestDb::new(backend);
+            let store = store_with_tenants(&db).await;
+            let (_, karin, _) = setup(&store).await;
+            let at = T0.plus(Duration::from_secs(86_400));
+            let mut tasks = Vec::new();
+            for (i, pnr) in ["200002292381", "191212121212", "198112789873"]
+                .into_iter()
+                .enumerate()
+            {
+                let (store, karin) = (store.clone(), karin.clone());
+                tasks.push(tokio::spawn(async move {
+                    let alfa = store.tenant(tenant("alfa"));
+                    book(
+                        &alfa,
+                        &new_patient(pnr),
+                        draft(&format!("b{i}"), &karin, at),
+                        &karin,
+                    )
+                    .await
+                }));
+            }
+            let mut outcomes = Vec::new();
+            for t in tasks {
+                outcomes.push(t.await.unwrap());
+            }
+            let booked = outcomes
+                .iter()
+                .filter(|o| matches!(o, BookOutcome::Booked(_)))
+                .count();
+            let taken = outcomes
+                .iter()
+                .filter(|o| **o == BookOutcome::SlotTaken)
+                .count();
+            assert_eq!((booked, taken), (1, 2), "{backend:?}: {outcomes:?}");
+            // The losers created no patients either.
+            assert_eq!(
+                store
+                    .tenant(tenant("alfa"))
+                    .people(Role::Patient)
+                    .await
+                    .unwrap()
+                    .len(),
+                1,
+                "{backend:?}"
+            );
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_status_changes_leave_one_consistent_state() {
+        for backend in BACKENDS {
+            let db = TestDb::new(backend);
+            let store = store_with_tenants(&db).await;
+            let (alfa, karin, _) = setup(&store).await;
+            let at = T0.plus(Duration::from_secs(86_400));
+            let BookOutcome::Booked(b) = book(
+                &alfa,
+                &new_patient("200002292381"),
+                draft("b1", &karin, at),
+                &karin,
+            )
+            .await
+            else {
+                panic!()
+            };
+            // The patient confirms twice at once, while the clinician cancels.
+            let changes = [
+                (BookingStatus::Confirmed, b.patient.clone()),
+                (BookingStatus::Confirmed, b.patient.clone()),
+                (BookingStatus::Cancelled, karin.clone()),
+            ];
+            let mut tasks = Vec::new();
+            for (i, (to, who)) in changes.into_iter().enumerate() {
+                let store = store.clone();
+                tasks.push(tokio::spawn(async move {
+                    store
+                        .tenant(tenant("alfa"))
+                        .change_booking_status(
+                            "b1",
+                            BookingStatus::Unconfirmed,
+                            to,
+                            &who,
+                            &format!("c{i}"),
+                            T0,
+                        )
+                        .await
+                        .unwrap()
+                }));
+            }
+            let mut won = 0;
+            for t in tasks {
+                won += usize::from(t.await.unwrap());
+            }
+            assert_eq!(won, 1, "{backend:?}: exactly one change wins");
+            let status = alfa.booking("b1").await.unwrap().unwrap().status;
+            assert!(matches!(
+                status,
+                BookingStatus::Confirmed | BookingStatus::Cancelled
+            ));
+        }
+    }
+}
