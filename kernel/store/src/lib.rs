@@ -164,6 +164,8 @@ pub struct NewBooking<'a> {
     pub patient: &'a BookingFor,
     pub booking: Booking,
     pub created_by: &'a PersonId,
+    /// The creator's role, for the access-log entry written with the booking.
+    pub created_by_role: Role,
     /// The id to give the patient if they are new.
     pub new_patient_id: PersonId,
     pub event_id: String,
@@ -450,8 +452,8 @@ impl TenantStore<'_> {
 
     /// Makes a booking in one transaction: finds or creates the patient
     /// (making a removed patient active again), saves their mobile number,
-    /// inserts the booking and its first event. Either all of it happens or
-    /// none of it.
+    /// inserts the booking, its first event and the access-log entry. Either
+    /// all of it happens or none of it.
     pub async fn create_booking(&self, new: NewBooking<'_>, now: Timestamp) -> Result<BookOutcome> {
         let t = &self.tenant;
         let mut outcome = BookOutcome::NoSuchPerson;
@@ -509,6 +511,16 @@ impl TenantStore<'_> {
                 now,
             )
             .await?;
+            // Booking a patient changes their data: logged in the same transaction.
+            let access = AccessEvent {
+                actor: new.created_by.clone(),
+                actor_role: new.created_by_role,
+                patient: patient.id.clone(),
+                patient_personnummer: patient.personnummer.clone(),
+                action: tillit_domain::access::AccessAction::Create,
+                what: "booking",
+            };
+            q::insert_access_event(&mut *tx, t, &access, now).await?;
             Some(booking)
         })?;
         Ok(booked.map_or(outcome, BookOutcome::Booked))

@@ -637,6 +637,7 @@ mod bookings {
                 patient: who,
                 booking: b,
                 created_by: by,
+                created_by_role: Role::Clinician,
                 new_patient_id: PersonId::new(format!("p-{id}")),
                 event_id: format!("e-{id}"),
             },
@@ -678,6 +679,16 @@ mod bookings {
                 "{backend:?}: matched, not duplicated"
             );
             assert_eq!(alfa.people(Role::Patient).await.unwrap().len(), 1);
+            let log = alfa
+                .access_log_for(&Personnummer::parse("200002292381").unwrap())
+                .await
+                .unwrap();
+            assert_eq!(
+                log.iter()
+                    .map(|e| (e.action.as_str(), e.what.as_str()))
+                    .collect::<Vec<_>>(),
+                [("create", "booking"); 2]
+            );
 
             let mine = alfa.bookings_of(&karin, T0).await.unwrap();
             assert_eq!(
