@@ -27,7 +27,13 @@ impl Catalogs {
         let by_lang = SOURCES
             .iter()
             .map(|(lang, src)| {
-                let table: toml::Table = src.parse().expect("built-in catalog is valid TOML");
+                let table: toml::Table = src.parse().unwrap_or_else(|e: toml::de::Error| {
+                    panic!(
+                        "locales/{lang}.toml is not valid TOML: {} at {:?}",
+                        e.message(),
+                        e.span()
+                    )
+                });
                 let mut flat = HashMap::new();
                 flatten("", &table, &mut flat);
                 (*lang, flat)
@@ -53,6 +59,38 @@ impl Catalogs {
             s = s.replace(&format!("{{{k}}}"), v);
         }
         s
+    }
+
+    /// "mån 23 nov 2026, 14:30–14:45" in Stockholm time, in `lang`.
+    pub fn format_span(
+        &self,
+        lang: Language,
+        start: tillit_domain::Timestamp,
+        end: tillit_domain::Timestamp,
+    ) -> String {
+        let (s, e) = (start.to_stockholm(), end.to_stockholm());
+        let pick = |key: &str, i: usize| {
+            self.get(lang, key)
+                .split(',')
+                .nth(i)
+                .unwrap_or("?")
+                .trim()
+                .to_owned()
+        };
+        let weekday = pick(
+            "date.weekdays",
+            usize::try_from(s.weekday().to_monday_zero_offset()).unwrap_or(0),
+        );
+        let month = pick("date.months", usize::try_from(s.month() - 1).unwrap_or(0));
+        format!(
+            "{weekday} {} {month} {}, {:02}:{:02}–{:02}:{:02}",
+            s.day(),
+            s.year(),
+            s.hour(),
+            s.minute(),
+            e.hour(),
+            e.minute()
+        )
     }
 
     pub fn keys(&self, lang: Language) -> Vec<&str> {
@@ -94,6 +132,21 @@ mod tests {
         let c = Catalogs::builtin();
         assert!(c.keys(Language::Sv).len() > 20);
         assert_eq!(c.keys(Language::Sv), c.keys(Language::En));
+    }
+
+    #[test]
+    fn dates_are_written_in_stockholm_time_and_the_visitors_language() {
+        let c = Catalogs::builtin();
+        let start = tillit_domain::Timestamp::from_stockholm("2026-11-23", "14:30").unwrap();
+        let end = start.plus(std::time::Duration::from_secs(15 * 60));
+        assert_eq!(
+            c.format_span(Language::Sv, start, end),
+            "mån 23 nov 2026, 14:30–14:45"
+        );
+        assert_eq!(
+            c.format_span(Language::En, start, end),
+            "Mon 23 Nov 2026, 14:30–14:45"
+        );
     }
 
     #[test]

@@ -9,12 +9,14 @@
 //! - [`web`]: the router and the layers every request passes through.
 //! - [`session`]: login sessions, cookies and CSRF.
 //! - [`pages`]: the portal's pages and forms.
+//! - [`bookings`]: inviting to visits, "Mina bokningar", and the patient's side.
 //! - [`profile`]: "Min profil": a clinician's profile and bookable visit types.
 //! - [`error`]: failures mapped to responses, in one place.
 //! - [`telemetry`]: logs and metrics.
 //! - [`values`]: value types of config files and their error messages.
 
 pub mod app;
+pub mod bookings;
 pub mod config;
 pub mod error;
 pub mod i18n;

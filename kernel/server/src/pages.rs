@@ -122,8 +122,21 @@ pub async fn not_found() -> AppError {
     AppError::NotFound
 }
 
-pub async fn home(State(state): State<AppState>, ctx: Ctx) -> PageResult {
-    Ok(page(&state, &ctx, "home", json!({}))?.into_response())
+/// The start page: a landing page before login; the patient's coming visits
+/// after. (The clinician's "Översikt" lives in `bookings`.)
+pub async fn home(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Query(q): Query<crate::bookings::DoneQuery>,
+) -> PageResult {
+    let bookings = match &ctx.user {
+        Some(me) if me.role == Role::Patient => {
+            crate::bookings::for_patient_home(&state, &ctx, me).await?
+        }
+        _ => Vec::new(),
+    };
+    let data = json!({"bookings": bookings, "notice": crate::bookings::home_notice(&q)});
+    Ok(page(&state, &ctx, "home", data)?.into_response())
 }
 
 #[derive(Debug, Deserialize)]
@@ -182,7 +195,7 @@ pub struct LoginForm {
     personnummer: String,
 }
 
-fn personnummer_error_key(e: PersonnummerError) -> &'static str {
+pub fn personnummer_error_key(e: PersonnummerError) -> &'static str {
     match e {
         PersonnummerError::WrongLength => "field.personnummer.length",
         PersonnummerError::NotDigits => "field.personnummer.digits",
@@ -446,7 +459,7 @@ pub struct NewPersonForm {
     family_name: String,
 }
 
-fn name_error_key(e: tillit_domain::people::NameError) -> &'static str {
+pub fn name_error_key(e: tillit_domain::people::NameError) -> &'static str {
     match e {
         tillit_domain::people::NameError::Empty => "field.name.empty",
         tillit_domain::people::NameError::TooLong { .. } => "field.name.too_long",

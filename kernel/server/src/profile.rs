@@ -82,7 +82,7 @@ struct Shown<'a> {
     notice: Option<&'static str>,
 }
 
-fn blocker_key(b: PublishBlocker) -> &'static str {
+pub fn blocker_key(b: PublishBlocker) -> &'static str {
     match b {
         PublishBlocker::MissingTitle => "profile.blocker.title",
         PublishBlocker::NoVisitType => "profile.blocker.visit_type",

@@ -21,7 +21,7 @@ use crate::app::AppState;
 use crate::error::ErrorKind;
 use crate::session::{self, TenantOf};
 use crate::theme::Asset;
-use crate::{pages, profile};
+use crate::{bookings, pages, profile};
 
 pub fn router(state: AppState) -> Router {
     let pages = Router::new()
@@ -36,6 +36,10 @@ pub fn router(state: AppState) -> Router {
             get(pages::admin_people).post(pages::admin_create_person),
         )
         .route("/admin/people/{id}/status", post(pages::admin_set_status))
+        .route("/bookings", get(bookings::list).post(bookings::create))
+        .route("/bookings/new", get(bookings::new_form))
+        .route("/bookings/{id}/cancel", post(bookings::cancel))
+        .route("/bookings/{id}/confirm", post(bookings::confirm))
         .route("/profile", get(profile::show).post(profile::save))
         .route("/profile/publish", post(profile::publish))
         .route("/profile/unpublish", post(profile::unpublish))

@@ -1,0 +1,620 @@
+//! Bookings in the portal: "Bjud in till besök" (invite a new patient, one of
+//! the clinician's patients, or a colleague for a test visit), "Mina
+//! bokningar", and the patient's side: seeing, confirming and cancelling.
+//!
+//! The rules live in the domain (`booking::transition`, the visit-type and
+//! time checks); this module turns forms into domain values, domain answers
+//! into field errors, and writes the access log for what it shows.
+
+use std::collections::{HashMap, HashSet};
+
+use axum::Form;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect};
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+use tillit_domain::access::{AccessAction, AccessEvent};
+use tillit_domain::booking::{
+    Actor, Booking, BookingAction, BookingFor, BookingListItem, BookingStatus, MobileNumber,
+    ProfileFacts, transition,
+};
+use tillit_domain::people::NewPerson;
+use tillit_domain::time::LocalTimeError;
+use tillit_domain::{Person, PersonId, PersonName, Personnummer, Role, Timestamp};
+use tillit_store::{BookOutcome, NewBooking};
+
+use crate::app::AppState;
+use crate::error::AppError;
+use crate::pages::{PageResult, page, personnummer_error_key};
+use crate::session::Ctx;
+
+const MESSAGE_MAX: usize = 500;
+
+#[derive(Debug, Default, Deserialize)]
+pub struct InviteForm {
+    /// `new`, `existing` or `colleague`.
+    #[serde(default)]
+    who: String,
+    #[serde(default)]
+    phone: String,
+    #[serde(default)]
+    personnummer: String,
+    #[serde(default)]
+    given_name: String,
+    #[serde(default)]
+    family_name: String,
+    #[serde(default)]
+    patient_id: String,
+    #[serde(default)]
+    colleague_id: String,
+    #[serde(default)]
+    visit_type_id: String,
+    #[serde(default)]
+    date: String,
+    #[serde(default)]
+    time: String,
+    #[serde(default)]
+    message: String,
+    /// Present when "Boka nu" was pressed.
+    book_now: Option<String>,
+    /// Present when the clinician accepts a double booking.
+    confirm_overlap: Option<String>,
+}
+
+#[derive(Debug, Default)]
+struct Errors(Map<String, Value>);
+
+impl Errors {
+    fn add(&mut self, field: &str, key: &str) {
+        self.0
+            .entry(field.to_owned())
+            .or_insert_with(|| json!({"key": key}));
+    }
+    fn add_max(&mut self, field: &str, key: &str, max: usize) {
+        self.0
+            .entry(field.to_owned())
+            .or_insert_with(|| json!({"key": key, "max": max}));
+    }
+    fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+/// The people the clinician can invite besides new patients.
+struct Invitees {
+    patients: Vec<Person>,
+    colleagues: Vec<Person>,
+}
+
+async fn invitees(state: &AppState, ctx: &Ctx, me: &Person) -> Result<Invitees, AppError> {
+    let store = state.store.tenant(ctx.tenant.id.clone());
+    let mine: HashSet<PersonId> = store
+        .bookings_of(&me.id, Timestamp(0))
+        .await?
+        .into_iter()
+        .map(|i| i.booking.patient)
+        .collect();
+    let patients = store
+        .people(Role::Patient)
+        .await?
+        .into_iter()
+        .filter(|p| mine.contains(&p.id))
+        .collect();
+    let colleagues = store
+        .people(Role::Clinician)
+        .await?
+        .into_iter()
+        .filter(|p| p.id != me.id)
+        .collect();
+    Ok(Invitees {
+        patients,
+        colleagues,
+    })
+}
+
+async fn published(state: &AppState, ctx: &Ctx, me: &Person) -> Result<bool, AppError> {
+    let profile = state
+        .store
+        .tenant(ctx.tenant.id.clone())
+        .profile(&me.id)
+        .await?;
+    Ok(profile.is_some_and(|p| p.published_at.is_some()))
+}
+
+async fn render_invite(
+    state: &AppState,
+    ctx: &Ctx,
+    form: &InviteForm,
+    errors: &Errors,
+    overlap: bool,
+    status: StatusCode,
+) -> PageResult {
+    let me = ctx.require(Role::Clinician)?.clone();
+    let store = state.store.tenant(ctx.tenant.id.clone());
+    let types = store.visit_types_of(&me.id).await?;
+    let is_published = published(state, ctx, &me).await?;
+    let Invitees {
+        patients,
+        colleagues,
+    } = invitees(state, ctx, &me).await?;
+    // Showing the clinician's patients by name is a read of their data.
+    for p in &patients {
+        log_access(state, ctx, &me, p, AccessAction::Read, "invite.patients").await?;
+    }
+    let blockers: Vec<&str> = if is_published {
+        Vec::new()
+    } else {
+        let profile = store.profile(&me.id).await?.unwrap_or_default();
+        let facts = ProfileFacts {
+            has_title: !profile.text.title.is_empty(),
+            visit_types: types.len(),
+            ..ProfileFacts::default()
+        };
+        let mut b: Vec<&str> = facts
+            .publish_blockers()
+            .into_iter()
+            .map(crate::profile::blocker_key)
+            .collect();
+        b.push("booking.unpublished");
+        b
+    };
+    let person = |p: &Person| json!({"id": p.id, "name": p.full_name()});
+    let who = if form.who.is_empty() {
+        "new"
+    } else {
+        form.who.as_str()
+    };
+    let html = page(
+        state,
+        ctx,
+        "booking_new",
+        json!({
+            "title": "booking.invite_title",
+            "published": is_published,
+            "blockers": blockers,
+            "visit_types": types.iter().map(|v| json!({
+                "id": v.id, "title": v.spec.title, "minutes": v.spec.minutes,
+                "kind_key": format!("visit_type.kind.{}", v.spec.kind.as_str()),
+                "selected": v.id == form.visit_type_id,
+            })).collect::<Vec<_>>(),
+            "patients": patients.iter().map(|p| { let mut v = person(p); v["selected"] = json!(p.id.as_str() == form.patient_id); v }).collect::<Vec<_>>(),
+            "colleagues": colleagues.iter().map(|p| { let mut v = person(p); v["selected"] = json!(p.id.as_str() == form.colleague_id); v }).collect::<Vec<_>>(),
+            "form": {
+                "who": who, "phone": form.phone, "personnummer": form.personnummer,
+                "given_name": form.given_name, "family_name": form.family_name,
+                "date": form.date, "time": form.time, "message": form.message,
+            },
+            "errors": errors.0,
+            "overlap": overlap,
+            "message_max": MESSAGE_MAX,
+        }),
+    )?;
+    Ok((status, html).into_response())
+}
+
+pub async fn new_form(State(state): State<AppState>, ctx: Ctx) -> PageResult {
+    render_invite(
+        &state,
+        &ctx,
+        &InviteForm::default(),
+        &Errors::default(),
+        false,
+        StatusCode::OK,
+    )
+    .await
+}
+
+/// "Bjud in till besök".
+pub async fn create(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Form(form): Form<InviteForm>,
+) -> PageResult {
+    let me = ctx.require(Role::Clinician)?.clone();
+    if !published(&state, &ctx, &me).await? {
+        return render_invite(
+            &state,
+            &ctx,
+            &form,
+            &Errors::default(),
+            false,
+            StatusCode::CONFLICT,
+        )
+        .await;
+    }
+    let now = state.clock.now();
+    let store = state.store.tenant(ctx.tenant.id.clone());
+    let mut errors = Errors::default();
+
+    let visit_type = store
+        .visit_types_of(&me.id)
+        .await?
+        .into_iter()
+        .find(|v| v.id == form.visit_type_id);
+    if visit_type.is_none() {
+        errors.add("visit_type_id", "field.required");
+    }
+    let invitees = invitees(&state, &ctx, &me).await?;
+    let who = match form.who.as_str() {
+        "new" => {
+            let phone = MobileNumber::parse(&form.phone).or_else(|| {
+                errors.add("phone", "field.mobile");
+                None
+            });
+            let pnr = Personnummer::parse(&form.personnummer)
+                .map_err(|e| errors.add("personnummer", personnummer_error_key(e)))
+                .ok();
+            if pnr.as_ref() == Some(&me.personnummer) {
+                errors.add("personnummer", "booking.self");
+            }
+            let given = PersonName::parse(&form.given_name)
+                .map_err(|e| errors.add("given_name", crate::pages::name_error_key(e)))
+                .ok();
+            let family = PersonName::parse(&form.family_name)
+                .map_err(|e| errors.add("family_name", crate::pages::name_error_key(e)))
+                .ok();
+            match (phone, pnr, given, family) {
+                (Some(phone), Some(personnummer), Some(given_name), Some(family_name)) => {
+                    Some(BookingFor::Patient {
+                        person: NewPerson {
+                            role: Role::Patient,
+                            personnummer,
+                            given_name,
+                            family_name,
+                        },
+                        phone,
+                    })
+                }
+                _ => None,
+            }
+        }
+        "existing" => match invitees
+            .patients
+            .iter()
+            .find(|p| p.id.as_str() == form.patient_id)
+        {
+            Some(p) => Some(BookingFor::Existing(p.id.clone())),
+            None => {
+                errors.add("patient_id", "field.required");
+                None
+            }
+        },
+        "colleague" => match invitees
+            .colleagues
+            .iter()
+            .find(|p| p.id.as_str() == form.colleague_id)
+        {
+            Some(p) => Some(BookingFor::Existing(p.id.clone())),
+            None => {
+                errors.add(
+                    "colleague_id",
+                    if form.colleague_id == me.id.as_str() {
+                        "booking.self"
+                    } else {
+                        "field.required"
+                    },
+                );
+                None
+            }
+        },
+        _ => {
+            errors.add("who", "field.required");
+            None
+        }
+    };
+    let book_now = form.book_now.is_some();
+    let starts_at = if book_now {
+        Some(now)
+    } else {
+        match Timestamp::from_stockholm(&form.date, &form.time) {
+            Ok(t) if t < now => {
+                errors.add("date", "booking.past");
+                None
+            }
+            Ok(t) => Some(t),
+            Err(LocalTimeError::BadDate) => {
+                errors.add("date", "field.date");
+                None
+            }
+            Err(LocalTimeError::BadTime) => {
+                errors.add("time", "field.time");
+                None
+            }
+            Err(LocalTimeError::DoesNotExist) => {
+                errors.add("time", "field.time_gap");
+                None
+            }
+        }
+    };
+    let message = form.message.trim().to_owned();
+    if message.chars().count() > MESSAGE_MAX {
+        errors.add_max("message", "field.too_long", MESSAGE_MAX);
+    }
+    let (Some(visit_type), Some(who), Some(starts_at)) = (visit_type, who, starts_at) else {
+        return render_invite(
+            &state,
+            &ctx,
+            &form,
+            &errors,
+            false,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+    };
+    if !errors.is_empty() {
+        return render_invite(
+            &state,
+            &ctx,
+            &form,
+            &errors,
+            false,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+    }
+
+    let booking = Booking {
+        id: uuid::Uuid::new_v4().to_string(),
+        clinician: me.id.clone(),
+        patient: PersonId::new(""),
+        visit_type_id: visit_type.id.clone(),
+        title: visit_type.spec.title.clone(),
+        minutes: visit_type.spec.minutes,
+        kind: visit_type.spec.kind,
+        starts_at,
+        status: BookingStatus::initial(book_now, ctx.tenant.booking.require_confirmation),
+        message,
+    };
+    // Double-booking one's own time is allowed, but only when meant.
+    if form.confirm_overlap.is_none()
+        && store
+            .overlapping_bookings(&me.id, starts_at, booking.ends_at())
+            .await?
+            > 0
+    {
+        return render_invite(&state, &ctx, &form, &errors, true, StatusCode::CONFLICT).await;
+    }
+    let outcome = store
+        .create_booking(
+            NewBooking {
+                patient: &who,
+                booking,
+                created_by: &me.id,
+                created_by_role: me.role,
+                new_patient_id: PersonId::new(uuid::Uuid::new_v4().to_string()),
+                event_id: uuid::Uuid::new_v4().to_string(),
+            },
+            now,
+        )
+        .await?;
+    let field = if form.who == "existing" {
+        "patient_id"
+    } else {
+        "personnummer"
+    };
+    let (status, key) = match outcome {
+        BookOutcome::Booked(b) => {
+            tracing::info!(tenant = %ctx.tenant.id, by = %me.id, booking = %b.id, status = b.status.as_str(), "booked");
+            return Ok(Redirect::to("/bookings?done=created").into_response());
+        }
+        BookOutcome::PatientInactive => {
+            (StatusCode::UNPROCESSABLE_ENTITY, "booking.patient_inactive")
+        }
+        BookOutcome::NotAPatient => (StatusCode::UNPROCESSABLE_ENTITY, "booking.not_a_patient"),
+        BookOutcome::NoSuchPerson => (StatusCode::UNPROCESSABLE_ENTITY, "field.required"),
+        BookOutcome::SlotTaken => (StatusCode::CONFLICT, "booking.slot_taken"),
+    };
+    let field = if key == "booking.slot_taken" {
+        "time"
+    } else {
+        field
+    };
+    errors.add(field, key);
+    render_invite(&state, &ctx, &form, &errors, false, status).await
+}
+
+async fn log_access(
+    state: &AppState,
+    ctx: &Ctx,
+    actor: &Person,
+    patient: &Person,
+    action: AccessAction,
+    what: &'static str,
+) -> Result<(), AppError> {
+    if patient.role != Role::Patient {
+        return Ok(());
+    }
+    let event = AccessEvent {
+        actor: actor.id.clone(),
+        actor_role: actor.role,
+        patient: patient.id.clone(),
+        patient_personnummer: patient.personnummer.clone(),
+        action,
+        what,
+    };
+    state
+        .store
+        .tenant(ctx.tenant.id.clone())
+        .log_access(&event, state.clock.now())
+        .await?;
+    Ok(())
+}
+
+fn status_key(s: BookingStatus) -> String {
+    format!("booking.status.{}", s.as_str())
+}
+
+/// A list row for templates, from the point of view of `me`.
+fn item_json(state: &AppState, ctx: &Ctx, me: &Person, item: &BookingListItem) -> Value {
+    let b = &item.booking;
+    let i_am_patient = b.patient == me.id;
+    let actor = if i_am_patient {
+        Actor::Patient
+    } else {
+        Actor::Clinician
+    };
+    json!({
+        "id": b.id,
+        "when": state.catalogs.format_span(ctx.lang, b.starts_at, b.ends_at()),
+        "title": b.title,
+        "kind_key": format!("visit_type.kind.{}", b.kind.as_str()),
+        "status": b.status,
+        "status_key": status_key(b.status),
+        "contact": if i_am_patient { &item.clinician_name } else { &item.patient_name },
+        "clinician": item.clinician_name,
+        "clinician_title": item.clinician_title,
+        "message": b.message,
+        "can_confirm": transition(b.status, BookingAction::Confirm, actor).is_ok(),
+        "can_cancel": transition(b.status, BookingAction::Cancel, actor).is_ok(),
+    })
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct DoneQuery {
+    done: Option<String>,
+}
+
+fn notice(q: &DoneQuery) -> Option<&'static str> {
+    match q.done.as_deref() {
+        Some("created") => Some("booking.created"),
+        Some("cancelled") => Some("booking.cancelled_notice"),
+        Some("confirmed") => Some("booking.confirmed_notice"),
+        _ => None,
+    }
+}
+
+/// "Mina bokningar": the clinician's coming bookings, unconfirmed and confirmed.
+pub async fn list(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Query(q): Query<DoneQuery>,
+) -> PageResult {
+    let me = ctx.require(Role::Clinician)?.clone();
+    let store = state.store.tenant(ctx.tenant.id.clone());
+    let items: Vec<BookingListItem> = store
+        .bookings_of(&me.id, state.clock.now())
+        .await?
+        .into_iter()
+        .filter(|i| !i.booking.status.is_terminal())
+        .collect();
+    let patients: HashMap<PersonId, Person> = store
+        .people(Role::Patient)
+        .await?
+        .into_iter()
+        .map(|p| (p.id.clone(), p))
+        .collect();
+    let mut logged = HashSet::new();
+    for i in &items {
+        if let Some(p) = patients.get(&i.booking.patient)
+            && logged.insert(p.id.clone())
+        {
+            log_access(&state, &ctx, &me, p, AccessAction::Read, "bookings.list").await?;
+        }
+    }
+    let html = page(
+        &state,
+        &ctx,
+        "bookings",
+        json!({
+            "title": "booking.list_title",
+            "bookings": items.iter().map(|i| item_json(&state, &ctx, &me, i)).collect::<Vec<_>>(),
+            "notice": notice(&q),
+        }),
+    )?;
+    Ok(html.into_response())
+}
+
+/// The patient's coming visits, for their start page.
+pub async fn for_patient_home(
+    state: &AppState,
+    ctx: &Ctx,
+    me: &Person,
+) -> Result<Vec<Value>, AppError> {
+    let items = state
+        .store
+        .tenant(ctx.tenant.id.clone())
+        .bookings_of(&me.id, state.clock.now())
+        .await?;
+    let items: Vec<&BookingListItem> = items
+        .iter()
+        .filter(|i| i.booking.patient == me.id && !i.booking.status.is_terminal())
+        .collect();
+    if !items.is_empty() {
+        log_access(state, ctx, me, me, AccessAction::Read, "bookings").await?;
+    }
+    Ok(items
+        .into_iter()
+        .map(|i| item_json(state, ctx, me, i))
+        .collect())
+}
+
+pub fn home_notice(q: &DoneQuery) -> Option<&'static str> {
+    notice(q)
+}
+
+async fn change(state: &AppState, ctx: &Ctx, id: &str, action: BookingAction) -> PageResult {
+    let me = ctx.user()?.clone();
+    let store = state.store.tenant(ctx.tenant.id.clone());
+    // Someone who is not part of the booking learns nothing about it.
+    let booking = store.booking(id).await?.ok_or(AppError::NotFound)?;
+    let actor = if booking.patient == me.id {
+        Actor::Patient
+    } else if booking.clinician == me.id {
+        Actor::Clinician
+    } else {
+        return Err(AppError::NotFound);
+    };
+    let to = transition(booking.status, action, actor)
+        .map_err(|_| AppError::Conflict("booking status"))?;
+    let now = state.clock.now();
+    if !store
+        .change_booking_status(
+            id,
+            booking.status,
+            to,
+            &me.id,
+            &uuid::Uuid::new_v4().to_string(),
+            now,
+        )
+        .await?
+    {
+        // Someone else changed it first; nothing was done here.
+        return Err(AppError::Conflict("booking changed concurrently"));
+    }
+    if let Some(patient) = store.person(&booking.patient).await? {
+        log_access(
+            state,
+            ctx,
+            &me,
+            &patient,
+            AccessAction::Update,
+            "booking.status",
+        )
+        .await?;
+    }
+    tracing::info!(tenant = %ctx.tenant.id, by = %me.id, booking = %id, to = to.as_str(), "booking status changed");
+    let done = if to == BookingStatus::Cancelled {
+        "cancelled"
+    } else {
+        "confirmed"
+    };
+    let back = if actor == Actor::Patient {
+        "/"
+    } else {
+        "/bookings"
+    };
+    Ok(Redirect::to(&format!("{back}?done={done}")).into_response())
+}
+
+pub async fn cancel(State(state): State<AppState>, ctx: Ctx, Path(id): Path<String>) -> PageResult {
+    change(&state, &ctx, &id, BookingAction::Cancel).await
+}
+
+pub async fn confirm(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+) -> PageResult {
+    change(&state, &ctx, &id, BookingAction::Confirm).await
+}
