@@ -13,6 +13,7 @@
 //! - [`profile`]: "Min profil": a clinician's profile and bookable visit types.
 //! - [`error`]: failures mapped to responses, in one place.
 //! - [`telemetry`]: logs and metrics.
+//! - [`terms`]: the information notice and terms patients accept.
 //! - [`values`]: value types of config files and their error messages.
 
 pub mod app;
@@ -25,6 +26,7 @@ pub mod profile;
 pub mod session;
 pub mod telemetry;
 pub mod tenants;
+pub mod terms;
 pub mod theme;
 pub mod values;
 pub mod web;

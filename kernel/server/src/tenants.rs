@@ -44,6 +44,9 @@ pub struct Tenant {
     pub session: SessionPolicy,
     pub data_retention: Duration,
     pub default_language: Language,
+    /// The version of the information notice and terms patients accept; a
+    /// new version asks every patient again.
+    pub terms_version: String,
     pub bootstrap: Vec<NewPerson>,
     /// Where the file came from, for messages.
     pub file: PathBuf,
@@ -186,6 +189,7 @@ const KEYS: [(&str, &[&str]); 4] = [
             "session",
             "data_retention",
             "default_language",
+            "terms_version",
             "bootstrap",
         ],
     ),
@@ -379,6 +383,7 @@ fn load_file(file: &Path, dir: &Path, themes: &[String]) -> Result<Tenant, Vec<I
     let absolute: Option<ConfigDuration> = r.get("session.absolute_lifetime");
     let retention: Option<ConfigDuration> = r.require("data_retention");
     let lang: Option<Language> = r.get("default_language");
+    let terms_version: Option<String> = r.get("terms_version");
     let bootstrap = read_bootstrap(&table, &mut r.issues);
     let mut issues = std::mem::take(&mut r.issues);
     // Values that parsed, checked for meaning.
@@ -506,6 +511,13 @@ fn load_file(file: &Path, dir: &Path, themes: &[String]) -> Result<Tenant, Vec<I
     {
         issues.push("data_retention: expected at least 1d".into());
     }
+    if let Some(v) = &terms_version
+        && (v.trim().is_empty() || v.chars().count() > 40)
+    {
+        issues.push(format!(
+            "terms_version: expected 1–40 characters, found \"{v}\""
+        ));
+    }
     let mut people = Vec::new();
     let mut seen = HashMap::new();
     for (i, p) in bootstrap.into_iter().enumerate() {
@@ -566,6 +578,7 @@ fn load_file(file: &Path, dir: &Path, themes: &[String]) -> Result<Tenant, Vec<I
                 session: policy,
                 data_retention: retention.0,
                 default_language: lang.unwrap_or(Language::Sv),
+                terms_version: terms_version.unwrap_or_else(|| "1".to_owned()),
                 bootstrap: people,
                 file: file.to_owned(),
             })

@@ -21,7 +21,7 @@ use crate::app::AppState;
 use crate::error::ErrorKind;
 use crate::session::{self, TenantOf};
 use crate::theme::Asset;
-use crate::{bookings, pages, profile};
+use crate::{bookings, pages, profile, terms};
 
 pub fn router(state: AppState) -> Router {
     let pages = Router::new()
@@ -36,6 +36,7 @@ pub fn router(state: AppState) -> Router {
             get(pages::admin_people).post(pages::admin_create_person),
         )
         .route("/admin/people/{id}/status", post(pages::admin_set_status))
+        .route("/terms", get(terms::show).post(terms::accept))
         .route("/bookings", get(bookings::list).post(bookings::create))
         .route("/bookings/new", get(bookings::new_form))
         .route("/bookings/{id}/cancel", post(bookings::cancel))
@@ -54,6 +55,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route_layer(from_fn(tag_route))
         .fallback(pages::not_found)
+        .layer(from_fn_with_state(state.clone(), terms::gate))
         .layer(from_fn_with_state(state.clone(), session::middleware));
     let portal = Router::new()
         .route("/assets/{theme}/{hash}/{*path}", get(theme_asset))

@@ -234,6 +234,7 @@ impl Browser<'_> {
         self.send(b.body(Body::from(body)).unwrap()).await
     }
 
+    /// Logs in; a patient accepts the tenant's terms when asked, as a person would.
     async fn login(&mut self, pnr: &str) -> Page {
         self.get("/login").await;
         let page = self.post("/login/test", &[("personnummer", pnr)]).await;
@@ -243,7 +244,13 @@ impl Browser<'_> {
             "login as {pnr} failed: {}",
             page.body
         );
-        self.get("/").await
+        let home = self.get("/").await;
+        if home.location() == "/terms" {
+            self.get("/terms").await;
+            self.post("/terms", &[]).await;
+            return self.get("/").await;
+        }
+        home
     }
 
     fn session_cookie(&self) -> Option<&String> {
@@ -836,6 +843,7 @@ async fn every_read_of_patient_data_is_in_the_access_log() {
         assert_eq!(
             got,
             [
+                (tove.id.as_str(), "update", "terms"),
                 (tove.id.as_str(), "read", "profile"),
                 (ada.id.as_str(), "read", "people.list"),
                 (ada.id.as_str(), "update", "status"),
@@ -1337,4 +1345,51 @@ async fn a_clinician_invites_a_patient_who_confirms() {
 
 fn as_refs<'a>(fields: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
     fields.iter().map(|(k, v)| (*k, v.as_str())).collect()
+}
+
+/// The first time a patient logs in to a tenant, they see its information
+/// notice and terms and must accept them before anything else; the
+/// acceptance is stored with the version and the time.
+#[tokio::test]
+async fn patients_accept_the_terms_once_per_tenant_and_version() {
+    for backend in BACKENDS {
+        let app = TestApp::new(backend).await;
+        let mut tove = app.browser("demo.localhost");
+        tove.get("/login").await;
+        tove.post("/login/test", &[("personnummer", TOVE)]).await;
+        for path in ["/", "/me", "/bookings/new"] {
+            assert_eq!(
+                tove.get(path).await.location(),
+                "/terms",
+                "{backend:?} {path}"
+            );
+        }
+        let terms = tove.get("/terms").await;
+        assert!(
+            terms.body.contains("Information och villkor")
+                && terms
+                    .body
+                    .contains("Demo Vårdcentral är personuppgiftsansvarig")
+        );
+        assert!(terms.body.contains("Version 1"));
+        let page = tove.post("/terms", &[]).await;
+        assert_eq!(page.location(), "/");
+        assert!(tove.get("/").await.body.contains("Välkommen, Tove"));
+
+        let demo = app.state.store.tenant(TenantId::parse("demo").unwrap());
+        let id = person_id(&app, TOVE).await;
+        assert!(demo.has_accepted_terms(&id, "1").await.unwrap());
+        assert!(
+            !demo.has_accepted_terms(&id, "2").await.unwrap(),
+            "a new version asks again"
+        );
+        // Logging in again does not ask again; staff are never asked.
+        let mut again = app.browser("demo.localhost");
+        assert!(again.login(TOVE).await.body.contains("Välkommen, Tove"));
+        let mut karin = app.browser("demo.localhost");
+        karin.get("/login").await;
+        karin.post("/login/test", &[("personnummer", KARIN)]).await;
+        assert_eq!(karin.get("/").await.status, StatusCode::OK);
+        assert_eq!(karin.get("/terms").await.status, StatusCode::FORBIDDEN);
+    }
 }

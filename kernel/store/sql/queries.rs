@@ -813,3 +813,86 @@ pub async fn set_person_phone<'e>(
     .await?;
     Ok(())
 }
+
+/// Whether the person has accepted this version of the tenant's terms.
+pub async fn has_accepted_terms<'e>(
+    ex: impl Executor<'e, Database = Db>,
+    tenant: &TenantId,
+    person: &PersonId,
+    version: &str,
+) -> Result<bool> {
+    let n = sqlx::query_scalar!(
+        r#"SELECT COUNT(*) AS "n!: i64" FROM terms_acceptances WHERE tenant_id = $1 AND person_id = $2 AND version = $3"#,
+        tenant.as_str(),
+        person.as_str(),
+        version,
+    )
+    .fetch_one(ex)
+    .await?;
+    Ok(n > 0)
+}
+
+/// Records acceptance of a version of the terms; accepting twice keeps the first time.
+pub async fn accept_terms<'e>(
+    ex: impl Executor<'e, Database = Db>,
+    tenant: &TenantId,
+    person: &PersonId,
+    version: &str,
+    now: Timestamp,
+) -> Result<()> {
+    sqlx::query!(
+        r#"INSERT INTO terms_acceptances (tenant_id, person_id, version, accepted_at) VALUES ($1, $2, $3, $4)
+           ON CONFLICT (tenant_id, person_id, version) DO NOTHING"#,
+        tenant.as_str(),
+        person.as_str(),
+        version,
+        now.0,
+    )
+    .execute(ex)
+    .await?;
+    Ok(())
+}
+
+/// Sets the contact details a person may change themselves.
+#[allow(clippy::too_many_arguments)]
+pub async fn update_contact<'e>(
+    ex: impl Executor<'e, Database = Db>,
+    tenant: &TenantId,
+    person: &PersonId,
+    given_name: &PersonName,
+    family_name: &PersonName,
+    phone: Option<&MobileNumber>,
+    email: Option<&str>,
+    now: Timestamp,
+) -> Result<()> {
+    sqlx::query!(
+        r#"UPDATE people SET given_name = $3, family_name = $4, phone = $5, email = $6, updated_at = $7
+           WHERE tenant_id = $1 AND id = $2"#,
+        tenant.as_str(),
+        person.as_str(),
+        given_name.as_str(),
+        family_name.as_str(),
+        phone.map(MobileNumber::as_str),
+        email,
+        now.0,
+    )
+    .execute(ex)
+    .await?;
+    Ok(())
+}
+
+/// A person's phone and e-mail (kept out of `Person`, which every request loads).
+pub async fn contact_of<'e>(
+    ex: impl Executor<'e, Database = Db>,
+    tenant: &TenantId,
+    person: &PersonId,
+) -> Result<(Option<String>, Option<String>)> {
+    let row = sqlx::query!(
+        r#"SELECT phone AS "phone?", email AS "email?" FROM people WHERE tenant_id = $1 AND id = $2"#,
+        tenant.as_str(),
+        person.as_str(),
+    )
+    .fetch_optional(ex)
+    .await?;
+    Ok(row.map(|r| (r.phone, r.email)).unwrap_or_default())
+}

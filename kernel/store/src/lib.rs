@@ -171,6 +171,15 @@ pub struct NewBooking<'a> {
     pub event_id: String,
 }
 
+/// The details a person may change about themselves.
+#[derive(Debug, Clone)]
+pub struct Contact {
+    pub given_name: tillit_domain::PersonName,
+    pub family_name: tillit_domain::PersonName,
+    pub phone: Option<tillit_domain::booking::MobileNumber>,
+    pub email: Option<String>,
+}
+
 /// What became of a booking request. Nothing is saved unless `Booked`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum BookOutcome {
@@ -448,6 +457,53 @@ impl TenantStore<'_> {
     pub async fn access_log_for(&self, pnr: &Personnummer) -> Result<Vec<AccessLogEntry>> {
         let t = &self.tenant;
         dispatch!(self.pool, read, |ex| q::access_log_for_patient(ex, t, pnr))
+    }
+
+    pub async fn has_accepted_terms(&self, person: &PersonId, version: &str) -> Result<bool> {
+        let t = &self.tenant;
+        dispatch!(self.pool, read, |ex| q::has_accepted_terms(
+            ex, t, person, version
+        ))
+    }
+
+    pub async fn accept_terms(
+        &self,
+        person: &PersonId,
+        version: &str,
+        now: Timestamp,
+    ) -> Result<()> {
+        let t = &self.tenant;
+        dispatch!(self.pool, write, |ex| q::accept_terms(
+            ex, t, person, version, now
+        ))
+    }
+
+    /// Changes what a person may change about themselves: name, mobile
+    /// number and e-mail, never the personnummer.
+    pub async fn update_contact(
+        &self,
+        person: &PersonId,
+        contact: &Contact,
+        now: Timestamp,
+    ) -> Result<()> {
+        let t = &self.tenant;
+        let c = contact;
+        dispatch!(self.pool, write, |ex| q::update_contact(
+            ex,
+            t,
+            person,
+            &c.given_name,
+            &c.family_name,
+            c.phone.as_ref(),
+            c.email.as_deref(),
+            now
+        ))
+    }
+
+    /// A person's mobile number and e-mail, if known.
+    pub async fn contact_of(&self, person: &PersonId) -> Result<(Option<String>, Option<String>)> {
+        let t = &self.tenant;
+        dispatch!(self.pool, read, |ex| q::contact_of(ex, t, person))
     }
 
     /// Makes a booking in one transaction: finds or creates the patient
