@@ -112,6 +112,38 @@ impl fmt::Debug for PersonName {
     }
 }
 
+/// An e-mail address, checked for the shape mail servers accept.
+#[derive(Clone, PartialEq, Eq)]
+pub struct EmailAddress(String);
+
+impl EmailAddress {
+    pub fn parse(input: &str) -> Option<Self> {
+        let s = input.trim();
+        let (local, domain) = s.rsplit_once('@')?;
+        let ok = s.len() <= 254
+            && !local.is_empty()
+            && local.len() <= 64
+            && domain.contains('.')
+            && !domain.starts_with('.')
+            && !domain.ends_with('.')
+            && !s.chars().any(|c| {
+                c.is_whitespace() || c.is_control() || matches!(c, '<' | '>' | ',' | ';' | '"')
+            })
+            && !local.contains('@');
+        ok.then(|| Self(s.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for EmailAddress {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("EmailAddress(<redacted>)")
+    }
+}
+
 /// A person as stored. `Debug` never shows personal data.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Person {
@@ -192,6 +224,26 @@ mod tests {
         assert_eq!(p.initials(), "ÅÖ");
         let dbg = format!("{p:?}");
         assert!(!dbg.contains("Öberg") && !dbg.contains("1212"), "{dbg}");
+    }
+
+    #[test]
+    fn email_addresses() {
+        for ok in ["anna@example.se", " a.b+c@vard.region.se "] {
+            assert!(EmailAddress::parse(ok).is_some(), "{ok}");
+        }
+        for bad in [
+            "",
+            "anna",
+            "anna@",
+            "@example.se",
+            "anna@example",
+            "an na@example.se",
+            "a@b@c.se",
+            "a@.se",
+            "<a@b.se>",
+        ] {
+            assert!(EmailAddress::parse(bad).is_none(), "{bad}");
+        }
     }
 
     #[test]

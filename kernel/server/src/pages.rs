@@ -329,23 +329,137 @@ async fn log_access(
     Ok(())
 }
 
-/// "Mina uppgifter": the visitor's own data.
-pub async fn me(State(state): State<AppState>, ctx: Ctx) -> PageResult {
-    let user = ctx.user()?.clone();
-    if user.role == Role::Patient {
-        log_access(&state, &ctx, &user, &user, AccessAction::Read, "profile").await?;
-    }
-    let html = page(
+#[derive(Debug, Default, Deserialize)]
+pub struct ContactForm {
+    #[serde(default)]
+    given_name: String,
+    #[serde(default)]
+    family_name: String,
+    #[serde(default)]
+    phone: String,
+    #[serde(default)]
+    email: String,
+}
+
+/// "Mina uppgifter": the visitor's own data. Patients may change their name,
+/// mobile number and e-mail here; never the personnummer.
+pub async fn me(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Query(q): Query<PeopleQuery>,
+) -> PageResult {
+    let notice = (q.done.as_deref() == Some("saved")).then_some("me.saved");
+    me_page(
         &state,
         &ctx,
+        None,
+        &FieldErrors::default(),
+        notice,
+        StatusCode::OK,
+    )
+    .await
+}
+
+async fn me_page(
+    state: &AppState,
+    ctx: &Ctx,
+    typed: Option<&ContactForm>,
+    errors: &FieldErrors,
+    notice: Option<&str>,
+    status: StatusCode,
+) -> PageResult {
+    let user = ctx.user()?.clone();
+    let (phone, email) = state
+        .store
+        .tenant(ctx.tenant.id.clone())
+        .contact_of(&user.id)
+        .await?;
+    if user.role == Role::Patient {
+        log_access(state, ctx, &user, &user, AccessAction::Read, "profile").await?;
+    }
+    let form = match typed {
+        Some(f) => {
+            json!({"given_name": f.given_name, "family_name": f.family_name, "phone": f.phone, "email": f.email})
+        }
+        None => json!({
+            "given_name": user.given_name.as_str(), "family_name": user.family_name.as_str(),
+            "phone": phone, "email": email,
+        }),
+    };
+    let html = page(
+        state,
+        ctx,
         "me",
         json!({
+            "title": "me.title",
             "name": user.full_name(),
             "personnummer": format_personnummer(&user.personnummer),
             "role_key": format!("role.{}", user.role.as_str()),
+            "editable": user.role == Role::Patient,
+            "form": form,
+            "errors": errors.0,
+            "notice": notice,
         }),
     )?;
-    Ok(html.into_response())
+    Ok((status, html).into_response())
+}
+
+pub async fn update_me(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Form(form): Form<ContactForm>,
+) -> PageResult {
+    let me = ctx.require(Role::Patient)?.clone();
+    let mut errors = FieldErrors::default();
+    let given = PersonName::parse(&form.given_name)
+        .map_err(|e| errors.add("given_name", name_error_key(e)))
+        .ok();
+    let family = PersonName::parse(&form.family_name)
+        .map_err(|e| errors.add("family_name", name_error_key(e)))
+        .ok();
+    let phone = match form.phone.trim() {
+        "" => Some(None),
+        p => tillit_domain::booking::MobileNumber::parse(p)
+            .map(Some)
+            .or_else(|| {
+                errors.add("phone", "field.mobile");
+                None
+            }),
+    };
+    let email = match form.email.trim() {
+        "" => Some(None),
+        e => tillit_domain::people::EmailAddress::parse(e)
+            .map(|e| Some(e.as_str().to_owned()))
+            .or_else(|| {
+                errors.add("email", "field.email");
+                None
+            }),
+    };
+    let (Some(given_name), Some(family_name), Some(phone), Some(email)) =
+        (given, family, phone, email)
+    else {
+        return me_page(
+            &state,
+            &ctx,
+            Some(&form),
+            &errors,
+            None,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+    };
+    let contact = tillit_store::Contact {
+        given_name,
+        family_name,
+        phone,
+        email,
+    };
+    let store = state.store.tenant(ctx.tenant.id.clone());
+    store
+        .update_contact(&me.id, &contact, state.clock.now())
+        .await?;
+    log_access(&state, &ctx, &me, &me, AccessAction::Update, "contact").await?;
+    Ok(see_other("/me?done=saved", None))
 }
 
 /// `YYYYMMDD-NNNN`, for showing a person their own number.

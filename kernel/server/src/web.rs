@@ -30,7 +30,7 @@ pub fn router(state: AppState) -> Router {
         .route("/login/test", post(pages::test_login))
         .route("/logout", post(pages::logout))
         .route("/language", post(pages::set_language))
-        .route("/me", get(pages::me))
+        .route("/me", get(pages::me).post(pages::update_me))
         .route(
             "/admin/people",
             get(pages::admin_people).post(pages::admin_create_person),
