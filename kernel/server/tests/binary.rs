@@ -334,33 +334,39 @@ impl Drop for Chrome {
     }
 }
 
-/// The text of the first element matching `css`, once it appears. If it does
-/// not, the failure says what the browser showed instead (and saves a screenshot).
-async fn text_of(c: &fantoccini::Client, css: &str) -> String {
-    match c
-        .wait()
-        .at_most(Duration::from_secs(10))
-        .for_element(fantoccini::Locator::Css(css))
-        .await
-    {
-        Ok(el) => el.text().await.unwrap(),
-        Err(e) => {
-            screenshot(c, "failure").await;
-            let url = c
-                .current_url()
-                .await
-                .map(|u| u.to_string())
-                .unwrap_or_default();
-            let source = c.source().await.unwrap_or_default();
-            let log = SERVER_LOG
-                .get()
-                .map(|l| l.lock().unwrap().clone())
-                .unwrap_or_default();
-            panic!(
-                "{css} not found ({e}) at {url}; the page was:\n{source}\n\nthe server logged:\n{log}"
-            );
+/// Waits until an element matching `css` shows text containing `want`, and
+/// returns that text. Polling for the expected text (not the first match)
+/// is what makes this safe right after a click: the old page may still have
+/// an element with the same selector, about to go stale. On failure it says
+/// what the browser showed instead and saves a screenshot.
+async fn wait_for_text(c: &fantoccini::Client, css: &str, want: &str) -> String {
+    let started = Instant::now();
+    let mut last = String::new();
+    while started.elapsed() < Duration::from_secs(10) {
+        if let Ok(el) = c.find(fantoccini::Locator::Css(css)).await
+            && let Ok(text) = el.text().await
+        {
+            if text.contains(want) {
+                return text;
+            }
+            last = text;
         }
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    screenshot(c, "failure").await;
+    let url = c
+        .current_url()
+        .await
+        .map(|u| u.to_string())
+        .unwrap_or_default();
+    let source = c.source().await.unwrap_or_default();
+    let log = SERVER_LOG
+        .get()
+        .map(|l| l.lock().unwrap().clone())
+        .unwrap_or_default();
+    panic!(
+        "{css} never showed {want:?} (last: {last:?}) at {url}; the page was:\n{source}\n\nthe server logged:\n{log}"
+    );
 }
 
 async fn screenshot(c: &fantoccini::Client, name: &str) {
@@ -387,7 +393,7 @@ async fn a_person_logs_in_and_out_in_a_real_browser() {
     let c = &chrome.client;
 
     c.goto(&server.url("demo.localhost", "/")).await.unwrap();
-    assert_eq!(text_of(c, ".product").await, "Demovården");
+    wait_for_text(c, ".product", "Demovården").await;
     screenshot(c, "01-demo-home").await;
     c.find(fantoccini::Locator::Id("login-link"))
         .await
@@ -409,11 +415,7 @@ async fn a_person_logs_in_and_out_in_a_real_browser() {
         .click()
         .await
         .unwrap();
-    assert!(
-        text_of(c, "#personnummer-error")
-            .await
-            .contains("Kontrollsiffran")
-    );
+    wait_for_text(c, "#personnummer-error", "Kontrollsiffran").await;
     screenshot(c, "02-login-error").await;
     let field = c
         .find(fantoccini::Locator::Id("personnummer"))
@@ -427,7 +429,7 @@ async fn a_person_logs_in_and_out_in_a_real_browser() {
         .click()
         .await
         .unwrap();
-    assert_eq!(text_of(c, "#greeting").await, "Välkommen, Ada");
+    wait_for_text(c, "#greeting", "Välkommen, Ada").await;
     screenshot(c, "03-logged-in").await;
 
     // English on request.
@@ -437,7 +439,7 @@ async fn a_person_logs_in_and_out_in_a_real_browser() {
         .click()
         .await
         .unwrap();
-    assert_eq!(text_of(c, "#greeting").await, "Welcome, Ada");
+    wait_for_text(c, "#greeting", "Welcome, Ada").await;
 
     c.find(fantoccini::Locator::Id("logout"))
         .await
@@ -445,7 +447,7 @@ async fn a_person_logs_in_and_out_in_a_real_browser() {
         .click()
         .await
         .unwrap();
-    assert!(text_of(c, "#notice").await.contains("logged out"));
+    wait_for_text(c, "#notice", "logged out").await;
     c.goto(&server.url("demo.localhost", "/me")).await.unwrap();
     assert!(
         c.current_url().await.unwrap().path().ends_with("/login"),
@@ -456,7 +458,7 @@ async fn a_person_logs_in_and_out_in_a_real_browser() {
     c.goto(&server.url("norrland.localhost", "/login"))
         .await
         .unwrap();
-    assert_eq!(text_of(c, ".product").await, "Vårdmöte Norr");
+    wait_for_text(c, ".product", "Vårdmöte Norr").await;
     screenshot(c, "04-norrland-login").await;
     c.find(fantoccini::Locator::Id("personnummer"))
         .await
@@ -470,11 +472,7 @@ async fn a_person_logs_in_and_out_in_a_real_browser() {
         .click()
         .await
         .unwrap();
-    assert!(
-        text_of(c, "#personnummer-error")
-            .await
-            .contains("ingen aktiv användare")
-    );
+    wait_for_text(c, "#personnummer-error", "ingen aktiv användare").await;
     let _ = chrome.client.clone().close().await;
 
     let logs = server.stderr.lock().unwrap().clone();
@@ -517,7 +515,7 @@ async fn a_clinician_publishes_a_profile_in_a_real_browser() {
         .click()
         .await
         .unwrap();
-    assert_eq!(text_of(c, "#greeting").await, "Välkommen, Karin");
+    wait_for_text(c, "#greeting", "Välkommen, Karin").await;
     c.find(Css("a[href='/profile']"))
         .await
         .unwrap()
@@ -532,7 +530,7 @@ async fn a_clinician_publishes_a_profile_in_a_real_browser() {
         .click()
         .await
         .unwrap();
-    assert!(text_of(c, "#blockers").await.contains("yrkestitel"));
+    wait_for_text(c, "#blockers", "yrkestitel").await;
 
     c.find(Id("title"))
         .await
@@ -552,7 +550,7 @@ async fn a_clinician_publishes_a_profile_in_a_real_browser() {
         .click()
         .await
         .unwrap();
-    assert!(text_of(c, "#notice").await.contains("sparats"));
+    wait_for_text(c, "#notice", "sparats").await;
 
     c.find(Id("new-title"))
         .await
@@ -572,11 +570,7 @@ async fn a_clinician_publishes_a_profile_in_a_real_browser() {
         .click()
         .await
         .unwrap();
-    assert!(
-        text_of(c, "#new-minutes-error")
-            .await
-            .contains("minst 5 minuter")
-    );
+    wait_for_text(c, "#new-minutes-error", "minst 5 minuter").await;
     let minutes = c.find(Id("new-minutes")).await.unwrap();
     minutes.clear().await.unwrap();
     minutes.send_keys("15").await.unwrap();
@@ -586,7 +580,7 @@ async fn a_clinician_publishes_a_profile_in_a_real_browser() {
         .click()
         .await
         .unwrap();
-    assert!(text_of(c, "#notice").await.contains("sparats"));
+    wait_for_text(c, "#notice", "sparats").await;
 
     c.find(Id("publish-button"))
         .await
@@ -594,8 +588,8 @@ async fn a_clinician_publishes_a_profile_in_a_real_browser() {
         .click()
         .await
         .unwrap();
-    assert!(text_of(c, "#published-state").await.contains("publicerad"));
-    assert!(text_of(c, "#completion").await.starts_with("50%"));
+    wait_for_text(c, "#published-state", "publicerad").await;
+    wait_for_text(c, "#completion", "50%").await;
     screenshot(c, "05-profile-published").await;
     let _ = chrome.client.clone().close().await;
 }
