@@ -307,25 +307,7 @@ pub async fn create(
     let starts_at = if book_now {
         Some(now)
     } else {
-        match Timestamp::from_stockholm(&form.date, &form.time) {
-            Ok(t) if t < now => {
-                errors.add("date", "booking.past");
-                None
-            }
-            Ok(t) => Some(t),
-            Err(LocalTimeError::BadDate) => {
-                errors.add("date", "field.date");
-                None
-            }
-            Err(LocalTimeError::BadTime) => {
-                errors.add("time", "field.time");
-                None
-            }
-            Err(LocalTimeError::DoesNotExist) => {
-                errors.add("time", "field.time_gap");
-                None
-            }
-        }
+        parse_start(&form.date, &form.time, now, &mut errors)
     };
     let message = form.message.trim().to_owned();
     if message.chars().count() > MESSAGE_MAX {
@@ -369,7 +351,7 @@ pub async fn create(
     // Double-booking one's own time is allowed, but only when meant.
     if form.confirm_overlap.is_none()
         && store
-            .overlapping_bookings(&me.id, starts_at, booking.ends_at())
+            .overlapping_bookings(&me.id, starts_at, booking.ends_at(), "")
             .await?
             > 0
     {
@@ -412,6 +394,183 @@ pub async fn create(
     };
     errors.add(field, key);
     render_invite(&state, &ctx, &form, &errors, false, status).await
+}
+
+/// A Stockholm date and time from a form, in the future; problems go to
+/// `errors` under `date` or `time`.
+fn parse_start(date: &str, time: &str, now: Timestamp, errors: &mut Errors) -> Option<Timestamp> {
+    match Timestamp::from_stockholm(date, time) {
+        Ok(t) if t < now => {
+            errors.add("date", "booking.past");
+            None
+        }
+        Ok(t) => Some(t),
+        Err(LocalTimeError::BadDate) => {
+            errors.add("date", "field.date");
+            None
+        }
+        Err(LocalTimeError::BadTime) => {
+            errors.add("time", "field.time");
+            None
+        }
+        Err(LocalTimeError::DoesNotExist) => {
+            errors.add("time", "field.time_gap");
+            None
+        }
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct TimeForm {
+    #[serde(default)]
+    date: String,
+    #[serde(default)]
+    time: String,
+    confirm_overlap: Option<String>,
+}
+
+/// The clinician's own booking that can still move, or 404.
+async fn movable(state: &AppState, ctx: &Ctx, me: &Person, id: &str) -> Result<Booking, AppError> {
+    let b = state
+        .store
+        .tenant(ctx.tenant.id.clone())
+        .booking(id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    if b.clinician != me.id {
+        return Err(AppError::NotFound);
+    }
+    if !matches!(
+        b.status,
+        BookingStatus::Unconfirmed | BookingStatus::Confirmed
+    ) {
+        return Err(AppError::Conflict("booking cannot move"));
+    }
+    Ok(b)
+}
+
+async fn render_time(
+    state: &AppState,
+    ctx: &Ctx,
+    b: &Booking,
+    form: &TimeForm,
+    errors: &Errors,
+    overlap: bool,
+    status: StatusCode,
+) -> PageResult {
+    let html = page(
+        state,
+        ctx,
+        "booking_time",
+        json!({
+            "title": "booking.change_time",
+            "id": b.id,
+            "when": state.catalogs.format_span(ctx.lang, b.starts_at, b.ends_at()),
+            "booking_title": b.title,
+            "form": {"date": form.date, "time": form.time},
+            "errors": errors.0,
+            "overlap": overlap,
+        }),
+    )?;
+    Ok((status, html).into_response())
+}
+
+/// "Ändra tid": the form, filled with the current time.
+pub async fn time_form(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+) -> PageResult {
+    let me = ctx.require(Role::Clinician)?.clone();
+    let b = movable(&state, &ctx, &me, &id).await?;
+    let local = b.starts_at.to_stockholm();
+    let form = TimeForm {
+        date: local.date().to_string(),
+        time: format!("{:02}:{:02}", local.hour(), local.minute()),
+        confirm_overlap: None,
+    };
+    render_time(
+        &state,
+        &ctx,
+        &b,
+        &form,
+        &Errors::default(),
+        false,
+        StatusCode::OK,
+    )
+    .await
+}
+
+pub async fn change_time(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+    Form(form): Form<TimeForm>,
+) -> PageResult {
+    let me = ctx.require(Role::Clinician)?.clone();
+    let b = movable(&state, &ctx, &me, &id).await?;
+    let now = state.clock.now();
+    let mut errors = Errors::default();
+    let Some(start) = parse_start(&form.date, &form.time, now, &mut errors) else {
+        return render_time(
+            &state,
+            &ctx,
+            &b,
+            &form,
+            &errors,
+            false,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+    };
+    let moved = Booking {
+        starts_at: start,
+        ..b.clone()
+    };
+    let store = state.store.tenant(ctx.tenant.id.clone());
+    if form.confirm_overlap.is_none()
+        && store
+            .overlapping_bookings(&me.id, start, moved.ends_at(), &b.id)
+            .await?
+            > 0
+    {
+        return render_time(&state, &ctx, &b, &form, &errors, true, StatusCode::CONFLICT).await;
+    }
+    match store
+        .reschedule_booking(&b.id, &me.id, start, moved.ends_at(), now)
+        .await?
+    {
+        tillit_store::RescheduleOutcome::Moved => {}
+        tillit_store::RescheduleOutcome::NotChangeable => {
+            return Err(AppError::Conflict("booking cannot move"));
+        }
+        tillit_store::RescheduleOutcome::SlotTaken => {
+            errors.add("time", "booking.slot_taken");
+            return render_time(
+                &state,
+                &ctx,
+                &b,
+                &form,
+                &errors,
+                false,
+                StatusCode::CONFLICT,
+            )
+            .await;
+        }
+    }
+    if let Some(patient) = store.person(&b.patient).await? {
+        log_access(
+            &state,
+            &ctx,
+            &me,
+            &patient,
+            AccessAction::Update,
+            "booking.time",
+        )
+        .await?;
+    }
+    tracing::info!(tenant = %ctx.tenant.id, by = %me.id, booking = %b.id, "booking moved");
+    Ok(Redirect::to("/bookings?done=moved").into_response())
 }
 
 async fn log_access(
@@ -480,6 +639,7 @@ fn notice(q: &DoneQuery) -> Option<&'static str> {
         Some("created") => Some("booking.created"),
         Some("cancelled") => Some("booking.cancelled_notice"),
         Some("confirmed") => Some("booking.confirmed_notice"),
+        Some("moved") => Some("booking.moved_notice"),
         _ => None,
     }
 }
@@ -547,6 +707,41 @@ pub async fn for_patient_home(
         .into_iter()
         .map(|i| item_json(state, ctx, me, i))
         .collect())
+}
+
+/// "Översikt" for a clinician: coming visits that are confirmed (or under way).
+pub async fn for_clinician_home(
+    state: &AppState,
+    ctx: &Ctx,
+    me: &Person,
+) -> Result<Vec<Value>, AppError> {
+    let store = state.store.tenant(ctx.tenant.id.clone());
+    let items: Vec<BookingListItem> = store
+        .bookings_of(&me.id, state.clock.now())
+        .await?
+        .into_iter()
+        .filter(|i| {
+            matches!(
+                i.booking.status,
+                BookingStatus::Confirmed | BookingStatus::InProgress
+            )
+        })
+        .collect();
+    let patients: HashMap<PersonId, Person> = store
+        .people(Role::Patient)
+        .await?
+        .into_iter()
+        .map(|p| (p.id.clone(), p))
+        .collect();
+    let mut logged = HashSet::new();
+    for i in &items {
+        if let Some(p) = patients.get(&i.booking.patient)
+            && logged.insert(p.id.clone())
+        {
+            log_access(state, ctx, me, p, AccessAction::Read, "overview").await?;
+        }
+    }
+    Ok(items.iter().map(|i| item_json(state, ctx, me, i)).collect())
 }
 
 pub fn home_notice(q: &DoneQuery) -> Option<&'static str> {

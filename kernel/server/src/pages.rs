@@ -122,8 +122,8 @@ pub async fn not_found() -> AppError {
     AppError::NotFound
 }
 
-/// The start page: a landing page before login; the patient's coming visits
-/// after. (The clinician's "Översikt" lives in `bookings`.)
+/// The start page: a landing page before login; after it, the patient's
+/// coming visits or the clinician's "Översikt" of confirmed visits.
 pub async fn home(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -132,6 +132,9 @@ pub async fn home(
     let bookings = match &ctx.user {
         Some(me) if me.role == Role::Patient => {
             crate::bookings::for_patient_home(&state, &ctx, me).await?
+        }
+        Some(me) if me.role == Role::Clinician => {
+            crate::bookings::for_clinician_home(&state, &ctx, me).await?
         }
         _ => Vec::new(),
     };

@@ -40,6 +40,10 @@ pub fn router(state: AppState) -> Router {
         .route("/bookings", get(bookings::list).post(bookings::create))
         .route("/bookings/new", get(bookings::new_form))
         .route("/bookings/{id}/cancel", post(bookings::cancel))
+        .route(
+            "/bookings/{id}/time",
+            get(bookings::time_form).post(bookings::change_time),
+        )
         .route("/bookings/{id}/confirm", post(bookings::confirm))
         .route("/profile", get(profile::show).post(profile::save))
         .route("/profile/publish", post(profile::publish))

@@ -1473,3 +1473,156 @@ async fn patients_update_their_own_contact_details() {
         );
     }
 }
+
+fn booking_ids(page: &Page, marker: &str) -> Vec<String> {
+    page.body
+        .match_indices(marker)
+        .map(|(i, _)| {
+            let rest = &page.body[i + marker.len()..];
+            rest[..rest.find(['"', '/']).unwrap()].to_owned()
+        })
+        .collect()
+}
+
+/// The clinician's "Översikt" shows confirmed visits; "Ändra tid" moves a
+/// visit, refusing the past, warning about overlaps and refusing a taken
+/// start; only the booking's clinician may move it.
+#[tokio::test]
+async fn the_overview_and_changing_the_time_of_a_visit() {
+    for backend in BACKENDS {
+        let app = TestApp::new(backend).await;
+        let mut karin = app.browser("demo.localhost");
+        karin.login(KARIN).await;
+        publish_profile(&mut karin).await;
+        let vt = visit_type_id(&karin.get("/bookings/new").await);
+        let tomorrow = app
+            .clock
+            .now()
+            .plus(24 * HOUR)
+            .to_stockholm()
+            .date()
+            .to_string();
+        for (pnr, given, time) in [("19850707-1119", "Sara", "10:00"), (TOVE, "Tove", "11:00")] {
+            let f = [
+                ("who", "new"),
+                ("phone", "0701234567"),
+                ("personnummer", pnr),
+                ("given_name", given),
+                ("family_name", "Test"),
+                ("visit_type_id", vt.as_str()),
+                ("date", tomorrow.as_str()),
+                ("time", time),
+            ];
+            assert_eq!(
+                karin.post("/bookings", &f).await.location(),
+                "/bookings?done=created",
+                "{backend:?}"
+            );
+        }
+        assert!(
+            karin.get("/").await.body.contains("inga bekräftade besök"),
+            "nothing confirmed yet"
+        );
+
+        let mut sara = app.browser("demo.localhost");
+        sara.login("19850707-1119").await;
+        let home = sara.get("/").await;
+        let sara_booking = booking_ids(&home, "/bookings/")[0].clone();
+        let confirmed = sara
+            .post(&format!("/bookings/{sara_booking}/confirm"), &[])
+            .await;
+        assert_eq!(
+            confirmed.location(),
+            "/?done=confirmed",
+            "{sara_booking}: {}",
+            confirmed.body
+        );
+        let overview = karin.get("/").await;
+        assert!(
+            overview.body.contains("Sara Test") && overview.body.contains(", 10:00–10:15"),
+            "{backend:?}: {}",
+            overview.body
+        );
+        assert!(
+            !overview.body.contains("Tove Test"),
+            "unconfirmed visits are in Mina bokningar, not the overview"
+        );
+
+        let form = karin.get(&format!("/bookings/{sara_booking}/time")).await;
+        assert!(
+            form.body.contains("value=\"10:00\"")
+                && form.body.contains(&format!("value=\"{tomorrow}\""))
+        );
+        let yesterday = app
+            .clock
+            .now()
+            .minus(24 * HOUR)
+            .to_stockholm()
+            .date()
+            .to_string();
+        let page = karin
+            .post(
+                &format!("/bookings/{sara_booking}/time"),
+                &[("date", &yesterday), ("time", "10:00")],
+            )
+            .await;
+        assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(page.body.contains("Tiden har redan passerat"));
+        let page = karin
+            .post(
+                &format!("/bookings/{sara_booking}/time"),
+                &[("date", &tomorrow), ("time", "11:00")],
+            )
+            .await;
+        assert_eq!(page.status, StatusCode::CONFLICT);
+        assert!(page.body.contains("överlappar"));
+        let page = karin
+            .post(
+                &format!("/bookings/{sara_booking}/time"),
+                &[
+                    ("date", &tomorrow),
+                    ("time", "11:00"),
+                    ("confirm_overlap", "1"),
+                ],
+            )
+            .await;
+        assert_eq!(page.status, StatusCode::CONFLICT);
+        assert!(page.body.contains("börjar den tiden"));
+
+        let mut olof = app.browser("demo.localhost");
+        olof.login("19700101-0003").await;
+        assert_eq!(
+            olof.get(&format!("/bookings/{sara_booking}/time"))
+                .await
+                .status,
+            StatusCode::NOT_FOUND
+        );
+
+        let page = karin
+            .post(
+                &format!("/bookings/{sara_booking}/time"),
+                &[("date", &tomorrow), ("time", "12:00")],
+            )
+            .await;
+        assert_eq!(page.location(), "/bookings?done=moved");
+        let list = karin.get("/bookings?done=moved").await;
+        assert!(
+            list.body.contains("Besöket har fått en ny tid") && list.body.contains(", 12:00–12:15")
+        );
+        assert!(
+            sara.get("/").await.body.contains(", 12:00–12:15"),
+            "the patient sees the new time"
+        );
+        let log = app
+            .state
+            .store
+            .tenant(TenantId::parse("demo").unwrap())
+            .access_log_for(&Personnummer::parse("19850707-1119").unwrap())
+            .await
+            .unwrap();
+        assert!(
+            log.iter().any(|e| e.what == "booking.time")
+                && log.iter().any(|e| e.what == "overview")
+        );
+    }
+}

@@ -700,26 +700,54 @@ pub async fn set_booking_status<'e>(
     Ok(done.rows_affected() == 1)
 }
 
-/// How many of the clinician's active bookings overlap `[start, end)`.
+/// How many of the clinician's active bookings, other than `except`, overlap `[start, end)`.
 pub async fn overlapping_bookings<'e>(
     ex: impl Executor<'e, Database = Db>,
     tenant: &TenantId,
     clinician: &PersonId,
     start: Timestamp,
     end: Timestamp,
+    except: &str,
 ) -> Result<i64> {
     let n = sqlx::query_scalar!(
         r#"SELECT COUNT(*) AS "n!: i64" FROM bookings
-           WHERE tenant_id = $1 AND clinician_id = $2 AND starts_at < $4 AND ends_at > $3
+           WHERE tenant_id = $1 AND clinician_id = $2 AND starts_at < $4 AND ends_at > $3 AND id <> $5
              AND status IN ('unconfirmed', 'confirmed', 'in_progress')"#,
         tenant.as_str(),
         clinician.as_str(),
         start.0,
         end.0,
+        except,
     )
     .fetch_one(ex)
     .await?;
     Ok(n)
+}
+
+/// Moves one of `clinician`'s bookings that has not started to a new time.
+/// Returns whether it did (the booking exists, is theirs, and can move).
+pub async fn reschedule_booking<'e>(
+    ex: impl Executor<'e, Database = Db>,
+    tenant: &TenantId,
+    id: &str,
+    clinician: &PersonId,
+    start: Timestamp,
+    end: Timestamp,
+    now: Timestamp,
+) -> Result<bool> {
+    let done = sqlx::query!(
+        r#"UPDATE bookings SET starts_at = $4, ends_at = $5, updated_at = $6
+           WHERE tenant_id = $1 AND id = $2 AND clinician_id = $3 AND status IN ('unconfirmed', 'confirmed')"#,
+        tenant.as_str(),
+        id,
+        clinician.as_str(),
+        start.0,
+        end.0,
+        now.0,
+    )
+    .execute(ex)
+    .await?;
+    Ok(done.rows_affected() == 1)
 }
 
 struct BookingListRow {

@@ -180,6 +180,16 @@ pub struct Contact {
     pub email: Option<String>,
 }
 
+/// What became of a change of time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RescheduleOutcome {
+    Moved,
+    /// Not this clinician's, or already started, finished or cancelled.
+    NotChangeable,
+    /// Another active booking of the clinician starts then.
+    SlotTaken,
+}
+
 /// What became of a booking request. Nothing is saved unless `Booked`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum BookOutcome {
@@ -597,17 +607,44 @@ impl TenantStore<'_> {
         dispatch!(self.pool, read, |ex| q::bookings_of(ex, t, person, after))
     }
 
-    /// How many of the clinician's active bookings overlap the interval.
+    /// How many of the clinician's active bookings, other than `except`,
+    /// overlap the interval.
     pub async fn overlapping_bookings(
         &self,
         clinician: &PersonId,
         start: Timestamp,
         end: Timestamp,
+        except: &str,
     ) -> Result<i64> {
         let t = &self.tenant;
         dispatch!(self.pool, read, |ex| q::overlapping_bookings(
-            ex, t, clinician, start, end
+            ex, t, clinician, start, end, except
         ))
+    }
+
+    /// Moves one of the clinician's bookings that has not started.
+    pub async fn reschedule_booking(
+        &self,
+        id: &str,
+        clinician: &PersonId,
+        start: Timestamp,
+        end: Timestamp,
+        now: Timestamp,
+    ) -> Result<RescheduleOutcome> {
+        let t = &self.tenant;
+        // In its own block, so that dispatch!'s `?` ends the block, not this method.
+        let r: Result<bool> = async {
+            dispatch!(self.pool, write, |ex| q::reschedule_booking(
+                ex, t, id, clinician, start, end, now
+            ))
+        }
+        .await;
+        match r {
+            Ok(true) => Ok(RescheduleOutcome::Moved),
+            Ok(false) => Ok(RescheduleOutcome::NotChangeable),
+            Err(StoreError::Conflict { .. }) => Ok(RescheduleOutcome::SlotTaken),
+            Err(e) => Err(e),
+        }
     }
 
     /// Moves a booking `from` → `to` and records who did it, only if it is
