@@ -813,3 +813,54 @@ pub async fn confirm(
 ) -> PageResult {
     change(&state, &ctx, &id, BookingAction::Confirm).await
 }
+
+/// "Mina kontakter": the patients the clinician has booked, each with their
+/// booking history, newest first.
+pub async fn contacts(State(state): State<AppState>, ctx: Ctx) -> PageResult {
+    let me = ctx.require(Role::Clinician)?.clone();
+    let store = state.store.tenant(ctx.tenant.id.clone());
+    let patients: HashMap<PersonId, Person> = store
+        .people(Role::Patient)
+        .await?
+        .into_iter()
+        .map(|p| (p.id.clone(), p))
+        .collect();
+    let mut by_patient: Vec<(PersonId, Vec<BookingListItem>)> = Vec::new();
+    for item in store.bookings_of(&me.id, Timestamp(0)).await? {
+        if item.booking.clinician != me.id || !patients.contains_key(&item.booking.patient) {
+            continue;
+        }
+        match by_patient
+            .iter_mut()
+            .find(|(p, _)| *p == item.booking.patient)
+        {
+            Some((_, list)) => list.push(item),
+            None => by_patient.push((item.booking.patient.clone(), vec![item])),
+        }
+    }
+    let mut rows = Vec::new();
+    for (patient_id, mut items) in by_patient {
+        let Some(p) = patients.get(&patient_id) else {
+            continue;
+        };
+        log_access(&state, &ctx, &me, p, AccessAction::Read, "contacts").await?;
+        items.sort_by_key(|i| std::cmp::Reverse(i.booking.starts_at));
+        rows.push(json!({
+            "name": p.full_name(),
+            "bookings": items.iter().map(|i| json!({
+                "when": state.catalogs.format_span(ctx.lang, i.booking.starts_at, i.booking.ends_at()),
+                "title": i.booking.title,
+                "status_key": status_key(i.booking.status),
+                "status": i.booking.status,
+            })).collect::<Vec<_>>(),
+        }));
+    }
+    rows.sort_by(|a, b| a["name"].as_str().cmp(&b["name"].as_str()));
+    let html = page(
+        &state,
+        &ctx,
+        "contacts",
+        json!({"title": "contacts.title", "contacts": rows}),
+    )?;
+    Ok(html.into_response())
+}

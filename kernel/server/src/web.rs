@@ -39,6 +39,7 @@ pub fn router(state: AppState) -> Router {
         .route("/terms", get(terms::show).post(terms::accept))
         .route("/bookings", get(bookings::list).post(bookings::create))
         .route("/bookings/new", get(bookings::new_form))
+        .route("/contacts", get(bookings::contacts))
         .route("/bookings/{id}/cancel", post(bookings::cancel))
         .route(
             "/bookings/{id}/time",
