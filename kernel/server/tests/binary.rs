@@ -491,10 +491,12 @@ async fn a_person_logs_in_and_out_in_a_real_browser() {
     }
 }
 
-/// A clinician fills in "Min profil" in a real browser: an error first, then
-/// the title, a visit type, and "Aktivera bokningsfunktion".
+/// The handbook's journey in a real browser: a clinician fills in "Min
+/// profil" (an error first), creates a visit type, activates booking and
+/// invites a new patient; the patient logs in, accepts the terms, sees the
+/// visit with the message, and confirms it.
 #[tokio::test(flavor = "multi_thread")]
-async fn a_clinician_publishes_a_profile_in_a_real_browser() {
+async fn a_clinician_invites_and_the_patient_confirms_in_a_real_browser() {
     use fantoccini::Locator::{Css, Id};
     let server = Server::start(&[]);
     let chrome = Chrome::start().await;
@@ -591,5 +593,114 @@ async fn a_clinician_publishes_a_profile_in_a_real_browser() {
     wait_for_text(c, "#published-state", "publicerad").await;
     wait_for_text(c, "#completion", "50%").await;
     screenshot(c, "05-profile-published").await;
+
+    // "Bjud in till besök": a new patient, tomorrow at 10:00, with a message.
+    c.find(Css("a[href='/bookings']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.wait()
+        .for_element(Id("invite-link"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.wait()
+        .for_element(Id("phone"))
+        .await
+        .unwrap()
+        .send_keys("070-123 45 67")
+        .await
+        .unwrap();
+    c.find(Id("personnummer"))
+        .await
+        .unwrap()
+        .send_keys("19850707-1119")
+        .await
+        .unwrap();
+    c.find(Id("given_name"))
+        .await
+        .unwrap()
+        .send_keys("Sara")
+        .await
+        .unwrap();
+    c.find(Id("family_name"))
+        .await
+        .unwrap()
+        .send_keys("Svensson")
+        .await
+        .unwrap();
+    let tomorrow = (std::time::SystemTime::now() + Duration::from_secs(86_400))
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| {
+            tillit_domain::Timestamp(d.as_millis() as i64)
+                .to_stockholm()
+                .date()
+                .to_string()
+        })
+        .unwrap();
+    // Date and time inputs take typed text in the browser's locale; set the values directly.
+    c.execute(
+        "document.getElementById('date').value = arguments[0]; document.getElementById('time').value = '10:00';",
+        vec![serde_json::json!(tomorrow)],
+    )
+    .await
+    .unwrap();
+    c.find(Id("message"))
+        .await
+        .unwrap()
+        .send_keys("Välkommen! Ta med din medicinlista.")
+        .await
+        .unwrap();
+    screenshot(c, "06-invite").await;
+    c.find(Id("send-invite"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for_text(c, "#notice", "Inbjudan är skapad").await;
+    wait_for_text(c, "#bookings", "Sara Svensson").await;
+    wait_for_text(c, "#bookings", "Obekräftad").await;
+    c.find(Id("logout")).await.unwrap().click().await.unwrap();
+    wait_for_text(c, "#notice", "utloggad").await;
+
+    // The patient: log in, accept the terms, see the visit and confirm it.
+    c.wait()
+        .for_element(Id("personnummer"))
+        .await
+        .unwrap()
+        .send_keys("19850707-1119")
+        .await
+        .unwrap();
+    c.find(Id("login-submit"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for_text(c, "#terms", "Information och villkor").await;
+    screenshot(c, "07-terms").await;
+    c.find(Id("accept-terms"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for_text(c, "#greeting", "Välkommen, Sara").await;
+    wait_for_text(c, "#my-visits", "Karin Lindblad, Leg. psykolog").await;
+    wait_for_text(c, "#my-visits", "Ta med din medicinlista.").await;
+    c.find(Css("#my-visits button.confirm"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for_text(c, "#notice", "Besöket är bekräftat").await;
+    wait_for_text(c, "#my-visits", "Bekräftad").await;
+    screenshot(c, "08-confirmed").await;
     let _ = chrome.client.clone().close().await;
 }
