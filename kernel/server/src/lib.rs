@@ -10,6 +10,7 @@
 //! - [`session`]: login sessions, cookies and CSRF.
 //! - [`pages`]: the portal's pages and forms.
 //! - [`bookings`]: inviting to visits, "Mina bokningar", and the patient's side.
+//! - [`picture`]: what a profile picture upload must be, and what is kept.
 //! - [`profile`]: "Min profil": a clinician's profile and bookable visit types.
 //! - [`error`]: failures mapped to responses, in one place.
 //! - [`telemetry`]: logs and metrics.
@@ -22,6 +23,7 @@ pub mod config;
 pub mod error;
 pub mod i18n;
 pub mod pages;
+pub mod picture;
 pub mod profile;
 pub mod session;
 pub mod telemetry;

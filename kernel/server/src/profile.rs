@@ -6,7 +6,7 @@
 //! each field's message and what was typed, and nothing is saved.
 
 use axum::Form;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Multipart, Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
@@ -19,6 +19,7 @@ use tillit_domain::booking::{
 use crate::app::AppState;
 use crate::error::AppError;
 use crate::pages::{PageResult, page};
+use crate::picture;
 use crate::session::Ctx;
 
 /// Field errors as the templates read them: `{field: {key, max, min}}`.
@@ -79,6 +80,7 @@ struct Shown<'a> {
     new_type_errors: Option<&'a FieldErrors>,
     edited: Option<(&'a str, &'a VisitTypeForm, &'a FieldErrors)>,
     blockers: Vec<PublishBlocker>,
+    picture_error: Option<&'static str>,
     notice: Option<&'static str>,
 }
 
@@ -99,13 +101,14 @@ async fn render_profile(
     let store = state.store.tenant(ctx.tenant.id.clone());
     let profile = store.profile(&me.id).await?.unwrap_or_default();
     let types = store.visit_types_of(&me.id).await?;
+    let picture = store.picture_hash(&me.id).await?;
     let t = &profile.text;
     let facts = ProfileFacts {
         has_title: !t.title.is_empty(),
         has_introduction: !t.introduction.is_empty(),
         has_way_of_working: !t.way_of_working.is_empty(),
         has_first_visit: !t.first_visit.is_empty(),
-        has_picture: false,
+        has_picture: picture.is_some(),
         has_visiting_address: !t.visiting_address.is_empty(),
         visit_types: types.len(),
         published: profile.published_at.is_some(),
@@ -179,6 +182,8 @@ async fn render_profile(
                         "way_of_working": t.way_of_working, "first_visit": t.first_visit,
                         "visiting_address": t.visiting_address},
             "notice": shown.notice,
+            "picture": picture.map(|h| format!("/people/{}/picture/{h}", me.id)),
+            "picture_error": shown.picture_error,
         }),
     )?;
     Ok((status, html).into_response())
@@ -200,6 +205,7 @@ pub async fn show(
         Some("unpublished") => Some("profile.unpublished_notice"),
         Some("type_saved") => Some("visit_type.saved"),
         Some("type_removed") => Some("visit_type.removed"),
+        Some("picture") => Some("picture.saved"),
         _ => None,
     };
     render_profile(
@@ -359,4 +365,74 @@ pub async fn archive_visit_type(
         return Err(AppError::NotFound);
     }
     Ok(done("type_removed"))
+}
+
+/// Uploads a profile picture (multipart field `picture`).
+pub async fn upload_picture(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    mut multipart: Multipart,
+) -> PageResult {
+    let me = ctx.require(Role::Clinician)?.clone();
+    // The route's body limit surfaces as an error from the multipart reader.
+    let upload_error = |e: axum::extract::multipart::MultipartError| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            AppError::PayloadTooLarge
+        } else {
+            AppError::BadRequest("malformed upload")
+        }
+    };
+    let mut bytes = None;
+    while let Some(field) = multipart.next_field().await.map_err(upload_error)? {
+        if field.name() == Some("picture") {
+            bytes = Some(field.bytes().await.map_err(upload_error)?);
+        }
+    }
+    let result = picture::process(bytes.as_deref().unwrap_or_default());
+    match result {
+        Ok(jpeg) => {
+            let hash = crate::theme::content_hash(&jpeg);
+            let store = state.store.tenant(ctx.tenant.id.clone());
+            store
+                .save_picture(&me.id, "image/jpeg", &hash, &jpeg, state.clock.now())
+                .await?;
+            Ok(done("picture"))
+        }
+        Err(e) => {
+            let shown = Shown {
+                picture_error: Some(e.message_key()),
+                ..Shown::default()
+            };
+            render_profile(&state, &ctx, shown, StatusCode::UNPROCESSABLE_ENTITY).await
+        }
+    }
+}
+
+/// A clinician's picture, for anyone logged in to the same tenant. The hash
+/// in the path changes with the picture, so it may be cached for long.
+pub async fn serve_picture(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path((id, hash)): Path<(String, String)>,
+) -> PageResult {
+    ctx.user()?;
+    let store = state.store.tenant(ctx.tenant.id.clone());
+    let Some((content_type, current, bytes)) =
+        store.picture(&tillit_domain::PersonId::new(id)).await?
+    else {
+        return Err(AppError::NotFound);
+    };
+    let cache = if hash == current {
+        "private, max-age=31536000, immutable"
+    } else {
+        "private, no-cache"
+    };
+    Ok((
+        [
+            (axum::http::header::CONTENT_TYPE, content_type),
+            (axum::http::header::CACHE_CONTROL, cache.to_owned()),
+        ],
+        bytes,
+    )
+        .into_response())
 }

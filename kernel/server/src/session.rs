@@ -7,7 +7,8 @@
 //!   against the injected clock; an ended session is deleted and the visitor
 //!   is told why at the login page.
 //! - CSRF: every state-changing request must carry a token (form field
-//!   `_csrf` or header `X-CSRF-Token`) equal to an HMAC, under the
+//!   `_csrf` or header `X-CSRF-Token`; for file uploads, the header or the
+//!   query parameter `_csrf`) equal to an HMAC, under the
 //!   installation's secret, of the tenant and the session (or, before login,
 //!   of a random pre-session cookie). Requests whose `Origin` or
 //!   `Sec-Fetch-Site` says they come from elsewhere are refused outright.
@@ -353,28 +354,49 @@ async fn check_csrf(state: &AppState, req: Request, expected: &str) -> Result<Re
             return Err(AppError::Csrf("request from another origin"));
         }
     }
-    let bytes: Bytes = axum::body::to_bytes(body, state.config.server.max_body_bytes)
-        .await
-        .map_err(|_| AppError::PayloadTooLarge)?;
     let from_header = parts
         .headers
         .get(CSRF_HEADER)
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
-    let given = from_header.or_else(|| {
+    let from_query = || {
+        serde_urlencoded::from_str::<Vec<(String, String)>>(parts.uri.query().unwrap_or_default())
+            .ok()?
+            .into_iter()
+            .find(|(k, _)| k == CSRF_FIELD)
+            .map(|(_, v)| v)
+    };
+    let check = |given: Option<String>| match given {
+        None => Err(AppError::Csrf("missing token")),
+        Some(t) if !constant_time_eq(t.as_bytes(), expected.as_bytes()) => {
+            Err(AppError::Csrf("wrong token"))
+        }
+        Some(_) => Ok(()),
+    };
+    // File uploads carry the token in the header or the query string, and
+    // their body streams on to the handler, whose route sets its own size
+    // limit; every other form is read here, within the general limit.
+    let multipart = parts
+        .headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("multipart/form-data"));
+    if multipart {
+        check(from_header.or_else(from_query))?;
+        return Ok(Request::from_parts(parts, body));
+    }
+    let bytes: Bytes = axum::body::to_bytes(body, state.config.server.max_body_bytes)
+        .await
+        .map_err(|_| AppError::PayloadTooLarge)?;
+    let from_form = || {
         serde_urlencoded::from_bytes::<Vec<(String, String)>>(&bytes)
             .ok()?
             .into_iter()
             .find(|(k, _)| k == CSRF_FIELD)
             .map(|(_, v)| v)
-    });
-    match given {
-        None => Err(AppError::Csrf("missing token")),
-        Some(t) if !constant_time_eq(t.as_bytes(), expected.as_bytes()) => {
-            Err(AppError::Csrf("wrong token"))
-        }
-        Some(_) => Ok(Request::from_parts(parts, Body::from(bytes))),
-    }
+    };
+    check(from_header.or_else(from_form))?;
+    Ok(Request::from_parts(parts, Body::from(bytes)))
 }
 
 #[cfg(test)]

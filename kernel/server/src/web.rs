@@ -48,6 +48,13 @@ pub fn router(state: AppState) -> Router {
         .route("/bookings/{id}/confirm", post(bookings::confirm))
         .route("/profile", get(profile::show).post(profile::save))
         .route("/profile/publish", post(profile::publish))
+        .route(
+            "/profile/picture",
+            post(profile::upload_picture).layer(axum::extract::DefaultBodyLimit::max(
+                crate::picture::MAX_REQUEST_BYTES,
+            )),
+        )
+        .route("/people/{id}/picture/{hash}", get(profile::serve_picture))
         .route("/profile/unpublish", post(profile::unpublish))
         .route("/profile/visit-types", post(profile::create_visit_type))
         .route(

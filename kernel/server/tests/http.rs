@@ -168,13 +168,11 @@ impl Browser<'_> {
         }
         let status = res.status();
         let headers = res.headers().clone();
-        let body = String::from_utf8(
-            axum::body::to_bytes(res.into_body(), usize::MAX)
-                .await
-                .unwrap()
-                .to_vec(),
-        )
-        .unwrap();
+        // Pages are text; pictures are not, and are checked through the store.
+        let bytes = axum::body::to_bytes(res.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        let body = String::from_utf8_lossy(&bytes).into_owned();
         if let Some(i) = body.find("name=\"_csrf\" value=\"") {
             let rest = &body[i + 20..];
             self.csrf = Some(rest[..rest.find('"').unwrap()].to_owned());
@@ -1684,5 +1682,114 @@ async fn my_contacts_lists_my_patients_with_their_history() {
         let mut tove = app.browser("demo.localhost");
         tove.login(TOVE).await;
         assert_eq!(tove.get("/contacts").await.status, StatusCode::FORBIDDEN);
+    }
+}
+
+fn multipart(field: &str, filename: &str, bytes: &[u8]) -> (String, Vec<u8>) {
+    let boundary = "tillit-test-boundary-7d9f";
+    let mut body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"{field}\"; filename=\"{filename}\"\r\nContent-Type: image/png\r\n\r\n"
+    )
+    .into_bytes();
+    body.extend_from_slice(bytes);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+impl Browser<'_> {
+    async fn upload(&mut self, path: &str, filename: &str, bytes: &[u8]) -> Page {
+        let (content_type, body) = multipart("picture", filename, bytes);
+        let req = self
+            .request("POST", path)
+            .header(header::CONTENT_TYPE, content_type)
+            .body(Body::from(body))
+            .unwrap();
+        self.send(req).await
+    }
+}
+
+/// A clinician uploads a profile picture: refused without the CSRF token,
+/// refused by content when it is not an image, re-encoded to a 400×400
+/// JPEG when it is, shown to people of the same tenant only.
+#[tokio::test]
+async fn profile_pictures_are_checked_reencoded_and_scoped() {
+    for backend in BACKENDS {
+        let app = TestApp::new(backend).await;
+        let mut karin = app.browser("demo.localhost");
+        karin.login(KARIN).await;
+        karin.get("/profile").await;
+        let token = karin.csrf.clone().unwrap();
+        let mut png = std::io::Cursor::new(Vec::new());
+        image::RgbImage::from_pixel(900, 600, image::Rgb([200, 30, 30]))
+            .write_to(&mut png, image::ImageFormat::Png)
+            .unwrap();
+        let png = png.into_inner();
+
+        assert_eq!(
+            karin
+                .upload("/profile/picture", "me.png", &png)
+                .await
+                .status,
+            StatusCode::FORBIDDEN,
+            "{backend:?}"
+        );
+        let page = karin
+            .upload(
+                &format!("/profile/picture?_csrf={token}"),
+                "me.png",
+                b"<svg onload=alert(1)>",
+            )
+            .await;
+        assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(page.body.contains("inte en JPEG-, PNG- eller WebP-bild"));
+        let page = karin
+            .upload(
+                &format!("/profile/picture?_csrf={token}"),
+                "huge.png",
+                &vec![0x89; 7 * 1024 * 1024],
+            )
+            .await;
+        assert_eq!(page.status, StatusCode::PAYLOAD_TOO_LARGE);
+
+        let page = karin
+            .upload(&format!("/profile/picture?_csrf={token}"), "me.png", &png)
+            .await;
+        assert_eq!(page.location(), "/profile?done=picture");
+        let profile = karin.get("/profile?done=picture").await;
+        assert!(
+            profile.body.contains("Profilbilden har sparats")
+                && profile.body.contains("✓ Profilbild")
+        );
+        let i = profile.body.find("/people/").unwrap();
+        let url = profile.body[i..i + profile.body[i..].find('"').unwrap()].to_owned();
+        let picture = karin.get(&url).await;
+        assert_eq!(
+            (picture.status, picture.header("content-type")),
+            (StatusCode::OK, "image/jpeg")
+        );
+        assert!(picture.header("cache-control").starts_with("private"));
+        let raw = app
+            .state
+            .store
+            .tenant(TenantId::parse("demo").unwrap())
+            .picture(&person_id(&app, KARIN).await)
+            .await
+            .unwrap()
+            .unwrap()
+            .2;
+        let stored = image::load_from_memory(&raw).unwrap();
+        assert_eq!((stored.width(), stored.height()), (400, 400));
+
+        // A patient of the tenant sees it; nobody else does.
+        let mut tove = app.browser("demo.localhost");
+        tove.login(TOVE).await;
+        assert_eq!(tove.get(&url).await.status, StatusCode::OK);
+        assert_eq!(
+            app.browser("demo.localhost").get(&url).await.location(),
+            "/login"
+        );
+        let mut nils = app.browser("norrland.localhost");
+        nils.login(NILS).await;
+        assert_eq!(nils.get(&url).await.status, StatusCode::NOT_FOUND);
     }
 }

@@ -469,6 +469,38 @@ impl TenantStore<'_> {
         dispatch!(self.pool, read, |ex| q::access_log_for_patient(ex, t, pnr))
     }
 
+    /// Saves a profile picture (already checked and re-encoded by the caller).
+    pub async fn save_picture(
+        &self,
+        person: &PersonId,
+        content_type: &str,
+        hash: &str,
+        bytes: &[u8],
+        now: Timestamp,
+    ) -> Result<()> {
+        let t = &self.tenant;
+        dispatch!(self.pool, write, |ex| q::save_picture(
+            ex,
+            t,
+            person,
+            content_type,
+            hash,
+            bytes,
+            now
+        ))
+    }
+
+    /// A person's profile picture: content type, hash and bytes.
+    pub async fn picture(&self, person: &PersonId) -> Result<Option<(String, String, Vec<u8>)>> {
+        let t = &self.tenant;
+        dispatch!(self.pool, read, |ex| q::picture(ex, t, person))
+    }
+
+    pub async fn picture_hash(&self, person: &PersonId) -> Result<Option<String>> {
+        let t = &self.tenant;
+        dispatch!(self.pool, read, |ex| q::picture_hash(ex, t, person))
+    }
+
     pub async fn has_accepted_terms(&self, person: &PersonId, version: &str) -> Result<bool> {
         let t = &self.tenant;
         dispatch!(self.pool, read, |ex| q::has_accepted_terms(
