@@ -13,8 +13,8 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect};
 use serde::Deserialize;
-use serde_json::{Map, Value, json};
-use tillit_domain::access::{AccessAction, AccessEvent};
+use serde_json::{Value, json};
+use tillit_domain::access::AccessAction;
 use tillit_domain::booking::{
     Actor, Booking, BookingAction, BookingFor, BookingListItem, BookingStatus, MobileNumber,
     ProfileFacts, transition,
@@ -26,6 +26,7 @@ use tillit_store::{BookOutcome, NewBooking};
 
 use crate::app::AppState;
 use crate::error::AppError;
+use crate::forms::{FieldErrors, log_access};
 use crate::pages::{PageResult, page, personnummer_error_key};
 use crate::session::Ctx;
 
@@ -60,25 +61,6 @@ pub struct InviteForm {
     book_now: Option<String>,
     /// Present when the clinician accepts a double booking.
     confirm_overlap: Option<String>,
-}
-
-#[derive(Debug, Default)]
-struct Errors(Map<String, Value>);
-
-impl Errors {
-    fn add(&mut self, field: &str, key: &str) {
-        self.0
-            .entry(field.to_owned())
-            .or_insert_with(|| json!({"key": key}));
-    }
-    fn add_max(&mut self, field: &str, key: &str, max: usize) {
-        self.0
-            .entry(field.to_owned())
-            .or_insert_with(|| json!({"key": key, "max": max}));
-    }
-    fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
 }
 
 /// The people the clinician can invite besides new patients.
@@ -126,7 +108,7 @@ async fn render_invite(
     state: &AppState,
     ctx: &Ctx,
     form: &InviteForm,
-    errors: &Errors,
+    errors: &FieldErrors,
     overlap: bool,
     status: StatusCode,
 ) -> PageResult {
@@ -185,7 +167,7 @@ async fn render_invite(
                 "given_name": form.given_name, "family_name": form.family_name,
                 "date": form.date, "time": form.time, "message": form.message,
             },
-            "errors": errors.0,
+            "errors": errors.to_json(),
             "overlap": overlap,
             "message_max": MESSAGE_MAX,
         }),
@@ -198,7 +180,7 @@ pub async fn new_form(State(state): State<AppState>, ctx: Ctx) -> PageResult {
         &state,
         &ctx,
         &InviteForm::default(),
-        &Errors::default(),
+        &FieldErrors::default(),
         false,
         StatusCode::OK,
     )
@@ -217,7 +199,7 @@ pub async fn create(
             &state,
             &ctx,
             &form,
-            &Errors::default(),
+            &FieldErrors::default(),
             false,
             StatusCode::CONFLICT,
         )
@@ -225,7 +207,7 @@ pub async fn create(
     }
     let now = state.clock.now();
     let store = state.store.tenant(ctx.tenant.id.clone());
-    let mut errors = Errors::default();
+    let mut errors = FieldErrors::default();
 
     let visit_type = store
         .visit_types_of(&me.id)
@@ -398,7 +380,12 @@ pub async fn create(
 
 /// A Stockholm date and time from a form, in the future; problems go to
 /// `errors` under `date` or `time`.
-fn parse_start(date: &str, time: &str, now: Timestamp, errors: &mut Errors) -> Option<Timestamp> {
+fn parse_start(
+    date: &str,
+    time: &str,
+    now: Timestamp,
+    errors: &mut FieldErrors,
+) -> Option<Timestamp> {
     match Timestamp::from_stockholm(date, time) {
         Ok(t) if t < now => {
             errors.add("date", "booking.past");
@@ -454,7 +441,7 @@ async fn render_time(
     ctx: &Ctx,
     b: &Booking,
     form: &TimeForm,
-    errors: &Errors,
+    errors: &FieldErrors,
     overlap: bool,
     status: StatusCode,
 ) -> PageResult {
@@ -468,7 +455,7 @@ async fn render_time(
             "when": state.catalogs.format_span(ctx.lang, b.starts_at, b.ends_at()),
             "booking_title": b.title,
             "form": {"date": form.date, "time": form.time},
-            "errors": errors.0,
+            "errors": errors.to_json(),
             "overlap": overlap,
         }),
     )?;
@@ -494,7 +481,7 @@ pub async fn time_form(
         &ctx,
         &b,
         &form,
-        &Errors::default(),
+        &FieldErrors::default(),
         false,
         StatusCode::OK,
     )
@@ -510,7 +497,7 @@ pub async fn change_time(
     let me = ctx.require(Role::Clinician)?.clone();
     let b = movable(&state, &ctx, &me, &id).await?;
     let now = state.clock.now();
-    let mut errors = Errors::default();
+    let mut errors = FieldErrors::default();
     let Some(start) = parse_start(&form.date, &form.time, now, &mut errors) else {
         return render_time(
             &state,
@@ -571,33 +558,6 @@ pub async fn change_time(
     }
     tracing::info!(tenant = %ctx.tenant.id, by = %me.id, booking = %b.id, "booking moved");
     Ok(Redirect::to("/bookings?done=moved").into_response())
-}
-
-async fn log_access(
-    state: &AppState,
-    ctx: &Ctx,
-    actor: &Person,
-    patient: &Person,
-    action: AccessAction,
-    what: &'static str,
-) -> Result<(), AppError> {
-    if patient.role != Role::Patient {
-        return Ok(());
-    }
-    let event = AccessEvent {
-        actor: actor.id.clone(),
-        actor_role: actor.role,
-        patient: patient.id.clone(),
-        patient_personnummer: patient.personnummer.clone(),
-        action,
-        what,
-    };
-    state
-        .store
-        .tenant(ctx.tenant.id.clone())
-        .log_access(&event, state.clock.now())
-        .await?;
-    Ok(())
 }
 
 fn status_key(s: BookingStatus) -> String {

@@ -13,6 +13,7 @@
 //! - [`picture`]: what a profile picture upload must be, and what is kept.
 //! - [`profile`]: "Min profil": a clinician's profile and bookable visit types.
 //! - [`error`]: failures mapped to responses, in one place.
+//! - [`forms`]: field errors and the patient-data access log, for every form.
 //! - [`telemetry`]: logs and metrics.
 //! - [`terms`]: the information notice and terms patients accept.
 //! - [`values`]: value types of config files and their error messages.
@@ -21,6 +22,7 @@ pub mod app;
 pub mod bookings;
 pub mod config;
 pub mod error;
+pub mod forms;
 pub mod i18n;
 pub mod pages;
 pub mod picture;

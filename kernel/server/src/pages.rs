@@ -12,7 +12,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use tillit_domain::access::{AccessAction, AccessEvent};
+use tillit_domain::access::AccessAction;
 use tillit_domain::people::NewPerson;
 use tillit_domain::personnummer::PersonnummerError;
 use tillit_domain::{Person, PersonId, PersonName, PersonStatus, Personnummer, Role};
@@ -20,6 +20,7 @@ use tillit_store::StoreError;
 
 use crate::app::AppState;
 use crate::error::AppError;
+use crate::forms::{FieldErrors, log_access};
 use crate::session::{self, Ctx};
 use crate::tenants::Tenant;
 use crate::values::Language;
@@ -306,32 +307,6 @@ pub async fn set_language(
     ))
 }
 
-/// Records that `actor` read or changed `patient`'s data. Fails closed: if
-/// the entry cannot be written, the access does not happen.
-async fn log_access(
-    state: &AppState,
-    ctx: &Ctx,
-    actor: &Person,
-    patient: &Person,
-    action: AccessAction,
-    what: &'static str,
-) -> Result<(), AppError> {
-    let event = AccessEvent {
-        actor: actor.id.clone(),
-        actor_role: actor.role,
-        patient: patient.id.clone(),
-        patient_personnummer: patient.personnummer.clone(),
-        action,
-        what,
-    };
-    state
-        .store
-        .tenant(ctx.tenant.id.clone())
-        .log_access(&event, state.clock.now())
-        .await?;
-    Ok(())
-}
-
 #[derive(Debug, Default, Deserialize)]
 pub struct ContactForm {
     #[serde(default)]
@@ -400,7 +375,7 @@ async fn me_page(
             "role_key": format!("role.{}", user.role.as_str()),
             "editable": user.role == Role::Patient,
             "form": form,
-            "errors": errors.0,
+            "errors": errors.to_json(),
             "notice": notice,
         }),
     )?;
@@ -509,16 +484,6 @@ pub async fn admin_people(
     .await
 }
 
-#[derive(Debug, Default)]
-struct FieldErrors(serde_json::Map<String, Value>);
-
-impl FieldErrors {
-    fn add(&mut self, field: &str, key: &str) {
-        self.0
-            .insert(field.to_owned(), Value::String(key.to_owned()));
-    }
-}
-
 async fn people_page(
     state: &AppState,
     ctx: &Ctx,
@@ -557,7 +522,7 @@ async fn people_page(
                 "given_name": form.given_name,
                 "family_name": form.family_name,
             },
-            "errors": errors.0,
+            "errors": errors.to_json(),
             "notice": notice,
         }),
     )?;

@@ -10,34 +10,18 @@ use axum::extract::{Multipart, Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 use tillit_domain::Role;
 use tillit_domain::booking::{
-    FieldError, FieldErrors, ProfileFacts, ProfileText, PublishBlocker, VisitTypeSpec,
+    FieldErrors as DomainErrors, ProfileFacts, ProfileText, PublishBlocker, VisitTypeSpec,
 };
 
 use crate::app::AppState;
 use crate::error::AppError;
+use crate::forms::FieldErrors;
 use crate::pages::{PageResult, page};
 use crate::picture;
 use crate::session::Ctx;
-
-/// Field errors as the templates read them: `{field: {key, max, min}}`.
-pub fn errors_json(errors: &FieldErrors) -> Value {
-    let mut map = Map::new();
-    for (field, e) in errors {
-        let v = match e {
-            FieldError::Required => json!({"key": "field.required"}),
-            FieldError::TooLong { max } => json!({"key": "field.too_long", "max": max}),
-            FieldError::TooShort { min } => json!({"key": "field.minutes_too_short", "min": min}),
-            FieldError::TooLarge { max } => json!({"key": "field.minutes_too_long", "max": max}),
-            FieldError::NotANumber => json!({"key": "field.not_a_number"}),
-            FieldError::Invalid => json!({"key": "field.invalid"}),
-        };
-        map.entry((*field).to_owned()).or_insert(v);
-    }
-    Value::Object(map)
-}
 
 #[derive(Debug, Default, Deserialize)]
 pub struct ProfileForm {
@@ -66,7 +50,7 @@ pub struct VisitTypeForm {
 }
 
 impl VisitTypeForm {
-    fn parse(&self) -> Result<VisitTypeSpec, FieldErrors> {
+    fn parse(&self) -> Result<VisitTypeSpec, DomainErrors> {
         VisitTypeSpec::parse(&self.title, &self.description, &self.minutes, &self.kind)
     }
 }
@@ -75,10 +59,10 @@ impl VisitTypeForm {
 #[derive(Debug, Default)]
 struct Shown<'a> {
     profile_form: Option<&'a ProfileForm>,
-    profile_errors: Option<&'a FieldErrors>,
+    profile_errors: Option<&'a DomainErrors>,
     new_type: Option<&'a VisitTypeForm>,
-    new_type_errors: Option<&'a FieldErrors>,
-    edited: Option<(&'a str, &'a VisitTypeForm, &'a FieldErrors)>,
+    new_type_errors: Option<&'a DomainErrors>,
+    edited: Option<(&'a str, &'a VisitTypeForm, &'a DomainErrors)>,
     blockers: Vec<PublishBlocker>,
     picture_error: Option<&'static str>,
     notice: Option<&'static str>,
@@ -151,7 +135,7 @@ async fn render_profile(
                 row["title"] = json!(f.title);
                 row["description"] = json!(f.description);
                 row["minutes"] = json!(f.minutes);
-                row["errors"] = errors_json(errors);
+                row["errors"] = FieldErrors::from_domain(errors).to_json();
             }
             row
         })
@@ -169,13 +153,13 @@ async fn render_profile(
             "completion": facts.completion_percent(),
             "checklist": checklist.iter().map(|(k, done)| json!({"key": k, "done": done})).collect::<Vec<_>>(),
             "form": form,
-            "errors": shown.profile_errors.map_or(json!({}), errors_json),
+            "errors": shown.profile_errors.map_or(json!({}), |e| FieldErrors::from_domain(e).to_json()),
             "limits": {"title": ProfileText::TITLE_MAX, "introduction": ProfileText::INTRODUCTION_MAX,
                        "long": ProfileText::LONG_TEXT_MAX, "address": ProfileText::ADDRESS_MAX,
                        "visit_title": VisitTypeSpec::TITLE_MAX, "min_minutes": VisitTypeSpec::MIN_MINUTES},
             "visit_types": visit_types,
             "new_type": new_type,
-            "new_type_errors": shown.new_type_errors.map_or(json!({}), errors_json),
+            "new_type_errors": shown.new_type_errors.map_or(json!({}), |e| FieldErrors::from_domain(e).to_json()),
             "published": facts.published,
             "blockers": shown.blockers.iter().map(|b| blocker_key(*b)).collect::<Vec<_>>(),
             "preview": {"name": me.full_name(), "title": t.title, "introduction": t.introduction,

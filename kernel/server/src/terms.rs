@@ -8,7 +8,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde_json::json;
 use tillit_domain::Role;
-use tillit_domain::access::{AccessAction, AccessEvent};
+use tillit_domain::access::AccessAction;
 
 use crate::app::AppState;
 use crate::error::AppError;
@@ -64,14 +64,6 @@ pub async fn accept(State(state): State<AppState>, ctx: Ctx) -> PageResult {
     store
         .accept_terms(&me.id, &ctx.tenant.terms_version, now)
         .await?;
-    let event = AccessEvent {
-        actor: me.id.clone(),
-        actor_role: me.role,
-        patient: me.id.clone(),
-        patient_personnummer: me.personnummer.clone(),
-        action: AccessAction::Update,
-        what: "terms",
-    };
-    store.log_access(&event, now).await?;
+    crate::forms::log_access(&state, &ctx, &me, &me, AccessAction::Update, "terms").await?;
     Ok(Redirect::to("/").into_response())
 }
