@@ -502,6 +502,10 @@ impl Booking {
 pub struct BookingListItem {
     pub booking: Booking,
     pub patient_name: String,
+    /// For the access-log entry of showing this booking.
+    pub patient_personnummer: crate::Personnummer,
+    /// A colleague in a test visit is not a patient.
+    pub patient_role: crate::Role,
     pub clinician_name: String,
     pub clinician_title: String,
 }

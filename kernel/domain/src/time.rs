@@ -68,8 +68,13 @@ impl Clock for ManualClock {
 /// Europe/Stockholm.
 pub fn stockholm() -> jiff::tz::TimeZone {
     // The zone database is compiled into the binary (jiff's bundled tzdb),
-    // and a test checks that this zone is in it.
-    jiff::tz::TimeZone::get("Europe/Stockholm").unwrap_or(jiff::tz::TimeZone::UTC)
+    // and a test checks that this zone is in it. Looked up once: a lookup
+    // parses the zone's rules, and lists convert hundreds of times a page.
+    static ZONE: std::sync::OnceLock<jiff::tz::TimeZone> = std::sync::OnceLock::new();
+    ZONE.get_or_init(|| {
+        jiff::tz::TimeZone::get("Europe/Stockholm").unwrap_or(jiff::tz::TimeZone::UTC)
+    })
+    .clone()
 }
 
 /// Why a date and time typed in a form is not a moment.

@@ -6,7 +6,7 @@
 //! time checks); this module turns forms into domain values, domain answers
 //! into field errors, and writes the access log for what it shows.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 use axum::Form;
 use axum::extract::{Path, Query, State};
@@ -14,7 +14,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use tillit_domain::access::AccessAction;
+use tillit_domain::access::{AccessAction, AccessEvent};
 use tillit_domain::booking::{
     Actor, Booking, BookingAction, BookingFor, BookingListItem, BookingStatus, MobileNumber,
     ProfileFacts, transition,
@@ -26,7 +26,7 @@ use tillit_store::{BookOutcome, NewBooking};
 
 use crate::app::AppState;
 use crate::error::AppError;
-use crate::forms::{FieldErrors, log_access};
+use crate::forms::{FieldErrors, log_access, log_access_all};
 use crate::pages::{PageResult, page, personnummer_error_key};
 use crate::session::Ctx;
 
@@ -121,9 +121,15 @@ async fn render_invite(
         colleagues,
     } = invitees(state, ctx, &me).await?;
     // Showing the clinician's patients by name is a read of their data.
-    for p in &patients {
-        log_access(state, ctx, &me, p, AccessAction::Read, "invite.patients").await?;
-    }
+    log_access_all(
+        state,
+        ctx,
+        &me,
+        &patients,
+        AccessAction::Read,
+        "invite.patients",
+    )
+    .await?;
     let blockers: Vec<&str> = if is_published {
         Vec::new()
     } else {
@@ -217,7 +223,12 @@ pub async fn create(
     if visit_type.is_none() {
         errors.add("visit_type_id", "field.required");
     }
-    let invitees = invitees(&state, &ctx, &me).await?;
+    // The clinician's patients and colleagues are looked up only when the
+    // form names one of them.
+    let invitees = match form.who.as_str() {
+        "existing" | "colleague" => Some(invitees(&state, &ctx, &me).await?),
+        _ => None,
+    };
     let who = match form.who.as_str() {
         "new" => {
             let phone = MobileNumber::parse(&form.phone).or_else(|| {
@@ -252,9 +263,8 @@ pub async fn create(
             }
         }
         "existing" => match invitees
-            .patients
-            .iter()
-            .find(|p| p.id.as_str() == form.patient_id)
+            .as_ref()
+            .and_then(|i| i.patients.iter().find(|p| p.id.as_str() == form.patient_id))
         {
             Some(p) => Some(BookingFor::Existing(p.id.clone())),
             None => {
@@ -262,11 +272,11 @@ pub async fn create(
                 None
             }
         },
-        "colleague" => match invitees
-            .colleagues
-            .iter()
-            .find(|p| p.id.as_str() == form.colleague_id)
-        {
+        "colleague" => match invitees.as_ref().and_then(|i| {
+            i.colleagues
+                .iter()
+                .find(|p| p.id.as_str() == form.colleague_id)
+        }) {
             Some(p) => Some(BookingFor::Existing(p.id.clone())),
             None => {
                 errors.add(
@@ -560,6 +570,36 @@ pub async fn change_time(
     Ok(Redirect::to("/bookings?done=moved").into_response())
 }
 
+/// Logs, in one commit, that `me` was shown these bookings' patients (each
+/// once; colleagues in test visits are not patients).
+async fn log_booking_reads<'i>(
+    state: &AppState,
+    ctx: &Ctx,
+    me: &Person,
+    items: impl IntoIterator<Item = &'i BookingListItem>,
+    what: &'static str,
+) -> Result<(), AppError> {
+    let mut seen = HashSet::new();
+    let events: Vec<AccessEvent> = items
+        .into_iter()
+        .filter(|i| i.patient_role == Role::Patient && seen.insert(i.booking.patient.clone()))
+        .map(|i| AccessEvent {
+            actor: me.id.clone(),
+            actor_role: me.role,
+            patient: i.booking.patient.clone(),
+            patient_personnummer: i.patient_personnummer.clone(),
+            action: AccessAction::Read,
+            what,
+        })
+        .collect();
+    state
+        .store
+        .tenant(ctx.tenant.id.clone())
+        .log_access_many(&events, state.clock.now())
+        .await?;
+    Ok(())
+}
+
 fn status_key(s: BookingStatus) -> String {
     format!("booking.status.{}", s.as_str())
 }
@@ -618,20 +658,7 @@ pub async fn list(
         .into_iter()
         .filter(|i| !i.booking.status.is_terminal())
         .collect();
-    let patients: HashMap<PersonId, Person> = store
-        .people(Role::Patient)
-        .await?
-        .into_iter()
-        .map(|p| (p.id.clone(), p))
-        .collect();
-    let mut logged = HashSet::new();
-    for i in &items {
-        if let Some(p) = patients.get(&i.booking.patient)
-            && logged.insert(p.id.clone())
-        {
-            log_access(&state, &ctx, &me, p, AccessAction::Read, "bookings.list").await?;
-        }
-    }
+    log_booking_reads(&state, &ctx, &me, &items, "bookings.list").await?;
     let html = page(
         &state,
         &ctx,
@@ -687,20 +714,7 @@ pub async fn for_clinician_home(
             )
         })
         .collect();
-    let patients: HashMap<PersonId, Person> = store
-        .people(Role::Patient)
-        .await?
-        .into_iter()
-        .map(|p| (p.id.clone(), p))
-        .collect();
-    let mut logged = HashSet::new();
-    for i in &items {
-        if let Some(p) = patients.get(&i.booking.patient)
-            && logged.insert(p.id.clone())
-        {
-            log_access(state, ctx, me, p, AccessAction::Read, "overview").await?;
-        }
-    }
+    log_booking_reads(state, ctx, me, &items, "overview").await?;
     Ok(items.iter().map(|i| item_json(state, ctx, me, i)).collect())
 }
 
@@ -779,43 +793,39 @@ pub async fn confirm(
 pub async fn contacts(State(state): State<AppState>, ctx: Ctx) -> PageResult {
     let me = ctx.require(Role::Clinician)?.clone();
     let store = state.store.tenant(ctx.tenant.id.clone());
-    let patients: HashMap<PersonId, Person> = store
-        .people(Role::Patient)
+    let items: Vec<BookingListItem> = store
+        .bookings_of(&me.id, Timestamp(0))
         .await?
         .into_iter()
-        .map(|p| (p.id.clone(), p))
+        .filter(|i| i.booking.clinician == me.id && i.patient_role == Role::Patient)
         .collect();
-    let mut by_patient: Vec<(PersonId, Vec<BookingListItem>)> = Vec::new();
-    for item in store.bookings_of(&me.id, Timestamp(0)).await? {
-        if item.booking.clinician != me.id || !patients.contains_key(&item.booking.patient) {
-            continue;
-        }
+    log_booking_reads(&state, &ctx, &me, &items, "contacts").await?;
+    let mut by_patient: Vec<(&PersonId, &str, Vec<&BookingListItem>)> = Vec::new();
+    for item in &items {
         match by_patient
             .iter_mut()
-            .find(|(p, _)| *p == item.booking.patient)
+            .find(|(p, _, _)| **p == item.booking.patient)
         {
-            Some((_, list)) => list.push(item),
-            None => by_patient.push((item.booking.patient.clone(), vec![item])),
+            Some((_, _, list)) => list.push(item),
+            None => by_patient.push((&item.booking.patient, &item.patient_name, vec![item])),
         }
     }
-    let mut rows = Vec::new();
-    for (patient_id, mut items) in by_patient {
-        let Some(p) = patients.get(&patient_id) else {
-            continue;
-        };
-        log_access(&state, &ctx, &me, p, AccessAction::Read, "contacts").await?;
-        items.sort_by_key(|i| std::cmp::Reverse(i.booking.starts_at));
-        rows.push(json!({
-            "name": p.full_name(),
-            "bookings": items.iter().map(|i| json!({
-                "when": state.catalogs.format_span(ctx.lang, i.booking.starts_at, i.booking.ends_at()),
-                "title": i.booking.title,
-                "status_key": status_key(i.booking.status),
-                "status": i.booking.status,
-            })).collect::<Vec<_>>(),
-        }));
-    }
-    rows.sort_by(|a, b| a["name"].as_str().cmp(&b["name"].as_str()));
+    by_patient.sort_by(|a, b| a.1.cmp(b.1));
+    let rows: Vec<Value> = by_patient
+        .into_iter()
+        .map(|(_, name, mut list)| {
+            list.sort_by_key(|i| std::cmp::Reverse(i.booking.starts_at));
+            json!({
+                "name": name,
+                "bookings": list.iter().map(|i| json!({
+                    "when": state.catalogs.format_span(ctx.lang, i.booking.starts_at, i.booking.ends_at()),
+                    "title": i.booking.title,
+                    "status_key": status_key(i.booking.status),
+                    "status": i.booking.status,
+                })).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
     let html = page(
         &state,
         &ctx,

@@ -88,3 +88,33 @@ pub async fn log_access(
         .await?;
     Ok(())
 }
+
+/// Records one access to each of `subjects` that is a patient, in one
+/// transaction: a list of a hundred patients costs one commit.
+pub async fn log_access_all<'p>(
+    state: &AppState,
+    ctx: &Ctx,
+    actor: &Person,
+    subjects: impl IntoIterator<Item = &'p Person>,
+    action: AccessAction,
+    what: &'static str,
+) -> Result<(), AppError> {
+    let events: Vec<AccessEvent> = subjects
+        .into_iter()
+        .filter(|s| s.role == Role::Patient)
+        .map(|s| AccessEvent {
+            actor: actor.id.clone(),
+            actor_role: actor.role,
+            patient: s.id.clone(),
+            patient_personnummer: s.personnummer.clone(),
+            action,
+            what,
+        })
+        .collect();
+    state
+        .store
+        .tenant(ctx.tenant.id.clone())
+        .log_access_many(&events, state.clock.now())
+        .await?;
+    Ok(())
+}

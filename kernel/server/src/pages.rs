@@ -20,7 +20,7 @@ use tillit_store::StoreError;
 
 use crate::app::AppState;
 use crate::error::AppError;
-use crate::forms::{FieldErrors, log_access};
+use crate::forms::{FieldErrors, log_access, log_access_all};
 use crate::session::{self, Ctx};
 use crate::tenants::Tenant;
 use crate::values::Language;
@@ -501,9 +501,15 @@ async fn people_page(
             .cmp(&(b.family_name.as_str(), b.given_name.as_str()))
     });
     let patients = store.people(Role::Patient).await?;
-    for p in &patients {
-        log_access(state, ctx, &admin, p, AccessAction::Read, "people.list").await?;
-    }
+    log_access_all(
+        state,
+        ctx,
+        &admin,
+        &patients,
+        AccessAction::Read,
+        "people.list",
+    )
+    .await?;
     let html = page(
         state,
         ctx,

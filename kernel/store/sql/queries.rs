@@ -763,6 +763,8 @@ struct BookingListRow {
     message: String,
     patient_given: String,
     patient_family: String,
+    patient_personnummer: String,
+    patient_role: String,
     clinician_given: String,
     clinician_family: String,
     clinician_title: Option<String>,
@@ -772,6 +774,9 @@ impl BookingListRow {
     fn into_item(self) -> Result<BookingListItem> {
         Ok(BookingListItem {
             patient_name: format!("{} {}", self.patient_given, self.patient_family),
+            patient_personnummer: Personnummer::parse(&self.patient_personnummer)
+                .map_err(|_| corrupt("personnummer"))?,
+            patient_role: Role::parse(&self.patient_role).ok_or_else(|| corrupt("role"))?,
             clinician_name: format!("{} {}", self.clinician_given, self.clinician_family),
             clinician_title: self.clinician_title.unwrap_or_default(),
             booking: BookingRow {
@@ -791,30 +796,58 @@ impl BookingListRow {
     }
 }
 
-/// Bookings ending after `after` where `person` is the clinician or the
-/// patient, soonest first, with both names and the clinician's job title.
-pub async fn bookings_of<'e>(
+/// `SELECT <a booking with both names and the clinician's job title> FROM
+/// bookings b …` followed by `$rest`, returning `BookingListRow`s.
+macro_rules! select_booking_list {
+    ($rest:literal, $($args:tt)*) => {
+        sqlx::query_as!(
+            BookingListRow,
+            r#"SELECT b.id AS "id!", b.clinician_id AS "clinician_id!", b.patient_id AS "patient_id!",
+                      b.visit_type_id AS "visit_type_id!", b.title AS "title!", b.minutes AS "minutes!",
+                      b.kind AS "kind!", b.starts_at AS "starts_at!", b.status AS "status!", b.message AS "message!",
+                      p.given_name AS "patient_given!", p.family_name AS "patient_family!",
+                      p.personnummer AS "patient_personnummer!", p.role AS "patient_role!",
+                      c.given_name AS "clinician_given!", c.family_name AS "clinician_family!",
+                      cp.title AS "clinician_title?"
+               FROM bookings b
+               JOIN people p ON p.tenant_id = b.tenant_id AND p.id = b.patient_id
+               JOIN people c ON c.tenant_id = b.tenant_id AND c.id = b.clinician_id
+               LEFT JOIN clinician_profiles cp ON cp.tenant_id = b.tenant_id AND cp.person_id = b.clinician_id "# + $rest,
+            $($args)*
+        )
+    };
+}
+
+/// Bookings ending after `after` where `clinician` is the responsible
+/// clinician, soonest first. (One column per query, so each uses its index.)
+pub async fn bookings_as_clinician<'e>(
     ex: impl Executor<'e, Database = Db>,
     tenant: &TenantId,
-    person: &PersonId,
+    clinician: &PersonId,
     after: Timestamp,
 ) -> Result<Vec<BookingListItem>> {
-    let rows = sqlx::query_as!(
-        BookingListRow,
-        r#"SELECT b.id AS "id!", b.clinician_id AS "clinician_id!", b.patient_id AS "patient_id!",
-                  b.visit_type_id AS "visit_type_id!", b.title AS "title!", b.minutes AS "minutes!",
-                  b.kind AS "kind!", b.starts_at AS "starts_at!", b.status AS "status!", b.message AS "message!",
-                  p.given_name AS "patient_given!", p.family_name AS "patient_family!",
-                  c.given_name AS "clinician_given!", c.family_name AS "clinician_family!",
-                  cp.title AS "clinician_title?"
-           FROM bookings b
-           JOIN people p ON p.tenant_id = b.tenant_id AND p.id = b.patient_id
-           JOIN people c ON c.tenant_id = b.tenant_id AND c.id = b.clinician_id
-           LEFT JOIN clinician_profiles cp ON cp.tenant_id = b.tenant_id AND cp.person_id = b.clinician_id
-           WHERE b.tenant_id = $1 AND (b.clinician_id = $2 OR b.patient_id = $2) AND b.ends_at > $3
-           ORDER BY b.starts_at, b.id"#,
+    let rows = select_booking_list!(
+        "WHERE b.tenant_id = $1 AND b.clinician_id = $2 AND b.ends_at > $3 ORDER BY b.starts_at, b.id",
         tenant.as_str(),
-        person.as_str(),
+        clinician.as_str(),
+        after.0,
+    )
+    .fetch_all(ex)
+    .await?;
+    rows.into_iter().map(BookingListRow::into_item).collect()
+}
+
+/// Bookings ending after `after` where `patient` is the one invited.
+pub async fn bookings_as_patient<'e>(
+    ex: impl Executor<'e, Database = Db>,
+    tenant: &TenantId,
+    patient: &PersonId,
+    after: Timestamp,
+) -> Result<Vec<BookingListItem>> {
+    let rows = select_booking_list!(
+        "WHERE b.tenant_id = $1 AND b.patient_id = $2 AND b.ends_at > $3 ORDER BY b.starts_at, b.id",
+        tenant.as_str(),
+        patient.as_str(),
         after.0,
     )
     .fetch_all(ex)

@@ -115,12 +115,12 @@ macro_rules! dispatch {
             Pool::Sqlite { $access: $ex, .. } => {
                 #[allow(unused_imports)]
                 use tillit_store_sqlite::queries as q;
-                Ok($body.await?)
+                Ok::<_, StoreError>($body.await?)
             }
             Pool::Postgres($ex) => {
                 #[allow(unused_imports)]
                 use tillit_store_postgres::queries as q;
-                Ok($body.await?)
+                Ok::<_, StoreError>($body.await?)
             }
         }
     };
@@ -307,6 +307,24 @@ impl Store {
             tenant,
         }
     }
+}
+
+/// Access-log entries as the JSON array the batch insert reads.
+fn access_events_json(events: &[AccessEvent]) -> String {
+    let items: Vec<serde_json::Value> = events
+        .iter()
+        .map(|e| {
+            serde_json::json!({
+                "actor": e.actor.as_str(),
+                "actor_role": e.actor_role.as_str(),
+                "patient": e.patient.as_str(),
+                "pnr": e.patient_personnummer.as_str(),
+                "action": e.action.as_str(),
+                "what": e.what,
+            })
+        })
+        .collect();
+    serde_json::Value::Array(items).to_string()
 }
 
 /// Hides the password of a database URL for messages and logs.
@@ -629,14 +647,56 @@ impl TenantStore<'_> {
         dispatch!(self.pool, read, |ex| q::booking(ex, t, id))
     }
 
-    /// Bookings not yet over where `person` is the clinician or the patient.
+    /// Bookings not yet over where `person` is the clinician or the patient,
+    /// soonest first.
     pub async fn bookings_of(
         &self,
         person: &PersonId,
         after: Timestamp,
     ) -> Result<Vec<BookingListItem>> {
         let t = &self.tenant;
-        dispatch!(self.pool, read, |ex| q::bookings_of(ex, t, person, after))
+        let mut items: Vec<BookingListItem> =
+            dispatch!(self.pool, read, |ex| q::bookings_as_clinician(
+                ex, t, person, after
+            ))?;
+        let as_patient: Vec<BookingListItem> =
+            dispatch!(self.pool, read, |ex| q::bookings_as_patient(
+                ex, t, person, after
+            ))?;
+        items.extend(
+            as_patient
+                .into_iter()
+                .filter(|i| i.booking.clinician != *person),
+        );
+        items.sort_by(|a, b| {
+            (a.booking.starts_at, &a.booking.id).cmp(&(b.booking.starts_at, &b.booking.id))
+        });
+        Ok(items)
+    }
+
+    /// Appends several access-log entries in one statement: a page that
+    /// shows many patients costs one insert, not one per patient.
+    pub async fn log_access_many(&self, events: &[AccessEvent], now: Timestamp) -> Result<()> {
+        if events.is_empty() {
+            return Ok(());
+        }
+        let json = access_events_json(events);
+        let t = self.tenant.as_str();
+        let inserted = match self.pool {
+            Pool::Sqlite { write, .. } => {
+                tillit_store_sqlite::insert_access_events_json(write, t, now.0, &json).await?
+            }
+            Pool::Postgres(pool) => {
+                tillit_store_postgres::insert_access_events_json(pool, t, now.0, &json).await?
+            }
+        };
+        if inserted != events.len() as u64 {
+            return Err(StoreError::Database(format!(
+                "access log: {inserted} of {} entries written",
+                events.len()
+            )));
+        }
+        Ok(())
     }
 
     /// How many of the clinician's active bookings, other than `except`,

@@ -388,7 +388,8 @@ fn every_query_on_tenant_owned_tables_is_scoped_to_its_tenant() {
                 continue;
             }
             let scoped = if flat.starts_with("INSERT") {
-                flat.contains("(tenant_id,") && flat.contains("VALUES ($1,")
+                flat.contains("(tenant_id,")
+                    && (flat.contains("VALUES ($1,") || flat.contains("SELECT $1,"))
             } else {
                 flat.contains("tenant_id = $1 ")
             };
@@ -925,5 +926,63 @@ mod bookings {
                 BookingStatus::Confirmed | BookingStatus::Cancelled
             ));
         }
+    }
+}
+
+/// A page that shows many patients logs them in one statement, on both
+/// backends, with every field intact and in the right tenant.
+#[tokio::test]
+async fn many_access_log_entries_in_one_statement() {
+    for backend in BACKENDS {
+        let db = TestDb::new(backend);
+        let store = store_with_tenants(&db).await;
+        let alfa = store.tenant(tenant("alfa"));
+        let pnrs = ["191212121212", "198112189876", "200002292381"];
+        let mut events = Vec::new();
+        for (i, pnr) in pnrs.iter().enumerate() {
+            let p = alfa
+                .create_person(
+                    &PersonId::new(format!("p{i}")),
+                    &new_person(Role::Patient, pnr, "A", "B"),
+                    T0,
+                )
+                .await
+                .unwrap();
+            events.push(AccessEvent {
+                actor: PersonId::new("c\"1"),
+                actor_role: Role::Clinician,
+                patient: p.id.clone(),
+                patient_personnummer: p.personnummer.clone(),
+                action: AccessAction::Read,
+                what: "bookings.list",
+            });
+        }
+        alfa.log_access_many(&events, T0).await.unwrap();
+        alfa.log_access_many(&[], T0).await.unwrap();
+        for pnr in pnrs {
+            let log = alfa
+                .access_log_for(&Personnummer::parse(pnr).unwrap())
+                .await
+                .unwrap();
+            assert_eq!(log.len(), 1, "{backend:?} {pnr}");
+            assert_eq!(
+                (
+                    log[0].actor_id.as_str(),
+                    log[0].actor_role.as_str(),
+                    log[0].action.as_str(),
+                    log[0].what.as_str(),
+                    log[0].at
+                ),
+                ("c\"1", "clinician", "read", "bookings.list", T0)
+            );
+        }
+        assert!(
+            store
+                .tenant(tenant("beta"))
+                .access_log_for(&Personnummer::parse(pnrs[0]).unwrap())
+                .await
+                .unwrap()
+                .is_empty()
+        );
     }
 }

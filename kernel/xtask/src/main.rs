@@ -7,15 +7,14 @@
 //! - `sqlx-prepare`: regenerate the offline query data of both backends.
 //! - `sqlx-check`: fail if the committed offline data is stale.
 //! - `ci`: formatting, lints, offline data, then `test`.
-//! - `bench`: the portal load benchmark (`bench/portal.sh`), for BENCHMARKS.md.
+//! - `bench`, `bench-bookings`: the load benchmarks in `bench/`, for BENCHMARKS.md.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
 type Result<T = ()> = std::result::Result<T, String>;
 
-const USAGE: &str =
-    "usage: cargo xtask <run|test|sqlx-prepare|sqlx-check|ci|bench> [args for cargo test]";
+const USAGE: &str = "usage: cargo xtask <run|test|sqlx-prepare|sqlx-check|ci|bench|bench-bookings> [args for cargo test]";
 
 fn main() -> ExitCode {
     let mut args = std::env::args().skip(1);
@@ -27,7 +26,8 @@ fn main() -> ExitCode {
         "sqlx-prepare" => sqlx_data(Mode::Write),
         "sqlx-check" => sqlx_data(Mode::Check),
         "ci" => ci(),
-        "bench" => bench(),
+        "bench" => bench("portal.sh"),
+        "bench-bookings" => bench("bookings.sh"),
         "" | "help" | "--help" | "-h" => {
             println!("{USAGE}");
             Ok(())
@@ -155,10 +155,10 @@ fn ci() -> Result {
     test(&[])
 }
 
-fn bench() -> Result {
+fn bench(script: &str) -> Result {
     ensure_postgres()?;
     let mut c = Command::new("bash");
-    c.arg(root().join("kernel/xtask/bench/portal.sh"))
+    c.arg(root().join("kernel/xtask/bench").join(script))
         .current_dir(root());
     status(c)
 }
