@@ -14,7 +14,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use tillit_domain::access::{AccessAction, AccessEvent};
+use tillit_domain::access::AccessAction;
 use tillit_domain::booking::{
     Actor, Booking, BookingAction, BookingFor, BookingListItem, BookingStatus, MobileNumber,
     ProfileFacts, transition,
@@ -26,7 +26,7 @@ use tillit_store::{BookOutcome, NewBooking};
 
 use crate::app::AppState;
 use crate::error::AppError;
-use crate::forms::{FieldErrors, log_access, log_access_all};
+use crate::forms::{FieldErrors, log_access, log_access_all, log_subjects};
 use crate::pages::{PageResult, page, personnummer_error_key};
 use crate::session::Ctx;
 
@@ -570,8 +570,7 @@ pub async fn change_time(
     Ok(Redirect::to("/bookings?done=moved").into_response())
 }
 
-/// Logs, in one commit, that `me` was shown these bookings' patients (each
-/// once; colleagues in test visits are not patients).
+/// Logs, in one statement, that `me` was shown these bookings' patients.
 async fn log_booking_reads<'i>(
     state: &AppState,
     ctx: &Ctx,
@@ -579,25 +578,10 @@ async fn log_booking_reads<'i>(
     items: impl IntoIterator<Item = &'i BookingListItem>,
     what: &'static str,
 ) -> Result<(), AppError> {
-    let mut seen = HashSet::new();
-    let events: Vec<AccessEvent> = items
+    let subjects = items
         .into_iter()
-        .filter(|i| i.patient_role == Role::Patient && seen.insert(i.booking.patient.clone()))
-        .map(|i| AccessEvent {
-            actor: me.id.clone(),
-            actor_role: me.role,
-            patient: i.booking.patient.clone(),
-            patient_personnummer: i.patient_personnummer.clone(),
-            action: AccessAction::Read,
-            what,
-        })
-        .collect();
-    state
-        .store
-        .tenant(ctx.tenant.id.clone())
-        .log_access_many(&events, state.clock.now())
-        .await?;
-    Ok(())
+        .map(|i| (&i.booking.patient, &i.patient_personnummer, i.patient_role));
+    log_subjects(state, ctx, me, subjects, AccessAction::Read, what).await
 }
 
 fn status_key(s: BookingStatus) -> String {

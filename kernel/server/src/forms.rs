@@ -1,11 +1,13 @@
 //! What every form handler shares: field errors as the templates read them,
 //! and the access-log entry for reading or changing a patient's data.
 
+use std::collections::HashSet;
+
 use serde_json::{Map, Value, json};
-use tillit_domain::Person;
 use tillit_domain::Role;
 use tillit_domain::access::{AccessAction, AccessEvent};
 use tillit_domain::booking::FieldError;
+use tillit_domain::{Person, PersonId, Personnummer};
 
 use crate::app::AppState;
 use crate::error::AppError;
@@ -59,54 +61,28 @@ impl FieldErrors {
     }
 }
 
-/// Records that `actor` read or changed `subject`'s data, if `subject` is a
-/// patient (a colleague in a test visit is not). Fails closed: if the entry
-/// cannot be written, the caller's request fails too.
-pub async fn log_access(
+/// Records that `actor` read or changed the data of each subject, given as
+/// (id, personnummer, role), in one statement. Subjects who are not
+/// patients (a colleague in a test visit) are skipped, and each patient is
+/// logged once. Fails closed: if the entries cannot be written, the
+/// caller's request fails too.
+pub async fn log_subjects<'s>(
     state: &AppState,
     ctx: &Ctx,
     actor: &Person,
-    subject: &Person,
+    subjects: impl IntoIterator<Item = (&'s PersonId, &'s Personnummer, Role)>,
     action: AccessAction,
     what: &'static str,
 ) -> Result<(), AppError> {
-    if subject.role != Role::Patient {
-        return Ok(());
-    }
-    let event = AccessEvent {
-        actor: actor.id.clone(),
-        actor_role: actor.role,
-        patient: subject.id.clone(),
-        patient_personnummer: subject.personnummer.clone(),
-        action,
-        what,
-    };
-    state
-        .store
-        .tenant(ctx.tenant.id.clone())
-        .log_access(&event, state.clock.now())
-        .await?;
-    Ok(())
-}
-
-/// Records one access to each of `subjects` that is a patient, in one
-/// transaction: a list of a hundred patients costs one commit.
-pub async fn log_access_all<'p>(
-    state: &AppState,
-    ctx: &Ctx,
-    actor: &Person,
-    subjects: impl IntoIterator<Item = &'p Person>,
-    action: AccessAction,
-    what: &'static str,
-) -> Result<(), AppError> {
+    let mut seen = HashSet::new();
     let events: Vec<AccessEvent> = subjects
         .into_iter()
-        .filter(|s| s.role == Role::Patient)
-        .map(|s| AccessEvent {
+        .filter(|(id, _, role)| *role == Role::Patient && seen.insert(*id))
+        .map(|(id, pnr, _)| AccessEvent {
             actor: actor.id.clone(),
             actor_role: actor.role,
-            patient: s.id.clone(),
-            patient_personnummer: s.personnummer.clone(),
+            patient: id.clone(),
+            patient_personnummer: pnr.clone(),
             action,
             what,
         })
@@ -117,4 +93,32 @@ pub async fn log_access_all<'p>(
         .log_access_many(&events, state.clock.now())
         .await?;
     Ok(())
+}
+
+/// [`log_subjects`] for one person.
+pub async fn log_access(
+    state: &AppState,
+    ctx: &Ctx,
+    actor: &Person,
+    subject: &Person,
+    action: AccessAction,
+    what: &'static str,
+) -> Result<(), AppError> {
+    log_access_all(state, ctx, actor, [subject], action, what).await
+}
+
+/// [`log_subjects`] for a list of people: a list of a hundred patients
+/// costs one statement.
+pub async fn log_access_all<'p>(
+    state: &AppState,
+    ctx: &Ctx,
+    actor: &Person,
+    subjects: impl IntoIterator<Item = &'p Person>,
+    action: AccessAction,
+    what: &'static str,
+) -> Result<(), AppError> {
+    let subjects = subjects
+        .into_iter()
+        .map(|s| (&s.id, &s.personnummer, s.role));
+    log_subjects(state, ctx, actor, subjects, action, what).await
 }
