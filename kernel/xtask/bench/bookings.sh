@@ -5,54 +5,24 @@
 # real invite form. Loopback only; every wrk run is bounded by BENCH_DURATION.
 #
 #   cargo xtask bench-bookings
-set -euo pipefail
-root=$(cd "$(dirname "$0")/../../.." && pwd)
-here=$root/kernel/xtask/bench
-duration=${BENCH_DURATION:-15s}
-connections=${BENCH_CONNECTIONS:-32}
-pg_admin=${TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres}
-export PGOPTIONS="-c client_min_messages=warning"
-
-command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; }
-(cd "$root" && cargo build --quiet --release --package tillit-kernel --bin tillit)
-bin=$root/target/release/tillit
-work=$(mktemp -d)
-server_pid=
-cleanup() {
-  [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null || true
-  psql "$pg_admin" -qc "DROP DATABASE IF EXISTS tillit_bench_bookings WITH (FORCE)" >/dev/null 2>&1 || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-mkdir -p "$work/tenants"
-cp -r "$root/tenants/." "$work/tenants/"
-now_ms=$(($(date +%s) * 1000))
-python3 "$here/seed_bookings.py" "$work/tenants" "$now_ms" > "$work/seed.sql"
-
+bench_db=tillit_bench_bookings
 port=18091
-base=http://127.0.0.1:$port
-start_server() {
-  TILLIT_DATABASE__URL=$1 TILLIT_SERVER__LISTEN=127.0.0.1:$port TILLIT_DATA_DIR=$work/data \
-    TILLIT_TENANTS_DIR=$work/tenants TILLIT_THEMES_DIR=$root/themes TILLIT_LOG__FILTER=warn \
-    "$bin" serve >/dev/null 2>"$work/server.log" &
-  server_pid=$!
-  for _ in $(seq 1 2000); do
-    curl -fsS -o /dev/null "$base/readyz" 2>/dev/null && return 0
-    sleep 0.005
-  done
-  echo "tillit did not become ready" >&2; cat "$work/server.log" >&2; exit 1
-}
-stop_server() { kill "$server_pid"; wait "$server_pid" 2>/dev/null || true; server_pid=; }
+# shellcheck source=lib.sh
+source "$(dirname "$0")/lib.sh"
+here=$root/kernel/xtask/bench
+
+tenants_dir=$work/tenants
+mkdir -p "$tenants_dir"
+cp -r "$root/tenants/." "$tenants_dir/"
+now_ms=$(($(date +%s) * 1000))
+python3 "$here/seed_bookings.py" "$tenants_dir" "$now_ms" > "$work/seed.sql"
 
 # Logs in as Karin; sets session, csrf (of /bookings/new) and visit_type.
 login_karin() {
-  local jar=$work/jar page
-  rm -f "$jar"
-  csrf=$(curl -fsS -c "$jar" -H "Host: demo.localhost" "$base/login" | grep -o 'name="_csrf" value="[^"]*"' | head -1 | sed 's/.*value="//; s/"$//')
-  curl -fsS -o /dev/null -b "$jar" -c "$jar" -H "Host: demo.localhost" --data-urlencode "personnummer=198112189876" --data-urlencode "_csrf=$csrf" "$base/login/test"
-  session=$(awk '$6 == "tillit_session" { print $7 }' "$jar")
-  page=$(curl -fsS -b "$jar" -H "Host: demo.localhost" "$base/bookings/new")
-  csrf=$(echo "$page" | grep -o 'name="_csrf" value="[^"]*"' | head -1 | sed 's/.*value="//; s/"$//')
+  local page
+  session=$(login 198112189876)
+  page=$(curl -fsS -b "$work/jar" -H "Host: demo.localhost" "$base/bookings/new")
+  csrf=$(echo "$page" | csrf_in)
   visit_type=$(echo "$page" | grep -o '<option value="[^"]*"' | sed -n 's/<option value="\([^"]*\)"/\1/p' | grep -v '^$' | tail -1)
 }
 
