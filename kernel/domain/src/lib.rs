@@ -14,12 +14,15 @@
 //! - [`access`]: what the patient-data access log records.
 //! - [`booking`]: the booking state machine, visit types, clinician profiles
 //!   and mobile numbers.
+//! - [`notify`]: which messages a change to a booking sends, and when;
+//!   what a message may say.
 //! - [`time`]: timestamps, the clock, and durations as written in config.
 //! - [`redact`]: a wrapper that keeps personal data out of logs.
 
 pub mod access;
 pub mod booking;
 pub mod ids;
+pub mod notify;
 pub mod people;
 pub mod personnummer;
 pub mod redact;

@@ -116,10 +116,10 @@ impl Timestamp {
 
 /// Why a duration in a config file could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("expected a duration such as \"30m\", \"2h\" or \"90d\" (units: s, m, h, d)")]
+#[error("expected a duration such as \"30m\", \"2h\" or \"90d\" (units: ms, s, m, h, d)")]
 pub struct DurationSyntaxError;
 
-/// Parses `"<number><unit>"` with unit `s`, `m`, `h` or `d`.
+/// Parses `"<number><unit>"` with unit `ms`, `s`, `m`, `h` or `d`.
 pub fn parse_duration(s: &str) -> Result<Duration, DurationSyntaxError> {
     let s = s.trim();
     let split = s
@@ -127,6 +127,9 @@ pub fn parse_duration(s: &str) -> Result<Duration, DurationSyntaxError> {
         .ok_or(DurationSyntaxError)?;
     let (num, unit) = s.split_at(split);
     let n: u64 = num.parse().map_err(|_| DurationSyntaxError)?;
+    if unit == "ms" {
+        return Ok(Duration::from_millis(n));
+    }
     let secs = match unit {
         "s" => Some(n),
         "m" => n.checked_mul(60),
@@ -140,6 +143,9 @@ pub fn parse_duration(s: &str) -> Result<Duration, DurationSyntaxError> {
 /// Formats a duration the way [`parse_duration`] reads it, in the largest exact unit.
 pub fn format_duration(d: Duration) -> String {
     let s = d.as_secs();
+    if d.subsec_millis() != 0 {
+        return format!("{}ms", d.as_millis());
+    }
     match s {
         0 => "0s".to_owned(),
         _ if s.is_multiple_of(86_400) => format!("{}d", s / 86_400),
@@ -155,7 +161,13 @@ mod tests {
 
     #[test]
     fn durations_parse_and_format() {
-        for (text, secs) in [("30m", 1800), ("2h", 7200), ("90d", 7_776_000), ("45s", 45)] {
+        for (text, secs) in [
+            ("30m", 1800),
+            ("2h", 7200),
+            ("90d", 7_776_000),
+            ("45s", 45),
+            ("0s", 0),
+        ] {
             let d = parse_duration(text).unwrap();
             assert_eq!(d.as_secs(), secs);
             assert_eq!(format_duration(d), text);

@@ -39,6 +39,8 @@ pub struct Inner {
     /// Key for CSRF tokens; kept in `<data_dir>/secret.key`.
     pub secret: Vec<u8>,
     pub metrics: PrometheusHandle,
+    /// The SMS and e-mail clients of the outbox.
+    pub senders: crate::outbox::Senders,
 }
 
 /// Cheap to clone; handed to every handler.
@@ -122,6 +124,7 @@ pub async fn start(
         }
     }
     let secret = load_or_create_secret(&config.data_dir)?;
+    let senders = crate::outbox::Senders::new(&config).map_err(StartError::Io)?;
     Ok(AppState(Arc::new(Inner {
         tenants: Registry::new(tenants),
         themes,
@@ -131,6 +134,7 @@ pub async fn start(
         clock,
         secret,
         metrics,
+        senders,
         config,
     })))
 }
@@ -241,10 +245,24 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let housekeeping = spawn_housekeeping(state.clone());
+    let reminders = crate::outbox::spawn_reminder_tick(state.clone());
+    let (stop_worker, worker_stopped) = tokio::sync::oneshot::channel::<()>();
+    let worker = crate::outbox::spawn_worker(state.clone(), async move {
+        let _ = worker_stopped.await;
+    });
     let router = crate::web::router(state);
     let result = axum::serve(listener, router)
         .with_graceful_shutdown(shutdown)
         .await;
     housekeeping.abort();
+    reminders.abort();
+    // Let a message being sent finish; jobs not started stay queued.
+    let _ = stop_worker.send(());
+    if tokio::time::timeout(Duration::from_secs(10), worker)
+        .await
+        .is_err()
+    {
+        tracing::warn!("the outbox worker did not stop within 10 s");
+    }
     result
 }

@@ -358,6 +358,7 @@ pub async fn create(
                 created_by_role: me.role,
                 new_patient_id: PersonId::new(uuid::Uuid::new_v4().to_string()),
                 event_id: uuid::Uuid::new_v4().to_string(),
+                reminder_lead: ctx.tenant.booking.reminder_lead.0,
             },
             now,
         )
@@ -534,7 +535,14 @@ pub async fn change_time(
         return render_time(&state, &ctx, &b, &form, &errors, true, StatusCode::CONFLICT).await;
     }
     match store
-        .reschedule_booking(&b.id, &me.id, start, moved.ends_at(), now)
+        .reschedule_booking(
+            &b.id,
+            &me.id,
+            start,
+            moved.ends_at(),
+            ctx.tenant.booking.reminder_lead.0,
+            now,
+        )
         .await?
     {
         tillit_store::RescheduleOutcome::Moved => {}
@@ -728,6 +736,7 @@ async fn change(state: &AppState, ctx: &Ctx, id: &str, action: BookingAction) ->
             to,
             &me.id,
             &uuid::Uuid::new_v4().to_string(),
+            ctx.tenant.booking.reminder_lead.0,
             now,
         )
         .await?

@@ -40,7 +40,37 @@ pub struct Config {
     pub server: ServerConfig,
     pub database: DatabaseConfig,
     pub identity: IdentityConfig,
+    pub mail: MailConfig,
+    pub outbox: OutboxConfig,
     pub log: LogConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MailConfig {
+    /// `smtp://host:port` (STARTTLS when offered), `smtps://host:port`, with
+    /// optional `user:password@`. Empty: e-mail is only recorded in the
+    /// outbox, as in development.
+    pub smtp_url: String,
+    /// The sender address; the tenant's product name is shown as its name.
+    pub from: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OutboxConfig {
+    /// How often reminders that have fallen due are handed to delivery.
+    pub reminder_tick: ConfigDuration,
+    /// The queue worker's heartbeat; a job held by a worker silent for a few
+    /// heartbeats (a crashed process) is taken back.
+    pub heartbeat: ConfigDuration,
+    /// Retries of a failing message within one run, with backoff from
+    /// `backoff_min` doubling up to `backoff_max`.
+    pub retries: usize,
+    pub backoff_min: ConfigDuration,
+    pub backoff_max: ConfigDuration,
+    /// A timeout for each call to an SMS provider or SMTP server.
+    pub send_timeout: ConfigDuration,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -105,6 +135,18 @@ impl Default for Config {
                 auto_migrate: true,
             },
             identity: IdentityConfig { dev_login: true },
+            mail: MailConfig {
+                smtp_url: String::new(),
+                from: "no-reply@tillit.localhost".into(),
+            },
+            outbox: OutboxConfig {
+                reminder_tick: ConfigDuration(Duration::from_secs(1)),
+                heartbeat: ConfigDuration(Duration::from_secs(5)),
+                retries: 4,
+                backoff_min: ConfigDuration(Duration::from_millis(500)),
+                backoff_max: ConfigDuration(Duration::from_secs(30)),
+                send_timeout: ConfigDuration(Duration::from_secs(15)),
+            },
             log: LogConfig {
                 format: LogFormat::Pretty,
                 filter: "info".into(),

@@ -24,6 +24,7 @@ pub mod config;
 pub mod error;
 pub mod forms;
 pub mod i18n;
+pub mod outbox;
 pub mod pages;
 pub mod picture;
 pub mod profile;

@@ -41,6 +41,7 @@ pub struct Tenant {
     pub brand: Brand,
     pub features: Vec<String>,
     pub booking: Booking,
+    pub sms: SmsProvider,
     pub session: SessionPolicy,
     pub data_retention: Duration,
     pub default_language: Language,
@@ -70,6 +71,23 @@ pub struct Booking {
     pub sms_sender: String,
     /// How long before a confirmed visit the reminder SMS goes out.
     pub reminder_lead: ConfigDuration,
+    /// The tenant's predefined reasons for a visit (sökorsaker), offered in
+    /// the booking wizard for visits with several participants.
+    pub reasons: Vec<String>,
+}
+
+/// Where a tenant's SMS go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SmsProvider {
+    /// Nowhere: recorded in the outbox only (development).
+    Outbox,
+    /// 46elks' HTTP API.
+    Elks46 {
+        /// e.g. `https://api.46elks.com/a1`
+        api_url: String,
+        username: String,
+        password: String,
+    },
 }
 
 fn thirty_minutes() -> ConfigDuration {
@@ -175,7 +193,7 @@ impl std::fmt::Display for Issue {
 }
 
 /// The keys a tenant file may have, by section ("" is the top level).
-const KEYS: [(&str, &[&str]); 4] = [
+const KEYS: [(&str, &[&str]); 5] = [
     (
         "",
         &[
@@ -186,6 +204,7 @@ const KEYS: [(&str, &[&str]); 4] = [
             "brand",
             "features",
             "booking",
+            "sms",
             "session",
             "data_retention",
             "default_language",
@@ -199,8 +218,14 @@ const KEYS: [(&str, &[&str]); 4] = [
     ),
     (
         "booking",
-        &["require_confirmation", "sms_sender", "reminder_lead"],
+        &[
+            "require_confirmation",
+            "sms_sender",
+            "reminder_lead",
+            "reasons",
+        ],
     ),
+    ("sms", &["provider", "api_url", "username", "password_env"]),
     ("session", &["idle_timeout", "absolute_lifetime"]),
 ];
 
@@ -379,6 +404,11 @@ fn load_file(file: &Path, dir: &Path, themes: &[String]) -> Result<Tenant, Vec<I
     let sms_sender: Option<String> = r.require("booking.sms_sender");
     let require_confirmation: Option<bool> = r.get("booking.require_confirmation");
     let reminder_lead: Option<ConfigDuration> = r.get("booking.reminder_lead");
+    let reasons: Option<Vec<String>> = r.get("booking.reasons");
+    let sms_provider: Option<String> = r.get("sms.provider");
+    let sms_api_url: Option<String> = r.get("sms.api_url");
+    let sms_username: Option<String> = r.get("sms.username");
+    let sms_password_env: Option<String> = r.get("sms.password_env");
     let idle: Option<ConfigDuration> = r.get("session.idle_timeout");
     let absolute: Option<ConfigDuration> = r.get("session.absolute_lifetime");
     let retention: Option<ConfigDuration> = r.require("data_retention");
@@ -490,6 +520,55 @@ fn load_file(file: &Path, dir: &Path, themes: &[String]) -> Result<Tenant, Vec<I
     if reminder_lead.0 > Duration::from_secs(7 * 86_400) {
         issues.push("booking.reminder_lead: expected at most 7d".into());
     }
+    let reasons = reasons.unwrap_or_default();
+    for (i, reason) in reasons.iter().enumerate() {
+        if reason.trim().is_empty() || reason.chars().count() > 80 {
+            issues.push(format!(
+                "booking.reasons[{i}]: expected 1–80 characters, found \"{reason}\""
+            ));
+        }
+    }
+    let sms = match sms_provider.as_deref().unwrap_or("outbox") {
+        "outbox" => SmsProvider::Outbox,
+        "46elks" => {
+            let api_url = sms_api_url.unwrap_or_else(|| "https://api.46elks.com/a1".to_owned());
+            if !(api_url.starts_with("https://") || api_url.starts_with("http://")) {
+                issues.push(format!(
+                    "sms.api_url: expected an http(s) URL, found \"{api_url}\""
+                ));
+            }
+            let username = sms_username.unwrap_or_else(|| {
+                issues
+                    .push("sms.username: missing; required when sms.provider is \"46elks\"".into());
+                String::new()
+            });
+            let password = match &sms_password_env {
+                None => {
+                    issues.push(
+                        "sms.password_env: missing; name the environment variable that holds the 46elks API password".into(),
+                    );
+                    String::new()
+                }
+                Some(var) => std::env::var(var).unwrap_or_else(|_| {
+                    issues.push(format!(
+                        "sms.password_env: the environment variable {var} is not set"
+                    ));
+                    String::new()
+                }),
+            };
+            SmsProvider::Elks46 {
+                api_url: api_url.trim_end_matches('/').to_owned(),
+                username,
+                password,
+            }
+        }
+        other => {
+            issues.push(format!(
+                "sms.provider: expected one of: outbox, 46elks, found \"{other}\""
+            ));
+            SmsProvider::Outbox
+        }
+    };
     let mut policy = SessionPolicy::default();
     if let Some(d) = idle {
         policy.idle_timeout = d.0;
@@ -574,7 +653,9 @@ fn load_file(file: &Path, dir: &Path, themes: &[String]) -> Result<Tenant, Vec<I
                     require_confirmation: require_confirmation.unwrap_or(true),
                     sms_sender,
                     reminder_lead,
+                    reasons,
                 },
+                sms,
                 session: policy,
                 data_retention: retention.0,
                 default_language: lang.unwrap_or(Language::Sv),
@@ -643,6 +724,10 @@ impl Registry {
 
     pub fn all(&self) -> &[Arc<Tenant>] {
         &self.all
+    }
+
+    pub fn by_id(&self, id: &TenantId) -> Option<&Arc<Tenant>> {
+        self.all.iter().find(|t| &t.id == id)
     }
 }
 

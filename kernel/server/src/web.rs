@@ -21,7 +21,7 @@ use crate::app::AppState;
 use crate::error::ErrorKind;
 use crate::session::{self, TenantOf};
 use crate::theme::Asset;
-use crate::{bookings, pages, profile, terms};
+use crate::{bookings, outbox, pages, profile, terms};
 
 pub fn router(state: AppState) -> Router {
     let pages = Router::new()
@@ -40,6 +40,7 @@ pub fn router(state: AppState) -> Router {
         .route("/bookings", get(bookings::list).post(bookings::create))
         .route("/bookings/new", get(bookings::new_form))
         .route("/contacts", get(bookings::contacts))
+        .route("/dev/outbox", get(outbox::page))
         .route("/bookings/{id}/cancel", post(bookings::cancel))
         .route(
             "/bookings/{id}/time",
@@ -70,6 +71,9 @@ pub fn router(state: AppState) -> Router {
         .layer(from_fn_with_state(state.clone(), terms::gate))
         .layer(from_fn_with_state(state.clone(), session::middleware));
     let portal = Router::new()
+        // Called by 46elks, not by a browser: no session, no CSRF token;
+        // the URL carries a token of its own.
+        .route("/hooks/46elks/{id}/{token}", post(outbox::delivery_report))
         .route("/assets/{theme}/{hash}/{*path}", get(theme_asset))
         .route("/brand/{hash}/{file}", get(brand_asset))
         .route_layer(from_fn(tag_route))

@@ -33,6 +33,7 @@ use tillit_domain::booking::{
     Booking, BookingFor, BookingListItem, BookingStatus, Profile, ProfileText, VisitType,
     VisitTypeSpec,
 };
+use tillit_domain::notify::BookingChange;
 use tillit_domain::people::NewPerson;
 use tillit_domain::{Person, PersonId, PersonStatus, Personnummer, Role, TenantId, Timestamp};
 
@@ -157,6 +158,8 @@ macro_rules! in_transaction {
     };
 }
 
+pub mod outbox;
+
 /// A booking to make: who it is for, and the booking itself (whose
 /// `patient` the store fills in).
 #[derive(Debug, Clone)]
@@ -169,6 +172,8 @@ pub struct NewBooking<'a> {
     /// The id to give the patient if they are new.
     pub new_patient_id: PersonId,
     pub event_id: String,
+    /// How long before a confirmed visit its reminder goes out.
+    pub reminder_lead: Duration,
 }
 
 /// The details a person may change about themselves.
@@ -208,6 +213,8 @@ pub enum BookOutcome {
 #[derive(Debug, Clone)]
 pub struct Store {
     pool: Pool,
+    /// Wakes the outbox worker when a transaction has queued a message.
+    wake: std::sync::Arc<tokio::sync::Notify>,
 }
 
 impl Store {
@@ -257,7 +264,10 @@ impl Store {
         } else {
             return Err(bad("expected sqlite://… or postgres://…".to_owned()));
         };
-        Ok(Self { pool })
+        Ok(Self {
+            pool,
+            wake: Default::default(),
+        })
     }
 
     pub fn backend(&self) -> Backend {
@@ -270,8 +280,14 @@ impl Store {
     /// Applies pending migrations.
     pub async fn migrate(&self) -> Result<()> {
         let r = match &self.pool {
-            Pool::Sqlite { write, .. } => tillit_store_sqlite::MIGRATOR.run(write).await,
-            Pool::Postgres(p) => tillit_store_postgres::MIGRATOR.run(p).await,
+            Pool::Sqlite { write, .. } => match tillit_store_sqlite::MIGRATOR.run(write).await {
+                Ok(()) => tillit_store_sqlite::queue::migrator().run(write).await,
+                e => e,
+            },
+            Pool::Postgres(p) => match tillit_store_postgres::MIGRATOR.run(p).await {
+                Ok(()) => tillit_store_postgres::queue::migrator().run(p).await,
+                e => e,
+            },
         };
         r.map_err(|e| StoreError::Migration(e.to_string()))
     }
@@ -305,6 +321,7 @@ impl Store {
         TenantStore {
             pool: &self.pool,
             tenant,
+            wake: &self.wake,
         }
     }
 }
@@ -347,6 +364,7 @@ pub fn redact_url(url: &str) -> String {
 pub struct TenantStore<'s> {
     pool: &'s Pool,
     tenant: TenantId,
+    wake: &'s tokio::sync::Notify,
 }
 
 impl TenantStore<'_> {
@@ -573,7 +591,7 @@ impl TenantStore<'_> {
     pub async fn create_booking(&self, new: NewBooking<'_>, now: Timestamp) -> Result<BookOutcome> {
         let t = &self.tenant;
         let mut outcome = BookOutcome::NoSuchPerson;
-        let booked: Option<Booking> = in_transaction!(self.pool, |tx| 'body: {
+        let booked: Option<(Booking, bool)> = in_transaction!(self.pool, |tx| 'body: {
             let patient = match new.patient {
                 BookingFor::Existing(id) => q::person_by_id(&mut *tx, t, id).await?,
                 BookingFor::Patient { person, .. } => {
@@ -637,9 +655,19 @@ impl TenantStore<'_> {
                 what: "booking",
             };
             q::insert_access_event(&mut *tx, t, &access, now).await?;
-            Some(booking)
+            let plan = outbox::plan_for(BookingChange::Created, &booking, new.reminder_lead, now);
+            let queued = outbox::apply_plan!(tx, t, &booking.id, &booking.patient, &plan, now);
+            Some((booking, queued))
         })?;
-        Ok(booked.map_or(outcome, BookOutcome::Booked))
+        Ok(match booked {
+            Some((booking, queued)) => {
+                if queued {
+                    self.wake.notify_one();
+                }
+                BookOutcome::Booked(booking)
+            }
+            None => outcome,
+        })
     }
 
     pub async fn booking(&self, id: &str) -> Result<Option<Booking>> {
@@ -714,33 +742,59 @@ impl TenantStore<'_> {
         ))
     }
 
-    /// Moves one of the clinician's bookings that has not started.
+    /// Moves one of the clinician's bookings that has not started, and
+    /// tells the patient (the message and the moved reminder are part of
+    /// the same transaction).
+    #[allow(clippy::too_many_arguments)]
     pub async fn reschedule_booking(
         &self,
         id: &str,
         clinician: &PersonId,
         start: Timestamp,
         end: Timestamp,
+        reminder_lead: Duration,
         now: Timestamp,
     ) -> Result<RescheduleOutcome> {
         let t = &self.tenant;
-        // In its own block, so that dispatch!'s `?` ends the block, not this method.
-        let r: Result<bool> = async {
-            dispatch!(self.pool, write, |ex| q::reschedule_booking(
-                ex, t, id, clinician, start, end, now
+        let mut outcome = RescheduleOutcome::NotChangeable;
+        let moved: Option<bool> = in_transaction!(self.pool, |tx| 'body: {
+            match q::reschedule_booking(&mut *tx, t, id, clinician, start, end, now).await {
+                Ok(true) => {}
+                Ok(false) => break 'body None,
+                Err(sqlx::Error::Database(db)) if db.is_unique_violation() => {
+                    outcome = RescheduleOutcome::SlotTaken;
+                    break 'body None;
+                }
+                Err(e) => return Err(e.into()),
+            }
+            let Some(booking) = q::booking(&mut *tx, t, id).await? else {
+                break 'body None;
+            };
+            let plan = outbox::plan_for(BookingChange::Moved, &booking, reminder_lead, now);
+            Some(outbox::apply_plan!(
+                tx,
+                t,
+                &booking.id,
+                &booking.patient,
+                &plan,
+                now
             ))
-        }
-        .await;
-        match r {
-            Ok(true) => Ok(RescheduleOutcome::Moved),
-            Ok(false) => Ok(RescheduleOutcome::NotChangeable),
-            Err(StoreError::Conflict { .. }) => Ok(RescheduleOutcome::SlotTaken),
-            Err(e) => Err(e),
+        })?;
+        match moved {
+            Some(queued) => {
+                if queued {
+                    self.wake.notify_one();
+                }
+                Ok(RescheduleOutcome::Moved)
+            }
+            None => Ok(outcome),
         }
     }
 
     /// Moves a booking `from` → `to` and records who did it, only if it is
-    /// still in `from`. Returns whether this change won.
+    /// still in `from`, with the messages that causes. Returns whether this
+    /// change won.
+    #[allow(clippy::too_many_arguments)]
     pub async fn change_booking_status(
         &self,
         id: &str,
@@ -748,16 +802,36 @@ impl TenantStore<'_> {
         to: BookingStatus,
         actor: &PersonId,
         event_id: &str,
+        reminder_lead: Duration,
         now: Timestamp,
     ) -> Result<bool> {
         let t = &self.tenant;
-        let won: Option<()> = in_transaction!(self.pool, |tx| 'body: {
+        let won: Option<bool> = in_transaction!(self.pool, |tx| 'body: {
             if !q::set_booking_status(&mut *tx, t, id, from, to, now).await? {
                 break 'body None;
             }
             q::insert_booking_event(&mut *tx, t, event_id, id, Some(from), to, actor, now).await?;
-            Some(())
+            let Some(booking) = q::booking(&mut *tx, t, id).await? else {
+                break 'body None;
+            };
+            let plan = outbox::plan_for(
+                BookingChange::Status { from, to },
+                &booking,
+                reminder_lead,
+                now,
+            );
+            Some(outbox::apply_plan!(
+                tx,
+                t,
+                &booking.id,
+                &booking.patient,
+                &plan,
+                now
+            ))
         })?;
+        if won == Some(true) {
+            self.wake.notify_one();
+        }
         Ok(won.is_some())
     }
 

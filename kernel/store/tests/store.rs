@@ -15,6 +15,8 @@ use tillit_store::{Backend, Store, StoreError};
 
 const BACKENDS: [Backend; 2] = [Backend::Sqlite, Backend::Postgres];
 const T0: Timestamp = Timestamp(1_800_000_000_000);
+/// The reminder lead used in tests.
+const LEAD: Duration = Duration::from_secs(30 * 60);
 
 fn tenant(s: &str) -> TenantId {
     TenantId::parse(s).unwrap()
@@ -341,6 +343,14 @@ async fn both_backends_migrate_to_the_same_tables_and_columns() {
         pg_schema.entry(r.get("t")).or_default().push(r.get("c"));
     }
     assert!(lite_schema.contains_key("people"));
+    // The job queue's tables are apalis' own (in PostgreSQL, in its own
+    // schema), migrated by apalis; only ours must match.
+    for t in ["Jobs", "Workers"] {
+        assert!(
+            lite_schema.remove(t).is_some(),
+            "the queue's table {t} exists"
+        );
+    }
     assert_eq!(lite_schema, pg_schema);
 }
 
@@ -364,12 +374,17 @@ fn both_backends_have_the_same_migrations() {
 /// tenant fails here, not in production.
 #[test]
 fn every_query_on_tenant_owned_tables_is_scoped_to_its_tenant() {
-    const TENANT_OWNED: [&str; 5] = [
+    const TENANT_OWNED: [&str; 10] = [
         "people",
         "sessions",
         "access_log",
         "clinician_profiles",
         "visit_types",
+        "bookings",
+        "booking_events",
+        "terms_acceptances",
+        "profile_pictures",
+        "notifications",
     ];
     let mut checked = 0;
     for backend in ["sqlite", "postgres"] {
@@ -641,6 +656,7 @@ mod bookings {
                 created_by_role: Role::Clinician,
                 new_patient_id: PersonId::new(format!("p-{id}")),
                 event_id: format!("e-{id}"),
+                reminder_lead: LEAD,
             },
             T0,
         )
@@ -909,6 +925,7 @@ mod bookings {
                             to,
                             &who,
                             &format!("c{i}"),
+                            LEAD,
                             T0,
                         )
                         .await
@@ -925,6 +942,262 @@ mod bookings {
                 status,
                 BookingStatus::Confirmed | BookingStatus::Cancelled
             ));
+        }
+    }
+
+    use tillit_domain::notify::{Channel, NoticeKind, NoticeStatus, Notification};
+
+    fn summary(ns: &[Notification]) -> Vec<(NoticeKind, Channel, NoticeStatus)> {
+        ns.iter().map(|n| (n.kind, n.channel, n.status)).collect()
+    }
+
+    /// Every message a booking's life causes is written with the change:
+    /// invitation at once, a reminder once confirmed, moved with the visit,
+    /// withdrawn when it is cancelled.
+    #[tokio::test]
+    async fn changes_write_their_messages_in_the_same_transaction() {
+        use NoticeKind::*;
+        use NoticeStatus::*;
+        for backend in BACKENDS {
+            let db = TestDb::new(backend);
+            let store = store_with_tenants(&db).await;
+            let (alfa, karin, _) = setup(&store).await;
+            let start = T0.plus(Duration::from_secs(86_400));
+            let BookOutcome::Booked(b) = book(
+                &alfa,
+                &new_patient("200002292381"),
+                draft("b1", &karin, start),
+                &karin,
+            )
+            .await
+            else {
+                panic!("not booked")
+            };
+            let ns = alfa.notifications_of_booking("b1").await.unwrap();
+            // Only a mobile number is known: one SMS, queued, no reminder yet.
+            assert_eq!(
+                summary(&ns),
+                [(Invited, Channel::Sms, Queued)],
+                "{backend:?}"
+            );
+            assert_eq!(ns[0].person, b.patient);
+
+            // The patient confirms: a reminder LEAD before the start.
+            assert!(
+                alfa.change_booking_status(
+                    "b1",
+                    BookingStatus::Unconfirmed,
+                    BookingStatus::Confirmed,
+                    &b.patient,
+                    "e2",
+                    LEAD,
+                    T0
+                )
+                .await
+                .unwrap()
+            );
+            let ns = alfa.notifications_of_booking("b1").await.unwrap();
+            assert_eq!(ns[1].kind, Reminder);
+            assert_eq!((ns[1].status, ns[1].due_at), (Scheduled, start.minus(LEAD)));
+
+            // Moved a day later: the old reminder withdrawn, a new one due.
+            let later = start.plus(Duration::from_secs(86_400));
+            let moved = alfa
+                .reschedule_booking(
+                    "b1",
+                    &karin,
+                    later,
+                    later.plus(Duration::from_secs(900)),
+                    LEAD,
+                    T0,
+                )
+                .await
+                .unwrap();
+            assert_eq!(moved, tillit_store::RescheduleOutcome::Moved);
+            let ns = alfa.notifications_of_booking("b1").await.unwrap();
+            let reminders: Vec<_> = ns.iter().filter(|n| n.kind == Reminder).collect();
+            assert_eq!(reminders.len(), 2);
+            assert_eq!(reminders[0].status, NoticeStatus::Cancelled);
+            assert_eq!(
+                (reminders[1].status, reminders[1].due_at),
+                (Scheduled, later.minus(LEAD))
+            );
+            assert!(ns.iter().any(|n| n.kind == Moved && n.status == Queued));
+
+            // Nothing is due yet; at the reminder's time it is queued once.
+            assert_eq!(alfa.queue_due_reminders(T0, 100).await.unwrap(), 0);
+            assert_eq!(
+                alfa.queue_due_reminders(later.minus(LEAD), 100)
+                    .await
+                    .unwrap(),
+                1
+            );
+            assert_eq!(alfa.queue_due_reminders(later, 100).await.unwrap(), 0);
+
+            // Cancelled: the reminder (even if queued) is withdrawn and the
+            // patient told.
+            assert!(
+                alfa.change_booking_status(
+                    "b1",
+                    BookingStatus::Confirmed,
+                    BookingStatus::Cancelled,
+                    &karin,
+                    "e3",
+                    LEAD,
+                    T0
+                )
+                .await
+                .unwrap()
+            );
+            let ns = alfa.notifications_of_booking("b1").await.unwrap();
+            assert!(
+                ns.iter()
+                    .filter(|n| n.kind == Reminder)
+                    .all(|n| n.status == NoticeStatus::Cancelled)
+            );
+            assert!(
+                ns.iter()
+                    .any(|n| n.kind == NoticeKind::Cancelled && n.status == Queued)
+            );
+
+            // Another tenant sees none of it.
+            let beta = store.tenant(tenant("beta"));
+            assert!(
+                beta.notifications_of_booking("b1")
+                    .await
+                    .unwrap()
+                    .is_empty()
+            );
+            assert!(beta.notification(&ns[0].id).await.unwrap().is_none());
+        }
+    }
+
+    /// A booking that is refused (slot taken) leaves no message behind.
+    #[tokio::test]
+    async fn a_refused_booking_sends_nothing() {
+        for backend in BACKENDS {
+            let db = TestDb::new(backend);
+            let store = store_with_tenants(&db).await;
+            let (alfa, karin, _) = setup(&store).await;
+            let start = T0.plus(Duration::from_secs(86_400));
+            book(
+                &alfa,
+                &new_patient("200002292381"),
+                draft("b1", &karin, start),
+                &karin,
+            )
+            .await;
+            let second = book(
+                &alfa,
+                &new_patient("191212121212"),
+                draft("b2", &karin, start),
+                &karin,
+            )
+            .await;
+            assert_eq!(second, BookOutcome::SlotTaken);
+            assert!(
+                alfa.notifications_of_booking("b2")
+                    .await
+                    .unwrap()
+                    .is_empty(),
+                "{backend:?}"
+            );
+            assert_eq!(alfa.recent_notifications(10).await.unwrap().len(), 1);
+        }
+    }
+
+    /// The queue delivers each message to the handler; a worker that dies
+    /// while holding a job (the process killed mid-send) gives it back when
+    /// a worker of the same name starts again, and it is delivered once.
+    #[tokio::test]
+    async fn the_queue_survives_a_worker_that_dies_mid_send() {
+        use std::sync::{Arc, Mutex};
+        use tillit_store::outbox::{Delivery, DeliveryError, WorkerSettings};
+        for backend in BACKENDS {
+            let db = TestDb::new(backend);
+            let store = store_with_tenants(&db).await;
+            let (alfa, karin, _) = setup(&store).await;
+            let start = T0.plus(Duration::from_secs(86_400));
+            book(
+                &alfa,
+                &new_patient("200002292381"),
+                draft("b1", &karin, start),
+                &karin,
+            )
+            .await;
+            let settings = WorkerSettings {
+                heartbeat: Duration::from_secs(1),
+                poll: Duration::from_millis(100),
+                retries: 0,
+                backoff_min: Duration::from_millis(10),
+                backoff_max: Duration::from_millis(10),
+            };
+
+            // The first worker takes the job and hangs in the middle of it.
+            let (taken_tx, taken_rx) = tokio::sync::oneshot::channel::<Delivery>();
+            let taken_tx = Arc::new(Mutex::new(Some(taken_tx)));
+            let first = {
+                let store = store.clone();
+                tokio::spawn(async move {
+                    let handler = move |job: Delivery| {
+                        let tx = taken_tx.lock().unwrap().take();
+                        async move {
+                            if let Some(tx) = tx {
+                                let _ = tx.send(job);
+                            }
+                            std::future::pending::<()>().await;
+                            Ok::<(), DeliveryError>(())
+                        }
+                    };
+                    store
+                        .run_outbox(settings, handler, std::future::pending())
+                        .await
+                })
+            };
+            let job = tokio::time::timeout(Duration::from_secs(20), taken_rx)
+                .await
+                .expect("the first worker took the job")
+                .unwrap();
+            assert_eq!(job.tenant, "alfa");
+            // Killed: no graceful shutdown, the job stays held.
+            first.abort();
+            let _ = first.await;
+
+            // A new worker (a restarted process) delivers it, once.
+            let delivered: Arc<Mutex<Vec<Delivery>>> = Arc::default();
+            let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+            let second = {
+                let store = store.clone();
+                let delivered = Arc::clone(&delivered);
+                tokio::spawn(async move {
+                    let handler = move |job: Delivery| {
+                        let delivered = Arc::clone(&delivered);
+                        async move {
+                            delivered.lock().unwrap().push(job);
+                            Ok::<(), DeliveryError>(())
+                        }
+                    };
+                    store
+                        .run_outbox(settings, handler, async move {
+                            let _ = stop_rx.await;
+                        })
+                        .await
+                })
+            };
+            let deadline = std::time::Instant::now() + Duration::from_secs(30);
+            while delivered.lock().unwrap().is_empty() {
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "{backend:?}: never redelivered"
+                );
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            // Give a duplicate every chance to show up.
+            tokio::time::sleep(Duration::from_secs(3)).await;
+            let _ = stop_tx.send(());
+            let _ = tokio::time::timeout(Duration::from_secs(10), second).await;
+            let delivered = delivered.lock().unwrap().clone();
+            assert_eq!(delivered, vec![job], "{backend:?}");
         }
     }
 }

@@ -344,7 +344,8 @@ fn sqlx_data(mode: Mode) -> Result {
                     &format!("tillit-store-{backend}"),
                 ])
                 .env("SQLX_OFFLINE", "false")
-                .env("DATABASE_URL", url)
+                // Named in the crate's sqlx.toml, so only our queries go online.
+                .env(format!("TILLIT_SQLX_{}_URL", backend.to_uppercase()), url)
                 .env("SQLX_OFFLINE_DIR", &out);
             status(check)?;
             match mode {

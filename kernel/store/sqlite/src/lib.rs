@@ -12,6 +12,7 @@ pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sql
 pub mod queries {
     use super::Db;
     include!("../../sql/queries.rs");
+    pub use crate::queue::push_deliveries;
 }
 
 /// Appends many access-log entries in one statement. The set-returning
@@ -37,4 +38,50 @@ pub async fn insert_access_events_json<'e>(
     .execute(ex)
     .await?;
     Ok(done.rows_affected())
+}
+
+/// The delivery queue, kept by [apalis](https://docs.rs/apalis) in tables of
+/// its own, migrated with a migrations table of its own.
+pub mod queue {
+    pub use apalis_sqlite;
+
+    /// The queue's name in apalis' tables.
+    pub const QUEUE: &str = "tillit::outbox";
+
+    /// apalis' own migrations, recorded in `_apalis_migrations` so that they
+    /// never mix with Tillit's.
+    pub fn migrator() -> sqlx::migrate::Migrator {
+        let mut m = apalis_sqlite::SqliteStorage::<()>::migrations();
+        m.dangerous_set_table_name("_apalis_migrations");
+        m
+    }
+
+    /// Pushes delivery jobs (JSON payloads) in the caller's transaction, so
+    /// they exist exactly when the change that caused them does.
+    pub async fn push_deliveries(
+        conn: &mut sqlx::SqliteConnection,
+        payloads: &[Vec<u8>],
+    ) -> Result<(), sqlx::Error> {
+        if payloads.is_empty() {
+            return Ok(());
+        }
+        let tasks: Vec<apalis_sqlite::SqliteTask> = payloads
+            .iter()
+            .map(|p| {
+                apalis_core::task::builder::TaskBuilder::new(p.clone())
+                    .max_attempts(MAX_ATTEMPTS)
+                    .build()
+            })
+            .collect();
+        apalis_sqlite::queries::push_tasks(conn, QUEUE, &tasks)
+            .await
+            .map_err(|e| match e {
+                apalis_sqlite::Error::Database(e) => e,
+                other => sqlx::Error::Protocol(other.to_string()),
+            })
+    }
+
+    /// How often apalis runs a job before it gives up; within each run the
+    /// worker retries with backoff (see the kernel's outbox).
+    pub const MAX_ATTEMPTS: usize = 5;
 }

@@ -1,0 +1,354 @@
+//! The outbox: messages written in the same transaction as the change that
+//! causes them, and delivered by a durable job queue.
+//!
+//! Two parts, each doing what it is good at:
+//! - the `notifications` table (ours) says what is to be sent, to whom, and
+//!   what became of it; reminders wait there (`scheduled`) until their time,
+//!   so moving or cancelling a visit is one `UPDATE` in the same transaction;
+//! - apalis (a maintained job queue over the same database) delivers: a job
+//!   carries only `(tenant, notification id)`, is pushed in the same
+//!   transaction as the row, survives crashes (a restarted worker of the same
+//!   name takes back the jobs it held), and is retried with backoff.
+//!
+//! The delivery handler checks the row before sending, so a job that runs
+//! again after its message went out, or after it was withdrawn, sends nothing.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use apalis::prelude::*;
+use serde::{Deserialize, Serialize};
+use tillit_domain::notify::{BookingChange, NoticePlan, NoticeStatus, Notification};
+use tillit_domain::{TenantId, Timestamp};
+
+use crate::{Pool, Result, Store, StoreError, TenantStore};
+
+/// A delivery job: which message, nothing else.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Delivery {
+    pub tenant: String,
+    pub notification: String,
+}
+
+/// What the delivery handler reports for one attempt.
+#[derive(Debug)]
+pub enum DeliveryError {
+    /// Worth trying again later (network, provider overloaded, 5xx).
+    Transient(String),
+}
+
+impl std::fmt::Display for DeliveryError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DeliveryError::Transient(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl std::error::Error for DeliveryError {}
+
+/// The prefix of the worker's name; each process adds a random suffix. A
+/// worker's heartbeat takes back the jobs of any other worker silent for a
+/// few heartbeats, so the jobs a killed process held are delivered by its
+/// successor (or by a peer) once the dead one's heartbeats have lapsed.
+pub const WORKER: &str = "tillit-outbox";
+
+/// How the worker polls and retries.
+#[derive(Debug, Clone, Copy)]
+pub struct WorkerSettings {
+    /// How often apalis' heartbeat runs; a job held by a worker silent for
+    /// longer than a few of these is given to another.
+    pub heartbeat: Duration,
+    /// Polling when nothing wakes the worker (retries, jobs of crashed peers).
+    pub poll: Duration,
+    /// Retries within one run of a job, with exponential backoff from
+    /// `backoff_min` to `backoff_max`.
+    pub retries: usize,
+    pub backoff_min: Duration,
+    pub backoff_max: Duration,
+}
+
+impl Default for WorkerSettings {
+    fn default() -> Self {
+        Self {
+            heartbeat: Duration::from_secs(5),
+            poll: Duration::from_secs(1),
+            retries: 4,
+            backoff_min: Duration::from_millis(500),
+            backoff_max: Duration::from_secs(30),
+        }
+    }
+}
+
+pub(crate) fn payload(tenant: &TenantId, id: &str) -> Vec<u8> {
+    serde_json::to_vec(&Delivery {
+        tenant: tenant.as_str().to_owned(),
+        notification: id.to_owned(),
+    })
+    .unwrap_or_default()
+}
+
+/// Inserts the rows a [`NoticePlan`] asks for and pushes delivery jobs for
+/// those to send now, inside the caller's transaction. Expands where `q`
+/// names the backend's queries (inside `in_transaction!`).
+macro_rules! apply_plan {
+    ($tx:ident, $t:expr, $booking:expr, $patient:expr, $plan:expr, $now:expr) => {{
+        let plan: &tillit_domain::notify::NoticePlan = $plan;
+        let (phone, email) = q::contact_of(&mut *$tx, $t, $patient).await?;
+        let mut jobs: Vec<Vec<u8>> = Vec::new();
+        if let Some(kind) = plan.now {
+            for (channel, known) in [
+                (tillit_domain::notify::Channel::Sms, phone.is_some()),
+                (tillit_domain::notify::Channel::Email, email.is_some()),
+            ] {
+                if !known {
+                    continue;
+                }
+                let id = uuid::Uuid::new_v4().to_string();
+                q::insert_notification(
+                    &mut *$tx,
+                    $t,
+                    &id,
+                    $booking,
+                    $patient,
+                    kind,
+                    channel,
+                    tillit_domain::notify::NoticeStatus::Queued,
+                    $now,
+                    $now,
+                )
+                .await?;
+                jobs.push($crate::outbox::payload($t, &id));
+            }
+        }
+        match plan.reminder {
+            tillit_domain::notify::ReminderPlan::Keep => {}
+            tillit_domain::notify::ReminderPlan::Withdraw => {
+                q::withdraw_reminders(&mut *$tx, $t, $booking).await?;
+            }
+            tillit_domain::notify::ReminderPlan::Schedule(due) => {
+                q::withdraw_reminders(&mut *$tx, $t, $booking).await?;
+                if phone.is_some() {
+                    q::insert_notification(
+                        &mut *$tx,
+                        $t,
+                        &uuid::Uuid::new_v4().to_string(),
+                        $booking,
+                        $patient,
+                        tillit_domain::notify::NoticeKind::Reminder,
+                        tillit_domain::notify::Channel::Sms,
+                        tillit_domain::notify::NoticeStatus::Scheduled,
+                        due,
+                        $now,
+                    )
+                    .await?;
+                }
+            }
+        }
+        q::push_deliveries(&mut *$tx, &jobs).await?;
+        !jobs.is_empty()
+    }};
+}
+pub(crate) use apply_plan;
+
+/// The plan for `change` to `booking`, with the reminder `lead`.
+pub(crate) fn plan_for(
+    change: BookingChange,
+    booking: &tillit_domain::booking::Booking,
+    lead: Duration,
+    now: Timestamp,
+) -> NoticePlan {
+    tillit_domain::notify::plan(change, booking, lead, now)
+}
+
+impl TenantStore<'_> {
+    /// Hands the reminders that have fallen due to the delivery queue, at
+    /// most `limit` of them. Returns how many.
+    pub async fn queue_due_reminders(&self, now: Timestamp, limit: i64) -> Result<usize> {
+        let t = &self.tenant;
+        let queued: Option<usize> = in_transaction!(self.pool, |tx| {
+            let ids = q::due_reminders(&mut *tx, t, now, limit).await?;
+            let mut jobs = Vec::with_capacity(ids.len());
+            for id in &ids {
+                if q::queue_reminder(&mut *tx, t, id).await? {
+                    jobs.push(payload(t, id));
+                }
+            }
+            q::push_deliveries(&mut *tx, &jobs).await?;
+            Some(jobs.len())
+        })?;
+        let queued = queued.unwrap_or(0);
+        if queued > 0 {
+            self.wake.notify_one();
+        }
+        Ok(queued)
+    }
+
+    pub async fn notification(&self, id: &str) -> Result<Option<Notification>> {
+        let t = &self.tenant;
+        dispatch!(self.pool, read, |ex| q::notification(ex, t, id))
+    }
+
+    /// The newest messages, newest first.
+    pub async fn recent_notifications(&self, limit: i64) -> Result<Vec<Notification>> {
+        let t = &self.tenant;
+        dispatch!(self.pool, read, |ex| q::recent_notifications(ex, t, limit))
+    }
+
+    /// A booking's messages, oldest first.
+    pub async fn notifications_of_booking(&self, booking: &str) -> Result<Vec<Notification>> {
+        let t = &self.tenant;
+        dispatch!(self.pool, read, |ex| q::notifications_of_booking(
+            ex, t, booking
+        ))
+    }
+
+    /// Counts an attempt; `false` if the message is no longer queued (sent,
+    /// given up or withdrawn meanwhile), in which case nothing is to be sent.
+    pub async fn begin_attempt(&self, id: &str) -> Result<bool> {
+        let t = &self.tenant;
+        dispatch!(self.pool, write, |ex| q::begin_attempt(ex, t, id))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub async fn mark_sent(
+        &self,
+        id: &str,
+        recipient: &str,
+        body: &str,
+        provider: &str,
+        provider_id: Option<&str>,
+        now: Timestamp,
+    ) -> Result<()> {
+        let t = &self.tenant;
+        dispatch!(self.pool, write, |ex| q::mark_sent(
+            ex,
+            t,
+            id,
+            recipient,
+            body,
+            provider,
+            provider_id,
+            now
+        ))
+    }
+
+    /// Records a failed attempt; with `give_up` the message is `failed` for good.
+    pub async fn mark_attempt_failed(&self, id: &str, error: &str, give_up: bool) -> Result<()> {
+        let t = &self.tenant;
+        dispatch!(self.pool, write, |ex| q::mark_attempt_failed(
+            ex, t, id, error, give_up
+        ))
+    }
+
+    /// Records a provider's delivery report. `false` if no such message.
+    pub async fn record_delivery(
+        &self,
+        id: &str,
+        provider_id: &str,
+        delivery: &str,
+        now: Timestamp,
+    ) -> Result<bool> {
+        let t = &self.tenant;
+        dispatch!(self.pool, write, |ex| q::record_delivery(
+            ex,
+            t,
+            id,
+            provider_id,
+            delivery,
+            now
+        ))
+    }
+}
+
+/// Wakes the worker whenever a transaction has pushed jobs, and every
+/// `poll` besides.
+fn wake_stream(
+    wake: Arc<tokio::sync::Notify>,
+    poll: Duration,
+) -> impl futures::Stream<Item = ()> + Unpin + Send + 'static {
+    Box::pin(futures::stream::unfold(wake, move |wake| async move {
+        let _ = tokio::time::timeout(poll, wake.notified()).await;
+        Some(((), wake))
+    }))
+}
+
+/// Builds and runs the worker on `$backend` until `$shutdown` resolves.
+macro_rules! run_worker {
+    ($backend:expr, $settings:expr, $handler:expr, $shutdown:expr) => {{
+        let s: WorkerSettings = $settings;
+        let handler = $handler;
+        let backoff = tower::retry::backoff::ExponentialBackoffMaker::new(
+            s.backoff_min,
+            s.backoff_max,
+            0.5,
+            tower::util::rng::HasherRng::default(),
+        )
+        .map_err(|e| StoreError::Database(format!("outbox backoff: {e}")))?;
+        let backoff = tower::retry::backoff::MakeBackoff::make_backoff(&mut { backoff });
+        let worker = WorkerBuilder::new(format!("{WORKER}-{}", uuid::Uuid::new_v4()))
+            .backend($backend)
+            .retry(RetryPolicy::retries(s.retries).with_backoff(backoff))
+            .concurrency(8)
+            .build(move |job: Delivery| {
+                let handler = handler.clone();
+                async move { handler(job).await }
+            });
+        let shutdown = $shutdown;
+        worker
+            .run_until(async move {
+                shutdown.await;
+                Ok::<(), std::io::Error>(())
+            })
+            .await
+            .map_err(|e| StoreError::Database(format!("outbox worker: {e}")))
+    }};
+}
+
+impl Store {
+    /// Runs the delivery worker until `shutdown` resolves: every queued
+    /// message is passed to `handler`, which sends it and records the
+    /// outcome; an `Err` is retried with backoff.
+    pub async fn run_outbox<H, F>(
+        &self,
+        settings: WorkerSettings,
+        handler: H,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> Result<()>
+    where
+        H: Fn(Delivery) -> F + Clone + Send + Sync + 'static,
+        F: std::future::Future<Output = std::result::Result<(), DeliveryError>> + Send + 'static,
+    {
+        let wake = wake_stream(Arc::clone(&self.wake), settings.poll);
+        match &self.pool {
+            Pool::Sqlite { write, .. } => {
+                use tillit_store_sqlite::queue::apalis_sqlite::{Config, SqliteStorage};
+                let config = Config::default()
+                    .queue(tillit_store_sqlite::queue::QUEUE)
+                    .heartbeat_interval(settings.heartbeat);
+                let backend = SqliteStorage::<Delivery>::new(write)
+                    .with_config(config)
+                    .poll_with_stream(wake);
+                run_worker!(backend, settings, handler, shutdown)
+            }
+            Pool::Postgres(pool) => {
+                use tillit_store_postgres::queue::apalis_postgres::{Config, PostgresStorage};
+                let config = Config::default()
+                    .queue(tillit_store_postgres::queue::QUEUE)
+                    .heartbeat_interval(settings.heartbeat);
+                let backend = PostgresStorage::<Delivery>::new(pool)
+                    .with_config(config)
+                    .poll_with_stream(wake);
+                run_worker!(backend, settings, handler, shutdown)
+            }
+        }
+    }
+}
+
+/// Which statuses a message in `status` can never leave again.
+pub fn is_final(status: NoticeStatus) -> bool {
+    matches!(
+        status,
+        NoticeStatus::Sent | NoticeStatus::Failed | NoticeStatus::Cancelled
+    )
+}
