@@ -225,7 +225,7 @@ const KEYS: [(&str, &[&str]); 5] = [
             "reasons",
         ],
     ),
-    ("sms", &["provider", "api_url", "username", "password_env"]),
+    ("sms", &["provider", "api_url", "username", "password_file"]),
     ("session", &["idle_timeout", "absolute_lifetime"]),
 ];
 
@@ -408,7 +408,7 @@ fn load_file(file: &Path, dir: &Path, themes: &[String]) -> Result<Tenant, Vec<I
     let sms_provider: Option<String> = r.get("sms.provider");
     let sms_api_url: Option<String> = r.get("sms.api_url");
     let sms_username: Option<String> = r.get("sms.username");
-    let sms_password_env: Option<String> = r.get("sms.password_env");
+    let sms_password_file: Option<PathBuf> = r.get("sms.password_file");
     let idle: Option<ConfigDuration> = r.get("session.idle_timeout");
     let absolute: Option<ConfigDuration> = r.get("session.absolute_lifetime");
     let retention: Option<ConfigDuration> = r.require("data_retention");
@@ -542,19 +542,30 @@ fn load_file(file: &Path, dir: &Path, themes: &[String]) -> Result<Tenant, Vec<I
                     .push("sms.username: missing; required when sms.provider is \"46elks\"".into());
                 String::new()
             });
-            let password = match &sms_password_env {
+            let password = match &sms_password_file {
                 None => {
                     issues.push(
-                        "sms.password_env: missing; name the environment variable that holds the 46elks API password".into(),
+                        "sms.password_file: missing; name the file that holds the 46elks API password".into(),
                     );
                     String::new()
                 }
-                Some(var) => std::env::var(var).unwrap_or_else(|_| {
-                    issues.push(format!(
-                        "sms.password_env: the environment variable {var} is not set"
-                    ));
-                    String::new()
-                }),
+                Some(rel) => {
+                    let path = dir.join(rel);
+                    match std::fs::read_to_string(&path) {
+                        Ok(p) if !p.trim().is_empty() => p.trim().to_owned(),
+                        Ok(_) => {
+                            issues.push(format!("sms.password_file: {} is empty", path.display()));
+                            String::new()
+                        }
+                        Err(e) => {
+                            issues.push(format!(
+                                "sms.password_file: cannot read {}: {e}",
+                                path.display()
+                            ));
+                            String::new()
+                        }
+                    }
+                }
             };
             SmsProvider::Elks46 {
                 api_url: api_url.trim_end_matches('/').to_owned(),

@@ -174,7 +174,7 @@ impl TenantStore<'_> {
                     jobs.push(payload(t, id));
                 }
             }
-            q::push_deliveries(&mut *tx, &jobs).await?;
+            q::push_deliveries(&mut tx, &jobs).await?;
             Some(jobs.len())
         })?;
         let queued = queued.unwrap_or(0);

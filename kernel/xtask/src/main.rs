@@ -90,6 +90,7 @@ fn run(args: &[String]) -> Result {
 
 fn test(args: &[String]) -> Result {
     ensure_browser()?;
+    ensure_python_test_deps()?;
     let pg = ensure_postgres()?;
     // --all-targets: every test binary, and no doc tests (there are none).
     let mut c = cargo();
@@ -161,6 +162,19 @@ fn bench(script: &str) -> Result {
     c.arg(root().join("kernel/xtask/bench").join(script))
         .current_dir(root());
     status(c)
+}
+
+/// The real SMTP server the e-mail tests send to (aiosmtpd), pinned in
+/// `kernel/server/tests/support/requirements.txt`.
+fn ensure_python_test_deps() -> Result {
+    if succeeds("python3", &["-c", "import aiosmtpd"]) {
+        return Ok(());
+    }
+    eprintln!("xtask: installing the Python test dependencies (aiosmtpd)");
+    let mut pip = Command::new("python3");
+    pip.args(["-m", "pip", "install", "--quiet", "--requirement"])
+        .arg(root().join("kernel/server/tests/support/requirements.txt"));
+    status(pip)
 }
 
 fn is_root() -> bool {

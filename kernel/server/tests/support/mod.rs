@@ -1,0 +1,319 @@
+//! The harness shared by the in-process HTTP tests: a kernel on a fresh
+//! database with a manual clock, and a `Browser` that keeps cookies and the
+//! CSRF token of the last page.
+
+// Not every test binary uses every helper.
+#![allow(dead_code, clippy::unwrap_used)]
+
+pub use std::collections::HashMap;
+pub use std::io::Write;
+pub use std::sync::{Arc, Mutex, OnceLock};
+pub use std::time::Duration;
+
+pub use axum::Router;
+pub use axum::body::Body;
+pub use axum::http::{Request, StatusCode, header};
+pub use tillit_domain::time::ManualClock;
+pub use tillit_domain::{Personnummer, TenantId, Timestamp};
+pub use tillit_kernel::app::{self, AppState};
+pub use tillit_kernel::config::Config;
+pub use tillit_store::Backend;
+pub use tillit_store::testing::TestDb;
+pub use tower::ServiceExt;
+
+pub const ADA: &str = "19121212-1212"; // demo administrator
+pub const KARIN: &str = "198112189876"; // demo clinician
+pub const TOVE: &str = "20000229-2381"; // demo patient
+pub const NILS: &str = "19550505-1234"; // norrland administrator
+pub const HOUR: Duration = Duration::from_secs(3600);
+pub const MINUTE: Duration = Duration::from_secs(60);
+
+/// Every log line of this test binary, at every level, for the redaction test.
+pub fn captured_logs() -> &'static Arc<Mutex<Vec<u8>>> {
+    static LOGS: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
+    LOGS.get_or_init(|| {
+        let buf = Arc::new(Mutex::new(Vec::new()));
+        let writer_buf = Arc::clone(&buf);
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tillit_kernel::telemetry::safe_filter("trace"))
+            .with_ansi(false)
+            .with_writer(move || SharedWriter(Arc::clone(&writer_buf)))
+            .try_init();
+        buf
+    })
+}
+
+pub struct SharedWriter(Arc<Mutex<Vec<u8>>>);
+
+impl Write for SharedWriter {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(b);
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+pub struct TestApp {
+    pub state: AppState,
+    pub router: Router,
+    pub clock: Arc<ManualClock>,
+    pub db: TestDb,
+    pub _data: TempDir,
+    pub config: Config,
+    /// The outbox's delivery worker, when a test runs it.
+    pub worker: Option<tokio::task::JoinHandle<()>>,
+}
+
+pub struct TempDir(std::path::PathBuf);
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+pub fn repo(path: &str) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .join(path)
+}
+
+impl TestApp {
+    pub async fn new(backend: Backend) -> Self {
+        Self::with(backend, |_| {}).await
+    }
+
+    pub async fn with(backend: Backend, tweak: impl FnOnce(&mut Config)) -> Self {
+        captured_logs();
+        let db = TestDb::new(backend);
+        let data = TempDir(
+            std::env::temp_dir().join(format!("tillit-http-{}", uuid::Uuid::new_v4().simple())),
+        );
+        let mut config = Config {
+            tenants_dir: repo("tenants"),
+            themes_dir: repo("themes"),
+            data_dir: data.0.clone(),
+            ..Config::default()
+        };
+        config.database.url = db.url.clone();
+        tweak(&mut config);
+        let clock = Arc::new(ManualClock::new(Timestamp(1_800_000_000_000)));
+        let state = app::start(
+            config.clone(),
+            clock.clone(),
+            tillit_kernel::telemetry::metrics_handle(),
+        )
+        .await
+        .unwrap();
+        let router = tillit_kernel::web::router(state.clone());
+        Self {
+            state,
+            router,
+            clock,
+            db,
+            _data: data,
+            config,
+            worker: None,
+        }
+    }
+
+    /// Starts the outbox's delivery worker, as `serve` does.
+    pub fn start_worker(&mut self) {
+        self.worker = Some(tillit_kernel::outbox::spawn_worker(
+            self.state.clone(),
+            std::future::pending(),
+        ));
+    }
+
+    /// A crash and a restart: the worker dies where it stands, and a new
+    /// kernel starts on the same database, data directory and clock.
+    pub async fn restart(&mut self) {
+        if let Some(w) = self.worker.take() {
+            w.abort();
+            let _ = w.await;
+        }
+        self.state = app::start(
+            self.config.clone(),
+            self.clock.clone(),
+            tillit_kernel::telemetry::metrics_handle(),
+        )
+        .await
+        .unwrap();
+        self.router = tillit_kernel::web::router(self.state.clone());
+    }
+
+    pub fn browser(&self, host: &str) -> Browser<'_> {
+        Browser {
+            app: self,
+            host: host.to_owned(),
+            cookies: HashMap::new(),
+            csrf: None,
+        }
+    }
+}
+
+pub struct Page {
+    pub status: StatusCode,
+    pub headers: axum::http::HeaderMap,
+    pub body: String,
+}
+
+impl Page {
+    pub fn location(&self) -> &str {
+        self.headers
+            .get(header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+    }
+    pub fn header(&self, name: &str) -> &str {
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+    }
+}
+
+/// A visitor: keeps cookies per host and the CSRF token of the last page.
+pub struct Browser<'a> {
+    pub app: &'a TestApp,
+    pub host: String,
+    pub cookies: HashMap<String, String>,
+    pub csrf: Option<String>,
+}
+
+impl Browser<'_> {
+    pub async fn send(&mut self, req: Request<Body>) -> Page {
+        let res = self.app.router.clone().oneshot(req).await.unwrap();
+        for c in res.headers().get_all(header::SET_COOKIE) {
+            let c = cookie::Cookie::parse(c.to_str().unwrap().to_owned()).unwrap();
+            if c.max_age() == Some(cookie::time::Duration::ZERO) {
+                self.cookies.remove(c.name());
+            } else {
+                self.cookies
+                    .insert(c.name().to_owned(), c.value().to_owned());
+            }
+        }
+        let status = res.status();
+        let headers = res.headers().clone();
+        // Pages are text; pictures are not, and are checked through the store.
+        let bytes = axum::body::to_bytes(res.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        let body = String::from_utf8_lossy(&bytes).into_owned();
+        if let Some(i) = body.find("name=\"_csrf\" value=\"") {
+            let rest = &body[i + 20..];
+            self.csrf = Some(rest[..rest.find('"').unwrap()].to_owned());
+        }
+        Page {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    pub fn request(&self, method: &str, path: &str) -> axum::http::request::Builder {
+        let cookies: Vec<String> = self
+            .cookies
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        let mut b = Request::builder()
+            .method(method)
+            .uri(path)
+            .header(header::HOST, &self.host);
+        if !cookies.is_empty() {
+            b = b.header(header::COOKIE, cookies.join("; "));
+        }
+        b
+    }
+
+    pub async fn get(&mut self, path: &str) -> Page {
+        let req = self.request("GET", path).body(Body::empty()).unwrap();
+        self.send(req).await
+    }
+
+    /// Posts a form with the CSRF token of the last page.
+    pub async fn post(&mut self, path: &str, fields: &[(&str, &str)]) -> Page {
+        let mut fields: Vec<(&str, &str)> = fields.to_vec();
+        let token = self
+            .csrf
+            .clone()
+            .expect("a page with a form was loaded first");
+        fields.push(("_csrf", &token));
+        self.post_raw(path, &fields, &[]).await
+    }
+
+    pub async fn post_raw(
+        &mut self,
+        path: &str,
+        fields: &[(&str, &str)],
+        headers: &[(&str, &str)],
+    ) -> Page {
+        let body = serde_urlencoded::to_string(fields).unwrap();
+        let mut b = self
+            .request("POST", path)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+        for (k, v) in headers {
+            b = b.header(*k, *v);
+        }
+        self.send(b.body(Body::from(body)).unwrap()).await
+    }
+
+    /// Logs in; a patient accepts the tenant's terms when asked, as a person would.
+    pub async fn login(&mut self, pnr: &str) -> Page {
+        self.get("/login").await;
+        let page = self.post("/login/test", &[("personnummer", pnr)]).await;
+        assert_eq!(
+            page.status,
+            StatusCode::SEE_OTHER,
+            "login as {pnr} failed: {}",
+            page.body
+        );
+        let home = self.get("/").await;
+        if home.location() == "/terms" {
+            self.get("/terms").await;
+            self.post("/terms", &[]).await;
+            return self.get("/").await;
+        }
+        home
+    }
+
+    pub fn session_cookie(&self) -> Option<&String> {
+        self.cookies.get("tillit_session")
+    }
+}
+
+pub const BACKENDS: [Backend; 2] = [Backend::Sqlite, Backend::Postgres];
+
+pub async fn person_id(app: &TestApp, pnr: &str) -> tillit_domain::PersonId {
+    let demo = app.state.store.tenant(TenantId::parse("demo").unwrap());
+    demo.person_by_personnummer(&Personnummer::parse(pnr).unwrap())
+        .await
+        .unwrap()
+        .unwrap()
+        .id
+}
+
+pub async fn publish_profile(b: &mut Browser<'_>) {
+    b.get("/profile").await;
+    b.post("/profile", &[("title", "Leg. psykolog")]).await;
+    b.post(
+        "/profile/visit-types",
+        &[("title", "Återbesök"), ("minutes", "15"), ("kind", "video")],
+    )
+    .await;
+    let page = b.post("/profile/publish", &[]).await;
+    assert_eq!(page.location(), "/profile?done=published", "{}", page.body);
+}
+
+pub fn visit_type_id(page: &Page) -> String {
+    let i = page.body.find("name=\"visit_type_id\"").unwrap();
+    let j = i + page.body[i..].find("<option value=\"").unwrap() + "<option value=\"".len();
+    page.body[j..j + page.body[j..].find('"').unwrap()].to_owned()
+}
+
+pub fn as_refs<'a>(fields: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
+    fields.iter().map(|(k, v)| (*k, v.as_str())).collect()
+}
