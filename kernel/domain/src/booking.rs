@@ -312,6 +312,8 @@ pub struct ProfileText {
     pub way_of_working: String,
     pub first_visit: String,
     pub visiting_address: String,
+    /// The clinician's unit (enhet), by which colleagues find them.
+    pub unit: String,
 }
 
 impl ProfileText {
@@ -320,6 +322,7 @@ impl ProfileText {
     pub const INTRODUCTION_MAX: usize = 250;
     pub const LONG_TEXT_MAX: usize = 2000;
     pub const ADDRESS_MAX: usize = 200;
+    pub const UNIT_MAX: usize = 80;
 
     pub fn parse(
         title: &str,
@@ -327,6 +330,7 @@ impl ProfileText {
         way_of_working: &str,
         first_visit: &str,
         visiting_address: &str,
+        unit: &str,
     ) -> Result<Self, FieldErrors> {
         let mut e = FieldErrors::new();
         let p = Self {
@@ -359,6 +363,7 @@ impl ProfileText {
                 Self::ADDRESS_MAX,
                 &mut e,
             ),
+            unit: text_field("unit", unit, false, Self::UNIT_MAX, &mut e),
         };
         if e.is_empty() { Ok(p) } else { Err(e) }
     }
@@ -510,6 +515,26 @@ pub struct BookingListItem {
     pub clinician_title: String,
 }
 
+/// A clinician as colleagues find them: by name, unit and job title.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Colleague {
+    pub id: crate::PersonId,
+    pub name: String,
+    /// The profile's yrkestitel, e.g. "Sjuksköterska".
+    pub title: String,
+    pub unit: String,
+}
+
+impl Colleague {
+    /// Whether a search for `q` (any word of it, ignoring case) finds this
+    /// colleague by name, unit or title.
+    pub fn matches(&self, q: &str) -> bool {
+        let hay = format!("{} {} {}", self.name, self.unit, self.title).to_lowercase();
+        q.split_whitespace()
+            .all(|w| hay.contains(&w.to_lowercase()))
+    }
+}
+
 /// Who a new booking is for.
 #[derive(Debug, Clone)]
 pub enum BookingFor {
@@ -637,8 +662,8 @@ mod tests {
 
     #[test]
     fn profile_limits_come_from_the_handbook() {
-        assert!(ProfileText::parse(&"x".repeat(22), &"y".repeat(250), "", "", "").is_ok());
-        let e = ProfileText::parse(&"x".repeat(23), &"y".repeat(251), "", "", "").unwrap_err();
+        assert!(ProfileText::parse(&"x".repeat(22), &"y".repeat(250), "", "", "", "").is_ok());
+        let e = ProfileText::parse(&"x".repeat(23), &"y".repeat(251), "", "", "", "").unwrap_err();
         assert_eq!(
             e,
             vec![
@@ -647,7 +672,7 @@ mod tests {
             ]
         );
         // Characters, not bytes: 22 Swedish letters fit.
-        assert!(ProfileText::parse(&"å".repeat(22), "", "", "", "").is_ok());
+        assert!(ProfileText::parse(&"å".repeat(22), "", "", "", "", "").is_ok());
     }
 
     #[test]

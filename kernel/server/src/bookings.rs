@@ -64,12 +64,16 @@ pub struct InviteForm {
 }
 
 /// The people the clinician can invite besides new patients.
-struct Invitees {
-    patients: Vec<Person>,
-    colleagues: Vec<Person>,
+pub(crate) struct Invitees {
+    pub patients: Vec<Person>,
+    pub colleagues: Vec<Person>,
 }
 
-async fn invitees(state: &AppState, ctx: &Ctx, me: &Person) -> Result<Invitees, AppError> {
+pub(crate) async fn invitees(
+    state: &AppState,
+    ctx: &Ctx,
+    me: &Person,
+) -> Result<Invitees, AppError> {
     let store = state.store.tenant(ctx.tenant.id.clone());
     let mine: HashSet<PersonId> = store
         .bookings_of(&me.id, Timestamp(0))
@@ -95,7 +99,7 @@ async fn invitees(state: &AppState, ctx: &Ctx, me: &Person) -> Result<Invitees, 
     })
 }
 
-async fn published(state: &AppState, ctx: &Ctx, me: &Person) -> Result<bool, AppError> {
+pub(crate) async fn published(state: &AppState, ctx: &Ctx, me: &Person) -> Result<bool, AppError> {
     let profile = state
         .store
         .tenant(ctx.tenant.id.clone())
@@ -229,72 +233,20 @@ pub async fn create(
         "existing" | "colleague" => Some(invitees(&state, &ctx, &me).await?),
         _ => None,
     };
-    let who = match form.who.as_str() {
-        "new" => {
-            let phone = MobileNumber::parse(&form.phone).or_else(|| {
-                errors.add("phone", "field.mobile");
-                None
-            });
-            let pnr = Personnummer::parse(&form.personnummer)
-                .map_err(|e| errors.add("personnummer", personnummer_error_key(e)))
-                .ok();
-            if pnr.as_ref() == Some(&me.personnummer) {
-                errors.add("personnummer", "booking.self");
-            }
-            let given = PersonName::parse(&form.given_name)
-                .map_err(|e| errors.add("given_name", crate::pages::name_error_key(e)))
-                .ok();
-            let family = PersonName::parse(&form.family_name)
-                .map_err(|e| errors.add("family_name", crate::pages::name_error_key(e)))
-                .ok();
-            match (phone, pnr, given, family) {
-                (Some(phone), Some(personnummer), Some(given_name), Some(family_name)) => {
-                    Some(BookingFor::Patient {
-                        person: NewPerson {
-                            role: Role::Patient,
-                            personnummer,
-                            given_name,
-                            family_name,
-                        },
-                        phone,
-                    })
-                }
-                _ => None,
-            }
-        }
-        "existing" => match invitees
-            .as_ref()
-            .and_then(|i| i.patients.iter().find(|p| p.id.as_str() == form.patient_id))
-        {
-            Some(p) => Some(BookingFor::Existing(p.id.clone())),
-            None => {
-                errors.add("patient_id", "field.required");
-                None
-            }
+    let who = parse_who(
+        WhoFields {
+            who: &form.who,
+            phone: &form.phone,
+            personnummer: &form.personnummer,
+            given_name: &form.given_name,
+            family_name: &form.family_name,
+            patient_id: &form.patient_id,
+            colleague_id: &form.colleague_id,
         },
-        "colleague" => match invitees.as_ref().and_then(|i| {
-            i.colleagues
-                .iter()
-                .find(|p| p.id.as_str() == form.colleague_id)
-        }) {
-            Some(p) => Some(BookingFor::Existing(p.id.clone())),
-            None => {
-                errors.add(
-                    "colleague_id",
-                    if form.colleague_id == me.id.as_str() {
-                        "booking.self"
-                    } else {
-                        "field.required"
-                    },
-                );
-                None
-            }
-        },
-        _ => {
-            errors.add("who", "field.required");
-            None
-        }
-    };
+        invitees.as_ref(),
+        &me,
+        &mut errors,
+    );
     let book_now = form.book_now.is_some();
     let starts_at = if book_now {
         Some(now)
@@ -359,6 +311,7 @@ pub async fn create(
                 new_patient_id: PersonId::new(uuid::Uuid::new_v4().to_string()),
                 event_id: uuid::Uuid::new_v4().to_string(),
                 reminder_lead: ctx.tenant.booking.reminder_lead.0,
+                participants: Vec::new(),
             },
             now,
         )
@@ -389,9 +342,97 @@ pub async fn create(
     render_invite(&state, &ctx, &form, &errors, false, status).await
 }
 
+/// The person fields of a booking form (the invite form and the wizard).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct WhoFields<'a> {
+    /// `new`, `existing` or `colleague`.
+    pub who: &'a str,
+    pub phone: &'a str,
+    pub personnummer: &'a str,
+    pub given_name: &'a str,
+    pub family_name: &'a str,
+    pub patient_id: &'a str,
+    pub colleague_id: &'a str,
+}
+
+/// Who a booking is for, from the form; problems go to `errors` by field.
+/// `invitees` is needed for `existing` and `colleague`.
+pub(crate) fn parse_who(
+    f: WhoFields<'_>,
+    invitees: Option<&Invitees>,
+    me: &Person,
+    errors: &mut FieldErrors,
+) -> Option<BookingFor> {
+    match f.who {
+        "new" => {
+            let phone = MobileNumber::parse(f.phone).or_else(|| {
+                errors.add("phone", "field.mobile");
+                None
+            });
+            let pnr = Personnummer::parse(f.personnummer)
+                .map_err(|e| errors.add("personnummer", personnummer_error_key(e)))
+                .ok();
+            if pnr.as_ref() == Some(&me.personnummer) {
+                errors.add("personnummer", "booking.self");
+            }
+            let given = PersonName::parse(f.given_name)
+                .map_err(|e| errors.add("given_name", crate::pages::name_error_key(e)))
+                .ok();
+            let family = PersonName::parse(f.family_name)
+                .map_err(|e| errors.add("family_name", crate::pages::name_error_key(e)))
+                .ok();
+            match (phone, pnr, given, family) {
+                (Some(phone), Some(personnummer), Some(given_name), Some(family_name)) => {
+                    Some(BookingFor::Patient {
+                        person: NewPerson {
+                            role: Role::Patient,
+                            personnummer,
+                            given_name,
+                            family_name,
+                        },
+                        phone,
+                    })
+                }
+                _ => None,
+            }
+        }
+        "existing" => {
+            match invitees.and_then(|i| i.patients.iter().find(|p| p.id.as_str() == f.patient_id)) {
+                Some(p) => Some(BookingFor::Existing(p.id.clone())),
+                None => {
+                    errors.add("patient_id", "field.required");
+                    None
+                }
+            }
+        }
+        "colleague" => match invitees.and_then(|i| {
+            i.colleagues
+                .iter()
+                .find(|p| p.id.as_str() == f.colleague_id)
+        }) {
+            Some(p) => Some(BookingFor::Existing(p.id.clone())),
+            None => {
+                errors.add(
+                    "colleague_id",
+                    if f.colleague_id == me.id.as_str() {
+                        "booking.self"
+                    } else {
+                        "field.required"
+                    },
+                );
+                None
+            }
+        },
+        _ => {
+            errors.add("who", "field.required");
+            None
+        }
+    }
+}
+
 /// A Stockholm date and time from a form, in the future; problems go to
 /// `errors` under `date` or `time`.
-fn parse_start(
+pub(crate) fn parse_start(
     date: &str,
     time: &str,
     now: Timestamp,
@@ -708,6 +749,42 @@ pub async fn for_clinician_home(
         .collect();
     log_booking_reads(state, ctx, me, &items, "overview").await?;
     Ok(items.iter().map(|i| item_json(state, ctx, me, i)).collect())
+}
+
+/// "Besök som gäst": visits colleagues invited `me` to. They show the
+/// heading, the time and the responsible clinician, never the patient.
+pub async fn guest_visits(
+    state: &AppState,
+    ctx: &Ctx,
+    me: &Person,
+) -> Result<Vec<Value>, AppError> {
+    let items = state
+        .store
+        .tenant(ctx.tenant.id.clone())
+        .bookings_as_participant(&me.id, state.clock.now())
+        .await?;
+    Ok(items
+        .iter()
+        .filter(|i| {
+            matches!(
+                i.booking.status,
+                BookingStatus::Unconfirmed | BookingStatus::Confirmed | BookingStatus::InProgress
+            )
+        })
+        .map(|i| {
+            let b = &i.booking;
+            json!({
+                "id": b.id,
+                "when": state.catalogs.format_span(ctx.lang, b.starts_at, b.ends_at()),
+                "title": b.title,
+                "kind_key": format!("visit_type.kind.{}", b.kind.as_str()),
+                "clinician": i.clinician_name,
+                "clinician_title": i.clinician_title,
+                "status": b.status,
+                "status_key": status_key(b.status),
+            })
+        })
+        .collect())
 }
 
 pub fn home_notice(q: &DoneQuery) -> Option<&'static str> {

@@ -35,3 +35,4 @@ pub mod terms;
 pub mod theme;
 pub mod values;
 pub mod web;
+pub mod wizard;

@@ -139,7 +139,17 @@ pub async fn home(
         }
         _ => Vec::new(),
     };
-    let data = json!({"bookings": bookings, "notice": crate::bookings::home_notice(&q)});
+    let guest_visits = match &ctx.user {
+        Some(me) if me.role == Role::Clinician => {
+            crate::bookings::guest_visits(&state, &ctx, me).await?
+        }
+        _ => Vec::new(),
+    };
+    let data = json!({
+        "bookings": bookings,
+        "guest_visits": guest_visits,
+        "notice": crate::bookings::home_notice(&q),
+    });
     Ok(page(&state, &ctx, "home", data)?.into_response())
 }
 

@@ -35,6 +35,8 @@ pub struct ProfileForm {
     first_visit: String,
     #[serde(default)]
     visiting_address: String,
+    #[serde(default)]
+    unit: String,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -110,11 +112,11 @@ async fn render_profile(
     let form = match shown.profile_form {
         Some(f) => json!({
             "title": f.title, "introduction": f.introduction, "way_of_working": f.way_of_working,
-            "first_visit": f.first_visit, "visiting_address": f.visiting_address,
+            "first_visit": f.first_visit, "visiting_address": f.visiting_address, "unit": f.unit,
         }),
         None => json!({
             "title": t.title, "introduction": t.introduction, "way_of_working": t.way_of_working,
-            "first_visit": t.first_visit, "visiting_address": t.visiting_address,
+            "first_visit": t.first_visit, "visiting_address": t.visiting_address, "unit": t.unit,
         }),
     };
     let visit_types: Vec<Value> = types
@@ -220,6 +222,7 @@ pub async fn save(
         &form.way_of_working,
         &form.first_visit,
         &form.visiting_address,
+        &form.unit,
     ) {
         Ok(text) => {
             state

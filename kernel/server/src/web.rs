@@ -21,7 +21,7 @@ use crate::app::AppState;
 use crate::error::ErrorKind;
 use crate::session::{self, TenantOf};
 use crate::theme::Asset;
-use crate::{bookings, outbox, pages, profile, terms};
+use crate::{bookings, outbox, pages, profile, terms, wizard};
 
 pub fn router(state: AppState) -> Router {
     let pages = Router::new()
@@ -39,6 +39,7 @@ pub fn router(state: AppState) -> Router {
         .route("/terms", get(terms::show).post(terms::accept))
         .route("/bookings", get(bookings::list).post(bookings::create))
         .route("/bookings/new", get(bookings::new_form))
+        .route("/bookings/group", get(wizard::start).post(wizard::post))
         .route("/contacts", get(bookings::contacts))
         .route("/dev/outbox", get(outbox::page))
         .route("/bookings/{id}/cancel", post(bookings::cancel))

@@ -14,7 +14,7 @@
 use sqlx::Executor;
 use tillit_domain::access::AccessLogEntry;
 use tillit_domain::booking::{
-    Booking, BookingListItem, BookingStatus, MobileNumber, Profile, ProfileText, VisitKind, VisitType, VisitTypeSpec,
+    Booking, BookingListItem, BookingStatus, Colleague, MobileNumber, Profile, ProfileText, VisitKind, VisitType, VisitTypeSpec,
 };
 use tillit_domain::notify::{Channel, NoticeKind, NoticeStatus, Notification};
 use tillit_domain::people::{NewPerson, PersonName, PersonStatus, Role};
@@ -399,7 +399,7 @@ pub async fn profile<'e>(
 ) -> Result<Option<Profile>> {
     let row = sqlx::query!(
         r#"SELECT title AS "title!", introduction AS "introduction!", way_of_working AS "way_of_working!",
-                  first_visit AS "first_visit!", visiting_address AS "visiting_address!",
+                  first_visit AS "first_visit!", visiting_address AS "visiting_address!", unit AS "unit!",
                   published_at AS "published_at?"
            FROM clinician_profiles WHERE tenant_id = $1 AND person_id = $2"#,
         tenant.as_str(),
@@ -414,6 +414,7 @@ pub async fn profile<'e>(
             way_of_working: r.way_of_working,
             first_visit: r.first_visit,
             visiting_address: r.visiting_address,
+            unit: r.unit,
         },
         published_at: r.published_at.map(Timestamp),
     }))
@@ -429,12 +430,13 @@ pub async fn save_profile_text<'e>(
 ) -> Result<()> {
     sqlx::query!(
         r#"INSERT INTO clinician_profiles (tenant_id, person_id, title, introduction, way_of_working, first_visit,
-                                          visiting_address, published_at, updated_at)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, $8)
+                                          visiting_address, unit, published_at, updated_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $9, NULL, $8)
            ON CONFLICT (tenant_id, person_id) DO UPDATE SET
                title = excluded.title, introduction = excluded.introduction,
                way_of_working = excluded.way_of_working, first_visit = excluded.first_visit,
-               visiting_address = excluded.visiting_address, updated_at = excluded.updated_at"#,
+               visiting_address = excluded.visiting_address, unit = excluded.unit,
+               updated_at = excluded.updated_at"#,
         tenant.as_str(),
         person.as_str(),
         p.title,
@@ -443,6 +445,7 @@ pub async fn save_profile_text<'e>(
         p.first_visit,
         p.visiting_address,
         now.0,
+        p.unit,
     )
     .execute(ex)
     .await?;
@@ -854,6 +857,104 @@ pub async fn bookings_as_patient<'e>(
     .fetch_all(ex)
     .await?;
     rows.into_iter().map(BookingListRow::into_item).collect()
+}
+
+/// Bookings ending after `after` that `person` was invited to as a
+/// colleague (not as the responsible clinician), soonest first.
+pub async fn bookings_as_participant<'e>(
+    ex: impl Executor<'e, Database = Db>,
+    tenant: &TenantId,
+    person: &PersonId,
+    after: Timestamp,
+) -> Result<Vec<BookingListItem>> {
+    let rows = select_booking_list!(
+        "JOIN booking_participants bp ON bp.tenant_id = b.tenant_id AND bp.booking_id = b.id
+         WHERE b.tenant_id = $1 AND bp.person_id = $2 AND b.ends_at > $3 ORDER BY b.starts_at, b.id",
+        tenant.as_str(),
+        person.as_str(),
+        after.0,
+    )
+    .fetch_all(ex)
+    .await?;
+    rows.into_iter().map(BookingListRow::into_item).collect()
+}
+
+/// Invites a colleague to a booking.
+pub async fn insert_participant<'e>(
+    ex: impl Executor<'e, Database = Db>,
+    tenant: &TenantId,
+    booking: &str,
+    person: &PersonId,
+    added_by: &PersonId,
+    now: Timestamp,
+) -> Result<()> {
+    sqlx::query!(
+        r#"INSERT INTO booking_participants (tenant_id, booking_id, person_id, added_by, added_at)
+           VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING"#,
+        tenant.as_str(),
+        booking,
+        person.as_str(),
+        added_by.as_str(),
+        now.0,
+    )
+    .execute(ex)
+    .await?;
+    Ok(())
+}
+
+/// The colleagues invited to a booking, with their job title, by name.
+pub async fn participants_of<'e>(
+    ex: impl Executor<'e, Database = Db>,
+    tenant: &TenantId,
+    booking: &str,
+) -> Result<Vec<Colleague>> {
+    let rows = sqlx::query!(
+        r#"SELECT p.id AS "id!", p.given_name AS "given!", p.family_name AS "family!",
+                  cp.title AS "title?", cp.unit AS "unit?"
+           FROM booking_participants bp
+           JOIN people p ON p.tenant_id = bp.tenant_id AND p.id = bp.person_id
+           LEFT JOIN clinician_profiles cp ON cp.tenant_id = bp.tenant_id AND cp.person_id = bp.person_id
+           WHERE bp.tenant_id = $1 AND bp.booking_id = $2
+           ORDER BY p.given_name, p.family_name, p.id"#,
+        tenant.as_str(),
+        booking,
+    )
+    .fetch_all(ex)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| Colleague {
+            id: PersonId::new(r.id),
+            name: format!("{} {}", r.given, r.family),
+            title: r.title.unwrap_or_default(),
+            unit: r.unit.unwrap_or_default(),
+        })
+        .collect())
+}
+
+/// The tenant's active clinicians with their job title and unit, by unit,
+/// title and name: the tree colleagues are picked from.
+pub async fn colleagues<'e>(ex: impl Executor<'e, Database = Db>, tenant: &TenantId) -> Result<Vec<Colleague>> {
+    let rows = sqlx::query!(
+        r#"SELECT p.id AS "id!", p.given_name AS "given!", p.family_name AS "family!",
+                  cp.title AS "title?", cp.unit AS "unit?"
+           FROM people p
+           LEFT JOIN clinician_profiles cp ON cp.tenant_id = p.tenant_id AND cp.person_id = p.id
+           WHERE p.tenant_id = $1 AND p.role = 'clinician' AND p.status = 'active'
+           ORDER BY cp.unit, cp.title, p.given_name, p.family_name, p.id"#,
+        tenant.as_str(),
+    )
+    .fetch_all(ex)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| Colleague {
+            id: PersonId::new(r.id),
+            name: format!("{} {}", r.given, r.family),
+            title: r.title.unwrap_or_default(),
+            unit: r.unit.unwrap_or_default(),
+        })
+        .collect())
 }
 
 /// Sets a person's mobile number (patients are reached by SMS).

@@ -30,8 +30,8 @@ use sqlx::sqlite::{
 };
 use tillit_domain::access::AccessEvent;
 use tillit_domain::booking::{
-    Booking, BookingFor, BookingListItem, BookingStatus, Profile, ProfileText, VisitType,
-    VisitTypeSpec,
+    Booking, BookingFor, BookingListItem, BookingStatus, Colleague, Profile, ProfileText,
+    VisitType, VisitTypeSpec,
 };
 use tillit_domain::notify::BookingChange;
 use tillit_domain::people::NewPerson;
@@ -174,6 +174,8 @@ pub struct NewBooking<'a> {
     pub event_id: String,
     /// How long before a confirmed visit its reminder goes out.
     pub reminder_lead: Duration,
+    /// Colleagues invited besides the responsible clinician.
+    pub participants: Vec<PersonId>,
 }
 
 /// The details a person may change about themselves.
@@ -655,6 +657,11 @@ impl TenantStore<'_> {
                 what: "booking",
             };
             q::insert_access_event(&mut *tx, t, &access, now).await?;
+            for p in &new.participants {
+                if *p != booking.clinician && *p != booking.patient {
+                    q::insert_participant(&mut *tx, t, &booking.id, p, new.created_by, now).await?;
+                }
+            }
             let plan = outbox::plan_for(BookingChange::Created, &booking, new.reminder_lead, now);
             let queued = outbox::apply_plan!(tx, t, &booking.id, &booking.patient, &plan, now);
             Some((booking, queued))
@@ -700,6 +707,30 @@ impl TenantStore<'_> {
             (a.booking.starts_at, &a.booking.id).cmp(&(b.booking.starts_at, &b.booking.id))
         });
         Ok(items)
+    }
+
+    /// Bookings not yet over that `person` was invited to as a colleague.
+    pub async fn bookings_as_participant(
+        &self,
+        person: &PersonId,
+        after: Timestamp,
+    ) -> Result<Vec<BookingListItem>> {
+        let t = &self.tenant;
+        dispatch!(self.pool, read, |ex| q::bookings_as_participant(
+            ex, t, person, after
+        ))
+    }
+
+    /// The colleagues invited to a booking.
+    pub async fn participants_of(&self, booking: &str) -> Result<Vec<Colleague>> {
+        let t = &self.tenant;
+        dispatch!(self.pool, read, |ex| q::participants_of(ex, t, booking))
+    }
+
+    /// The tenant's active clinicians, with unit and job title.
+    pub async fn colleagues(&self) -> Result<Vec<Colleague>> {
+        let t = &self.tenant;
+        dispatch!(self.pool, read, |ex| q::colleagues(ex, t))
     }
 
     /// Appends several access-log entries in one statement: a page that

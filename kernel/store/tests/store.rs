@@ -503,7 +503,15 @@ async fn profiles_and_visit_types_belong_to_their_clinician() {
                 .unwrap(),
             "nothing to publish yet"
         );
-        let text = ProfileText::parse("Leg. psykolog", "Hej!", "", "", "Storgatan 1").unwrap();
+        let text = ProfileText::parse(
+            "Leg. psykolog",
+            "Hej!",
+            "",
+            "",
+            "Storgatan 1",
+            "Vårdcentralen Norr",
+        )
+        .unwrap();
         alfa.save_profile_text(&karin.id, &text, T0).await.unwrap();
         assert!(
             alfa.set_profile_published(&karin.id, Some(T0), T0)
@@ -657,6 +665,7 @@ mod bookings {
                 new_patient_id: PersonId::new(format!("p-{id}")),
                 event_id: format!("e-{id}"),
                 reminder_lead: LEAD,
+                participants: Vec::new(),
             },
             T0,
         )
