@@ -41,6 +41,9 @@ pub struct Inner {
     pub metrics: PrometheusHandle,
     /// The SMS and e-mail clients of the outbox.
     pub senders: crate::outbox::Senders,
+    /// The port `serve` listens on (which differs from the configured one
+    /// when that is 0), for links in messages.
+    pub bound_port: std::sync::OnceLock<u16>,
 }
 
 /// Cheap to clone; handed to every handler.
@@ -135,6 +138,7 @@ pub async fn start(
         secret,
         metrics,
         senders,
+        bound_port: std::sync::OnceLock::new(),
         config,
     })))
 }
@@ -244,6 +248,9 @@ pub async fn serve(
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    if let Ok(addr) = listener.local_addr() {
+        let _ = state.bound_port.set(addr.port());
+    }
     let housekeeping = spawn_housekeeping(state.clone());
     let reminders = crate::outbox::spawn_reminder_tick(state.clone());
     let (stop_worker, worker_stopped) = tokio::sync::oneshot::channel::<()>();

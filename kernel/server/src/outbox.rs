@@ -64,7 +64,12 @@ pub fn portal_origin(state: &AppState, tenant: &Tenant) -> String {
     if state.config.server.behind_tls {
         format!("https://{host}")
     } else {
-        format!("http://{host}:{}", state.config.server.listen.port())
+        let port = state
+            .bound_port
+            .get()
+            .copied()
+            .unwrap_or(state.config.server.listen.port());
+        format!("http://{host}:{port}")
     }
 }
 
@@ -124,9 +129,6 @@ pub async fn deliver(state: AppState, job: Delivery) -> Result<(), DeliveryError
     let Some(booking) = store.booking(&n.booking_id).await.map_err(transient)? else {
         return Ok(());
     };
-    if !store.begin_attempt(&n.id).await.map_err(transient)? {
-        return Ok(());
-    }
     let outcome = send(&state, tenant, &n, &booking).await;
     let now = state.clock.now();
     match outcome {
@@ -136,7 +138,7 @@ pub async fn deliver(state: AppState, job: Delivery) -> Result<(), DeliveryError
             provider_id,
         } => {
             let body = render_sms(&state, tenant, n.kind, &booking);
-            store
+            let marked = store
                 .mark_sent(
                     &n.id,
                     &recipient,
@@ -147,6 +149,10 @@ pub async fn deliver(state: AppState, job: Delivery) -> Result<(), DeliveryError
                 )
                 .await
                 .map_err(transient)?;
+            if !marked {
+                // Withdrawn while it was being sent: it left all the same.
+                tracing::info!(tenant = %tenant.id, notification = %n.id, "message withdrawn while being sent");
+            }
             metrics::counter!("tillit_messages_sent_total", "channel" => n.channel.as_str(), "kind" => n.kind.as_str()).increment(1);
             if n.kind == NoticeKind::Reminder {
                 let late = now.since(n.due_at);

@@ -493,8 +493,9 @@ async fn a_person_logs_in_and_out_in_a_real_browser() {
 
 /// The handbook's journey in a real browser: a clinician fills in "Min
 /// profil" (an error first), creates a visit type, activates booking and
-/// invites a new patient; the patient logs in, accepts the terms, sees the
-/// visit with the message, and confirms it.
+/// invites a new patient; the patient follows the link in the SMS (read
+/// from the development outbox), logs in, accepts the terms, sees the visit
+/// with the message, and confirms it.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_clinician_invites_and_the_patient_confirms_in_a_real_browser() {
     use fantoccini::Locator::{Css, Id};
@@ -668,6 +669,50 @@ async fn a_clinician_invites_and_the_patient_confirms_in_a_real_browser() {
     c.find(Id("logout")).await.unwrap().click().await.unwrap();
     wait_for_text(c, "#notice", "utloggad").await;
 
+    // The patient's SMS, as the development outbox shows what would have
+    // been sent: the time and a link, nothing about the visit's content.
+    let started = Instant::now();
+    let text = loop {
+        c.goto(&server.url("demo.localhost", "/dev/outbox"))
+            .await
+            .unwrap();
+        if let Ok(cell) = c
+            .find(Css(
+                "tr.message[data-kind='invited'][data-status='sent'] td.text",
+            ))
+            .await
+        {
+            break cell.text().await.unwrap();
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "the invitation was never sent"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert!(
+        text.contains("10:00") && text.contains("Demovården"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("medicinlista") && !text.contains("Återbesök"),
+        "{text}"
+    );
+    let link = text
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .unwrap()
+        .to_owned();
+    assert_eq!(link, server.url("demo.localhost", "/"));
+    screenshot(c, "07-outbox").await;
+    c.goto(&link).await.unwrap();
+    c.find(Id("login-link"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+
     // The patient: log in, accept the terms, see the visit and confirm it.
     c.wait()
         .for_element(Id("personnummer"))
@@ -683,7 +728,7 @@ async fn a_clinician_invites_and_the_patient_confirms_in_a_real_browser() {
         .await
         .unwrap();
     wait_for_text(c, "#terms", "Information och villkor").await;
-    screenshot(c, "07-terms").await;
+    screenshot(c, "08-terms").await;
     c.find(Id("accept-terms"))
         .await
         .unwrap()
@@ -701,6 +746,6 @@ async fn a_clinician_invites_and_the_patient_confirms_in_a_real_browser() {
         .unwrap();
     wait_for_text(c, "#notice", "Besöket är bekräftat").await;
     wait_for_text(c, "#my-visits", "Bekräftad").await;
-    screenshot(c, "08-confirmed").await;
+    screenshot(c, "09-confirmed").await;
     let _ = chrome.client.clone().close().await;
 }

@@ -619,7 +619,11 @@ async fn e_mail_carries_a_calendar_entry_and_no_health_information() {
 #[tokio::test]
 async fn reminders_follow_the_visit_across_a_restart() {
     for backend in BACKENDS {
-        let mut app = TestApp::new(backend).await;
+        // A short heartbeat: jobs the killed worker held come back sooner.
+        let mut app = TestApp::with(backend, |c| {
+            c.outbox.heartbeat = tillit_kernel::values::ConfigDuration(Duration::from_secs(1));
+        })
+        .await;
         app.start_worker();
         let date = day(&app, 1);
         let (b1, b2) = {

@@ -1304,20 +1304,9 @@ pub async fn notifications_of_booking<'e>(
     rows.into_iter().map(NotificationRow::into_notification).collect()
 }
 
-/// Counts an attempt at a queued message. Returns whether it is still queued
-/// (not sent, given up or withdrawn meanwhile).
-pub async fn begin_attempt<'e>(ex: impl Executor<'e, Database = Db>, tenant: &TenantId, id: &str) -> Result<bool> {
-    let done = sqlx::query!(
-        "UPDATE notifications SET attempts = attempts + 1 WHERE tenant_id = $1 AND id = $2 AND status = 'queued'",
-        tenant.as_str(),
-        id,
-    )
-    .execute(ex)
-    .await?;
-    Ok(done.rows_affected() == 1)
-}
-
-/// Records what left: the rendered text, where it went, and the provider's id.
+/// Records what left: the rendered text, where it went, and the provider's
+/// id, counting the attempt. Only a message still queued can be marked;
+/// returns whether it was.
 #[allow(clippy::too_many_arguments)]
 pub async fn mark_sent<'e>(
     ex: impl Executor<'e, Database = Db>,
@@ -1328,11 +1317,11 @@ pub async fn mark_sent<'e>(
     provider: &str,
     provider_id: Option<&str>,
     now: Timestamp,
-) -> Result<()> {
-    sqlx::query!(
+) -> Result<bool> {
+    let done = sqlx::query!(
         r#"UPDATE notifications SET status = 'sent', recipient = $3, body = $4, provider = $5, provider_id = $6,
-                  sent_at = $7, last_error = NULL
-           WHERE tenant_id = $1 AND id = $2"#,
+                  sent_at = $7, last_error = NULL, attempts = attempts + 1
+           WHERE tenant_id = $1 AND id = $2 AND status = 'queued'"#,
         tenant.as_str(),
         id,
         recipient,
@@ -1343,7 +1332,7 @@ pub async fn mark_sent<'e>(
     )
     .execute(ex)
     .await?;
-    Ok(())
+    Ok(done.rows_affected() == 1)
 }
 
 /// Records a failed attempt; `give_up` ends the message's life as `failed`.
@@ -1355,7 +1344,7 @@ pub async fn mark_attempt_failed<'e>(
     give_up: bool,
 ) -> Result<()> {
     sqlx::query!(
-        r#"UPDATE notifications SET last_error = $3,
+        r#"UPDATE notifications SET last_error = $3, attempts = attempts + 1,
                   status = CASE WHEN $4 THEN 'failed' ELSE status END
            WHERE tenant_id = $1 AND id = $2 AND status = 'queued'"#,
         tenant.as_str(),

@@ -203,13 +203,8 @@ impl TenantStore<'_> {
         ))
     }
 
-    /// Counts an attempt; `false` if the message is no longer queued (sent,
-    /// given up or withdrawn meanwhile), in which case nothing is to be sent.
-    pub async fn begin_attempt(&self, id: &str) -> Result<bool> {
-        let t = &self.tenant;
-        dispatch!(self.pool, write, |ex| q::begin_attempt(ex, t, id))
-    }
-
+    /// Records a sent message and counts the attempt; `false` if it was no
+    /// longer queued (withdrawn meanwhile).
     #[allow(clippy::too_many_arguments)]
     pub async fn mark_sent(
         &self,
@@ -219,7 +214,7 @@ impl TenantStore<'_> {
         provider: &str,
         provider_id: Option<&str>,
         now: Timestamp,
-    ) -> Result<()> {
+    ) -> Result<bool> {
         let t = &self.tenant;
         dispatch!(self.pool, write, |ex| q::mark_sent(
             ex,
@@ -289,7 +284,7 @@ macro_rules! run_worker {
         let worker = WorkerBuilder::new(format!("{WORKER}-{}", uuid::Uuid::new_v4()))
             .backend($backend)
             .retry(RetryPolicy::retries(s.retries).with_backoff(backoff))
-            .concurrency(8)
+            .concurrency(16)
             .build(move |job: Delivery| {
                 let handler = handler.clone();
                 async move { handler(job).await }
@@ -324,6 +319,7 @@ impl Store {
             Pool::Sqlite { write, .. } => {
                 use tillit_store_sqlite::queue::apalis_sqlite::{Config, SqliteStorage};
                 let config = Config::default()
+                    .batch_size(32)
                     .queue(tillit_store_sqlite::queue::QUEUE)
                     .heartbeat_interval(settings.heartbeat);
                 let backend = SqliteStorage::<Delivery>::new(write)
@@ -334,6 +330,7 @@ impl Store {
             Pool::Postgres(pool) => {
                 use tillit_store_postgres::queue::apalis_postgres::{Config, PostgresStorage};
                 let config = Config::default()
+                    .batch_size(32)
                     .queue(tillit_store_postgres::queue::QUEUE)
                     .heartbeat_interval(settings.heartbeat);
                 let backend = PostgresStorage::<Delivery>::new(pool)

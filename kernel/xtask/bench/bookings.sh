@@ -2,7 +2,9 @@
 # Booking benchmark: 100,000 bookings across 10 tenants, on SQLite and on
 # PostgreSQL. Measures the clinician's Översikt and Mina bokningar (with a
 # year of bookings behind them) and bookings created per second through the
-# real invite form. Loopback only; every wrk run is bounded by BENCH_DURATION.
+# real invite form, and reminder lateness: 3,000 reminders fall due while the
+# load runs; how long after its due time each leaves. Loopback only; every
+# wrk run is bounded by BENCH_DURATION.
 #
 #   cargo xtask bench-bookings
 bench_db=tillit_bench_bookings
@@ -35,6 +37,25 @@ row() {
   printf '| %s | %s | `%s` | %s | %s | %s | %s |\n' "$backend" "$label" "$path" "$rps" "$p50" "$p99" "${errors:-0}"
 }
 
+# apply_sql FILE: runs SQL against the current backend's database.
+apply_sql() {
+  if [ $backend = SQLite ]; then
+    python3 -c "import sqlite3,sys; c=sqlite3.connect(sys.argv[1], timeout=30); c.executescript(open(sys.argv[2]).read()); c.commit()" "$work/data/bookings.db" "$1"
+  else
+    psql "${pg_admin%/*}/tillit_bench_bookings" -q -v ON_ERROR_STOP=1 -f "$1" >/dev/null
+  fi
+}
+
+# query SQL: one value per line.
+query() {
+  if [ $backend = SQLite ]; then
+    python3 -c "import sqlite3,sys; c=sqlite3.connect(sys.argv[1], timeout=30); [print(*r, sep='|') for r in c.execute(sys.argv[2])]" "$work/data/bookings.db" "$1"
+  else
+    psql "${pg_admin%/*}/tillit_bench_bookings" -At -c "$1"
+  fi
+}
+
+lateness=()
 echo "| database | what | path | requests/s | p50 | p99 | non-2xx/3xx |"
 echo "|---|---|---|---:|---:|---:|---:|"
 for backend in SQLite PostgreSQL; do
@@ -45,14 +66,13 @@ for backend in SQLite PostgreSQL; do
     url="${pg_admin%/*}/tillit_bench_bookings"
   fi
   start_server "$url"; stop_server   # migrate and create the bootstrap people
-  if [ $backend = SQLite ]; then
-    python3 -c "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.executescript(open(sys.argv[2]).read()); c.commit()" "$work/data/bookings.db" "$work/seed.sql"
-  else
-    psql "${pg_admin%/*}/tillit_bench_bookings" -q -v ON_ERROR_STOP=1 -f "$work/seed.sql" >/dev/null
-    psql "${pg_admin%/*}/tillit_bench_bookings" -qc "ANALYZE" >/dev/null
-  fi
+  apply_sql "$work/seed.sql"
+  [ $backend = PostgreSQL ] && psql "${pg_admin%/*}/tillit_bench_bookings" -qc "ANALYZE" >/dev/null
   start_server "$url"
   login_karin
+  # Reminders due from 3 s from now, while the load below runs.
+  python3 "$here/seed_bookings.py" --reminders "$(($(date +%s%N) / 1000000))" > "$work/reminders.sql"
+  apply_sql "$work/reminders.sql"
   for page in / /bookings; do
     out=$(wrk -t2 -c"$connections" -d"$duration" --latency -H "Host: demo.localhost" -H "Cookie: tillit_session=$session" "$base$page")
     label=$([ "$page" = / ] && echo "Översikt (confirmed ahead)" || echo "Mina bokningar (all ahead)")
@@ -61,8 +81,31 @@ for backend in SQLite PostgreSQL; do
   out=$(BENCH_SESSION=$session BENCH_CSRF=$csrf BENCH_VISIT_TYPE=$visit_type \
     wrk -t2 -c"$connections" -d"$duration" --latency -s "$here/create_bookings.lua" "$base/bookings")
   row "$out" "bookings created (invite form)" "POST /bookings"
+  # Wait (at most 3 minutes) until every reminder has left.
+  for _ in $(seq 1 180); do
+    left=$(query "SELECT COUNT(*) FROM notifications WHERE id LIKE 'bench-r-%' AND status IN ('scheduled', 'queued')")
+    [ "$left" = 0 ] && break
+    sleep 1
+  done
+  lateness+=("$(query "SELECT sent_at - due_at FROM notifications WHERE id LIKE 'bench-r-%' AND status = 'sent'" \
+    | python3 -c "
+import sys
+v = sorted(int(x) for x in sys.stdin if x.strip())
+total = $(query "SELECT COUNT(*) FROM notifications WHERE id LIKE 'bench-r-%'")
+failed = $(query "SELECT COUNT(*) FROM notifications WHERE id LIKE 'bench-r-%' AND status = 'failed'")
+assert failed == 0, f'{failed} reminders failed'
+assert len(v) == total, f'only {len(v)} of {total} reminders were sent' 
+p = lambda q: v[min(len(v) - 1, int(q * len(v)))] if v else 0
+print(f'| $backend | {len(v)} of {total} | {p(0.5)} ms | {p(0.99)} ms | {v[-1] if v else 0} ms |')
+")")
   stop_server
 done
+echo
+echo "Reminder lateness (sent minus due; due one every 130 ms per tenant, during the load above):"
+echo
+echo "| database | reminders sent | p50 | p99 | max |"
+echo "|---|---:|---:|---:|---:|"
+printf '%s\n' "${lateness[@]}"
 echo
 echo "Seed: 10 tenants × 10,000 bookings (20 clinicians × 500, every 17.5 h over a year centred on now); the measured clinician has 500."
 echo "wrk: 2 threads, $connections connections, $duration per row, on the same machine as the server."

@@ -5,14 +5,32 @@ valid for both SQLite and PostgreSQL (run it after `tillit migrate` and one
 start, so the demo tenant's bootstrap people exist).
 
     python3 seed_bookings.py TENANTS_DIR NOW_MS > seed.sql
+
+With `--reminders NOW_MS`, writes instead the reminders of the lateness
+measurement: 300 confirmed bookings per tenant get a scheduled reminder,
+due one every 130 ms per tenant from 3 s after NOW_MS (3,000 in 42 s).
+
+    python3 seed_bookings.py --reminders NOW_MS > reminders.sql
 """
 import random
 import sys
 import uuid
 
+TENANTS = ["demo"] + [f"bench{i}" for i in range(1, 10)]
+REMINDERS_PER_TENANT = 300
+
+if sys.argv[1] == "--reminders":
+    now_ms = int(sys.argv[2])
+    for t in TENANTS:
+        sys.stdout.write(
+            "INSERT INTO notifications (tenant_id, id, booking_id, person_id, kind, channel, status, due_at, created_at) "
+            f"SELECT tenant_id, 'bench-r-' || id, id, patient_id, 'reminder', 'sms', 'scheduled', "
+            f"{now_ms + 3000} + 130 * (ROW_NUMBER() OVER (ORDER BY id)), {now_ms} "
+            f"FROM bookings WHERE tenant_id = '{t}' AND status = 'confirmed' ORDER BY id LIMIT {REMINDERS_PER_TENANT};\n")
+    sys.exit(0)
+
 tenants_dir, now_ms = sys.argv[1], int(sys.argv[2])
 random.seed(7)
-TENANTS = ["demo"] + [f"bench{i}" for i in range(1, 10)]
 CLINICIANS, PATIENTS, BOOKINGS = 20, 500, 100_000
 STATUSES = ["unconfirmed", "confirmed", "confirmed", "confirmed", "cancelled", "finished"]
 
@@ -48,12 +66,12 @@ for t in TENANTS:
     patients = [f"{t}-p{i}" for i in range(PATIENTS)]
     for i, c in enumerate(clinicians):
         n += 1
-        people.append(f"('{t}', '{c}', 'clinician', 'active', '{pnr(100000 + n)}', 'Klin{i}', 'Iker', {now_ms}, {now_ms})")
+        people.append(f"('{t}', '{c}', 'clinician', 'active', '{pnr(100000 + n)}', 'Klin{i}', 'Iker', {now_ms}, {now_ms}, NULL)")
     for i, p in enumerate(patients):
         n += 1
-        people.append(f"('{t}', '{p}', 'patient', 'active', '{pnr(200000 + n)}', 'Pat{i}', 'Ient', {now_ms}, {now_ms})")
+        people.append(f"('{t}', '{p}', 'patient', 'active', '{pnr(200000 + n)}', 'Pat{i}', 'Ient', {now_ms}, {now_ms}, '+4670{n:07d}')")
     for i in range(0, len(people), rows_per_insert):
-        out.write("INSERT INTO people (tenant_id, id, role, status, personnummer, given_name, family_name, created_at, updated_at) VALUES\n"
+        out.write("INSERT INTO people (tenant_id, id, role, status, personnummer, given_name, family_name, created_at, updated_at, phone) VALUES\n"
                   + ",\n".join(people[i:i + rows_per_insert]) + " ON CONFLICT DO NOTHING;\n")
     if t == "demo":
         # The demo clinician Karin gets her share too, under her real id, and
