@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use apalis::prelude::*;
 use serde::{Deserialize, Serialize};
-use tillit_domain::notify::{BookingChange, NoticePlan, NoticeStatus, Notification};
+use tillit_domain::notify::{BookingChange, NoticeKind, NoticePlan, NoticeStatus, Notification};
 use tillit_domain::{TenantId, Timestamp};
 
 use crate::{Pool, Result, Store, StoreError, TenantStore};
@@ -80,12 +80,21 @@ impl Default for WorkerSettings {
     }
 }
 
-pub(crate) fn payload(tenant: &TenantId, id: &str) -> Vec<u8> {
-    serde_json::to_vec(&Delivery {
+/// A delivery job for message `id`. Reminders, which have a time to keep,
+/// go before changes, and changes before new invitations, when the queue
+/// has a backlog.
+pub(crate) fn payload(tenant: &TenantId, id: &str, kind: NoticeKind) -> (Vec<u8>, usize) {
+    let job = serde_json::to_vec(&Delivery {
         tenant: tenant.as_str().to_owned(),
         notification: id.to_owned(),
     })
-    .unwrap_or_default()
+    .unwrap_or_default();
+    let priority = match kind {
+        NoticeKind::Reminder => 2,
+        NoticeKind::Moved | NoticeKind::Cancelled => 1,
+        NoticeKind::Invited => 0,
+    };
+    (job, priority)
 }
 
 /// Inserts the rows a [`NoticePlan`] asks for and pushes delivery jobs for
@@ -95,7 +104,7 @@ macro_rules! apply_plan {
     ($tx:ident, $t:expr, $booking:expr, $patient:expr, $plan:expr, $now:expr) => {{
         let plan: &tillit_domain::notify::NoticePlan = $plan;
         let (phone, email) = q::contact_of(&mut *$tx, $t, $patient).await?;
-        let mut jobs: Vec<Vec<u8>> = Vec::new();
+        let mut jobs: Vec<(Vec<u8>, usize)> = Vec::new();
         if let Some(kind) = plan.now {
             for (channel, known) in [
                 (tillit_domain::notify::Channel::Sms, phone.is_some()),
@@ -118,7 +127,7 @@ macro_rules! apply_plan {
                     $now,
                 )
                 .await?;
-                jobs.push($crate::outbox::payload($t, &id));
+                jobs.push($crate::outbox::payload($t, &id, kind));
             }
         }
         match plan.reminder {
@@ -171,7 +180,7 @@ impl TenantStore<'_> {
             let mut jobs = Vec::with_capacity(ids.len());
             for id in &ids {
                 if q::queue_reminder(&mut *tx, t, id).await? {
-                    jobs.push(payload(t, id));
+                    jobs.push(payload(t, id, NoticeKind::Reminder));
                 }
             }
             q::push_deliveries(&mut tx, &jobs).await?;

@@ -54,20 +54,22 @@ pub mod queue {
         m
     }
 
-    /// Pushes delivery jobs (JSON payloads) in the caller's transaction, so
-    /// they exist exactly when the change that caused them does.
+    /// Pushes delivery jobs (JSON payloads, each with its priority: higher
+    /// goes first) in the caller's transaction, so they exist exactly when
+    /// the change that caused them does.
     pub async fn push_deliveries(
         conn: &mut sqlx::PgConnection,
-        payloads: &[Vec<u8>],
+        payloads: &[(Vec<u8>, usize)],
     ) -> Result<(), sqlx::Error> {
         if payloads.is_empty() {
             return Ok(());
         }
         let tasks: Vec<apalis_postgres::PgTask> = payloads
             .iter()
-            .map(|p| {
+            .map(|(p, priority)| {
                 apalis_core::task::builder::TaskBuilder::new(p.clone())
                     .max_attempts(MAX_ATTEMPTS)
+                    .priority(*priority)
                     .build()
             })
             .collect();
