@@ -17,6 +17,8 @@
 //! - [`notify`]: which messages a change to a booking sends, and when;
 //!   what a message may say.
 //! - [`time`]: timestamps, the clock, and durations as written in config.
+//! - [`visit`]: the visit room's rules: when it opens, who starts, ends and
+//!   enters it, and how participants see each other.
 //! - [`redact`]: a wrapper that keeps personal data out of logs.
 
 pub mod access;
@@ -28,6 +30,7 @@ pub mod personnummer;
 pub mod redact;
 pub mod session;
 pub mod time;
+pub mod visit;
 
 pub use ids::{PersonId, TenantId};
 pub use people::{Person, PersonName, PersonStatus, Role};
