@@ -25,12 +25,16 @@
 //!
 //! For audio it forwards every packet and follows the publishers' audio
 //! levels (RFC 6464) to name the active speaker.
+//!
+//! [`signal`] is the browser ↔ kernel signalling protocol and its
+//! per-connection state machine, also without IO.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::time::Duration;
 
 mod clock;
 mod seq;
+pub mod signal;
 
 pub use clock::Millis;
 use seq::{SeqUnwrapper, seq_newer};
