@@ -41,7 +41,7 @@ pub enum ClientMessage {
         width: u32,
         height: u32,
     },
-    Leave,
+    Leave {},
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
