@@ -126,6 +126,7 @@ pub async fn start(
             }
         }
     }
+    crate::install_tls_provider();
     let secret = load_or_create_secret(&config.data_dir)?;
     let senders = crate::outbox::Senders::new(&config).map_err(StartError::Io)?;
     Ok(AppState(Arc::new(Inner {

@@ -19,6 +19,13 @@
 //! - [`values`]: value types of config files and their error messages.
 
 pub mod app;
+
+/// Chooses the TLS crypto provider for the whole process (aws-lc-rs). Call
+/// once at start, before any TLS connection: dependencies enable rustls
+/// with more than one provider, and rustls refuses to guess.
+pub fn install_tls_provider() {
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+}
 pub mod bookings;
 pub mod config;
 pub mod error;

@@ -61,6 +61,7 @@ impl Clock for SystemClock {
 }
 
 fn main() -> ExitCode {
+    tillit_kernel::install_tls_provider();
     let cli = Cli::parse();
     let (file, required) = match &cli.config {
         Some(f) => (f.clone(), true),

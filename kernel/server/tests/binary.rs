@@ -271,6 +271,8 @@ struct Chrome {
 
 impl Chrome {
     async fn start() -> Self {
+        // The WebDriver client speaks TLS-capable HTTP too.
+        tillit_kernel::install_tls_provider();
         for bin in ["/usr/bin/chromium", "/usr/bin/chromedriver"] {
             assert!(
                 Path::new(bin).exists(),
