@@ -548,6 +548,9 @@ pub async fn page(
                 "to": n.recipient.unwrap_or_default(),
                 "kind": n.kind.as_str(),
                 "status": n.status.as_str(),
+                "channel_key": format!("outbox.channel_{}", n.channel.as_str()),
+                "kind_key": format!("outbox.kind_{}", n.kind.as_str()),
+                "status_key": format!("outbox.status_{}", n.status.as_str()),
                 "delivery": n.delivery.or(n.last_error).unwrap_or_default(),
                 "text": n.body.unwrap_or_default(),
             })
