@@ -73,7 +73,8 @@ pub enum Event {
     },
 }
 
-fn vp8() -> RTCRtpCodecParameters {
+/// The video codec the media plane negotiates (VP8, payload type 96).
+pub fn vp8() -> RTCRtpCodecParameters {
     RTCRtpCodecParameters {
         rtp_codec: RTCRtpCodec {
             mime_type: MIME_TYPE_VP8.to_owned(),

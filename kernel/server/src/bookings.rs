@@ -257,7 +257,9 @@ pub async fn create(
     if message.chars().count() > MESSAGE_MAX {
         errors.add_max("message", "field.too_long", MESSAGE_MAX);
     }
-    let (Some(visit_type), Some(who), Some(starts_at)) = (visit_type, who, starts_at) else {
+    let (Some(visit_type), Some(who), Some(starts_at), true) =
+        (visit_type, who, starts_at, errors.is_empty())
+    else {
         return render_invite(
             &state,
             &ctx,
@@ -268,17 +270,6 @@ pub async fn create(
         )
         .await;
     };
-    if !errors.is_empty() {
-        return render_invite(
-            &state,
-            &ctx,
-            &form,
-            &errors,
-            false,
-            StatusCode::UNPROCESSABLE_ENTITY,
-        )
-        .await;
-    }
 
     let booking = Booking {
         id: uuid::Uuid::new_v4().to_string(),

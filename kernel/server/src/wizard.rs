@@ -270,7 +270,9 @@ pub async fn post(
     let who = parse_who(form.who_fields(), inv.as_ref(), &me, &mut errors);
     let all = store.colleagues().await?;
     let colleagues = chosen_colleagues(&all, &form, &me.id, &mut errors);
-    let (Some((visit_type, reason, starts_at)), Some(who)) = (details, who) else {
+    let (Some((visit_type, reason, starts_at)), Some(who), true) =
+        (details, who, errors.is_empty())
+    else {
         return render(
             &state,
             &ctx,
@@ -282,18 +284,6 @@ pub async fn post(
         )
         .await;
     };
-    if !errors.is_empty() {
-        return render(
-            &state,
-            &ctx,
-            &form,
-            2,
-            &errors,
-            false,
-            StatusCode::UNPROCESSABLE_ENTITY,
-        )
-        .await;
-    }
     let checked = Checked {
         visit_type,
         reason,

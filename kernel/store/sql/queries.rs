@@ -902,13 +902,33 @@ pub async fn insert_participant<'e>(
     Ok(())
 }
 
+struct ColleagueRow {
+    id: String,
+    given: String,
+    family: String,
+    title: Option<String>,
+    unit: Option<String>,
+}
+
+impl ColleagueRow {
+    fn into_colleague(self) -> Colleague {
+        Colleague {
+            id: PersonId::new(self.id),
+            name: format!("{} {}", self.given, self.family),
+            title: self.title.unwrap_or_default(),
+            unit: self.unit.unwrap_or_default(),
+        }
+    }
+}
+
 /// The colleagues invited to a booking, with their job title, by name.
 pub async fn participants_of<'e>(
     ex: impl Executor<'e, Database = Db>,
     tenant: &TenantId,
     booking: &str,
 ) -> Result<Vec<Colleague>> {
-    let rows = sqlx::query!(
+    let rows = sqlx::query_as!(
+        ColleagueRow,
         r#"SELECT p.id AS "id!", p.given_name AS "given!", p.family_name AS "family!",
                   cp.title AS "title?", cp.unit AS "unit?"
            FROM booking_participants bp
@@ -921,21 +941,14 @@ pub async fn participants_of<'e>(
     )
     .fetch_all(ex)
     .await?;
-    Ok(rows
-        .into_iter()
-        .map(|r| Colleague {
-            id: PersonId::new(r.id),
-            name: format!("{} {}", r.given, r.family),
-            title: r.title.unwrap_or_default(),
-            unit: r.unit.unwrap_or_default(),
-        })
-        .collect())
+    Ok(rows.into_iter().map(ColleagueRow::into_colleague).collect())
 }
 
 /// The tenant's active clinicians with their job title and unit, by unit,
 /// title and name: the tree colleagues are picked from.
 pub async fn colleagues<'e>(ex: impl Executor<'e, Database = Db>, tenant: &TenantId) -> Result<Vec<Colleague>> {
-    let rows = sqlx::query!(
+    let rows = sqlx::query_as!(
+        ColleagueRow,
         r#"SELECT p.id AS "id!", p.given_name AS "given!", p.family_name AS "family!",
                   cp.title AS "title?", cp.unit AS "unit?"
            FROM people p
@@ -946,15 +959,7 @@ pub async fn colleagues<'e>(ex: impl Executor<'e, Database = Db>, tenant: &Tenan
     )
     .fetch_all(ex)
     .await?;
-    Ok(rows
-        .into_iter()
-        .map(|r| Colleague {
-            id: PersonId::new(r.id),
-            name: format!("{} {}", r.given, r.family),
-            title: r.title.unwrap_or_default(),
-            unit: r.unit.unwrap_or_default(),
-        })
-        .collect())
+    Ok(rows.into_iter().map(ColleagueRow::into_colleague).collect())
 }
 
 /// Sets a person's mobile number (patients are reached by SMS).
