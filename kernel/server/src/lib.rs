@@ -41,5 +41,6 @@ pub mod tenants;
 pub mod terms;
 pub mod theme;
 pub mod values;
+pub mod visits;
 pub mod web;
 pub mod wizard;

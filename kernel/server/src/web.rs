@@ -21,7 +21,7 @@ use crate::app::AppState;
 use crate::error::ErrorKind;
 use crate::session::{self, TenantOf};
 use crate::theme::Asset;
-use crate::{bookings, outbox, pages, profile, terms, wizard};
+use crate::{bookings, outbox, pages, profile, terms, visits, wizard};
 
 pub fn router(state: AppState) -> Router {
     let pages = Router::new()
@@ -42,6 +42,9 @@ pub fn router(state: AppState) -> Router {
         .route("/bookings/group", get(wizard::start).post(wizard::post))
         .route("/contacts", get(bookings::contacts))
         .route("/dev/outbox", get(outbox::page))
+        .route("/visits/{id}", get(visits::show))
+        .route("/visits/{id}/start", post(visits::start))
+        .route("/visits/{id}/end", post(visits::end))
         .route("/bookings/{id}/cancel", post(bookings::cancel))
         .route(
             "/bookings/{id}/time",

@@ -728,6 +728,44 @@ pub async fn overlapping_bookings<'e>(
     Ok(n)
 }
 
+/// Makes `clinician` the booking's responsible clinician (who started it).
+pub async fn set_responsible_clinician<'e>(
+    ex: impl Executor<'e, Database = Db>,
+    tenant: &TenantId,
+    id: &str,
+    clinician: &PersonId,
+    now: Timestamp,
+) -> Result<()> {
+    sqlx::query!(
+        "UPDATE bookings SET clinician_id = $3, updated_at = $4 WHERE tenant_id = $1 AND id = $2",
+        tenant.as_str(),
+        id,
+        clinician.as_str(),
+        now.0,
+    )
+    .execute(ex)
+    .await?;
+    Ok(())
+}
+
+/// Takes `person` off a booking's invited colleagues.
+pub async fn delete_participant<'e>(
+    ex: impl Executor<'e, Database = Db>,
+    tenant: &TenantId,
+    booking: &str,
+    person: &PersonId,
+) -> Result<()> {
+    sqlx::query!(
+        "DELETE FROM booking_participants WHERE tenant_id = $1 AND booking_id = $2 AND person_id = $3",
+        tenant.as_str(),
+        booking,
+        person.as_str(),
+    )
+    .execute(ex)
+    .await?;
+    Ok(())
+}
+
 /// Moves one of `clinician`'s bookings that has not started to a new time.
 /// Returns whether it did (the booking exists, is theirs, and can move).
 pub async fn reschedule_booking<'e>(

@@ -866,6 +866,49 @@ impl TenantStore<'_> {
         Ok(won.is_some())
     }
 
+    /// Starts a visit: confirmed → in progress, recorded with who and when,
+    /// and the clinician who starts it becomes responsible (the one before
+    /// stays on as an invited colleague). Returns whether this start won.
+    pub async fn start_visit(
+        &self,
+        id: &str,
+        starter: &PersonId,
+        event_id: &str,
+        reminder_lead: Duration,
+        now: Timestamp,
+    ) -> Result<bool> {
+        let t = &self.tenant;
+        let (from, to) = (BookingStatus::Confirmed, BookingStatus::InProgress);
+        let won: Option<()> = in_transaction!(self.pool, |tx| 'body: {
+            let Some(before) = q::booking(&mut *tx, t, id).await? else {
+                break 'body None;
+            };
+            if !q::set_booking_status(&mut *tx, t, id, from, to, now).await? {
+                break 'body None;
+            }
+            q::insert_booking_event(&mut *tx, t, event_id, id, Some(from), to, starter, now)
+                .await?;
+            if before.clinician != *starter {
+                q::delete_participant(&mut *tx, t, id, starter).await?;
+                q::insert_participant(&mut *tx, t, id, &before.clinician, starter, now).await?;
+                q::set_responsible_clinician(&mut *tx, t, id, starter, now).await?;
+            }
+            let Some(booking) = q::booking(&mut *tx, t, id).await? else {
+                break 'body None;
+            };
+            let plan = outbox::plan_for(
+                BookingChange::Status { from, to },
+                &booking,
+                reminder_lead,
+                now,
+            );
+            // Starting sends nothing; it only withdraws the reminder.
+            let _ = outbox::apply_plan!(tx, t, &booking.id, &booking.patient, &plan, now);
+            Some(())
+        })?;
+        Ok(won.is_some())
+    }
+
     /// A clinician's profile, if they have saved one.
     pub async fn profile(&self, person: &PersonId) -> Result<Option<Profile>> {
         let t = &self.tenant;

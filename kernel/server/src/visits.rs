@@ -1,0 +1,152 @@
+//! The visit page: the waiting room before the video, and the start and end
+//! of a visit, by the rules in `tillit_domain::visit`.
+//!
+//! Only the visit's participants (its patient, its responsible clinician
+//! and invited colleagues) see it; anyone else gets 404. The video itself
+//! comes with the media plane (`kernel/media`).
+
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Redirect};
+use serde_json::json;
+use tillit_domain::access::AccessAction;
+use tillit_domain::booking::{Booking, BookingStatus};
+use tillit_domain::visit::{self, RoomState};
+use tillit_domain::{Person, Role};
+
+use crate::app::AppState;
+use crate::error::AppError;
+use crate::forms::log_access;
+use crate::pages::{PageResult, page};
+use crate::session::Ctx;
+
+/// The booking, and how `me` takes part in it; 404 if they do not.
+async fn participation(
+    state: &AppState,
+    ctx: &Ctx,
+    me: &Person,
+    id: &str,
+) -> Result<(Booking, visit::Role), AppError> {
+    let store = state.store.tenant(ctx.tenant.id.clone());
+    let booking = store.booking(id).await?.ok_or(AppError::NotFound)?;
+    if booking.patient == me.id {
+        return Ok((booking, visit::Role::Patient));
+    }
+    if me.role == Role::Clinician
+        && (booking.clinician == me.id
+            || store
+                .participants_of(id)
+                .await?
+                .iter()
+                .any(|c| c.id == me.id))
+    {
+        return Ok((booking, visit::Role::Clinician));
+    }
+    Err(AppError::NotFound)
+}
+
+pub async fn show(State(state): State<AppState>, ctx: Ctx, Path(id): Path<String>) -> PageResult {
+    let me = ctx.user()?.clone();
+    let (booking, role) = participation(&state, &ctx, &me, &id).await?;
+    let store = state.store.tenant(ctx.tenant.id.clone());
+    let now = state.clock.now();
+    let room = visit::room_state(&booking, role, now);
+    let responsible = store.person(&booking.clinician).await?;
+    let title = store
+        .profile(&booking.clinician)
+        .await?
+        .map(|p| p.text.title)
+        .unwrap_or_default();
+    let patient = if role == visit::Role::Clinician {
+        let p = store.person(&booking.patient).await?;
+        if let Some(p) = &p {
+            log_access(&state, &ctx, &me, p, AccessAction::Read, "visit").await?;
+        }
+        p.map(|p| p.full_name())
+    } else {
+        None
+    };
+    let (state_name, extra) = match room {
+        RoomState::NotOpen { opens_at } => (
+            "not_open",
+            json!({"opens_at": opens_at.to_stockholm().strftime("%H:%M").to_string()}),
+        ),
+        RoomState::Waiting { can_start } => ("waiting", json!({"can_start": can_start})),
+        RoomState::InProgress { minutes_left } => {
+            ("in_progress", json!({"minutes_left": minutes_left}))
+        }
+        RoomState::Closed => ("closed", json!({})),
+        RoomState::Missed => ("missed", json!({})),
+    };
+    let html = page(
+        &state,
+        &ctx,
+        "visit",
+        json!({
+            "title": "visit.title",
+            "id": booking.id,
+            "heading": booking.title,
+            "when": state.catalogs.format_span(ctx.lang, booking.starts_at, booking.ends_at()),
+            "clinician": responsible.map(|p| p.full_name()),
+            "clinician_title": title,
+            "patient": patient,
+            "is_clinician": role == visit::Role::Clinician,
+            "state": state_name,
+            "room": extra,
+        }),
+    )?;
+    Ok(html.into_response())
+}
+
+/// "Starta videomöte": a clinician participant, inside the window, on a
+/// confirmed visit. Whoever starts it becomes its responsible clinician.
+pub async fn start(State(state): State<AppState>, ctx: Ctx, Path(id): Path<String>) -> PageResult {
+    let me = ctx.require(Role::Clinician)?.clone();
+    let (booking, role) = participation(&state, &ctx, &me, &id).await?;
+    let now = state.clock.now();
+    if visit::room_state(&booking, role, now) != (RoomState::Waiting { can_start: true }) {
+        return Err(AppError::Conflict("the visit cannot be started now"));
+    }
+    let started = state
+        .store
+        .tenant(ctx.tenant.id.clone())
+        .start_visit(
+            &id,
+            &me.id,
+            &uuid::Uuid::new_v4().to_string(),
+            ctx.tenant.booking.reminder_lead.0,
+            now,
+        )
+        .await?;
+    if !started {
+        return Err(AppError::Conflict("the visit changed meanwhile"));
+    }
+    tracing::info!(tenant = %ctx.tenant.id, by = %me.id, booking = %id, "visit started");
+    Ok(Redirect::to(&format!("/visits/{id}")).into_response())
+}
+
+/// Ends the visit for everyone; nobody can enter it again.
+pub async fn end(State(state): State<AppState>, ctx: Ctx, Path(id): Path<String>) -> PageResult {
+    let me = ctx.require(Role::Clinician)?.clone();
+    let (booking, _) = participation(&state, &ctx, &me, &id).await?;
+    if booking.status != BookingStatus::InProgress {
+        return Err(AppError::Conflict("the visit is not in progress"));
+    }
+    let ended = state
+        .store
+        .tenant(ctx.tenant.id.clone())
+        .change_booking_status(
+            &id,
+            BookingStatus::InProgress,
+            BookingStatus::Finished,
+            &me.id,
+            &uuid::Uuid::new_v4().to_string(),
+            ctx.tenant.booking.reminder_lead.0,
+            state.clock.now(),
+        )
+        .await?;
+    if !ended {
+        return Err(AppError::Conflict("the visit changed meanwhile"));
+    }
+    tracing::info!(tenant = %ctx.tenant.id, by = %me.id, booking = %id, "visit ended");
+    Ok(Redirect::to(&format!("/visits/{id}")).into_response())
+}
