@@ -15,7 +15,7 @@
 //! PLI to the publisher. A new participant's tracks reach those already in
 //! the room through a renegotiation ([`Event::Offer`]).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
@@ -146,8 +146,8 @@ pub struct Endpoint {
     next_track: u32,
     /// Who published which room track.
     owners: HashMap<TrackId, PeerId>,
-    transmit: Vec<(SocketAddr, Vec<u8>)>,
-    events: Vec<Event>,
+    transmit: VecDeque<(SocketAddr, Vec<u8>)>,
+    events: VecDeque<Event>,
 }
 
 impl std::fmt::Debug for Endpoint {
@@ -169,8 +169,8 @@ impl Endpoint {
             routes: HashMap::new(),
             next_track: 1,
             owners: HashMap::new(),
-            transmit: Vec::new(),
-            events: Vec::new(),
+            transmit: VecDeque::new(),
+            events: VecDeque::new(),
         }
     }
 
@@ -329,19 +329,11 @@ impl Endpoint {
     }
 
     pub fn poll_transmit(&mut self) -> Option<(SocketAddr, Vec<u8>)> {
-        if self.transmit.is_empty() {
-            None
-        } else {
-            Some(self.transmit.remove(0))
-        }
+        self.transmit.pop_front()
     }
 
     pub fn poll_event(&mut self) -> Option<Event> {
-        if self.events.is_empty() {
-            None
-        } else {
-            Some(self.events.remove(0))
-        }
+        self.events.pop_front()
     }
 
     /// Moves everything along: connection events and media into the room,
@@ -360,7 +352,7 @@ impl Endpoint {
                         let up = s.to_string() == "connected";
                         if up != conn.connected {
                             conn.connected = up;
-                            self.events.push(if up {
+                            self.events.push_back(if up {
                                 Event::Connected { peer: *peer }
                             } else {
                                 Event::Disconnected { peer: *peer }
@@ -404,7 +396,7 @@ impl Endpoint {
                     && let Ok(offer) = conn.pc.create_offer(None)
                     && conn.pc.set_local_description(now, offer.clone()).is_ok()
                 {
-                    self.events.push(Event::Offer {
+                    self.events.push_back(Event::Offer {
                         peer: *other,
                         sdp: offer.sdp,
                     });
@@ -485,14 +477,16 @@ impl Endpoint {
                         let _ = r.write_rtcp(now, vec![Box::new(pli)]);
                     }
                 }
-                Output::ActiveSpeaker { peer } => self.events.push(Event::ActiveSpeaker { peer }),
+                Output::ActiveSpeaker { peer } => {
+                    self.events.push_back(Event::ActiveSpeaker { peer })
+                }
                 Output::NackUpstream { .. } | Output::SetLayerActive { .. } => {}
             }
         }
         for conn in self.conns.values_mut() {
             while let Some(w) = conn.pc.poll_write() {
                 self.transmit
-                    .push((w.transport.peer_addr, w.message.to_vec()));
+                    .push_back((w.transport.peer_addr, w.message.to_vec()));
             }
         }
     }

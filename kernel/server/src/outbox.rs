@@ -129,7 +129,8 @@ pub async fn deliver(state: AppState, job: Delivery) -> Result<(), DeliveryError
     let Some(booking) = store.booking(&n.booking_id).await.map_err(transient)? else {
         return Ok(());
     };
-    let outcome = send(&state, tenant, &n, &booking).await;
+    let body = render_sms(&state, tenant, n.kind, &booking);
+    let outcome = send(&state, tenant, &n, &booking, &body).await;
     let now = state.clock.now();
     match outcome {
         Sent::Ok {
@@ -137,7 +138,6 @@ pub async fn deliver(state: AppState, job: Delivery) -> Result<(), DeliveryError
             provider,
             provider_id,
         } => {
-            let body = render_sms(&state, tenant, n.kind, &booking);
             let marked = store
                 .mark_sent(
                     &n.id,
@@ -225,13 +225,13 @@ async fn send(
     tenant: &Tenant,
     n: &Notification,
     booking: &tillit_domain::booking::Booking,
+    body: &str,
 ) -> Sent {
     let store = state.store.tenant(tenant.id.clone());
     let (phone, email) = match store.contact_of(&n.person).await {
         Ok(c) => c,
         Err(e) => return Sent::Retry(e.to_string()),
     };
-    let body = render_sms(state, tenant, n.kind, booking);
     match n.channel {
         Channel::Sms => {
             let Some(phone) = phone else {
@@ -262,7 +262,7 @@ async fn send(
                         password,
                         &tenant.booking.sms_sender,
                         &phone,
-                        &body,
+                        body,
                         &report,
                     )
                     .await
@@ -279,7 +279,7 @@ async fn send(
                     provider: "outbox",
                     provider_id: None,
                 },
-                Some(smtp) => send_email(state, smtp, tenant, n, booking, &email, &body).await,
+                Some(smtp) => send_email(state, smtp, tenant, n, booking, &email, body).await,
             }
         }
     }

@@ -662,7 +662,12 @@ impl TenantStore<'_> {
                     q::insert_participant(&mut *tx, t, &booking.id, p, new.created_by, now).await?;
                 }
             }
-            let plan = outbox::plan_for(BookingChange::Created, &booking, new.reminder_lead, now);
+            let plan = tillit_domain::notify::plan(
+                BookingChange::Created,
+                &booking,
+                new.reminder_lead,
+                now,
+            );
             let queued = outbox::apply_plan!(tx, t, &booking.id, &booking.patient, &plan, now);
             Some((booking, queued))
         })?;
@@ -801,7 +806,8 @@ impl TenantStore<'_> {
             let Some(booking) = q::booking(&mut *tx, t, id).await? else {
                 break 'body None;
             };
-            let plan = outbox::plan_for(BookingChange::Moved, &booking, reminder_lead, now);
+            let plan =
+                tillit_domain::notify::plan(BookingChange::Moved, &booking, reminder_lead, now);
             Some(outbox::apply_plan!(
                 tx,
                 t,
@@ -845,7 +851,7 @@ impl TenantStore<'_> {
             let Some(booking) = q::booking(&mut *tx, t, id).await? else {
                 break 'body None;
             };
-            let plan = outbox::plan_for(
+            let plan = tillit_domain::notify::plan(
                 BookingChange::Status { from, to },
                 &booking,
                 reminder_lead,
@@ -893,10 +899,12 @@ impl TenantStore<'_> {
                 q::insert_participant(&mut *tx, t, id, &before.clinician, starter, now).await?;
                 q::set_responsible_clinician(&mut *tx, t, id, starter, now).await?;
             }
-            let Some(booking) = q::booking(&mut *tx, t, id).await? else {
-                break 'body None;
+            let booking = Booking {
+                status: to,
+                clinician: starter.clone(),
+                ..before
             };
-            let plan = outbox::plan_for(
+            let plan = tillit_domain::notify::plan(
                 BookingChange::Status { from, to },
                 &booking,
                 reminder_lead,

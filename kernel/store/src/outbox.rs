@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use apalis::prelude::*;
 use serde::{Deserialize, Serialize};
-use tillit_domain::notify::{BookingChange, NoticeKind, NoticePlan, NoticeStatus, Notification};
+use tillit_domain::notify::{NoticeKind, Notification};
 use tillit_domain::{TenantId, Timestamp};
 
 use crate::{Pool, Result, Store, StoreError, TenantStore};
@@ -159,16 +159,6 @@ macro_rules! apply_plan {
     }};
 }
 pub(crate) use apply_plan;
-
-/// The plan for `change` to `booking`, with the reminder `lead`.
-pub(crate) fn plan_for(
-    change: BookingChange,
-    booking: &tillit_domain::booking::Booking,
-    lead: Duration,
-    now: Timestamp,
-) -> NoticePlan {
-    tillit_domain::notify::plan(change, booking, lead, now)
-}
 
 impl TenantStore<'_> {
     /// Hands the reminders that have fallen due to the delivery queue, at
@@ -349,12 +339,4 @@ impl Store {
             }
         }
     }
-}
-
-/// Which statuses a message in `status` can never leave again.
-pub fn is_final(status: NoticeStatus) -> bool {
-    matches!(
-        status,
-        NoticeStatus::Sent | NoticeStatus::Failed | NoticeStatus::Cancelled
-    )
 }
