@@ -17,12 +17,17 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
+use rtc::interceptor::{Attribute, Interceptor, Registry, Slot, StreamInfo, TaggedPacket};
 use rtc::media_stream::MediaStreamTrack;
 use rtc::peer_connection::configuration::RTCConfigurationBuilder;
-use rtc::peer_connection::configuration::media_engine::{MIME_TYPE_VP8, MediaEngine};
+use rtc::peer_connection::configuration::interceptor_registry::register_default_interceptors;
+use rtc::peer_connection::configuration::media_engine::{
+    MIME_TYPE_OPUS, MIME_TYPE_VP8, MediaEngine,
+};
 use rtc::peer_connection::configuration::setting_engine::SettingEngineBuilder;
 use rtc::peer_connection::event::{RTCPeerConnectionEvent, RTCTrackEvent};
 use rtc::peer_connection::message::RTCMessage;
@@ -32,31 +37,38 @@ use rtc::peer_connection::transport::{
 };
 use rtc::peer_connection::{RTCPeerConnection, RTCPeerConnectionBuilder};
 use rtc::rtp_transceiver::rtp_sender::{
-    RTCRtpCodec, RTCRtpCodecParameters, RTCRtpCodingParameters, RTCRtpEncodingParameters,
-    RtpCodecKind,
+    RTCPFeedback, RTCRtpCodec, RTCRtpCodecParameters, RTCRtpCodingParameters,
+    RTCRtpEncodingParameters, RTCRtpHeaderExtensionCapability, RtpCodecKind,
 };
+use rtc::rtp_transceiver::{RTCRtpReceiverId, RTCRtpSenderId};
 use rtc::sansio::Protocol;
 use rtc::shared::{TaggedBytesMut, TransportContext, TransportProtocol};
 use tillit_sfu::{Input, Kind, Layer, LayerInfo, Millis, Output, Packet, PeerId, Room, TrackId};
 
+pub use tillit_sfu::signal::MediaKind;
+
+pub mod driver;
+
 /// Why the endpoint refused something. Nothing changed.
 #[derive(Debug, thiserror::Error)]
 pub enum MediaError {
-    #[error("peer {0:?} is already connected")]
-    DuplicatePeer(PeerId),
     #[error("peer {0:?} is not connected")]
     UnknownPeer(PeerId),
     #[error("the session description was refused: {0}")]
     Sdp(String),
     #[error("the room refused it: {0}")]
     Room(#[from] tillit_sfu::RoomError),
+    #[error("the room is full")]
+    Full,
+    #[error("the media plane has stopped")]
+    Stopped,
 }
 
 /// What the kernel must pass on to a participant.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
-    /// Send this offer to `peer` (new tracks to receive); its answer goes to
-    /// [`Endpoint::accept_answer`].
+    /// Send this offer to `peer` (tracks to receive came or went); its
+    /// answer goes to [`Endpoint::accept_answer`].
     Offer {
         peer: PeerId,
         sdp: String,
@@ -68,30 +80,134 @@ pub enum Event {
     Disconnected {
         peer: PeerId,
     },
+    /// `peer`'s media stopped arriving (`poor`), or came back.
+    Quality {
+        peer: PeerId,
+        poor: bool,
+    },
     ActiveSpeaker {
         peer: Option<PeerId>,
     },
+    /// Handling `peer` panicked: it was dropped from the room.
+    Dropped {
+        peer: PeerId,
+    },
 }
 
-/// The video codec the media plane negotiates (VP8, payload type 96).
+/// A publisher whose media has not arrived for this long is shown as
+/// having a poor connection.
+pub const SILENCE_IS_POOR: Duration = Duration::from_secs(2);
+
+/// The video codec the media plane negotiates (VP8, payload type 96),
+/// with NACK, PLI and FIR feedback.
 pub fn vp8() -> RTCRtpCodecParameters {
+    let fb = |typ: &str, parameter: &str| RTCPFeedback {
+        typ: typ.to_owned(),
+        parameter: parameter.to_owned(),
+    };
     RTCRtpCodecParameters {
         rtp_codec: RTCRtpCodec {
             mime_type: MIME_TYPE_VP8.to_owned(),
             clock_rate: 90_000,
             channels: 0,
             sdp_fmtp_line: String::new(),
-            rtcp_feedback: vec![],
+            rtcp_feedback: vec![fb("nack", ""), fb("nack", "pli"), fb("ccm", "fir")],
         },
         payload_type: 96,
     }
 }
 
-fn media_engine() -> Result<MediaEngine, MediaError> {
+/// The audio codec (Opus, payload type 111, in-band FEC).
+pub fn opus() -> RTCRtpCodecParameters {
+    RTCRtpCodecParameters {
+        rtp_codec: RTCRtpCodec {
+            mime_type: MIME_TYPE_OPUS.to_owned(),
+            clock_rate: 48_000,
+            channels: 2,
+            sdp_fmtp_line: "minptime=10;useinbandfec=1".to_owned(),
+            rtcp_feedback: vec![],
+        },
+        payload_type: 111,
+    }
+}
+
+const AUDIO_LEVEL_URI: &str = "urn:ietf:params:rtp-hdrext:ssrc-audio-level";
+
+/// Codecs, header extensions and the interceptors (NACK both ways,
+/// receiver reports, simulcast stream ids) every connection uses.
+fn engine() -> Result<(MediaEngine, Registry), MediaError> {
+    let e = |e: rtc::shared::error::Error| MediaError::Sdp(e.to_string());
     let mut m = MediaEngine::default();
-    m.register_codec(vp8(), RtpCodecKind::Video)
-        .map_err(|e| MediaError::Sdp(e.to_string()))?;
-    Ok(m)
+    m.register_codec(vp8(), RtpCodecKind::Video).map_err(e)?;
+    m.register_codec(opus(), RtpCodecKind::Audio).map_err(e)?;
+    m.register_header_extension(
+        RTCRtpHeaderExtensionCapability {
+            uri: AUDIO_LEVEL_URI.to_owned(),
+        },
+        RtpCodecKind::Audio,
+        None,
+    )
+    .map_err(e)?;
+    let registry = Registry::new().with(Slot::from(14_000), DeliverRtcp::default());
+    let registry = register_default_interceptors(registry, &mut m).map_err(e)?;
+    Ok((m, registry))
+}
+
+/// Lets subscribers' RTCP (keyframe requests) through to the endpoint;
+/// the default interceptors have acted on it by then.
+#[derive(Default)]
+struct DeliverRtcp {
+    read: VecDeque<TaggedPacket>,
+    write: VecDeque<TaggedPacket>,
+}
+
+impl Protocol<TaggedPacket, TaggedPacket, ()> for DeliverRtcp {
+    type Rout = TaggedPacket;
+    type Wout = TaggedPacket;
+    type Eout = ();
+    type Error = rtc::shared::error::Error;
+    type Time = Instant;
+
+    fn handle_read(&mut self, mut msg: TaggedPacket) -> Result<(), Self::Error> {
+        if matches!(msg.message.packet, rtc::interceptor::Packet::Rtcp(_)) {
+            msg.message.add(Attribute::DeliverToApplication);
+        }
+        self.read.push_back(msg);
+        Ok(())
+    }
+    fn poll_read(&mut self) -> Option<TaggedPacket> {
+        self.read.pop_front()
+    }
+    fn handle_write(&mut self, msg: TaggedPacket) -> Result<(), Self::Error> {
+        self.write.push_back(msg);
+        Ok(())
+    }
+    fn poll_write(&mut self) -> Option<TaggedPacket> {
+        self.write.pop_front()
+    }
+    fn handle_timeout(&mut self, _now: Instant) -> Result<(), Self::Error> {
+        Ok(())
+    }
+    fn poll_timeout(&mut self) -> Option<Instant> {
+        None
+    }
+}
+
+impl Interceptor for DeliverRtcp {
+    fn bind_local_stream(&mut self, _info: &StreamInfo) {}
+    fn unbind_local_stream(&mut self, _info: &StreamInfo) {}
+    fn bind_remote_stream(&mut self, _info: &StreamInfo) {}
+    fn unbind_remote_stream(&mut self, _info: &StreamInfo) {}
+}
+
+/// The simulcast layer a RID names: the room numbers layers from the
+/// lowest resolution up; the room page sends "q", "h" and "f".
+pub fn layer_of(rid: Option<&str>) -> Layer {
+    match rid {
+        Some("q") | None => Layer(0),
+        Some("h") => Layer(1),
+        Some(_) => Layer(2),
+    }
 }
 
 /// Whether a VP8 RTP payload starts a keyframe (RFC 7741: the payload
@@ -128,12 +244,30 @@ pub fn vp8_keyframe(payload: &[u8]) -> bool {
 /// One participant's connection.
 struct Conn {
     pc: RTCPeerConnection,
+    /// Our ICE username fragment on this connection (changes on ICE restart).
     ufrag: String,
     /// Their published tracks: the connection's track id → the room's.
-    incoming: HashMap<String, (TrackId, rtc::rtp_transceiver::RTCRtpReceiverId)>,
+    incoming: HashMap<String, (TrackId, Kind, RTCRtpReceiverId)>,
+    /// Their streams by SSRC (one per simulcast layer): track and layer.
+    ssrcs: HashMap<u32, (TrackId, Layer)>,
+    /// The negotiated id of the audio-level header extension.
+    audio_level: Option<u8>,
     /// What they receive: the room's track → our sender on their connection.
-    outgoing: HashMap<TrackId, (rtc::rtp_transceiver::RTCRtpSenderId, u32)>,
+    outgoing: HashMap<TrackId, Outgoing>,
     connected: bool,
+    /// Tracks were added or removed since the last offer.
+    needs_offer: bool,
+    /// We sent an offer and wait for its answer.
+    awaiting_answer: bool,
+    last_media: Option<Instant>,
+    poor: bool,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Outgoing {
+    sender: RTCRtpSenderId,
+    ssrc: u32,
+    kind: Kind,
 }
 
 /// One visit's media: a room and its participants' connections.
@@ -144,8 +278,8 @@ pub struct Endpoint {
     conns: HashMap<PeerId, Conn>,
     routes: HashMap<SocketAddr, PeerId>,
     next_track: u32,
-    /// Who published which room track.
-    owners: HashMap<TrackId, PeerId>,
+    /// Who published which room track, and what kind it is.
+    owners: HashMap<TrackId, (PeerId, Kind)>,
     transmit: VecDeque<(SocketAddr, Vec<u8>)>,
     events: VecDeque<Event>,
 }
@@ -157,6 +291,17 @@ impl std::fmt::Debug for Endpoint {
             .field("peers", &self.conns.len())
             .finish()
     }
+}
+
+fn sdp_error(e: rtc::shared::error::Error) -> MediaError {
+    MediaError::Sdp(e.to_string())
+}
+
+/// The `a=ice-ufrag` of a session description.
+fn ice_ufrag(sdp: &str) -> Option<String> {
+    sdp.lines()
+        .find_map(|l| l.strip_prefix("a=ice-ufrag:"))
+        .map(|u| u.trim().to_owned())
 }
 
 impl Endpoint {
@@ -178,29 +323,34 @@ impl Endpoint {
         Millis(u64::try_from(now.duration_since(self.epoch).as_millis()).unwrap_or(u64::MAX))
     }
 
-    /// A participant arrives with their offer; returns our answer.
-    pub fn add_peer(
-        &mut self,
-        peer: PeerId,
-        offer: &str,
-        now: Instant,
-    ) -> Result<String, MediaError> {
+    /// How many participants have a connection.
+    pub fn peers(&self) -> usize {
+        self.conns.len()
+    }
+
+    /// Our ICE username fragment for `peer` (what its STUN requests carry).
+    pub fn ufrag(&self, peer: PeerId) -> Option<&str> {
+        self.conns.get(&peer).map(|c| c.ufrag.as_str())
+    }
+
+    /// A participant's offer: the first (they join the media), or a later
+    /// one (an ICE restart, or their tracks changed). Returns our answer.
+    pub fn offer(&mut self, peer: PeerId, offer: &str, now: Instant) -> Result<String, MediaError> {
         if self.conns.contains_key(&peer) {
-            return Err(MediaError::DuplicatePeer(peer));
+            return self.reoffer(peer, offer, now);
         }
-        let ufrag = format!("tillit{}", peer.0);
         let settings = SettingEngineBuilder::new()
             .with_lite(true)
             .with_answering_dtls_role(RTCDtlsRole::Server)
-            .with_ice_credentials(ufrag.clone(), format!("{:0>24}", peer.0 * 7919 + 104_729))
             .build();
-        let sdp = |e: rtc::shared::error::Error| MediaError::Sdp(e.to_string());
+        let (media, registry) = engine()?;
         let mut pc = RTCPeerConnectionBuilder::new()
             .with_configuration(RTCConfigurationBuilder::new().build())
             .with_setting_engine(settings)
-            .with_media_engine(media_engine()?)
+            .with_media_engine(media)
+            .with_interceptor_registry(registry)
             .build(now)
-            .map_err(sdp)?;
+            .map_err(sdp_error)?;
         let candidate = CandidateHostConfig {
             base_config: CandidateConfig {
                 network: "udp".into(),
@@ -212,29 +362,66 @@ impl Endpoint {
             ..Default::default()
         }
         .new_candidate_host()
-        .map_err(sdp)?;
-        pc.add_local_candidate(RTCIceCandidate::from(&candidate).to_json().map_err(sdp)?)
-            .map_err(sdp)?;
-        let offer = RTCSessionDescription::offer(offer.to_owned()).map_err(sdp)?;
-        pc.set_remote_description(now, offer).map_err(sdp)?;
+        .map_err(sdp_error)?;
+        pc.add_local_candidate(
+            RTCIceCandidate::from(&candidate)
+                .to_json()
+                .map_err(sdp_error)?,
+        )
+        .map_err(sdp_error)?;
+        let offer = RTCSessionDescription::offer(offer.to_owned()).map_err(sdp_error)?;
+        pc.set_remote_description(now, offer).map_err(sdp_error)?;
+        let answer = pc.create_answer(None).map_err(sdp_error)?;
+        pc.set_local_description(now, answer.clone())
+            .map_err(sdp_error)?;
+        let ufrag = ice_ufrag(&answer.sdp)
+            .ok_or_else(|| MediaError::Sdp("our answer has no ICE username".into()))?;
+        self.room.handle(self.millis(now), Input::Join { peer })?;
         let mut conn = Conn {
             pc,
             ufrag,
             incoming: HashMap::new(),
+            ssrcs: HashMap::new(),
+            audio_level: None,
             outgoing: HashMap::new(),
             connected: false,
+            needs_offer: false,
+            awaiting_answer: false,
+            last_media: None,
+            poor: false,
         };
-        // Everything already published goes into the first answer.
-        let published: Vec<TrackId> = self.owners.keys().copied().collect();
-        for t in published {
-            add_outgoing(&mut conn, t)?;
+        // What others already publish comes in a renegotiation right after.
+        let published: Vec<(TrackId, PeerId, Kind)> =
+            self.owners.iter().map(|(t, (p, k))| (*t, *p, *k)).collect();
+        for (track, owner, kind) in published {
+            add_outgoing(&mut conn, track, owner, kind)?;
         }
-        let answer = conn.pc.create_answer(None).map_err(sdp)?;
+        self.conns.insert(peer, conn);
+        self.pump(now);
+        Ok(answer.sdp)
+    }
+
+    fn reoffer(&mut self, peer: PeerId, offer: &str, now: Instant) -> Result<String, MediaError> {
+        let conn = self
+            .conns
+            .get_mut(&peer)
+            .ok_or(MediaError::UnknownPeer(peer))?;
+        if conn.awaiting_answer {
+            return Err(MediaError::Sdp(
+                "an offer of ours is waiting for its answer".into(),
+            ));
+        }
+        let offer = RTCSessionDescription::offer(offer.to_owned()).map_err(sdp_error)?;
+        conn.pc
+            .set_remote_description(now, offer)
+            .map_err(sdp_error)?;
+        let answer = conn.pc.create_answer(None).map_err(sdp_error)?;
         conn.pc
             .set_local_description(now, answer.clone())
-            .map_err(sdp)?;
-        self.room.handle(self.millis(now), Input::Join { peer })?;
-        self.conns.insert(peer, conn);
+            .map_err(sdp_error)?;
+        if let Some(u) = ice_ufrag(&answer.sdp) {
+            conn.ufrag = u;
+        }
         self.pump(now);
         Ok(answer.sdp)
     }
@@ -250,11 +437,39 @@ impl Endpoint {
             .conns
             .get_mut(&peer)
             .ok_or(MediaError::UnknownPeer(peer))?;
-        let sdp = |e: rtc::shared::error::Error| MediaError::Sdp(e.to_string());
-        let answer = RTCSessionDescription::answer(answer.to_owned()).map_err(sdp)?;
-        conn.pc.set_remote_description(now, answer).map_err(sdp)?;
+        if !conn.awaiting_answer {
+            return Err(MediaError::Sdp("no offer is waiting for an answer".into()));
+        }
+        let answer = RTCSessionDescription::answer(answer.to_owned()).map_err(sdp_error)?;
+        conn.pc
+            .set_remote_description(now, answer)
+            .map_err(sdp_error)?;
+        conn.awaiting_answer = false;
         self.pump(now);
         Ok(())
+    }
+
+    /// `peer` shows `of`'s video at `width`×`height` (0×0: not at all).
+    pub fn show(&mut self, peer: PeerId, of: PeerId, width: u32, height: u32, now: Instant) {
+        let tracks: Vec<TrackId> = self
+            .owners
+            .iter()
+            .filter(|(_, (p, k))| *p == of && *k == Kind::Video)
+            .map(|(t, _)| *t)
+            .collect();
+        let m = self.millis(now);
+        for track in tracks {
+            let _ = self.room.handle(
+                m,
+                Input::Show {
+                    subscriber: peer,
+                    track,
+                    width,
+                    height,
+                },
+            );
+        }
+        self.pump(now);
     }
 
     pub fn remove_peer(&mut self, peer: PeerId, now: Instant) -> Result<(), MediaError> {
@@ -262,12 +477,52 @@ impl Endpoint {
             .conns
             .remove(&peer)
             .ok_or(MediaError::UnknownPeer(peer))?;
-        let _ = conn.pc.close();
-        self.routes.retain(|_, p| *p != peer);
-        self.owners.retain(|_, p| *p != peer);
-        self.room.handle(self.millis(now), Input::Leave { peer })?;
+        let _ = catch_unwind(AssertUnwindSafe(|| conn.pc.close()));
+        self.forget(peer, now);
         self.pump(now);
         Ok(())
+    }
+
+    /// Everything the endpoint knew of `peer` besides its connection.
+    fn forget(&mut self, peer: PeerId, now: Instant) {
+        self.routes.retain(|_, p| *p != peer);
+        let gone: Vec<TrackId> = self
+            .owners
+            .iter()
+            .filter(|(_, (p, _))| *p == peer)
+            .map(|(t, _)| *t)
+            .collect();
+        self.owners.retain(|_, (p, _)| *p != peer);
+        let _ = self.room.handle(self.millis(now), Input::Leave { peer });
+        // The others stop receiving its tracks.
+        for conn in self.conns.values_mut() {
+            for t in &gone {
+                if let Some(out) = conn.outgoing.remove(t) {
+                    let _ = conn.pc.remove_track(out.sender);
+                    conn.needs_offer = true;
+                }
+            }
+        }
+    }
+
+    /// Runs `f` on `peer`'s connection. A panic inside drops that peer
+    /// (and only that peer) from the room.
+    fn guarded<T>(
+        &mut self,
+        peer: PeerId,
+        now: Instant,
+        f: impl FnOnce(&mut Conn) -> T,
+    ) -> Option<T> {
+        let conn = self.conns.get_mut(&peer)?;
+        match catch_unwind(AssertUnwindSafe(|| f(conn))) {
+            Ok(v) => Some(v),
+            Err(_) => {
+                self.conns.remove(&peer);
+                self.forget(peer, now);
+                self.events.push_back(Event::Dropped { peer });
+                None
+            }
+        }
     }
 
     /// A datagram arrived on the shared socket.
@@ -283,11 +538,12 @@ impl Endpoint {
             return;
         };
         self.routes.insert(from, peer);
-        if let Some(conn) = self.conns.get_mut(&peer) {
+        let local = self.local;
+        self.guarded(peer, now, |conn| {
             let msg = TaggedBytesMut {
                 now,
                 transport: TransportContext {
-                    local_addr: self.local,
+                    local_addr: local,
                     peer_addr: from,
                     transport_protocol: TransportProtocol::UDP,
                     ecn: None,
@@ -296,15 +552,29 @@ impl Endpoint {
             };
             // A malformed datagram is that peer's problem, not the room's.
             let _ = conn.pc.handle_read(msg);
-        }
+        });
         self.pump(now);
     }
 
     /// Time passed.
     pub fn handle_timeout(&mut self, now: Instant) {
-        for conn in self.conns.values_mut() {
-            if conn.pc.poll_timeout().is_some_and(|t| t <= now) {
-                let _ = conn.pc.handle_timeout(now);
+        let peers: Vec<PeerId> = self.conns.keys().copied().collect();
+        for peer in peers {
+            let quiet = self.guarded(peer, now, |conn| {
+                if conn.pc.poll_timeout().is_some_and(|t| t <= now) {
+                    let _ = conn.pc.handle_timeout(now);
+                }
+                let quiet = conn.connected
+                    && !conn.incoming.is_empty()
+                    && conn
+                        .last_media
+                        .is_some_and(|t| now.duration_since(t) >= SILENCE_IS_POOR);
+                let changed = quiet && !conn.poor;
+                conn.poor |= quiet;
+                changed
+            });
+            if quiet == Some(true) {
+                self.events.push_back(Event::Quality { peer, poor: true });
             }
         }
         let m = self.millis(now);
@@ -319,7 +589,18 @@ impl Endpoint {
         let mut next = self
             .conns
             .values_mut()
-            .filter_map(|c| c.pc.poll_timeout())
+            .filter_map(|c| {
+                let t = c.pc.poll_timeout();
+                // Watching for silence needs a look now and then.
+                let watch = c
+                    .last_media
+                    .filter(|_| !c.poor)
+                    .map(|t| t + SILENCE_IS_POOR);
+                match (t, watch) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                }
+            })
             .min();
         if let Some(t) = self.room.poll_timeout() {
             let at = self.epoch + Duration::from_millis(t.0);
@@ -341,96 +622,99 @@ impl Endpoint {
     fn pump(&mut self, now: Instant) {
         let m = self.millis(now);
         let peers: Vec<PeerId> = self.conns.keys().copied().collect();
-        let mut published = Vec::new();
-        for peer in &peers {
-            let Some(conn) = self.conns.get_mut(peer) else {
-                continue;
-            };
-            while let Some(ev) = conn.pc.poll_event() {
-                match ev {
-                    RTCPeerConnectionEvent::OnConnectionStateChangeEvent(s) => {
-                        let up = s.to_string() == "connected";
-                        if up != conn.connected {
-                            conn.connected = up;
-                            self.events.push_back(if up {
-                                Event::Connected { peer: *peer }
-                            } else {
-                                Event::Disconnected { peer: *peer }
+        for peer in peers {
+            let mut inputs = Vec::new();
+            let mut published = Vec::new();
+            let mut next_track = self.next_track;
+            let done = self.guarded(peer, now, |conn| {
+                let mut out = Vec::new();
+                while let Some(ev) = conn.pc.poll_event() {
+                    match ev {
+                        RTCPeerConnectionEvent::OnConnectionStateChangeEvent(s) => {
+                            let up = s.to_string() == "connected";
+                            if up != conn.connected {
+                                conn.connected = up;
+                                out.push(if up {
+                                    Event::Connected { peer }
+                                } else {
+                                    Event::Disconnected { peer }
+                                });
+                            }
+                        }
+                        RTCPeerConnectionEvent::OnTrack(RTCTrackEvent::OnOpen(init)) => {
+                            if let Some(p) = open_track(conn, &init, &mut next_track) {
+                                published.push(p);
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+                while let Some(msg) = conn.pc.poll_read() {
+                    match msg.message {
+                        RTCMessage::RtpPacket(_, pkt) => {
+                            let Some((track, layer)) = conn.ssrcs.get(&pkt.header.ssrc).copied()
+                            else {
+                                continue;
+                            };
+                            conn.last_media = Some(now);
+                            if conn.poor {
+                                conn.poor = false;
+                                out.push(Event::Quality { peer, poor: false });
+                            }
+                            let audio_level = conn.audio_level.and_then(|id| {
+                                let b = pkt.header.get_extension(id)?;
+                                // One byte: V bit, then the level in -dBov.
+                                b.first().map(|l| l & 0x7f)
+                            });
+                            inputs.push(Input::Rtp {
+                                from: peer,
+                                track,
+                                layer,
+                                packet: Packet {
+                                    seq: pkt.header.sequence_number,
+                                    timestamp: pkt.header.timestamp,
+                                    marker: pkt.header.marker,
+                                    keyframe: audio_level.is_none() && vp8_keyframe(&pkt.payload),
+                                    audio_level,
+                                    size: pkt.payload.len(),
+                                    payload: pkt.payload,
+                                },
                             });
                         }
+                        RTCMessage::RtcpPacket(_, pkts) => {
+                            for p in pkts {
+                                let any = p.as_any();
+                                let media_ssrc = if let Some(pli) = any.downcast_ref::<rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication>() {
+                                    Some(pli.media_ssrc)
+                                } else {
+                                    any.downcast_ref::<rtc::rtcp::payload_feedbacks::full_intra_request::FullIntraRequest>()
+                                        .map(|fir| fir.media_ssrc)
+                                };
+                                if let Some(ssrc) = media_ssrc
+                                    && let Some((track, _)) =
+                                        conn.outgoing.iter().find(|(_, o)| o.ssrc == ssrc)
+                                {
+                                    inputs.push(Input::KeyframeRequest {
+                                        subscriber: peer,
+                                        track: *track,
+                                    });
+                                }
+                            }
+                        }
+                        _ => {}
                     }
-                    RTCPeerConnectionEvent::OnTrack(RTCTrackEvent::OnOpen(init)) => {
-                        let id = TrackId(self.next_track);
-                        self.next_track += 1;
-                        conn.incoming
-                            .insert(init.track_id.clone(), (id, init.receiver_id));
-                        published.push((*peer, id));
-                    }
-                    _ => {}
                 }
+                out
+            });
+            if let Some(out) = done {
+                self.events.extend(out);
             }
-        }
-        for (peer, track) in published {
-            self.owners.insert(track, peer);
-            let layers = vec![LayerInfo {
-                layer: Layer(0),
-                width: 1280,
-                height: 720,
-                bitrate: 1_500_000,
-            }];
-            let _ = self.room.handle(
-                m,
-                Input::Publish {
-                    peer,
-                    track,
-                    kind: Kind::Video,
-                    layers,
-                },
-            );
-            // Everyone else gets a sender for it, through a renegotiation.
-            for (other, conn) in self.conns.iter_mut() {
-                if *other == peer || conn.outgoing.contains_key(&track) {
-                    continue;
-                }
-                if add_outgoing(conn, track).is_ok()
-                    && let Ok(offer) = conn.pc.create_offer(None)
-                    && conn.pc.set_local_description(now, offer.clone()).is_ok()
-                {
-                    self.events.push_back(Event::Offer {
-                        peer: *other,
-                        sdp: offer.sdp,
-                    });
-                }
+            self.next_track = next_track;
+            for (track, kind, layers) in published {
+                self.publish(peer, track, kind, layers, m);
             }
-        }
-        // Media into the room.
-        for peer in &peers {
-            let Some(conn) = self.conns.get_mut(peer) else {
-                continue;
-            };
-            while let Some(msg) = conn.pc.poll_read() {
-                if let RTCMessage::RtpPacket(track_id, pkt) = msg.message
-                    && let Some((track, _)) = conn.incoming.get(&track_id)
-                {
-                    let packet = Packet {
-                        seq: pkt.header.sequence_number,
-                        timestamp: pkt.header.timestamp,
-                        marker: pkt.header.marker,
-                        keyframe: vp8_keyframe(&pkt.payload),
-                        audio_level: None,
-                        size: pkt.payload.len(),
-                        payload: pkt.payload.clone(),
-                    };
-                    let _ = self.room.handle(
-                        m,
-                        Input::Rtp {
-                            from: *peer,
-                            track: *track,
-                            layer: Layer(0),
-                            packet,
-                        },
-                    );
-                }
+            for input in inputs {
+                let _ = self.room.handle(m, input);
             }
         }
         // The room's decisions out.
@@ -444,81 +728,215 @@ impl Endpoint {
                     marker,
                     payload,
                 } => {
-                    if let Some(conn) = self.conns.get_mut(&to)
-                        && conn.connected
-                        && let Some((sender, ssrc)) = conn.outgoing.get(&track).copied()
-                        && let Some(mut s) = conn.pc.rtp_sender(sender)
-                    {
-                        let pkt = rtc::rtp::packet::Packet {
-                            header: rtc::rtp::header::Header {
-                                version: 2,
-                                payload_type: 96,
-                                sequence_number: seq,
-                                timestamp,
-                                marker,
-                                ssrc,
-                                ..Default::default()
-                            },
-                            payload,
-                        };
-                        let _ = s.write_rtp(now, pkt);
-                    }
+                    self.guarded(to, now, |conn| {
+                        if conn.connected
+                            && let Some(o) = conn.outgoing.get(&track).copied()
+                            && let Some(mut s) = conn.pc.rtp_sender(o.sender)
+                        {
+                            let pkt = rtc::rtp::packet::Packet {
+                                header: rtc::rtp::header::Header {
+                                    version: 2,
+                                    payload_type: if o.kind == Kind::Audio { 111 } else { 96 },
+                                    sequence_number: seq,
+                                    timestamp,
+                                    marker,
+                                    ssrc: o.ssrc,
+                                    ..Default::default()
+                                },
+                                payload,
+                            };
+                            let _ = s.write_rtp(now, pkt);
+                        }
+                    });
                 }
-                Output::RequestKeyframe { from, track, .. } => {
-                    if let Some(conn) = self.conns.get_mut(&from)
-                        && let Some((_, receiver)) =
-                            conn.incoming.values().find(|(t, _)| *t == track).copied()
-                        && let Some(mut r) = conn.pc.rtp_receiver(receiver)
-                    {
-                        let pli = rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication {
-                            sender_ssrc: 0,
-                            media_ssrc: 0,
-                        };
-                        let _ = r.write_rtcp(now, vec![Box::new(pli)]);
-                    }
+                Output::RequestKeyframe { from, track, layer } => {
+                    self.guarded(from, now, |conn| {
+                        let media_ssrc = conn
+                            .ssrcs
+                            .iter()
+                            .find(|(_, (t, l))| *t == track && *l == layer)
+                            .map(|(s, _)| *s);
+                        if let Some(media_ssrc) = media_ssrc
+                            && let Some((_, _, receiver)) =
+                                conn.incoming.values().find(|(t, _, _)| *t == track).copied()
+                            && let Some(mut r) = conn.pc.rtp_receiver(receiver)
+                        {
+                            let pli = rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication {
+                                sender_ssrc: 0,
+                                media_ssrc,
+                            };
+                            let _ = r.write_rtcp(now, vec![Box::new(pli)]);
+                        }
+                    });
                 }
                 Output::ActiveSpeaker { peer } => {
                     self.events.push_back(Event::ActiveSpeaker { peer })
                 }
+                // NACKs to publishers come from the interceptors; layers
+                // are not paused at the browser (yet): unwatched ones are
+                // simply not forwarded.
                 Output::NackUpstream { .. } | Output::SetLayerActive { .. } => {}
             }
         }
-        for conn in self.conns.values_mut() {
-            while let Some(w) = conn.pc.poll_write() {
-                self.transmit
-                    .push_back((w.transport.peer_addr, w.message.to_vec()));
+        let peers: Vec<PeerId> = self.conns.keys().copied().collect();
+        for peer in peers {
+            let mut offers = Vec::new();
+            let mut sends = Vec::new();
+            self.guarded(peer, now, |conn| {
+                if conn.needs_offer
+                    && !conn.awaiting_answer
+                    && let Ok(offer) = conn.pc.create_offer(None)
+                    && conn.pc.set_local_description(now, offer.clone()).is_ok()
+                {
+                    conn.needs_offer = false;
+                    conn.awaiting_answer = true;
+                    offers.push(Event::Offer {
+                        peer,
+                        sdp: offer.sdp,
+                    });
+                }
+                while let Some(w) = conn.pc.poll_write() {
+                    sends.push((w.transport.peer_addr, w.message.to_vec()));
+                }
+            });
+            self.events.extend(offers);
+            self.transmit.extend(sends);
+        }
+    }
+
+    /// A new track from `peer` enters the room; everyone else gets a
+    /// sender for it (through a renegotiation).
+    fn publish(
+        &mut self,
+        peer: PeerId,
+        track: TrackId,
+        kind: Kind,
+        layers: Vec<LayerInfo>,
+        m: Millis,
+    ) {
+        self.owners.insert(track, (peer, kind));
+        let _ = self.room.handle(
+            m,
+            Input::Publish {
+                peer,
+                track,
+                kind,
+                layers,
+            },
+        );
+        for (other, conn) in self.conns.iter_mut() {
+            if *other != peer
+                && !conn.outgoing.contains_key(&track)
+                && add_outgoing(conn, track, peer, kind).is_ok()
+            {
+                conn.needs_offer = true;
             }
         }
     }
 }
 
-/// Adds a sender on `conn` for the room's `track`.
-fn add_outgoing(conn: &mut Conn, track: TrackId) -> Result<(), MediaError> {
+/// A stream of `conn` opened (a track, or one simulcast layer of one).
+/// Returns the track to publish if the track is new.
+fn open_track(
+    conn: &mut Conn,
+    init: &rtc::peer_connection::event::RTCTrackEventInit,
+    next_track: &mut u32,
+) -> Option<(TrackId, Kind, Vec<LayerInfo>)> {
+    let layer = layer_of(init.rid.as_deref());
+    if let Some((track, _, _)) = conn.incoming.get(&init.track_id) {
+        conn.ssrcs.insert(init.ssrc, (*track, layer));
+        return None;
+    }
+    let mut receiver = conn.pc.rtp_receiver(init.receiver_id)?;
+    let kind = match receiver.track().kind() {
+        RtpCodecKind::Audio => Kind::Audio,
+        _ => Kind::Video,
+    };
+    let rids: Vec<String> = receiver
+        .track()
+        .codings()
+        .iter()
+        .map(|c| c.rtp_coding_parameters.rid.clone())
+        .filter(|r| !r.is_empty())
+        .collect();
+    if kind == Kind::Audio {
+        conn.audio_level = receiver
+            .get_parameters()
+            .rtp_parameters
+            .header_extensions
+            .iter()
+            .find(|h| h.uri == AUDIO_LEVEL_URI)
+            .and_then(|h| u8::try_from(h.id).ok());
+    }
+    let track = TrackId(*next_track);
+    *next_track += 1;
+    conn.incoming
+        .insert(init.track_id.clone(), (track, kind, init.receiver_id));
+    conn.ssrcs.insert(init.ssrc, (track, layer));
+    let layers = match kind {
+        Kind::Audio => vec![],
+        Kind::Video if rids.is_empty() => vec![layer_info(Layer(0), 1)],
+        Kind::Video => {
+            let mut ls: Vec<Layer> = rids.iter().map(|r| layer_of(Some(r))).collect();
+            ls.sort();
+            ls.dedup();
+            let top = ls.last().map_or(0, |l| l.0);
+            ls.into_iter()
+                .map(|l| layer_info(l, 1 << (top - l.0)))
+                .collect()
+        }
+    };
+    Some((track, kind, layers))
+}
+
+/// A layer scaled down by `div` from 1280×720 at 1.5 Mbit/s.
+fn layer_info(layer: Layer, div: u32) -> LayerInfo {
+    LayerInfo {
+        layer,
+        width: 1280 / div,
+        height: 720 / div,
+        bitrate: 1_500_000 / u64::from(div * div),
+    }
+}
+
+/// Adds a sender on `conn` for the room's `track`, published by `owner`
+/// (the browser groups tracks by stream id: `p<owner>`).
+fn add_outgoing(
+    conn: &mut Conn,
+    track: TrackId,
+    owner: PeerId,
+    kind: Kind,
+) -> Result<(), MediaError> {
     let ssrc = 0x5100_0000 + track.0;
+    let (codec, rtc_kind) = match kind {
+        Kind::Audio => (opus().rtp_codec, RtpCodecKind::Audio),
+        Kind::Video => (vp8().rtp_codec, RtpCodecKind::Video),
+    };
     let id = format!("t{}", track.0);
     let sender = conn
         .pc
         .add_track(MediaStreamTrack::new(
-            id.clone(),
+            format!("p{}", owner.0),
             id.clone(),
             id,
-            RtpCodecKind::Video,
+            rtc_kind,
             vec![RTCRtpEncodingParameters {
                 rtp_coding_parameters: RTCRtpCodingParameters {
                     ssrc: Some(ssrc),
                     ..Default::default()
                 },
-                codec: vp8().rtp_codec,
+                codec,
                 ..Default::default()
             }],
         ))
-        .map_err(|e| MediaError::Sdp(e.to_string()))?;
-    conn.outgoing.insert(track, (sender, ssrc));
+        .map_err(sdp_error)?;
+    conn.outgoing.insert(track, Outgoing { sender, ssrc, kind });
+    conn.needs_offer = true;
     Ok(())
 }
 
 /// The local part of a STUN binding request's USERNAME ("ours:theirs").
-fn stun_username_local(b: &[u8]) -> Option<String> {
+pub(crate) fn stun_username_local(b: &[u8]) -> Option<String> {
     if b.len() < 20 || b[0] > 3 {
         return None;
     }
