@@ -44,6 +44,8 @@ pub struct Inner {
     /// The port `serve` listens on (which differs from the configured one
     /// when that is 0), for links in messages.
     pub bound_port: std::sync::OnceLock<u16>,
+    /// The video SFU: every visit's media on one UDP port.
+    pub media: tillit_media::driver::Hub,
 }
 
 /// Cheap to clone; handed to every handler.
@@ -129,6 +131,9 @@ pub async fn start(
     crate::install_tls_provider();
     let secret = load_or_create_secret(&config.data_dir)?;
     let senders = crate::outbox::Senders::new(&config).map_err(StartError::Io)?;
+    let media = tillit_media::driver::Hub::start(config.media.listen, config.media.announce)
+        .await
+        .map_err(|e| StartError::Io(format!("media.listen {}: {e}", config.media.listen)))?;
     Ok(AppState(Arc::new(Inner {
         tenants: Registry::new(tenants),
         themes,
@@ -140,6 +145,7 @@ pub async fn start(
         metrics,
         senders,
         bound_port: std::sync::OnceLock::new(),
+        media,
         config,
     })))
 }

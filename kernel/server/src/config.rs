@@ -42,7 +42,33 @@ pub struct Config {
     pub identity: IdentityConfig,
     pub mail: MailConfig,
     pub outbox: OutboxConfig,
+    pub media: MediaConfig,
     pub log: LogConfig,
+}
+
+/// The video SFU's network side.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MediaConfig {
+    /// The UDP address every visit's media arrives on (one port for all).
+    pub listen: SocketAddr,
+    /// The address browsers are told to send media to, when `listen` is a
+    /// wildcard or behind NAT.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub announce: Option<std::net::IpAddr>,
+    /// STUN/TURN servers handed to browsers, for networks that block UDP
+    /// to the SFU (`turn:host:3478?transport=tcp` with a username and credential).
+    pub ice_servers: Vec<IceServer>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IceServer {
+    pub urls: Vec<String>,
+    #[serde(default)]
+    pub username: String,
+    #[serde(default)]
+    pub credential: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -147,6 +173,11 @@ impl Default for Config {
                 backoff_max: ConfigDuration(Duration::from_secs(30)),
                 send_timeout: ConfigDuration(Duration::from_secs(15)),
             },
+            media: MediaConfig {
+                listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+                announce: None,
+                ice_servers: Vec::new(),
+            },
             log: LogConfig {
                 format: LogFormat::Pretty,
                 filter: "info".into(),
@@ -215,6 +246,13 @@ impl Config {
                         .into(),
                 ));
             }
+        }
+        if self.media.listen.ip().is_unspecified() && self.media.announce.is_none() {
+            return Err(ConfigError::Invalid(
+                "media.listen: a wildcard address needs media.announce, the address browsers \
+                 send media to"
+                    .into(),
+            ));
         }
         Ok(())
     }

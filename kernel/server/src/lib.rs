@@ -12,6 +12,8 @@
 //! - [`bookings`]: inviting to visits, "Mina bokningar", and the patient's side.
 //! - [`picture`]: what a profile picture upload must be, and what is kept.
 //! - [`profile`]: "Min profil": a clinician's profile and bookable visit types.
+//! - [`visits`]: the visit page: waiting room, start and end.
+//! - [`room`]: the video room's page and signalling WebSocket, and "Testa video".
 //! - [`error`]: failures mapped to responses, in one place.
 //! - [`forms`]: field errors and the patient-data access log, for every form.
 //! - [`telemetry`]: logs and metrics.
@@ -35,6 +37,7 @@ pub mod outbox;
 pub mod pages;
 pub mod picture;
 pub mod profile;
+pub mod room;
 pub mod session;
 pub mod telemetry;
 pub mod tenants;

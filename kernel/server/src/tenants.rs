@@ -74,6 +74,8 @@ pub struct Booking {
     /// The tenant's predefined reasons for a visit (sökorsaker), offered in
     /// the booking wizard for visits with several participants.
     pub reasons: Vec<String>,
+    /// The most participants a visit's room holds.
+    pub max_participants: usize,
 }
 
 /// Where a tenant's SMS go.
@@ -223,6 +225,7 @@ const KEYS: [(&str, &[&str]); 5] = [
             "sms_sender",
             "reminder_lead",
             "reasons",
+            "max_participants",
         ],
     ),
     ("sms", &["provider", "api_url", "username", "password_file"]),
@@ -405,6 +408,7 @@ fn load_file(file: &Path, dir: &Path, themes: &[String]) -> Result<Tenant, Vec<I
     let require_confirmation: Option<bool> = r.get("booking.require_confirmation");
     let reminder_lead: Option<ConfigDuration> = r.get("booking.reminder_lead");
     let reasons: Option<Vec<String>> = r.get("booking.reasons");
+    let max_participants: Option<usize> = r.get("booking.max_participants");
     let sms_provider: Option<String> = r.get("sms.provider");
     let sms_api_url: Option<String> = r.get("sms.api_url");
     let sms_username: Option<String> = r.get("sms.username");
@@ -519,6 +523,12 @@ fn load_file(file: &Path, dir: &Path, themes: &[String]) -> Result<Tenant, Vec<I
     let reminder_lead = reminder_lead.unwrap_or_else(thirty_minutes);
     if reminder_lead.0 > Duration::from_secs(7 * 86_400) {
         issues.push("booking.reminder_lead: expected at most 7d".into());
+    }
+    let max_participants = max_participants.unwrap_or(tillit_domain::visit::DEFAULT_GROUP_CAP);
+    if !(2..=100).contains(&max_participants) {
+        issues.push(format!(
+            "booking.max_participants: expected 2–100, found {max_participants}"
+        ));
     }
     let reasons = reasons.unwrap_or_default();
     for (i, reason) in reasons.iter().enumerate() {
@@ -665,6 +675,7 @@ fn load_file(file: &Path, dir: &Path, themes: &[String]) -> Result<Tenant, Vec<I
                     sms_sender,
                     reminder_lead,
                     reasons,
+                    max_participants,
                 },
                 sms,
                 session: policy,

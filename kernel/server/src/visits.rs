@@ -20,7 +20,7 @@ use crate::pages::{PageResult, page};
 use crate::session::Ctx;
 
 /// The booking, and how `me` takes part in it; 404 if they do not.
-async fn participation(
+pub(crate) async fn participation(
     state: &AppState,
     ctx: &Ctx,
     me: &Person,
@@ -147,6 +147,7 @@ pub async fn end(State(state): State<AppState>, ctx: Ctx, Path(id): Path<String>
     if !ended {
         return Err(AppError::Conflict("the visit changed meanwhile"));
     }
+    state.media.end(crate::room::room_key(&ctx.tenant.id, &id));
     tracing::info!(tenant = %ctx.tenant.id, by = %me.id, booking = %id, "visit ended");
     Ok(Redirect::to(&format!("/visits/{id}")).into_response())
 }

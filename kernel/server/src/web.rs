@@ -21,7 +21,7 @@ use crate::app::AppState;
 use crate::error::ErrorKind;
 use crate::session::{self, TenantOf};
 use crate::theme::Asset;
-use crate::{bookings, outbox, pages, profile, terms, visits, wizard};
+use crate::{bookings, outbox, pages, profile, room, terms, visits, wizard};
 
 pub fn router(state: AppState) -> Router {
     let pages = Router::new()
@@ -43,6 +43,10 @@ pub fn router(state: AppState) -> Router {
         .route("/contacts", get(bookings::contacts))
         .route("/dev/outbox", get(outbox::page))
         .route("/visits/{id}", get(visits::show))
+        .route("/visits/{id}/room", get(room::show))
+        .route("/visits/{id}/ws", get(room::socket))
+        .route("/video-test", get(room::test_page))
+        .route("/video-test/ws", get(room::test_socket))
         .route("/visits/{id}/start", post(visits::start))
         .route("/visits/{id}/end", post(visits::end))
         .route("/bookings/{id}/cancel", post(bookings::cancel))

@@ -5,11 +5,14 @@
 #![allow(clippy::unwrap_used)]
 
 use std::io::{BufRead, BufReader, Read};
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+#[path = "support/chrome.rs"]
+mod chrome;
+use chrome::{Chrome, SERVER_LOG, screenshot, wait_for_text};
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -172,9 +175,6 @@ fn migrate_applies_the_schema_and_is_idempotent() {
     }
 }
 
-/// The log of the server under test, for failure messages.
-static SERVER_LOG: std::sync::OnceLock<Arc<Mutex<String>>> = std::sync::OnceLock::new();
-
 /// A running `tillit serve` on a free port.
 struct Server {
     child: Child,
@@ -252,133 +252,6 @@ impl Drop for Server {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// chromedriver driving Debian's headless Chromium, as `toolchain.md` says works here.
-struct Chrome {
-    driver: Child,
-    client: fantoccini::Client,
-    _profile: TempDir,
-}
-
-impl Chrome {
-    async fn start() -> Self {
-        // The WebDriver client speaks TLS-capable HTTP too.
-        tillit_kernel::install_tls_provider();
-        for bin in ["/usr/bin/chromium", "/usr/bin/chromedriver"] {
-            assert!(
-                Path::new(bin).exists(),
-                "{bin} is missing: `cargo xtask test` installs chromium and chromium-driver"
-            );
-        }
-        let port = free_port();
-        // Its own process group, so that ending it ends the Chromium it started.
-        let driver = Command::new("/usr/bin/chromedriver")
-            .process_group(0)
-            .arg(format!("--port={port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let profile = TempDir::new("chrome");
-        let mut caps = serde_json::Map::new();
-        caps.insert(
-            "goog:chromeOptions".into(),
-            serde_json::json!({
-                "binary": "/usr/bin/chromium",
-                "args": [
-                    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                    "--window-size=1280,900", format!("--user-data-dir={}", profile.0.display()),
-                ],
-            }),
-        );
-        let started = Instant::now();
-        let client = loop {
-            match fantoccini::ClientBuilder::rustls()
-                .unwrap()
-                .capabilities(caps.clone())
-                .connect(&format!("http://127.0.0.1:{port}"))
-                .await
-            {
-                Ok(c) => break c,
-                Err(e) if started.elapsed() < Duration::from_secs(20) => {
-                    let _ = e;
-                    tokio::time::sleep(Duration::from_millis(200)).await;
-                }
-                Err(e) => panic!("chromedriver did not start a session: {e}"),
-            }
-        };
-        Self {
-            driver,
-            client,
-            _profile: profile,
-        }
-    }
-}
-
-impl Drop for Chrome {
-    fn drop(&mut self) {
-        // The whole group: chromedriver and every Chromium process under it,
-        // also when the test failed before closing the session.
-        let _ = Command::new("kill")
-            .args(["-KILL", "--", &format!("-{}", self.driver.id())])
-            .status();
-        let _ = self.driver.wait();
-    }
-}
-
-/// Waits until an element matching `css` shows text containing `want`, and
-/// returns that text. Polling for the expected text (not the first match)
-/// is what makes this safe right after a click: the old page may still have
-/// an element with the same selector, about to go stale. On failure it says
-/// what the browser showed instead and saves a screenshot.
-async fn wait_for_text(c: &fantoccini::Client, css: &str, want: &str) -> String {
-    let started = Instant::now();
-    let mut last = String::new();
-    while started.elapsed() < Duration::from_secs(10) {
-        if let Ok(el) = c.find(fantoccini::Locator::Css(css)).await
-            && let Ok(text) = el.text().await
-        {
-            if text.contains(want) {
-                return text;
-            }
-            last = text;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    screenshot(c, "failure").await;
-    let url = c
-        .current_url()
-        .await
-        .map(|u| u.to_string())
-        .unwrap_or_default();
-    let source = c.source().await.unwrap_or_default();
-    let log = SERVER_LOG
-        .get()
-        .map(|l| l.lock().unwrap().clone())
-        .unwrap_or_default();
-    panic!(
-        "{css} never showed {want:?} (last: {last:?}) at {url}; the page was:\n{source}\n\nthe server logged:\n{log}"
-    );
-}
-
-async fn screenshot(c: &fantoccini::Client, name: &str) {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("screenshots");
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(
-        dir.join(format!("{name}.png")),
-        c.screenshot().await.unwrap(),
-    )
-    .unwrap();
 }
 
 /// The README's promise, end to end: start the binary on its embedded

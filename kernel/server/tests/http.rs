@@ -1740,16 +1740,14 @@ async fn the_booking_wizard_invites_a_patient_and_a_colleague_only_at_the_last_s
 /// see nothing.
 #[tokio::test]
 async fn the_visit_room_opens_starts_and_ends_by_the_handbooks_rules() {
-    use tillit_domain::booking::{Booking, BookingFor, BookingStatus};
+    use tillit_domain::booking::BookingStatus;
     for backend in BACKENDS {
         let app = TestApp::new(backend).await;
         let demo = app.state.store.tenant(TenantId::parse("demo").unwrap());
         let mut karin = app.browser("demo.localhost");
         karin.login(KARIN).await;
         publish_profile(&mut karin).await;
-        let (karin_id, tove_id) = (person_id(&app, KARIN).await, person_id(&app, TOVE).await);
         let olof_id = person_id(&app, "19700101-0003").await;
-        let vt = demo.visit_types_of(&karin_id).await.unwrap().remove(0);
         let tomorrow = app
             .clock
             .now()
@@ -1758,37 +1756,7 @@ async fn the_visit_room_opens_starts_and_ends_by_the_handbooks_rules() {
             .date()
             .to_string();
         let ten = Timestamp::from_stockholm(&tomorrow, "10:00").unwrap();
-        let outcome = demo
-            .create_booking(
-                tillit_store::NewBooking {
-                    patient: &BookingFor::Existing(tove_id.clone()),
-                    booking: Booking {
-                        id: "visit-1".into(),
-                        clinician: karin_id.clone(),
-                        patient: tillit_domain::PersonId::new(""),
-                        visit_type_id: vt.id.clone(),
-                        title: "Uppföljning".into(),
-                        minutes: 15,
-                        kind: vt.spec.kind,
-                        starts_at: ten,
-                        status: BookingStatus::Confirmed,
-                        message: String::new(),
-                    },
-                    created_by: &karin_id,
-                    created_by_role: tillit_domain::Role::Clinician,
-                    new_patient_id: tillit_domain::PersonId::new("unused"),
-                    event_id: "e1".into(),
-                    reminder_lead: 30 * MINUTE,
-                    participants: vec![olof_id.clone()],
-                },
-                app.clock.now(),
-            )
-            .await
-            .unwrap();
-        assert!(
-            matches!(outcome, tillit_store::BookOutcome::Booked(_)),
-            "{backend:?}"
-        );
+        book_visit(&app, "visit-1", ten, vec![olof_id.clone()]).await;
 
         let mut tove = app.browser("demo.localhost");
         tove.login(TOVE).await;

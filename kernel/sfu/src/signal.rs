@@ -84,8 +84,14 @@ pub enum ServerMessage {
         peer: u32,
         poor: bool,
     },
+    /// Whether media flows between this browser and the SFU.
+    Media {
+        flowing: bool,
+    },
     /// The visit was ended by a clinician: leave, no re-entry.
     Ended,
+    /// The media plane dropped this connection: join again.
+    Rejoin,
     Error {
         code: ErrorCode,
         message: String,
@@ -102,6 +108,10 @@ pub enum ErrorCode {
     /// A valid message at the wrong time (an offer before `join`, an
     /// answer when no offer is pending, anything after `leave`).
     OutOfOrder,
+    /// The room has no place left.
+    Full,
+    /// The media plane could not use the session description.
+    Refused,
 }
 
 /// Where a connection is.
@@ -199,11 +209,19 @@ impl Connection {
     }
 
     /// Records what the kernel sends, moving the state where it must.
+    /// The media plane refused the browser's offer: back to where the
+    /// connection was, so the browser may try again.
+    pub fn negotiation_failed(&mut self, was_live: bool) {
+        if self.state == State::Negotiating {
+            self.state = if was_live { State::Live } else { State::Joined };
+        }
+    }
+
     pub fn send(&mut self, msg: &ServerMessage) {
         match (self.state, msg) {
             (State::Negotiating, ServerMessage::Answer { .. }) => self.state = State::Live,
             (State::Live, ServerMessage::Offer { .. }) => self.state = State::Renegotiating,
-            (_, ServerMessage::Ended) => self.state = State::Left,
+            (_, ServerMessage::Ended | ServerMessage::Rejoin) => self.state = State::Left,
             _ => {}
         }
     }

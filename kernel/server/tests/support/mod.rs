@@ -317,3 +317,50 @@ pub fn visit_type_id(page: &Page) -> String {
 pub fn as_refs<'a>(fields: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
     fields.iter().map(|(k, v)| (*k, v.as_str())).collect()
 }
+
+/// Books `id` for Tove with Karin at `starts_at`, confirmed, with these
+/// colleagues as participants (straight in the store: the booking flows
+/// have their own tests).
+pub async fn book_visit(
+    app: &TestApp,
+    id: &str,
+    starts_at: Timestamp,
+    participants: Vec<tillit_domain::PersonId>,
+) {
+    use tillit_domain::Clock;
+    use tillit_domain::booking::{Booking, BookingFor, BookingStatus};
+    let demo = app.state.store.tenant(TenantId::parse("demo").unwrap());
+    let (karin_id, tove_id) = (person_id(app, KARIN).await, person_id(app, TOVE).await);
+    let vt = demo.visit_types_of(&karin_id).await.unwrap().remove(0);
+    let outcome = demo
+        .create_booking(
+            tillit_store::NewBooking {
+                patient: &BookingFor::Existing(tove_id),
+                booking: Booking {
+                    id: id.into(),
+                    clinician: karin_id.clone(),
+                    patient: tillit_domain::PersonId::new(""),
+                    visit_type_id: vt.id.clone(),
+                    title: "Uppföljning".into(),
+                    minutes: 15,
+                    kind: vt.spec.kind,
+                    starts_at,
+                    status: BookingStatus::Confirmed,
+                    message: String::new(),
+                },
+                created_by: &karin_id,
+                created_by_role: tillit_domain::Role::Clinician,
+                new_patient_id: tillit_domain::PersonId::new("unused"),
+                event_id: format!("{id}-created"),
+                reminder_lead: 30 * MINUTE,
+                participants,
+            },
+            app.clock.now(),
+        )
+        .await
+        .unwrap();
+    assert!(
+        matches!(outcome, tillit_store::BookOutcome::Booked(_)),
+        "{outcome:?}"
+    );
+}

@@ -1,0 +1,394 @@
+//! The visit room: its page (opened in a window of its own, so the
+//! portal's menus never cut the call), the signalling WebSocket that
+//! connects a participant's browser to the SFU, and "Testa video".
+//!
+//! Only participants of the visit, in its tenant, while it is in progress,
+//! get in: the WebSocket checks the session, the origin and
+//! `tillit_domain::visit::may_enter` before upgrading, and the visit's end
+//! closes the room for everyone (`visits::end` → `Hub::end`).
+
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, header};
+use axum::response::{IntoResponse, Redirect};
+use serde_json::json;
+use tillit_domain::access::AccessAction;
+use tillit_domain::visit::{self, EntryError};
+use tillit_domain::{Person, Role};
+use tillit_media::driver::{Notice, Participant, RoomKey};
+use tillit_sfu::PeerId;
+use tillit_sfu::signal::{
+    ClientMessage, Connection, ErrorCode, MAX_MESSAGE, ServerMessage, State as SignalState,
+};
+
+use crate::app::AppState;
+use crate::error::AppError;
+use crate::forms::log_access;
+use crate::pages::{PageResult, page};
+use crate::session::Ctx;
+use crate::visits::participation;
+
+/// The SFU room of a visit: tenant and booking, so tenants never meet.
+pub fn room_key(tenant: &tillit_domain::TenantId, booking: &str) -> RoomKey {
+    format!("{tenant}/{booking}")
+}
+
+/// The STUN/TURN servers for the browser, as `RTCIceServer` JSON.
+fn ice_servers(state: &AppState) -> String {
+    let servers: Vec<_> = state
+        .config
+        .media
+        .ice_servers
+        .iter()
+        .map(|s| json!({"urls": s.urls, "username": s.username, "credential": s.credential}))
+        .collect();
+    serde_json::Value::Array(servers).to_string()
+}
+
+/// The texts the room's script shows, in the visitor's language.
+fn room_texts(state: &AppState, ctx: &Ctx) -> String {
+    let keys = [
+        "you",
+        "muted",
+        "camera_off",
+        "poor",
+        "lost",
+        "reconnecting",
+        "ended",
+        "left",
+        "full",
+        "no_devices",
+        "speaking",
+        "clinician",
+        "flowing",
+        "connecting",
+    ];
+    let texts: serde_json::Map<String, serde_json::Value> = keys
+        .iter()
+        .map(|k| {
+            (
+                (*k).to_owned(),
+                state
+                    .catalogs
+                    .get(ctx.lang, &format!("room.{k}"))
+                    .to_owned()
+                    .into(),
+            )
+        })
+        .collect();
+    serde_json::Value::Object(texts).to_string()
+}
+
+/// `/visits/{id}/room`: the call itself. Before the start and after the
+/// end, back to the visit page, which says why.
+pub async fn show(State(state): State<AppState>, ctx: Ctx, Path(id): Path<String>) -> PageResult {
+    let me = ctx.user()?.clone();
+    let (booking, role) = participation(&state, &ctx, &me, &id).await?;
+    if visit::may_enter(&booking, role, state.clock.now(), 0, usize::MAX).is_err() {
+        return Ok(Redirect::to(&format!("/visits/{id}")).into_response());
+    }
+    let html = page(
+        &state,
+        &ctx,
+        "room",
+        json!({
+            "title": "room.title",
+            "id": booking.id,
+            "heading": booking.title,
+            "is_clinician": role == visit::Role::Clinician,
+            "ice_servers": ice_servers(&state),
+            "texts": room_texts(&state, &ctx),
+        }),
+    )?;
+    Ok(html.into_response())
+}
+
+/// "Testa video": camera preview, microphone level, a test sound, and a
+/// real connection to the SFU (a room of one's own) that reports whether
+/// media flows.
+pub async fn test_page(State(state): State<AppState>, ctx: Ctx) -> PageResult {
+    ctx.user()?;
+    let html = page(
+        &state,
+        &ctx,
+        "video_test",
+        json!({
+            "title": "video_test.title",
+            "ice_servers": ice_servers(&state),
+            "texts": room_texts(&state, &ctx),
+        }),
+    )?;
+    Ok(html.into_response())
+}
+
+/// A WebSocket may only be opened by the portal's own pages: browsers
+/// send `Origin` on every WebSocket, and cookies ride along cross-site, so
+/// without this check another site could join a visit as its visitor.
+fn same_origin(headers: &HeaderMap) -> Result<(), AppError> {
+    let host = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let origin = headers
+        .get(header::ORIGIN)
+        .and_then(|v| v.to_str().ok())
+        .ok_or(AppError::Csrf("a WebSocket without an origin"))?;
+    let origin_host = origin.split_once("://").map_or("", |(_, h)| h);
+    if host.is_empty() || !origin_host.eq_ignore_ascii_case(host) {
+        return Err(AppError::Csrf("a WebSocket from another origin"));
+    }
+    Ok(())
+}
+
+/// `/visits/{id}/ws`: signalling for one participant of one visit.
+pub async fn socket(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    ws: WebSocketUpgrade,
+) -> PageResult {
+    same_origin(&headers)?;
+    let me = ctx.user()?.clone();
+    let (booking, role) = participation(&state, &ctx, &me, &id).await?;
+    visit::may_enter(&booking, role, state.clock.now(), 0, usize::MAX).map_err(|e| match e {
+        EntryError::NotOpen | EntryError::NotStarted => {
+            AppError::Conflict("the visit has not been started")
+        }
+        EntryError::Closed => AppError::Conflict("the visit is over"),
+        EntryError::Full(_) => AppError::Conflict("the visit is full"),
+    })?;
+    if role == visit::Role::Clinician
+        && let Some(patient) = state
+            .store
+            .tenant(ctx.tenant.id.clone())
+            .person(&booking.patient)
+            .await?
+    {
+        // Clinicians in the room see the patient's name.
+        log_access(
+            &state,
+            &ctx,
+            &me,
+            &patient,
+            AccessAction::Read,
+            "visit room",
+        )
+        .await?;
+    }
+    let session = Session {
+        room: room_key(&ctx.tenant.id, &booking.id),
+        cap: ctx.tenant.booking.max_participants,
+        viewer: me.role,
+        who: participant(&me),
+    };
+    tracing::info!(tenant = %ctx.tenant.id, booking = %booking.id, person = %me.id, "joins the visit room");
+    Ok(ws
+        .max_message_size(MAX_MESSAGE)
+        .on_upgrade(move |socket| session.run(state, socket))
+        .into_response())
+}
+
+/// `/video-test/ws`: the same signalling, in a room of one.
+pub async fn test_socket(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    headers: HeaderMap,
+    ws: WebSocketUpgrade,
+) -> PageResult {
+    same_origin(&headers)?;
+    let me = ctx.user()?.clone();
+    let session = Session {
+        room: format!("{}/test/{}", ctx.tenant.id, uuid::Uuid::new_v4()),
+        cap: 1,
+        viewer: me.role,
+        who: participant(&me),
+    };
+    Ok(ws
+        .max_message_size(MAX_MESSAGE)
+        .on_upgrade(move |socket| session.run(state, socket))
+        .into_response())
+}
+
+fn participant(p: &Person) -> Participant {
+    Participant {
+        name: p.full_name(),
+        initials: p.initials(),
+        clinician: p.role == Role::Clinician,
+    }
+}
+
+/// One participant's signalling connection.
+struct Session {
+    room: RoomKey,
+    cap: usize,
+    viewer: Role,
+    who: Participant,
+}
+
+impl Session {
+    /// How `who` is shown to this viewer: patients see other patients by
+    /// initials only.
+    fn shown(&self, who: &Participant) -> String {
+        if self.viewer == Role::Patient && !who.clinician {
+            who.initials.clone()
+        } else {
+            who.name.clone()
+        }
+    }
+
+    async fn run(self, state: AppState, mut socket: WebSocket) {
+        let hub = state.media.clone();
+        let mut conn = Connection::default();
+        let mut me: Option<PeerId> = None;
+        let mut notices: Option<tokio::sync::mpsc::UnboundedReceiver<Notice>> = None;
+        // An offer of the SFU's that must wait for a negotiation to finish.
+        let mut pending_offer: Option<String> = None;
+        loop {
+            let next_notice = async {
+                match notices.as_mut() {
+                    Some(rx) => rx.recv().await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                frame = socket.recv() => {
+                    let text = match frame {
+                        Some(Ok(Message::Text(t))) => t,
+                        Some(Ok(Message::Binary(_))) => {
+                            let _ = send(&mut socket, &mut conn, ServerMessage::Error {
+                                code: ErrorCode::Malformed,
+                                message: "messages are JSON text".into(),
+                            }).await;
+                            continue;
+                        }
+                        Some(Ok(_)) => continue,
+                        Some(Err(_)) | None => break,
+                    };
+                    let before = conn.state();
+                    let msg = match conn.receive(text.as_str()) {
+                        Ok(m) => m,
+                        Err(refusal) => {
+                            if send(&mut socket, &mut conn, refusal).await.is_err() {
+                                break;
+                            }
+                            continue;
+                        }
+                    };
+                    let reply = match (msg, me) {
+                        (ClientMessage::Join {}, _) => {
+                            match hub.join(self.room.clone(), self.cap, self.who.clone()).await {
+                                Ok((peer, rx)) => {
+                                    me = Some(peer);
+                                    notices = Some(rx);
+                                    Some(ServerMessage::Joined { peer: peer.0 })
+                                }
+                                Err(e) => {
+                                    let _ = send(&mut socket, &mut conn, ServerMessage::Error {
+                                        code: ErrorCode::Full,
+                                        message: e.to_string(),
+                                    }).await;
+                                    break;
+                                }
+                            }
+                        }
+                        (ClientMessage::Offer { sdp }, Some(peer)) => {
+                            match hub.offer(self.room.clone(), peer, sdp).await {
+                                Ok(answer) => Some(ServerMessage::Answer { sdp: answer }),
+                                Err(e) => {
+                                    conn.negotiation_failed(before == SignalState::Live);
+                                    Some(ServerMessage::Error {
+                                        code: ErrorCode::Refused,
+                                        message: e.to_string(),
+                                    })
+                                }
+                            }
+                        }
+                        (ClientMessage::Answer { sdp }, Some(peer)) => {
+                            match hub.answer(self.room.clone(), peer, sdp).await {
+                                Ok(()) => None,
+                                Err(e) => Some(ServerMessage::Error {
+                                    code: ErrorCode::Refused,
+                                    message: e.to_string(),
+                                }),
+                            }
+                        }
+                        (ClientMessage::Mute { kind, muted }, Some(peer)) => {
+                            hub.mute(self.room.clone(), peer, kind, muted);
+                            None
+                        }
+                        (ClientMessage::Show { peer: of, width, height }, Some(peer)) => {
+                            hub.show(self.room.clone(), peer, PeerId(of), width, height);
+                            None
+                        }
+                        // The SFU is ICE-lite: the browser's candidates show
+                        // up as the sources of its STUN checks.
+                        (ClientMessage::Candidate { .. }, _) => None,
+                        (ClientMessage::Leave {}, _) => break,
+                        (_, None) => None,
+                    };
+                    if let Some(reply) = reply
+                        && send(&mut socket, &mut conn, reply).await.is_err()
+                    {
+                        break;
+                    }
+                }
+                notice = next_notice => {
+                    let Some(notice) = notice else { break };
+                    let msg = match notice {
+                        Notice::PeerJoined { peer, who } => Some(ServerMessage::PeerJoined {
+                            peer: peer.0,
+                            name: self.shown(&who),
+                            clinician: who.clinician,
+                        }),
+                        Notice::PeerLeft { peer } => Some(ServerMessage::PeerLeft { peer: peer.0 }),
+                        Notice::Offer { sdp } => {
+                            pending_offer = Some(sdp);
+                            None
+                        }
+                        Notice::Quality { peer, poor } => Some(ServerMessage::Quality { peer: peer.0, poor }),
+                        Notice::Muted { peer, kind, muted } => Some(ServerMessage::Muted { peer: peer.0, kind, muted }),
+                        Notice::Speaker { peer } => Some(ServerMessage::Speaker { peer: peer.map(|p| p.0) }),
+                        Notice::Connected => Some(ServerMessage::Media { flowing: true }),
+                        Notice::Disconnected => Some(ServerMessage::Media { flowing: false }),
+                        Notice::Ended => Some(ServerMessage::Ended),
+                        Notice::Failed => Some(ServerMessage::Rejoin),
+                    };
+                    let last = matches!(msg, Some(ServerMessage::Ended | ServerMessage::Rejoin));
+                    if let Some(msg) = msg
+                        && send(&mut socket, &mut conn, msg).await.is_err()
+                    {
+                        break;
+                    }
+                    if last {
+                        me = None;
+                        break;
+                    }
+                }
+            }
+            // The SFU's offer goes out once no negotiation is under way.
+            if conn.state() == SignalState::Live
+                && let Some(sdp) = pending_offer.take()
+                && send(&mut socket, &mut conn, ServerMessage::Offer { sdp })
+                    .await
+                    .is_err()
+            {
+                break;
+            }
+        }
+        if let Some(peer) = me {
+            hub.leave(self.room.clone(), peer);
+        }
+        let _ = socket.send(Message::Close(None)).await;
+    }
+}
+
+async fn send(
+    socket: &mut WebSocket,
+    conn: &mut Connection,
+    msg: ServerMessage,
+) -> Result<(), axum::Error> {
+    conn.send(&msg);
+    let text = serde_json::to_string(&msg).unwrap_or_default();
+    socket.send(Message::Text(text.into())).await
+}

@@ -1,0 +1,400 @@
+// The visit room and "Testa video": camera and microphone, one
+// RTCPeerConnection to Tillit's SFU, signalling over the page's WebSocket
+// (messages as in kernel/sfu/src/signal.rs).
+//
+// Sends audio and three simulcast layers of video (q, h, f); receives each
+// other participant's tracks in streams named "p<peer>". Tells the SFU how
+// large each video is shown, so it forwards the layer that fits. Recovers
+// from a dropped connection by itself: an ICE restart first, then a fresh
+// join.
+"use strict";
+
+(() => {
+  const root = document.getElementById("room");
+  if (!root) return;
+  const mode = root.dataset.mode;
+  const T = JSON.parse(root.dataset.texts || "{}");
+  const iceServers = JSON.parse(root.dataset.ice || "[]");
+  const $ = (id) => document.getElementById(id);
+  const status = (text) => { const s = $("room-status") || $("test-result"); if (s) s.textContent = text; };
+
+  let local = null;          // our MediaStream
+  let ws = null;
+  let pc = null;
+  let me = null;             // our peer id
+  let ended = false;
+  let leaving = false;
+  let restartTimer = null;
+  let rejoinDelay = 500;
+  const peers = new Map();   // peer id -> { name, clinician, tile, stream }
+
+  // --- devices -----------------------------------------------------------
+
+  async function openDevices(cameraId, micId) {
+    const video = { width: { ideal: 1280 }, height: { ideal: 720 } };
+    if (cameraId) video.deviceId = { exact: cameraId };
+    const audio = micId ? { deviceId: { exact: micId } } : true;
+    const stream = await navigator.mediaDevices.getUserMedia({ audio, video });
+    $("self-video").srcObject = stream;
+    await listDevices(stream);
+    return stream;
+  }
+
+  async function listDevices(stream) {
+    const devices = await navigator.mediaDevices.enumerateDevices();
+    const fill = (select, kind, track) => {
+      if (!select) return;
+      const current = track && track.getSettings().deviceId;
+      select.replaceChildren(...devices.filter((d) => d.kind === kind).map((d, i) => {
+        const o = new Option(d.label || `${kind} ${i + 1}`, d.deviceId);
+        o.selected = d.deviceId === current;
+        return o;
+      }));
+    };
+    fill($("camera-select"), "videoinput", stream.getVideoTracks()[0]);
+    fill($("mic-select"), "audioinput", stream.getAudioTracks()[0]);
+  }
+
+  async function switchDevice() {
+    const next = await openDevices($("camera-select").value, $("mic-select").value);
+    const old = local;
+    local = next;
+    if (pc) {
+      for (const sender of pc.getSenders()) {
+        if (!sender.track) continue;
+        const t = sender.track.kind === "audio" ? next.getAudioTracks()[0] : next.getVideoTracks()[0];
+        if (t) await sender.replaceTrack(t);
+      }
+    }
+    applyMute();
+    if (old) old.getTracks().forEach((t) => t.stop());
+    if (mode === "test") meter();
+  }
+
+  // --- signalling --------------------------------------------------------
+
+  function send(msg) {
+    if (ws && ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(msg));
+  }
+
+  function connect() {
+    const scheme = location.protocol === "https:" ? "wss://" : "ws://";
+    ws = new WebSocket(scheme + location.host + root.dataset.ws);
+    ws.onopen = () => { rejoinDelay = 500; send({ type: "join" }); };
+    ws.onmessage = (e) => handle(JSON.parse(e.data)).catch((err) => console.warn("room:", err));
+    ws.onclose = () => {
+      if (ended || leaving) return;
+      status(T.reconnecting);
+      setTimeout(rejoin, rejoinDelay);
+      rejoinDelay = Math.min(rejoinDelay * 2, 8000);
+    };
+  }
+
+  function rejoin() {
+    if (ended || leaving) return;
+    if (pc) { pc.close(); pc = null; }
+    for (const id of [...peers.keys()]) removePeer(id);
+    if (ws) { ws.onclose = null; ws.close(); }
+    connect();
+  }
+
+  async function handle(m) {
+    switch (m.type) {
+      case "joined":
+        me = m.peer;
+        await negotiate();
+        break;
+      case "answer":
+        await pc.setRemoteDescription({ type: "answer", sdp: m.sdp });
+        break;
+      case "offer": {
+        await pc.setRemoteDescription({ type: "offer", sdp: m.sdp });
+        const answer = await pc.createAnswer();
+        await pc.setLocalDescription(answer);
+        send({ type: "answer", sdp: answer.sdp });
+        reportSizes();
+        break;
+      }
+      case "peer-joined": addPeer(m.peer, m.name, m.clinician); break;
+      case "peer-left": removePeer(m.peer); break;
+      case "muted": {
+        const p = peers.get(m.peer);
+        if (p) { p[m.kind + "Muted"] = m.muted; paint(p); }
+        break;
+      }
+      case "speaker":
+        for (const [id, p] of peers) p.tile.classList.toggle("speaking", id === m.peer);
+        $("tile-self").classList.toggle("speaking", m.peer === me);
+        break;
+      case "quality": {
+        const p = peers.get(m.peer);
+        if (p) { p.poor = m.poor; paint(p); }
+        break;
+      }
+      case "media":
+        status(m.flowing ? "" : T.reconnecting);
+        if (mode === "test" && m.flowing) checkFlow();
+        break;
+      case "ended":
+        ended = true;
+        end(T.ended);
+        break;
+      case "rejoin":
+        rejoin();
+        break;
+      case "error":
+        if (m.code === "full") { ended = true; end(T.full); }
+        console.warn("room: the server said", m.code, m.message);
+        break;
+    }
+  }
+
+  async function negotiate() {
+    pc = new RTCPeerConnection({ iceServers, bundlePolicy: "max-bundle" });
+    const [audio] = local.getAudioTracks();
+    const [video] = local.getVideoTracks();
+    if (audio) pc.addTransceiver(audio, { direction: "sendonly", streams: [local] });
+    if (video) {
+      pc.addTransceiver(video, {
+        direction: "sendonly",
+        streams: [local],
+        sendEncodings: [
+          { rid: "q", scaleResolutionDownBy: 4, maxBitrate: 150000 },
+          { rid: "h", scaleResolutionDownBy: 2, maxBitrate: 500000 },
+          { rid: "f", maxBitrate: 1500000 },
+        ],
+      });
+    }
+    pc.ontrack = (e) => {
+      const stream = e.streams[0];
+      if (!stream || !stream.id.startsWith("p")) return;
+      const id = Number(stream.id.slice(1));
+      const p = peers.get(id) || addPeer(id, "", false);
+      p.stream = stream;
+      p.tile.querySelector("video").srcObject = stream;
+    };
+    pc.oniceconnectionstatechange = () => {
+      const s = pc && pc.iceConnectionState;
+      if (s === "connected" || s === "completed") {
+        clearTimeout(restartTimer);
+        restartTimer = null;
+        status("");
+      } else if ((s === "disconnected" || s === "failed") && !restartTimer) {
+        status(T.reconnecting);
+        restartTimer = setTimeout(restartIce, s === "failed" ? 0 : 2000);
+      }
+    };
+    const offer = await pc.createOffer();
+    await pc.setLocalDescription(offer);
+    send({ type: "offer", sdp: offer.sdp });
+  }
+
+  // First an ICE restart on the same connection; if that does not bring
+  // media back within a few seconds, a fresh join.
+  async function restartIce() {
+    if (!pc || ended) return;
+    try {
+      const offer = await pc.createOffer({ iceRestart: true });
+      await pc.setLocalDescription(offer);
+      send({ type: "offer", sdp: offer.sdp });
+    } catch (err) {
+      console.warn("room: ICE restart failed", err);
+    }
+    restartTimer = setTimeout(() => {
+      const s = pc && pc.iceConnectionState;
+      restartTimer = null;
+      if (s !== "connected" && s !== "completed") rejoin();
+    }, 6000);
+  }
+
+  // --- participants ------------------------------------------------------
+
+  function addPeer(id, name, clinician) {
+    let p = peers.get(id);
+    if (!p) {
+      const tile = document.createElement("figure");
+      tile.className = "tile";
+      tile.dataset.peer = String(id);
+      const video = document.createElement("video");
+      video.autoplay = true;
+      video.playsInline = true;
+      const caption = document.createElement("figcaption");
+      caption.innerHTML = '<span class="name"></span> <span class="state"></span>';
+      tile.append(video, caption);
+      $("tiles").append(tile);
+      p = { tile, stream: null, audioMuted: false, videoMuted: false, poor: false };
+      peers.set(id, p);
+      sizes.observe(tile);
+    }
+    if (name) { p.name = name; p.clinician = clinician; }
+    paint(p);
+    return p;
+  }
+
+  function paint(p) {
+    const name = p.tile.querySelector(".name");
+    name.textContent = (p.name || "") + (p.clinician ? ` (${T.clinician})` : "");
+    const states = [];
+    if (p.poor) states.push(T.poor);
+    if (p.audioMuted) states.push(T.muted);
+    if (p.videoMuted) states.push(T.camera_off);
+    p.tile.querySelector(".state").textContent = states.join(" · ");
+    p.tile.classList.toggle("poor", p.poor);
+    p.tile.classList.toggle("muted", p.audioMuted);
+  }
+
+  function removePeer(id) {
+    const p = peers.get(id);
+    if (!p) return;
+    sizes.unobserve(p.tile);
+    p.tile.remove();
+    peers.delete(id);
+  }
+
+  // The size each video is shown at, so the SFU sends the layer that fits.
+  const sizes = new ResizeObserver(() => reportSizes());
+  function reportSizes() {
+    for (const [id, p] of peers) {
+      const r = p.tile.getBoundingClientRect();
+      const scale = window.devicePixelRatio || 1;
+      send({ type: "show", peer: id, width: Math.round(r.width * scale), height: Math.round(r.height * scale) });
+    }
+  }
+
+  // --- controls ----------------------------------------------------------
+
+  let micOff = false;
+  let cameraOff = false;
+  function applyMute() {
+    if (!local) return;
+    local.getAudioTracks().forEach((t) => { t.enabled = !micOff; });
+    local.getVideoTracks().forEach((t) => { t.enabled = !cameraOff; });
+  }
+
+  function toggle(button, isOff, kind) {
+    button.setAttribute("aria-pressed", String(isOff));
+    button.textContent = isOff ? button.dataset.off : button.dataset.on;
+    applyMute();
+    send({ type: "mute", kind, muted: isOff });
+    const self = $("tile-self").querySelector(".state");
+    if (self) self.textContent = [micOff ? T.muted : "", cameraOff ? T.camera_off : ""].filter(Boolean).join(" · ");
+  }
+
+  function end(text) {
+    if (pc) { pc.close(); pc = null; }
+    if (ws) { ws.onclose = null; ws.close(); }
+    if (local) local.getTracks().forEach((t) => t.stop());
+    for (const id of [...peers.keys()]) removePeer(id);
+    const notice = $("room-ended");
+    if (notice) {
+      notice.hidden = false;
+      notice.firstChild.textContent = text + " ";
+    } else {
+      status(text);
+    }
+    const controls = $("controls");
+    if (controls) controls.hidden = true;
+  }
+
+  // --- "Testa video" -----------------------------------------------------
+
+  let meterTimer = null;
+  function meter() {
+    const AudioCtx = window.AudioContext || window.webkitAudioContext;
+    if (!AudioCtx || !local.getAudioTracks().length) return;
+    const ctx = new AudioCtx();
+    const analyser = ctx.createAnalyser();
+    ctx.createMediaStreamSource(local).connect(analyser);
+    const data = new Float32Array(analyser.fftSize);
+    clearInterval(meterTimer);
+    meterTimer = setInterval(() => {
+      analyser.getFloatTimeDomainData(data);
+      let peak = 0;
+      for (const v of data) peak = Math.max(peak, Math.abs(v));
+      $("mic-level").value = Math.min(1, peak * 2);
+    }, 100);
+  }
+
+  function testSound() {
+    const AudioCtx = window.AudioContext || window.webkitAudioContext;
+    const ctx = new AudioCtx();
+    const osc = ctx.createOscillator();
+    const gain = ctx.createGain();
+    osc.frequency.value = 440;
+    gain.gain.setValueAtTime(0.2, ctx.currentTime);
+    gain.gain.exponentialRampToValueAtTime(0.001, ctx.currentTime + 1);
+    osc.connect(gain).connect(ctx.destination);
+    osc.start();
+    osc.stop(ctx.currentTime + 1);
+  }
+
+  // The SFU said the connection is up; media flows if what we send leaves.
+  async function checkFlow() {
+    const sent = async () => {
+      let bytes = 0;
+      (await pc.getStats()).forEach((r) => { if (r.type === "outbound-rtp") bytes += r.bytesSent || 0; });
+      return bytes;
+    };
+    const first = await sent();
+    await new Promise((r) => setTimeout(r, 1500));
+    const ok = (await sent()) > first;
+    const result = $("test-result");
+    result.dataset.result = ok ? "ok" : "failed";
+    result.textContent = ok ? T.flowing : T.lost;
+    if (ws) { ws.onclose = null; ws.close(); }
+    if (pc) { pc.close(); pc = null; }
+  }
+
+  // --- start -------------------------------------------------------------
+
+  async function start() {
+    try {
+      local = await openDevices();
+    } catch (err) {
+      status(T.no_devices);
+      console.warn("room:", err);
+      if (mode !== "test") return;
+    }
+    for (const id of ["camera-select", "mic-select"]) {
+      const el = $(id);
+      if (el) el.addEventListener("change", () => switchDevice().catch((e) => console.warn("room:", e)));
+    }
+    if (mode === "room") {
+      $("toggle-mic").addEventListener("click", (e) => { micOff = !micOff; toggle(e.currentTarget, micOff, "audio"); });
+      $("toggle-camera").addEventListener("click", (e) => { cameraOff = !cameraOff; toggle(e.currentTarget, cameraOff, "video"); });
+      $("leave").addEventListener("click", () => {
+        leaving = true;
+        send({ type: "leave" });
+        end(T.left);
+      });
+      window.addEventListener("pagehide", () => send({ type: "leave" }));
+      connect();
+    } else {
+      if (local) meter();
+      $("test-sound").addEventListener("click", testSound);
+      $("test-connection").addEventListener("click", () => {
+        const result = $("test-result");
+        result.dataset.result = "running";
+        result.textContent = T.connecting;
+        if (local) connect();
+      });
+    }
+  }
+
+  // For support and tests: what this page receives, per participant.
+  window.tillitRoom = {
+    async inbound() {
+      if (!pc) return [];
+      const out = [];
+      (await pc.getStats()).forEach((r) => {
+        if (r.type === "inbound-rtp" && r.kind === "video") {
+          out.push({ framesDecoded: r.framesDecoded || 0, width: r.frameWidth || 0, height: r.frameHeight || 0 });
+        }
+      });
+      return out;
+    },
+    peers: () => [...peers.entries()].map(([id, p]) => ({ id, name: p.name, poor: !!p.poor, width: p.tile.querySelector("video").videoWidth })),
+  };
+
+  start();
+})();
