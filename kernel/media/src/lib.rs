@@ -40,7 +40,9 @@ use rtc::rtp_transceiver::rtp_sender::{
     RTCPFeedback, RTCRtpCodec, RTCRtpCodecParameters, RTCRtpCodingParameters,
     RTCRtpEncodingParameters, RTCRtpHeaderExtensionCapability, RtpCodecKind,
 };
-use rtc::rtp_transceiver::{RTCRtpReceiverId, RTCRtpSenderId};
+use rtc::rtp_transceiver::{
+    RTCRtpReceiverId, RTCRtpSenderId, RTCRtpTransceiverDirection, RTCRtpTransceiverInit,
+};
 use rtc::sansio::Protocol;
 use rtc::shared::{TaggedBytesMut, TransportContext, TransportProtocol};
 use tillit_sfu::{Input, Kind, Layer, LayerInfo, Millis, Output, Packet, PeerId, Room, TrackId};
@@ -642,6 +644,7 @@ impl Endpoint {
                             }
                         }
                         RTCPeerConnectionEvent::OnTrack(RTCTrackEvent::OnOpen(init)) => {
+                            tracing::debug!(peer = peer.0, ssrc = init.ssrc, rid = ?init.rid, "stream opened");
                             if let Some(p) = open_track(conn, &init, &mut next_track) {
                                 published.push(p);
                             }
@@ -654,6 +657,7 @@ impl Endpoint {
                         RTCMessage::RtpPacket(_, pkt) => {
                             let Some((track, layer)) = conn.ssrcs.get(&pkt.header.ssrc).copied()
                             else {
+                                tracing::trace!(peer = peer.0, ssrc = pkt.header.ssrc, "RTP on an unknown stream");
                                 continue;
                             };
                             conn.last_media = Some(now);
@@ -729,6 +733,7 @@ impl Endpoint {
                     payload,
                 } => {
                     self.guarded(to, now, |conn| {
+                        tracing::trace!(to = to.0, track = track.0, connected = conn.connected, outgoing = conn.outgoing.contains_key(&track), "forward");
                         if conn.connected
                             && let Some(o) = conn.outgoing.get(&track).copied()
                             && let Some(mut s) = conn.pc.rtp_sender(o.sender)
@@ -745,7 +750,9 @@ impl Endpoint {
                                 },
                                 payload,
                             };
-                            let _ = s.write_rtp(now, pkt);
+                            if let Err(e) = s.write_rtp(now, pkt) {
+                                tracing::debug!(peer = to.0, track = track.0, error = %e, "forward refused");
+                            }
                         }
                     });
                 }
@@ -790,6 +797,7 @@ impl Endpoint {
                 {
                     conn.needs_offer = false;
                     conn.awaiting_answer = true;
+                    tracing::trace!(peer = peer.0, sdp = %offer.sdp, "offer");
                     offers.push(Event::Offer {
                         peer,
                         sdp: offer.sdp,
@@ -913,23 +921,35 @@ fn add_outgoing(
         Kind::Video => (vp8().rtp_codec, RtpCodecKind::Video),
     };
     let id = format!("t{}", track.0);
-    let sender = conn
+    let encodings = vec![RTCRtpEncodingParameters {
+        rtp_coding_parameters: RTCRtpCodingParameters {
+            ssrc: Some(ssrc),
+            ..Default::default()
+        },
+        codec,
+        ..Default::default()
+    }];
+    // Always a transceiver of its own, send-only: `add_track` would reuse
+    // the one the participant publishes on, which its browser will not
+    // receive on.
+    let transceiver = conn
         .pc
-        .add_track(MediaStreamTrack::new(
-            format!("p{}", owner.0),
-            id.clone(),
-            id,
-            rtc_kind,
-            vec![RTCRtpEncodingParameters {
-                rtp_coding_parameters: RTCRtpCodingParameters {
-                    ssrc: Some(ssrc),
-                    ..Default::default()
-                },
-                codec,
-                ..Default::default()
-            }],
-        ))
+        .add_transceiver_from_track(
+            MediaStreamTrack::new(
+                format!("p{}", owner.0),
+                id.clone(),
+                id,
+                rtc_kind,
+                encodings.clone(),
+            ),
+            Some(RTCRtpTransceiverInit {
+                direction: RTCRtpTransceiverDirection::Sendonly,
+                streams: vec![],
+                send_encodings: encodings,
+            }),
+        )
         .map_err(sdp_error)?;
+    let sender = RTCRtpSenderId::from(transceiver);
     conn.outgoing.insert(track, Outgoing { sender, ssrc, kind });
     conn.needs_offer = true;
     Ok(())

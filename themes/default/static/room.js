@@ -27,6 +27,12 @@
   let restartTimer = null;
   let rejoinDelay = 500;
   const peers = new Map();   // peer id -> { name, clinician, tile, stream }
+  const trail = [];          // the last signalling events, for support
+  const note = (...what) => {
+    trail.push(what.join(" "));
+    if (trail.length > 50) trail.shift();
+    console.warn("room:", ...what);
+  };
 
   // --- devices -----------------------------------------------------------
 
@@ -81,7 +87,11 @@
     const scheme = location.protocol === "https:" ? "wss://" : "ws://";
     ws = new WebSocket(scheme + location.host + root.dataset.ws);
     ws.onopen = () => { rejoinDelay = 500; send({ type: "join" }); };
-    ws.onmessage = (e) => handle(JSON.parse(e.data)).catch((err) => console.warn("room:", err));
+    ws.onmessage = (e) => {
+      const m = JSON.parse(e.data);
+      if (m.type !== "speaker") trail.push("< " + m.type + (m.message ? ": " + m.message : ""));
+      handle(m).catch((err) => note("failed to handle", m.type, err));
+    };
     ws.onclose = () => {
       if (ended || leaving) return;
       status(T.reconnecting);
@@ -393,6 +403,15 @@
       });
       return out;
     },
+    state: () => ({
+      ws: ws && ws.readyState,
+      pc: pc && pc.connectionState,
+      ice: pc && pc.iceConnectionState,
+      signaling: pc && pc.signalingState,
+      remote: pc && pc.remoteDescription && pc.remoteDescription.sdp,
+      local: pc && pc.localDescription && pc.localDescription.sdp,
+      trail,
+    }),
     peers: () => [...peers.entries()].map(([id, p]) => ({ id, name: p.name, poor: !!p.poor, width: p.tile.querySelector("video").videoWidth })),
   };
 
