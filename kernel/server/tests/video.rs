@@ -223,15 +223,17 @@ async fn four_browsers_in_a_group_visit_each_see_the_three_others() {
             "/admin/people",
             &[
                 ("role", "clinician"),
-                ("personnummer", "19800101-0004"),
+                ("personnummer", "19800101-0001"),
                 ("given_name", "Greta"),
                 ("family_name", "Grupp"),
             ],
         )
         .await;
     assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
+    // Tove has accepted the terms (the login does that).
+    app.browser("demo.localhost").login(TOVE).await;
     let olof = person_id(&app, OLOF).await;
-    let greta = person_id(&app, "19800101-0004").await;
+    let greta = person_id(&app, "19800101-0001").await;
     book_visit(
         &app,
         "g1",
@@ -250,7 +252,7 @@ async fn four_browsers_in_a_group_visit_each_see_the_three_others() {
         Chrome::with_fake_media()
     );
     let clients = [&a.client, &b.client, &c.client, &d.client];
-    let people = ["19811218-9876", OLOF, "19800101-0004", TOVE];
+    let people = ["19811218-9876", OLOF, "19800101-0001", TOVE];
     for (c, pnr) in clients.iter().zip(people) {
         login(c, port, pnr).await;
         c.goto(&format!("http://demo.localhost:{port}/visits/g1/room"))

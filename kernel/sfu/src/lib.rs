@@ -183,6 +183,10 @@ pub struct Settings {
     pub speaker_window: Duration,
     /// A level (in -dBov) quieter than this is silence.
     pub speaker_threshold: u8,
+    /// A simulcast layer with no packet for this long is taken as stopped
+    /// (a browser short of CPU or bandwidth drops its upper layers), and
+    /// its subscribers are moved to one that still flows.
+    pub layer_timeout: Duration,
 }
 
 impl Default for Settings {
@@ -195,6 +199,7 @@ impl Default for Settings {
             nack_tries: 5,
             speaker_window: Duration::from_millis(500),
             speaker_threshold: 60,
+            layer_timeout: Duration::from_millis(1000),
         }
     }
 }
@@ -226,6 +231,8 @@ struct Publication {
     upstream: HashMap<Layer, Upstream>,
     last_keyframe_request: HashMap<Layer, Millis>,
     active: HashMap<Layer, bool>,
+    /// When the room last asked for a paused layer again.
+    resumed: HashMap<Layer, Millis>,
 }
 
 /// A layer as it arrives from its publisher.
@@ -235,6 +242,7 @@ struct Upstream {
     highest: Option<i64>,
     /// Missing sequence numbers (unwrapped) → (first noticed, asks so far, last asked).
     missing: BTreeMap<i64, (Millis, u32, Option<Millis>)>,
+    last_packet: Option<Millis>,
 }
 
 /// One subscriber's copy of one track.
@@ -275,6 +283,8 @@ pub struct Room<P: Clone> {
     speaker: Option<PeerId>,
     /// When the active speaker is next worked out.
     speaker_due: Option<Millis>,
+    /// When stopped layers are next looked for.
+    layers_due: Option<Millis>,
     out: VecDeque<Output<P>>,
 }
 
@@ -302,6 +312,7 @@ impl<P: Clone> Room<P> {
             levels: HashMap::new(),
             speaker: None,
             speaker_due: None,
+            layers_due: None,
             out: VecDeque::new(),
         }
     }
@@ -333,6 +344,9 @@ impl<P: Clone> Room<P> {
             }
         }
         if let Some(t) = self.speaker_due {
+            consider(t);
+        }
+        if let Some(t) = self.layers_due {
             consider(t);
         }
         next
@@ -464,6 +478,7 @@ impl<P: Clone> Room<P> {
                 layers,
                 upstream: HashMap::new(),
                 last_keyframe_request: HashMap::new(),
+                resumed: HashMap::new(),
                 active,
             },
         );
@@ -567,6 +582,16 @@ impl<P: Clone> Room<P> {
                 .get(&subscriber)
                 .and_then(|p| p.bandwidth)
                 .map(|b| b / videos);
+            let now = self.now;
+            let timeout = self.settings.layer_timeout;
+            // Flowing, or paused by the room (it resumes when wanted), or
+            // just asked for again.
+            let recent = |t: Option<&Millis>| t.is_some_and(|t| now.since(*t) < timeout);
+            let live = |l: Layer| {
+                recent(p.upstream.get(&l).and_then(|u| u.last_packet.as_ref()))
+                    || p.active.get(&l) == Some(&false)
+                    || recent(p.resumed.get(&l))
+            };
             covering.map(|c| {
                 let mut chosen = Layer(0);
                 for l in p.layers.iter().filter(|l| l.layer <= c) {
@@ -574,7 +599,17 @@ impl<P: Clone> Room<P> {
                         chosen = l.layer;
                     }
                 }
-                chosen
+                if live(chosen) {
+                    return chosen;
+                }
+                // A stopped layer: the best one below that flows, else the
+                // nearest above; if none flows yet, wait for the chosen one.
+                let layers = || p.layers.iter().map(|l| l.layer);
+                layers()
+                    .filter(|l| *l < chosen && live(*l))
+                    .max()
+                    .or_else(|| layers().filter(|l| *l > chosen && live(*l)).min())
+                    .unwrap_or(chosen)
             })
         };
         let changed = {
@@ -613,6 +648,9 @@ impl<P: Clone> Room<P> {
             for info in &p.layers {
                 let want = wanted.contains_key(&(*t, info.layer));
                 let was = p.active.insert(info.layer, want);
+                if want && was == Some(false) {
+                    p.resumed.insert(info.layer, self.now);
+                }
                 if was != Some(want) {
                     self.out.push_back(Output::SetLayerActive {
                         publisher: p.owner,
@@ -668,6 +706,12 @@ impl<P: Clone> Room<P> {
         // `reorder_wait`. (Audio is not retransmitted: Opus conceals loss,
         // and a late audio packet is useless.)
         let up = p.upstream.entry(layer).or_default();
+        let timeout = self.settings.layer_timeout;
+        let revived = up.last_packet.is_none_or(|t| now.since(t) >= timeout);
+        up.last_packet = Some(now);
+        if kind == Kind::Video && self.layers_due.is_none() {
+            self.layers_due = Some(now.plus(self.settings.layer_timeout));
+        }
         let track_gaps = kind == Kind::Video;
         let n = up.unwrap.unwrap(packet.seq);
         match up.highest {
@@ -706,6 +750,10 @@ impl<P: Clone> Room<P> {
             .map(|(s, _)| *s)
             .collect();
         for s in subscribers {
+            if revived && kind == Kind::Video {
+                // A layer (back) in flow may suit this subscriber better.
+                self.choose_layer(s, track);
+            }
             self.forward(s, track, layer, kind, &packet);
         }
         Ok(())
@@ -818,6 +866,15 @@ impl<P: Clone> Room<P> {
     fn tick(&mut self) {
         let now = self.now;
         let s = self.settings;
+        // Subscribers of layers that stopped move to one that flows.
+        if self.layers_due.is_some_and(|t| t <= now) {
+            let any_video = self.tracks.values().any(|p| p.kind == Kind::Video);
+            self.layers_due = any_video.then(|| now.plus(s.layer_timeout / 2));
+            let subs: Vec<(PeerId, TrackId)> = self.subs.keys().copied().collect();
+            for (sub, track) in subs {
+                self.choose_layer(sub, track);
+            }
+        }
         // Upstream NACKs for gaps that outlived reordering.
         for (track, p) in self.tracks.iter_mut() {
             for (layer, up) in p.upstream.iter_mut() {

@@ -770,3 +770,97 @@ fn the_active_speaker_is_the_loudest_participant() {
     }
     assert_eq!(last(&net), Some(Some(B)));
 }
+
+/// A browser short of CPU stops sending its top layer: the subscriber who
+/// watched it moves to the best layer still flowing, and back up when the
+/// top layer returns, always at a keyframe.
+#[test]
+fn a_stopped_layer_is_replaced_by_one_that_flows() {
+    let (publisher, viewer, track) = (PeerId(1), PeerId(2), TrackId(1));
+    let mut room: Room<(u8, u16)> = Room::new(Settings::default(), 4, Millis(0));
+    room.handle(Millis(0), Input::Join { peer: publisher })
+        .unwrap();
+    room.handle(Millis(0), Input::Join { peer: viewer })
+        .unwrap();
+    room.handle(
+        Millis(0),
+        Input::Publish {
+            peer: publisher,
+            track,
+            kind: Kind::Video,
+            layers: layers(),
+        },
+    )
+    .unwrap();
+    room.handle(
+        Millis(0),
+        Input::Show {
+            subscriber: viewer,
+            track,
+            width: 1280,
+            height: 720,
+        },
+    )
+    .unwrap();
+    let mut seqs = [0u16; 3];
+    // Which layer the viewer received in each 100 ms.
+    let mut received: Vec<BTreeSet<u8>> = Vec::new();
+    for step in 0..90u64 {
+        let now = Millis(step * 100);
+        // The top layer stops between 3 s and 6 s.
+        let sending: &[u8] = if (30..60).contains(&step) {
+            &[0, 1]
+        } else {
+            &[0, 1, 2]
+        };
+        for &l in sending {
+            let seq = &mut seqs[usize::from(l)];
+            *seq = seq.wrapping_add(1);
+            let packet = Packet {
+                seq: *seq,
+                timestamp: u32::try_from(step).unwrap() * 9000,
+                marker: true,
+                // A keyframe every half second.
+                keyframe: step % 5 == 0,
+                audio_level: None,
+                size: 1000,
+                payload: (l, *seq),
+            };
+            room.handle(
+                now,
+                Input::Rtp {
+                    from: publisher,
+                    track,
+                    layer: Layer(l),
+                    packet,
+                },
+            )
+            .unwrap();
+        }
+        room.handle(now, Input::Tick).unwrap();
+        let mut got = BTreeSet::new();
+        while let Some(out) = room.poll_output() {
+            if let Output::Forward {
+                to,
+                payload: (l, _),
+                ..
+            } = out
+            {
+                assert_eq!(to, viewer);
+                got.insert(l);
+            }
+        }
+        received.push(got);
+    }
+    assert_eq!(received[20], BTreeSet::from([2]), "the top layer first");
+    assert!(
+        received[45..60].iter().all(|g| *g == BTreeSet::from([1])),
+        "the next layer down while the top is stopped: {:?}",
+        &received[30..60]
+    );
+    assert!(
+        received[75..].iter().all(|g| *g == BTreeSet::from([2])),
+        "back to the top when it returns: {:?}",
+        &received[60..]
+    );
+}
