@@ -445,11 +445,11 @@ impl Task {
                         return Err(MediaError::UnknownPeer(peer));
                     }
                     let answer = r.endpoint.offer(peer, &sdp, now)?;
-                    Ok((answer, r.endpoint.ufrag(peer).map(str::to_owned)))
+                    Ok((answer, r.endpoint.ufrags(peer)))
                 });
                 match r {
-                    Some(Ok((answer, ufrag))) => {
-                        if let Some(u) = ufrag {
+                    Some(Ok((answer, ufrags))) => {
+                        for u in ufrags {
                             self.ufrags.insert(u, room.clone());
                         }
                         let _ = reply.send(Ok(answer));
@@ -551,7 +551,13 @@ impl Task {
         }
         while let Some(ev) = room.endpoint.poll_event() {
             match ev {
-                Event::Offer { peer, sdp } => room.tell(peer, Notice::Offer { sdp }),
+                Event::Offer { peer, sdp } => {
+                    // Our offer opens a connection with an ICE username of its own.
+                    for u in room.endpoint.ufrags(peer) {
+                        self.ufrags.insert(u, key.to_owned());
+                    }
+                    room.tell(peer, Notice::Offer { sdp });
+                }
                 Event::Connected { peer } => room.tell(peer, Notice::Connected),
                 Event::Disconnected { peer } => room.tell(peer, Notice::Disconnected),
                 Event::Quality { peer, poor } => {

@@ -272,13 +272,23 @@ struct Outgoing {
     kind: Kind,
 }
 
+/// Each participant has two connections: one they publish on (their offer,
+/// our answer, never renegotiated, so the browser's simulcast streams stay
+/// bound to their RIDs) and one they receive on (our offers, renegotiated
+/// as tracks come and go).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Leg {
+    Publish,
+    Subscribe,
+}
+
 /// One visit's media: a room and its participants' connections.
 pub struct Endpoint {
     local: SocketAddr,
     epoch: Instant,
     room: Room<bytes::Bytes>,
-    conns: HashMap<PeerId, Conn>,
-    routes: HashMap<SocketAddr, PeerId>,
+    conns: HashMap<(PeerId, Leg), Conn>,
+    routes: HashMap<SocketAddr, (PeerId, Leg)>,
     next_track: u32,
     /// Who published which room track, and what kind it is.
     owners: HashMap<TrackId, (PeerId, Kind)>,
@@ -290,7 +300,7 @@ impl std::fmt::Debug for Endpoint {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Endpoint")
             .field("local", &self.local)
-            .field("peers", &self.conns.len())
+            .field("connections", &self.conns.len())
             .finish()
     }
 }
@@ -304,6 +314,70 @@ fn ice_ufrag(sdp: &str) -> Option<String> {
     sdp.lines()
         .find_map(|l| l.strip_prefix("a=ice-ufrag:"))
         .map(|u| u.trim().to_owned())
+}
+
+impl Conn {
+    /// A fresh ICE-lite connection with our host candidate.
+    fn new(local: SocketAddr, now: Instant) -> Result<Self, MediaError> {
+        let settings = SettingEngineBuilder::new()
+            .with_lite(true)
+            .with_answering_dtls_role(RTCDtlsRole::Server)
+            .build();
+        let (media, registry) = engine()?;
+        let mut pc = RTCPeerConnectionBuilder::new()
+            .with_configuration(RTCConfigurationBuilder::new().build())
+            .with_setting_engine(settings)
+            .with_media_engine(media)
+            .with_interceptor_registry(registry)
+            .build(now)
+            .map_err(sdp_error)?;
+        let candidate = CandidateHostConfig {
+            base_config: CandidateConfig {
+                network: "udp".into(),
+                address: local.ip().to_string(),
+                port: local.port(),
+                component: 1,
+                ..Default::default()
+            },
+            ..Default::default()
+        }
+        .new_candidate_host()
+        .map_err(sdp_error)?;
+        pc.add_local_candidate(
+            RTCIceCandidate::from(&candidate)
+                .to_json()
+                .map_err(sdp_error)?,
+        )
+        .map_err(sdp_error)?;
+        Ok(Self {
+            pc,
+            ufrag: String::new(),
+            incoming: HashMap::new(),
+            ssrcs: HashMap::new(),
+            audio_level: None,
+            outgoing: HashMap::new(),
+            connected: false,
+            needs_offer: false,
+            awaiting_answer: false,
+            last_media: None,
+            poor: false,
+        })
+    }
+
+    /// Applies the participant's offer and returns our answer.
+    fn answer(&mut self, offer: &str, now: Instant) -> Result<String, MediaError> {
+        let offer = RTCSessionDescription::offer(offer.to_owned()).map_err(sdp_error)?;
+        self.pc
+            .set_remote_description(now, offer)
+            .map_err(sdp_error)?;
+        let answer = self.pc.create_answer(None).map_err(sdp_error)?;
+        self.pc
+            .set_local_description(now, answer.clone())
+            .map_err(sdp_error)?;
+        self.ufrag = ice_ufrag(&answer.sdp)
+            .ok_or_else(|| MediaError::Sdp("our answer has no ICE username".into()))?;
+        Ok(answer.sdp)
+    }
 }
 
 impl Endpoint {
@@ -325,107 +399,50 @@ impl Endpoint {
         Millis(u64::try_from(now.duration_since(self.epoch).as_millis()).unwrap_or(u64::MAX))
     }
 
-    /// How many participants have a connection.
+    /// How many participants have joined the media.
     pub fn peers(&self) -> usize {
-        self.conns.len()
+        self.conns
+            .keys()
+            .filter(|(_, l)| *l == Leg::Publish)
+            .count()
     }
 
-    /// Our ICE username fragment for `peer` (what its STUN requests carry).
-    pub fn ufrag(&self, peer: PeerId) -> Option<&str> {
-        self.conns.get(&peer).map(|c| c.ufrag.as_str())
+    /// Our ICE username fragments for `peer`'s connections (what their STUN
+    /// requests carry).
+    pub fn ufrags(&self, peer: PeerId) -> Vec<String> {
+        [Leg::Publish, Leg::Subscribe]
+            .iter()
+            .filter_map(|l| self.conns.get(&(peer, *l)))
+            .map(|c| c.ufrag.clone())
+            .filter(|u| !u.is_empty())
+            .collect()
     }
 
-    /// A participant's offer: the first (they join the media), or a later
-    /// one (an ICE restart, or their tracks changed). Returns our answer.
+    /// A participant's offer for the connection they publish on: the first
+    /// (they join the media), or a later one (an ICE restart). Returns our
+    /// answer. What they receive comes on a second connection, offered by
+    /// us ([`Event::Offer`]).
     pub fn offer(&mut self, peer: PeerId, offer: &str, now: Instant) -> Result<String, MediaError> {
-        if self.conns.contains_key(&peer) {
-            return self.reoffer(peer, offer, now);
+        let key = (peer, Leg::Publish);
+        if self.conns.contains_key(&key) {
+            let answer = self
+                .guarded(key, now, |c| c.answer(offer, now))
+                .ok_or(MediaError::UnknownPeer(peer))??;
+            self.pump(now);
+            return Ok(answer);
         }
-        let settings = SettingEngineBuilder::new()
-            .with_lite(true)
-            .with_answering_dtls_role(RTCDtlsRole::Server)
-            .build();
-        let (media, registry) = engine()?;
-        let mut pc = RTCPeerConnectionBuilder::new()
-            .with_configuration(RTCConfigurationBuilder::new().build())
-            .with_setting_engine(settings)
-            .with_media_engine(media)
-            .with_interceptor_registry(registry)
-            .build(now)
-            .map_err(sdp_error)?;
-        let candidate = CandidateHostConfig {
-            base_config: CandidateConfig {
-                network: "udp".into(),
-                address: self.local.ip().to_string(),
-                port: self.local.port(),
-                component: 1,
-                ..Default::default()
-            },
-            ..Default::default()
-        }
-        .new_candidate_host()
-        .map_err(sdp_error)?;
-        pc.add_local_candidate(
-            RTCIceCandidate::from(&candidate)
-                .to_json()
-                .map_err(sdp_error)?,
-        )
-        .map_err(sdp_error)?;
-        let offer = RTCSessionDescription::offer(offer.to_owned()).map_err(sdp_error)?;
-        pc.set_remote_description(now, offer).map_err(sdp_error)?;
-        let answer = pc.create_answer(None).map_err(sdp_error)?;
-        pc.set_local_description(now, answer.clone())
-            .map_err(sdp_error)?;
-        let ufrag = ice_ufrag(&answer.sdp)
-            .ok_or_else(|| MediaError::Sdp("our answer has no ICE username".into()))?;
+        let mut conn = Conn::new(self.local, now)?;
+        let answer = conn.answer(offer, now)?;
         self.room.handle(self.millis(now), Input::Join { peer })?;
-        let mut conn = Conn {
-            pc,
-            ufrag,
-            incoming: HashMap::new(),
-            ssrcs: HashMap::new(),
-            audio_level: None,
-            outgoing: HashMap::new(),
-            connected: false,
-            needs_offer: false,
-            awaiting_answer: false,
-            last_media: None,
-            poor: false,
-        };
-        // What others already publish comes in a renegotiation right after.
+        self.conns.insert(key, conn);
+        // What others already publish comes on the receiving connection.
         let published: Vec<(TrackId, PeerId, Kind)> =
             self.owners.iter().map(|(t, (p, k))| (*t, *p, *k)).collect();
         for (track, owner, kind) in published {
-            add_outgoing(&mut conn, track, owner, kind)?;
-        }
-        self.conns.insert(peer, conn);
-        self.pump(now);
-        Ok(answer.sdp)
-    }
-
-    fn reoffer(&mut self, peer: PeerId, offer: &str, now: Instant) -> Result<String, MediaError> {
-        let conn = self
-            .conns
-            .get_mut(&peer)
-            .ok_or(MediaError::UnknownPeer(peer))?;
-        if conn.awaiting_answer {
-            return Err(MediaError::Sdp(
-                "an offer of ours is waiting for its answer".into(),
-            ));
-        }
-        let offer = RTCSessionDescription::offer(offer.to_owned()).map_err(sdp_error)?;
-        conn.pc
-            .set_remote_description(now, offer)
-            .map_err(sdp_error)?;
-        let answer = conn.pc.create_answer(None).map_err(sdp_error)?;
-        conn.pc
-            .set_local_description(now, answer.clone())
-            .map_err(sdp_error)?;
-        if let Some(u) = ice_ufrag(&answer.sdp) {
-            conn.ufrag = u;
+            self.add_outgoing(peer, track, owner, kind, now);
         }
         self.pump(now);
-        Ok(answer.sdp)
+        Ok(answer)
     }
 
     /// The answer to an [`Event::Offer`] we sent.
@@ -437,7 +454,7 @@ impl Endpoint {
     ) -> Result<(), MediaError> {
         let conn = self
             .conns
-            .get_mut(&peer)
+            .get_mut(&(peer, Leg::Subscribe))
             .ok_or(MediaError::UnknownPeer(peer))?;
         if !conn.awaiting_answer {
             return Err(MediaError::Sdp("no offer is waiting for an answer".into()));
@@ -475,19 +492,25 @@ impl Endpoint {
     }
 
     pub fn remove_peer(&mut self, peer: PeerId, now: Instant) -> Result<(), MediaError> {
-        let mut conn = self
-            .conns
-            .remove(&peer)
-            .ok_or(MediaError::UnknownPeer(peer))?;
-        let _ = catch_unwind(AssertUnwindSafe(|| conn.pc.close()));
+        let mut found = false;
+        for leg in [Leg::Publish, Leg::Subscribe] {
+            if let Some(mut conn) = self.conns.remove(&(peer, leg)) {
+                found = true;
+                let _ = catch_unwind(AssertUnwindSafe(|| conn.pc.close()));
+            }
+        }
+        if !found {
+            return Err(MediaError::UnknownPeer(peer));
+        }
         self.forget(peer, now);
         self.pump(now);
         Ok(())
     }
 
-    /// Everything the endpoint knew of `peer` besides its connection.
+    /// Everything the endpoint knew of `peer` besides its connections.
     fn forget(&mut self, peer: PeerId, now: Instant) {
-        self.routes.retain(|_, p| *p != peer);
+        self.conns.retain(|(p, _), _| *p != peer);
+        self.routes.retain(|_, (p, _)| *p != peer);
         let gone: Vec<TrackId> = self
             .owners
             .iter()
@@ -497,7 +520,10 @@ impl Endpoint {
         self.owners.retain(|_, (p, _)| *p != peer);
         let _ = self.room.handle(self.millis(now), Input::Leave { peer });
         // The others stop receiving its tracks.
-        for conn in self.conns.values_mut() {
+        for ((_, leg), conn) in self.conns.iter_mut() {
+            if *leg != Leg::Subscribe {
+                continue;
+            }
             for t in &gone {
                 if let Some(out) = conn.outgoing.remove(t) {
                     let _ = conn.pc.remove_track(out.sender);
@@ -507,21 +533,20 @@ impl Endpoint {
         }
     }
 
-    /// Runs `f` on `peer`'s connection. A panic inside drops that peer
-    /// (and only that peer) from the room.
+    /// Runs `f` on one of `peer`'s connections. A panic inside drops that
+    /// peer (and only that peer) from the room.
     fn guarded<T>(
         &mut self,
-        peer: PeerId,
+        key: (PeerId, Leg),
         now: Instant,
         f: impl FnOnce(&mut Conn) -> T,
     ) -> Option<T> {
-        let conn = self.conns.get_mut(&peer)?;
+        let conn = self.conns.get_mut(&key)?;
         match catch_unwind(AssertUnwindSafe(|| f(conn))) {
             Ok(v) => Some(v),
             Err(_) => {
-                self.conns.remove(&peer);
-                self.forget(peer, now);
-                self.events.push_back(Event::Dropped { peer });
+                self.forget(key.0, now);
+                self.events.push_back(Event::Dropped { peer: key.0 });
                 None
             }
         }
@@ -529,19 +554,19 @@ impl Endpoint {
 
     /// A datagram arrived on the shared socket.
     pub fn handle_datagram(&mut self, from: SocketAddr, data: &[u8], now: Instant) {
-        let peer = self.routes.get(&from).copied().or_else(|| {
+        let key = self.routes.get(&from).copied().or_else(|| {
             let ufrag = stun_username_local(data)?;
             self.conns
                 .iter()
                 .find(|(_, c)| c.ufrag == ufrag)
-                .map(|(p, _)| *p)
+                .map(|(k, _)| *k)
         });
-        let Some(peer) = peer else {
+        let Some(key) = key else {
             return;
         };
-        self.routes.insert(from, peer);
+        self.routes.insert(from, key);
         let local = self.local;
-        self.guarded(peer, now, |conn| {
+        self.guarded(key, now, |conn| {
             let msg = TaggedBytesMut {
                 now,
                 transport: TransportContext {
@@ -560,9 +585,9 @@ impl Endpoint {
 
     /// Time passed.
     pub fn handle_timeout(&mut self, now: Instant) {
-        let peers: Vec<PeerId> = self.conns.keys().copied().collect();
-        for peer in peers {
-            let quiet = self.guarded(peer, now, |conn| {
+        let keys: Vec<(PeerId, Leg)> = self.conns.keys().copied().collect();
+        for key in keys {
+            let quiet = self.guarded(key, now, |conn| {
                 if conn.pc.poll_timeout().is_some_and(|t| t <= now) {
                     let _ = conn.pc.handle_timeout(now);
                 }
@@ -576,7 +601,10 @@ impl Endpoint {
                 changed
             });
             if quiet == Some(true) {
-                self.events.push_back(Event::Quality { peer, poor: true });
+                self.events.push_back(Event::Quality {
+                    peer: key.0,
+                    poor: true,
+                });
             }
         }
         let m = self.millis(now);
@@ -623,12 +651,13 @@ impl Endpoint {
     /// the room's decisions out to the connections, datagrams to send.
     fn pump(&mut self, now: Instant) {
         let m = self.millis(now);
-        let peers: Vec<PeerId> = self.conns.keys().copied().collect();
-        for peer in peers {
+        let keys: Vec<(PeerId, Leg)> = self.conns.keys().copied().collect();
+        for key in keys {
+            let peer = key.0;
             let mut inputs = Vec::new();
             let mut published = Vec::new();
             let mut next_track = self.next_track;
-            let done = self.guarded(peer, now, |conn| {
+            let done = self.guarded(key, now, |conn| {
                 let mut out = Vec::new();
                 while let Some(ev) = conn.pc.poll_event() {
                     match ev {
@@ -636,14 +665,28 @@ impl Endpoint {
                             let up = s.to_string() == "connected";
                             if up != conn.connected {
                                 conn.connected = up;
-                                out.push(if up {
-                                    Event::Connected { peer }
-                                } else {
-                                    Event::Disconnected { peer }
-                                });
+                                if up && key.1 == Leg::Subscribe {
+                                    // Decoding starts at a keyframe: ask for
+                                    // one of everything it receives.
+                                    for track in conn.outgoing.keys() {
+                                        inputs.push(Input::Resync {
+                                            subscriber: peer,
+                                            track: *track,
+                                        });
+                                    }
+                                }
+                                if key.1 == Leg::Publish {
+                                    out.push(if up {
+                                        Event::Connected { peer }
+                                    } else {
+                                        Event::Disconnected { peer }
+                                    });
+                                }
                             }
                         }
-                        RTCPeerConnectionEvent::OnTrack(RTCTrackEvent::OnOpen(init)) => {
+                        RTCPeerConnectionEvent::OnTrack(RTCTrackEvent::OnOpen(init))
+                            if key.1 == Leg::Publish =>
+                        {
                             tracing::debug!(peer = peer.0, ssrc = init.ssrc, rid = ?init.rid, "stream opened");
                             if let Some(p) = open_track(conn, &init, &mut next_track) {
                                 published.push(p);
@@ -715,7 +758,7 @@ impl Endpoint {
             }
             self.next_track = next_track;
             for (track, kind, layers) in published {
-                self.publish(peer, track, kind, layers, m);
+                self.publish(peer, track, kind, layers, m, now);
             }
             for input in inputs {
                 let _ = self.room.handle(m, input);
@@ -732,8 +775,7 @@ impl Endpoint {
                     marker,
                     payload,
                 } => {
-                    self.guarded(to, now, |conn| {
-                        tracing::trace!(to = to.0, track = track.0, connected = conn.connected, outgoing = conn.outgoing.contains_key(&track), "forward");
+                    self.guarded((to, Leg::Subscribe), now, |conn| {
                         if conn.connected
                             && let Some(o) = conn.outgoing.get(&track).copied()
                             && let Some(mut s) = conn.pc.rtp_sender(o.sender)
@@ -757,7 +799,7 @@ impl Endpoint {
                     });
                 }
                 Output::RequestKeyframe { from, track, layer } => {
-                    self.guarded(from, now, |conn| {
+                    self.guarded((from, Leg::Publish), now, |conn| {
                         let media_ssrc = conn
                             .ssrcs
                             .iter()
@@ -785,11 +827,11 @@ impl Endpoint {
                 Output::NackUpstream { .. } | Output::SetLayerActive { .. } => {}
             }
         }
-        let peers: Vec<PeerId> = self.conns.keys().copied().collect();
-        for peer in peers {
+        let keys: Vec<(PeerId, Leg)> = self.conns.keys().copied().collect();
+        for key in keys {
             let mut offers = Vec::new();
             let mut sends = Vec::new();
-            self.guarded(peer, now, |conn| {
+            self.guarded(key, now, |conn| {
                 if conn.needs_offer
                     && !conn.awaiting_answer
                     && let Ok(offer) = conn.pc.create_offer(None)
@@ -797,9 +839,11 @@ impl Endpoint {
                 {
                     conn.needs_offer = false;
                     conn.awaiting_answer = true;
-                    tracing::trace!(peer = peer.0, sdp = %offer.sdp, "offer");
+                    if let Some(u) = ice_ufrag(&offer.sdp) {
+                        conn.ufrag = u;
+                    }
                     offers.push(Event::Offer {
-                        peer,
+                        peer: key.0,
                         sdp: offer.sdp,
                     });
                 }
@@ -821,7 +865,9 @@ impl Endpoint {
         kind: Kind,
         layers: Vec<LayerInfo>,
         m: Millis,
+        now: Instant,
     ) {
+        tracing::debug!(peer = peer.0, track = track.0, ?kind, "published");
         self.owners.insert(track, (peer, kind));
         let _ = self.room.handle(
             m,
@@ -832,13 +878,48 @@ impl Endpoint {
                 layers,
             },
         );
-        for (other, conn) in self.conns.iter_mut() {
-            if *other != peer
-                && !conn.outgoing.contains_key(&track)
-                && add_outgoing(conn, track, peer, kind).is_ok()
-            {
-                conn.needs_offer = true;
+        let others: Vec<PeerId> = self
+            .conns
+            .keys()
+            .filter(|(p, l)| *l == Leg::Publish && *p != peer)
+            .map(|(p, _)| *p)
+            .collect();
+        for other in others {
+            self.add_outgoing(other, track, peer, kind, now);
+        }
+    }
+
+    /// Adds a sender for the room's `track` (published by `owner`) on
+    /// `peer`'s receiving connection, creating that connection first if
+    /// need be.
+    fn add_outgoing(
+        &mut self,
+        peer: PeerId,
+        track: TrackId,
+        owner: PeerId,
+        kind: Kind,
+        now: Instant,
+    ) {
+        let key = (peer, Leg::Subscribe);
+        if !self.conns.contains_key(&key) {
+            match Conn::new(self.local, now) {
+                Ok(c) => {
+                    self.conns.insert(key, c);
+                }
+                Err(e) => {
+                    tracing::warn!(peer = peer.0, error = %e, "cannot create a receiving connection");
+                    return;
+                }
             }
+        }
+        let added = self.guarded(key, now, |conn| {
+            if conn.outgoing.contains_key(&track) {
+                return Ok(());
+            }
+            add_sender(conn, track, owner, kind)
+        });
+        if let Some(Err(e)) = added {
+            tracing::warn!(peer = peer.0, track = track.0, error = %e, "cannot add a sender");
         }
     }
 }
@@ -909,7 +990,7 @@ fn layer_info(layer: Layer, div: u32) -> LayerInfo {
 
 /// Adds a sender on `conn` for the room's `track`, published by `owner`
 /// (the browser groups tracks by stream id: `p<owner>`).
-fn add_outgoing(
+fn add_sender(
     conn: &mut Conn,
     track: TrackId,
     owner: PeerId,

@@ -2,6 +2,9 @@
 //! microphone as participants, the kernel serving on a real port, media
 //! over real ICE, DTLS and SRTP through the SFU on its UDP port.
 
+// Helpers here are test code too: a panic is the failure report.
+#![allow(clippy::unwrap_used)]
+
 #[path = "support/chrome.rs"]
 mod chrome;
 mod support;
@@ -94,6 +97,15 @@ async fn until_decoding(c: &fantoccini::Client, videos: usize, who: &str) -> Vec
         )
         .await
         .unwrap_or_default();
+    let full = c
+        .execute_async(
+            "const done = arguments[arguments.length - 1];
+             window.tillitRoom.inbound().then(done, () => done([]));",
+            vec![],
+        )
+        .await
+        .unwrap_or_default();
+    eprintln!("{who} inbound: {full}");
     let logs = String::from_utf8_lossy(&captured_logs().lock().unwrap()).into_owned();
     let logs: String = logs
         .lines()

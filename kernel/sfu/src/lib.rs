@@ -129,6 +129,12 @@ pub enum Input<P> {
         subscriber: PeerId,
         track: TrackId,
     },
+    /// The subscriber (re)connected: what it was sent before is lost, so
+    /// forwarding starts again at the next keyframe, numbering continuing.
+    Resync {
+        subscriber: PeerId,
+        track: TrackId,
+    },
     Tick,
 }
 
@@ -395,6 +401,18 @@ impl<P: Clone> Room<P> {
                     .get(&(subscriber, track))
                     .ok_or(RoomError::UnknownTrack(track))?;
                 if let Some(layer) = sub.current.or(sub.target) {
+                    self.request_keyframe(track, layer);
+                }
+                Ok(())
+            }
+            Input::Resync { subscriber, track } => {
+                let sub = self
+                    .subs
+                    .get_mut(&(subscriber, track))
+                    .ok_or(RoomError::UnknownTrack(track))?;
+                sub.current = None;
+                sub.previous = None;
+                if let Some(layer) = sub.target {
                     self.request_keyframe(track, layer);
                 }
                 Ok(())

@@ -20,7 +20,8 @@
 
   let local = null;          // our MediaStream
   let ws = null;
-  let pc = null;
+  let pc = null;             // the connection we publish on (our offers)
+  let sub = null;            // the one we receive on (the SFU's offers)
   let me = null;             // our peer id
   let ended = false;
   let leaving = false;
@@ -100,9 +101,14 @@
     };
   }
 
+  function closeConnections() {
+    if (pc) { pc.close(); pc = null; }
+    if (sub) { sub.close(); sub = null; }
+  }
+
   function rejoin() {
     if (ended || leaving) return;
-    if (pc) { pc.close(); pc = null; }
+    closeConnections();
     for (const id of [...peers.keys()]) removePeer(id);
     if (ws) { ws.onclose = null; ws.close(); }
     connect();
@@ -118,9 +124,10 @@
         await pc.setRemoteDescription({ type: "answer", sdp: m.sdp });
         break;
       case "offer": {
-        await pc.setRemoteDescription({ type: "offer", sdp: m.sdp });
-        const answer = await pc.createAnswer();
-        await pc.setLocalDescription(answer);
+        if (!sub) receiving();
+        await sub.setRemoteDescription({ type: "offer", sdp: m.sdp });
+        const answer = await sub.createAnswer();
+        await sub.setLocalDescription(answer);
         send({ type: "answer", sdp: answer.sdp });
         reportSizes();
         break;
@@ -175,14 +182,6 @@
         ],
       });
     }
-    pc.ontrack = (e) => {
-      const stream = e.streams[0];
-      if (!stream || !stream.id.startsWith("p")) return;
-      const id = Number(stream.id.slice(1));
-      const p = peers.get(id) || addPeer(id, "", false);
-      p.stream = stream;
-      p.tile.querySelector("video").srcObject = stream;
-    };
     pc.oniceconnectionstatechange = () => {
       const s = pc && pc.iceConnectionState;
       if (s === "connected" || s === "completed") {
@@ -197,6 +196,22 @@
     const offer = await pc.createOffer();
     await pc.setLocalDescription(offer);
     send({ type: "offer", sdp: offer.sdp });
+  }
+
+  // The connection the others' media arrives on, offered by the SFU.
+  function receiving() {
+    sub = new RTCPeerConnection({ iceServers, bundlePolicy: "max-bundle" });
+    sub.ontrack = (e) => {
+      const stream = e.streams[0];
+      if (!stream || !stream.id.startsWith("p")) return;
+      const id = Number(stream.id.slice(1));
+      const p = peers.get(id) || addPeer(id, "", false);
+      p.stream = stream;
+      p.tile.querySelector("video").srcObject = stream;
+    };
+    sub.oniceconnectionstatechange = () => {
+      if (sub && sub.iceConnectionState === "failed") rejoin();
+    };
   }
 
   // First an ICE restart on the same connection; if that does not bring
@@ -291,7 +306,7 @@
   }
 
   function end(text) {
-    if (pc) { pc.close(); pc = null; }
+    closeConnections();
     if (ws) { ws.onclose = null; ws.close(); }
     if (local) local.getTracks().forEach((t) => t.stop());
     for (const id of [...peers.keys()]) removePeer(id);
@@ -394,11 +409,15 @@
   // For support and tests: what this page receives, per participant.
   window.tillitRoom = {
     async inbound() {
-      if (!pc) return [];
+      if (!sub) return [];
       const out = [];
-      (await pc.getStats()).forEach((r) => {
+      (await sub.getStats()).forEach((r) => {
         if (r.type === "inbound-rtp" && r.kind === "video") {
-          out.push({ framesDecoded: r.framesDecoded || 0, width: r.frameWidth || 0, height: r.frameHeight || 0 });
+          out.push({
+            framesDecoded: r.framesDecoded || 0, width: r.frameWidth || 0, height: r.frameHeight || 0,
+            packetsReceived: r.packetsReceived, packetsLost: r.packetsLost, nackCount: r.nackCount,
+            pliCount: r.pliCount, keyFramesDecoded: r.keyFramesDecoded, framesDropped: r.framesDropped,
+          });
         }
       });
       return out;
@@ -408,8 +427,8 @@
       pc: pc && pc.connectionState,
       ice: pc && pc.iceConnectionState,
       signaling: pc && pc.signalingState,
-      remote: pc && pc.remoteDescription && pc.remoteDescription.sdp,
-      local: pc && pc.localDescription && pc.localDescription.sdp,
+      receiving: sub && sub.connectionState,
+      remote: sub && sub.remoteDescription && sub.remoteDescription.sdp,
       trail,
     }),
     peers: () => [...peers.entries()].map(([id, p]) => ({ id, name: p.name, poor: !!p.poor, width: p.tile.querySelector("video").videoWidth })),
