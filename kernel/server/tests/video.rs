@@ -27,6 +27,25 @@ async fn serve(app: &TestApp) -> u16 {
     port
 }
 
+/// Opens the visit's signalling WebSocket as the holder of `cookie`, from
+/// `origin`; returns the HTTP status of the handshake (101: in).
+async fn ws_status(port: u16, visit: &str, cookie: Option<&String>, origin: &str) -> u16 {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .unwrap();
+    let cookie = cookie.map_or(String::new(), |c| format!("Cookie: tillit_session={c}\r\n"));
+    let req = format!(
+        "GET /visits/{visit}/ws HTTP/1.1\r\nHost: demo.localhost:{port}\r\nOrigin: {origin}\r\n\
+         Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n\
+         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n{cookie}\r\n"
+    );
+    s.write_all(req.as_bytes()).await.unwrap();
+    let mut buf = [0u8; 12];
+    s.read_exact(&mut buf).await.unwrap();
+    String::from_utf8_lossy(&buf[9..12]).parse().unwrap()
+}
+
 async fn login(c: &fantoccini::Client, port: u16, pnr: &str) {
     c.goto(&format!("http://demo.localhost:{port}/login"))
         .await
@@ -145,11 +164,49 @@ async fn a_clinician_and_a_patient_see_each_other_in_real_browsers() {
 
     // Before the start the room page sends the patient back to the waiting room.
     assert_eq!(tove.get("/visits/v1/room").await.location(), "/visits/v1");
+    let early = serve(&app).await;
+    assert_eq!(
+        ws_status(
+            early,
+            "v1",
+            tove.session_cookie(),
+            &format!("http://demo.localhost:{early}")
+        )
+        .await,
+        409,
+        "the patient waits until a clinician starts the visit"
+    );
     karin.get("/visits/v1").await;
     let page = karin.post("/visits/v1/start", &[]).await;
     assert_eq!(page.location(), "/visits/v1", "{}", page.body);
 
     let port = serve(&app).await;
+    // Only the visit's participants, from the portal's own pages, get in.
+    let own = format!("http://demo.localhost:{port}");
+    assert_eq!(
+        ws_status(port, "v1", tove.session_cookie(), &own).await,
+        101
+    );
+    assert_eq!(
+        ws_status(port, "v1", tove.session_cookie(), "https://evil.example").await,
+        403,
+        "another site cannot open the room with the patient's cookie"
+    );
+    let mut sami = app.browser("demo.localhost");
+    sami.login("19811278-9873").await;
+    assert_eq!(
+        ws_status(port, "v1", sami.session_cookie(), &own).await,
+        404,
+        "another patient"
+    );
+    let mut nils = app.browser("norrland.localhost");
+    nils.login(NILS).await;
+    assert_eq!(
+        ws_status(port, "v1", nils.session_cookie(), &own).await,
+        303,
+        "a session of another tenant is no session here"
+    );
+    assert_eq!(ws_status(port, "v1", None, &own).await, 303);
     let (a, b) = tokio::join!(Chrome::with_fake_media(), Chrome::with_fake_media());
     let (ca, cb) = (&a.client, &b.client);
     tokio::join!(login(ca, port, "19811218-9876"), login(cb, port, TOVE));
@@ -212,6 +269,11 @@ async fn a_clinician_and_a_patient_see_each_other_in_real_browsers() {
         .await
         .unwrap();
     wait_for_text(cb, "#room-state", "Besöket är avslutat").await;
+    assert_eq!(
+        ws_status(port, "v1", tove.session_cookie(), &own).await,
+        409,
+        "no re-entry once ended"
+    );
     let stats = app.state.media.stats().await;
     assert_eq!(stats.rooms, 0, "the room is gone: {stats:?}");
     assert!(stats.datagrams_out > 100, "{stats:?}");

@@ -413,6 +413,11 @@ impl<P: Clone> Room<P> {
                 sub.current = None;
                 sub.previous = None;
                 if let Some(layer) = sub.target {
+                    // Not rate-limited: nothing reaches this subscriber
+                    // until the keyframe comes, so nothing would ask again.
+                    if let Some(p) = self.tracks.get_mut(&track) {
+                        p.last_keyframe_request.remove(&layer);
+                    }
                     self.request_keyframe(track, layer);
                 }
                 Ok(())
@@ -891,6 +896,18 @@ impl<P: Clone> Room<P> {
             let subs: Vec<(PeerId, TrackId)> = self.subs.keys().copied().collect();
             for (sub, track) in subs {
                 self.choose_layer(sub, track);
+                // Still waiting for the keyframe of a switch? A request
+                // may have been lost: ask again (rate-limited).
+                if let Some(s) = self.subs.get(&(sub, track))
+                    && let Some(target) = s.target
+                    && s.current != Some(target)
+                    && self
+                        .tracks
+                        .get(&track)
+                        .is_some_and(|p| p.kind == Kind::Video)
+                {
+                    self.request_keyframe(track, target);
+                }
             }
         }
         // Upstream NACKs for gaps that outlived reordering.
