@@ -59,6 +59,16 @@ pub struct MediaConfig {
     /// STUN/TURN servers handed to browsers, for networks that block UDP
     /// to the SFU (`turn:host:3478?transport=tcp` with a username and credential).
     pub ice_servers: Vec<IceServer>,
+    /// `relay`: browsers send media only through the TURN servers above
+    /// (hides their addresses; for networks that allow nothing else).
+    pub ice_transport_policy: IcePolicy,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IcePolicy {
+    All,
+    Relay,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -177,6 +187,7 @@ impl Default for Config {
                 listen: SocketAddr::from(([127, 0, 0, 1], 0)),
                 announce: None,
                 ice_servers: Vec::new(),
+                ice_transport_policy: IcePolicy::All,
             },
             log: LogConfig {
                 format: LogFormat::Pretty,

@@ -33,7 +33,8 @@ pub fn room_key(tenant: &tillit_domain::TenantId, booking: &str) -> RoomKey {
     format!("{tenant}/{booking}")
 }
 
-/// The STUN/TURN servers for the browser, as `RTCIceServer` JSON.
+/// The browser's `RTCConfiguration` (STUN/TURN servers and transport
+/// policy), as JSON.
 fn ice_servers(state: &AppState) -> String {
     let servers: Vec<_> = state
         .config
@@ -42,7 +43,11 @@ fn ice_servers(state: &AppState) -> String {
         .iter()
         .map(|s| json!({"urls": s.urls, "username": s.username, "credential": s.credential}))
         .collect();
-    serde_json::Value::Array(servers).to_string()
+    let policy = match state.config.media.ice_transport_policy {
+        crate::config::IcePolicy::All => "all",
+        crate::config::IcePolicy::Relay => "relay",
+    };
+    json!({"iceServers": servers, "iceTransportPolicy": policy}).to_string()
 }
 
 /// The texts the room's script shows, in the visitor's language.

@@ -10,9 +10,9 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-#[path = "support/chrome.rs"]
-mod chrome;
-use chrome::{Chrome, SERVER_LOG, screenshot, wait_for_text};
+#[path = "support/headless.rs"]
+mod headless;
+use headless::{Headless, SERVER_LOG, screenshot, wait_for_text};
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -264,7 +264,7 @@ async fn a_person_logs_in_and_out_in_a_real_browser() {
         server.stdout.contains("19121212-1212  Ada Administratör"),
         "the banner lists test identities"
     );
-    let chrome = Chrome::start().await;
+    let chrome = Headless::start().await;
     let c = &chrome.client;
 
     c.goto(&server.url("demo.localhost", "/")).await.unwrap();
@@ -375,7 +375,7 @@ async fn a_person_logs_in_and_out_in_a_real_browser() {
 async fn a_clinician_invites_and_the_patient_confirms_in_a_real_browser() {
     use fantoccini::Locator::{Css, Id};
     let server = Server::start(&[]);
-    let chrome = Chrome::start().await;
+    let chrome = Headless::start().await;
     let c = &chrome.client;
     c.goto(&server.url("demo.localhost", "/login"))
         .await

@@ -5,12 +5,12 @@
 // Helpers here are test code too: a panic is the failure report.
 #![allow(clippy::unwrap_used)]
 
-#[path = "support/chrome.rs"]
-mod chrome;
+#[path = "support/headless.rs"]
+mod headless;
 mod support;
 
-use chrome::{Chrome, screenshot, wait_for_text};
 use fantoccini::Locator::Id;
+use headless::{Headless, screenshot, wait_for_text};
 use support::*;
 use tillit_domain::Clock;
 
@@ -207,7 +207,7 @@ async fn a_clinician_and_a_patient_see_each_other_in_real_browsers() {
         "a session of another tenant is no session here"
     );
     assert_eq!(ws_status(port, "v1", None, &own).await, 303);
-    let (a, b) = tokio::join!(Chrome::with_fake_media(), Chrome::with_fake_media());
+    let (a, b) = tokio::join!(Headless::with_fake_media(), Headless::with_fake_media());
     let (ca, cb) = (&a.client, &b.client);
     tokio::join!(login(ca, port, "19811218-9876"), login(cb, port, TOVE));
 
@@ -320,10 +320,10 @@ async fn four_browsers_in_a_group_visit_each_see_the_three_others() {
 
     let port = serve(&app).await;
     let (a, b, c, d) = tokio::join!(
-        Chrome::with_fake_media(),
-        Chrome::with_fake_media(),
-        Chrome::with_fake_media(),
-        Chrome::with_fake_media()
+        Headless::with_fake_media(),
+        Headless::with_fake_media(),
+        Headless::with_fake_media(),
+        Headless::with_fake_media()
     );
     let clients = [&a.client, &b.client, &c.client, &d.client];
     let people = ["19811218-9876", OLOF, "19800101-0001", TOVE];
@@ -345,4 +345,143 @@ async fn four_browsers_in_a_group_visit_each_see_the_three_others() {
     for c in clients {
         let _ = c.clone().close().await;
     }
+}
+
+/// Firefox ESR and Chromium in one visit: each decodes the other's video.
+#[tokio::test(flavor = "multi_thread")]
+async fn firefox_and_chromium_see_each_other() {
+    let app = TestApp::new(Backend::Sqlite).await;
+    let mut karin = app.browser("demo.localhost");
+    karin.login(KARIN).await;
+    publish_profile(&mut karin).await;
+    app.browser("demo.localhost").login(TOVE).await;
+    book_visit(&app, "ff", app.clock.now().plus(5 * MINUTE), vec![]).await;
+    karin.get("/visits/ff").await;
+    karin.post("/visits/ff/start", &[]).await;
+    let port = serve(&app).await;
+    let (chromium, firefox) = tokio::join!(
+        Headless::with_fake_media(),
+        Headless::firefox_with_fake_media()
+    );
+    let (cc, fc) = (&chromium.client, &firefox.client);
+    tokio::join!(login(cc, port, "19811218-9876"), login(fc, port, TOVE));
+    for c in [cc, fc] {
+        c.goto(&format!("http://demo.localhost:{port}/visits/ff/room"))
+            .await
+            .unwrap();
+    }
+    let (from_firefox, from_chromium) = tokio::join!(
+        until_decoding(cc, 1, "chromium"),
+        until_decoding(fc, 1, "firefox")
+    );
+    screenshot(fc, "video-firefox").await;
+    assert!(from_firefox[0].0 > 0 && from_chromium[0].0 > 0);
+    let _ = cc.clone().close().await;
+    let _ = fc.clone().close().await;
+}
+
+/// A TURN server (Debian's coturn) on loopback, for a network that allows
+/// nothing else.
+struct Turn {
+    child: std::process::Child,
+    port: u16,
+}
+
+impl Turn {
+    fn start() -> Self {
+        assert!(
+            std::path::Path::new("/usr/bin/turnserver").exists(),
+            "coturn is missing: `cargo xtask test` installs it"
+        );
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = std::process::Command::new("/usr/bin/turnserver")
+            .args([
+                "-n",
+                "--no-cli",
+                "--no-tls",
+                "--no-dtls",
+                "--listening-ip=127.0.0.1",
+                "--relay-ip=127.0.0.1",
+                &format!("--listening-port={port}"),
+                "--lt-cred-mech",
+                "--user=tillit:turn-secret",
+                "--realm=tillit.test",
+                "--allow-loopback-peers",
+                "--fingerprint",
+                "--log-file=stdout",
+            ])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        // Ready when it accepts TCP.
+        let started = std::time::Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "coturn did not start"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Self { child, port }
+    }
+}
+
+impl Drop for Turn {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Where the browsers may only use TURN over TCP, media still flows: the
+/// installation hands them its TURN server and the relay-only policy.
+#[tokio::test(flavor = "multi_thread")]
+async fn media_flows_through_a_turn_server_over_tcp() {
+    let turn = Turn::start();
+    let app = TestApp::with(Backend::Sqlite, |c| {
+        c.media.ice_servers = vec![tillit_kernel::config::IceServer {
+            urls: vec![format!("turn:127.0.0.1:{}?transport=tcp", turn.port)],
+            username: "tillit".into(),
+            credential: "turn-secret".into(),
+        }];
+        c.media.ice_transport_policy = tillit_kernel::config::IcePolicy::Relay;
+    })
+    .await;
+    let mut karin = app.browser("demo.localhost");
+    karin.login(KARIN).await;
+    publish_profile(&mut karin).await;
+    app.browser("demo.localhost").login(TOVE).await;
+    book_visit(&app, "turn", app.clock.now().plus(5 * MINUTE), vec![]).await;
+    karin.get("/visits/turn").await;
+    karin.post("/visits/turn/start", &[]).await;
+    let port = serve(&app).await;
+    let (a, b) = tokio::join!(Headless::with_fake_media(), Headless::with_fake_media());
+    let (ca, cb) = (&a.client, &b.client);
+    tokio::join!(login(ca, port, "19811218-9876"), login(cb, port, TOVE));
+    for c in [ca, cb] {
+        c.goto(&format!("http://demo.localhost:{port}/visits/turn/room"))
+            .await
+            .unwrap();
+    }
+    tokio::join!(
+        until_decoding(ca, 1, "karin-turn"),
+        until_decoding(cb, 1, "tove-turn")
+    );
+    let routes = ca
+        .execute_async(
+            "const done = arguments[arguments.length - 1];
+             window.tillitRoom.routes().then(done, () => done(null));",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(routes["publish"], "relay", "{routes}");
+    assert_eq!(routes["receive"], "relay", "{routes}");
+    let _ = ca.clone().close().await;
+    let _ = cb.clone().close().await;
 }

@@ -14,7 +14,8 @@
   if (!root) return;
   const mode = root.dataset.mode;
   const T = JSON.parse(root.dataset.texts || "{}");
-  const iceServers = JSON.parse(root.dataset.ice || "[]");
+  // STUN/TURN servers and transport policy, from the installation's config.
+  const rtcConfig = JSON.parse(root.dataset.ice || "{}");
   const $ = (id) => document.getElementById(id);
   const status = (text) => { const s = $("room-status") || $("test-result"); if (s) s.textContent = text; };
 
@@ -167,7 +168,7 @@
   }
 
   async function negotiate() {
-    pc = new RTCPeerConnection({ iceServers, bundlePolicy: "max-bundle" });
+    pc = new RTCPeerConnection({ ...rtcConfig, bundlePolicy: "max-bundle" });
     const [audio] = local.getAudioTracks();
     const [video] = local.getVideoTracks();
     if (audio) pc.addTransceiver(audio, { direction: "sendonly", streams: [local] });
@@ -200,7 +201,7 @@
 
   // The connection the others' media arrives on, offered by the SFU.
   function receiving() {
-    sub = new RTCPeerConnection({ iceServers, bundlePolicy: "max-bundle" });
+    sub = new RTCPeerConnection({ ...rtcConfig, bundlePolicy: "max-bundle" });
     sub.ontrack = (e) => {
       const stream = e.streams[0];
       if (!stream || !stream.id.startsWith("p")) return;
@@ -431,6 +432,22 @@
       remote: sub && sub.remoteDescription && sub.remoteDescription.sdp,
       trail,
     }),
+    // The kind of local candidate each connection uses (host, relay, …).
+    async routes() {
+      const kind = async (c) => {
+        if (!c) return null;
+        const stats = await c.getStats();
+        let type = null;
+        stats.forEach((r) => {
+          if (r.type === "candidate-pair" && r.nominated && r.state === "succeeded") {
+            const local = stats.get(r.localCandidateId);
+            if (local) type = local.candidateType;
+          }
+        });
+        return type;
+      };
+      return { publish: await kind(pc), receive: await kind(sub) };
+    },
     peers: () => [...peers.entries()].map(([id, p]) => ({ id, name: p.name, poor: !!p.poor, width: p.tile.querySelector("video").videoWidth })),
   };
 

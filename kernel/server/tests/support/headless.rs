@@ -22,13 +22,13 @@ fn free_port() -> u16 {
 }
 
 /// chromedriver driving Debian's headless Chromium, as `toolchain.md` says works here.
-pub struct Chrome {
+pub struct Headless {
     driver: Child,
     pub client: fantoccini::Client,
     _profile: Profile,
 }
 
-impl Chrome {
+impl Headless {
     pub async fn start() -> Self {
         Self::with_args(&[]).await
     }
@@ -86,6 +86,53 @@ impl Chrome {
             "goog:chromeOptions".into(),
             serde_json::json!({ "binary": "/usr/bin/chromium", "args": args }),
         );
+        Self::session(driver, port, caps, profile, "chromedriver").await
+    }
+
+    /// Firefox ESR through geckodriver, with a fake camera and microphone
+    /// allowed without asking, and WebRTC on loopback.
+    pub async fn firefox_with_fake_media() -> Self {
+        tillit_kernel::install_tls_provider();
+        let gecko = geckodriver();
+        assert!(
+            Path::new("/usr/bin/firefox-esr").exists() && gecko.exists(),
+            "Firefox ESR or geckodriver is missing: `cargo xtask test` installs firefox-esr and geckodriver"
+        );
+        let port = free_port();
+        let driver = Command::new(&gecko)
+            .process_group(0)
+            .args(["--port", &port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let profile = Profile::new();
+        let mut caps = serde_json::Map::new();
+        caps.insert(
+            "moz:firefoxOptions".into(),
+            serde_json::json!({
+                "binary": "/usr/bin/firefox-esr",
+                "args": ["-headless", "-profile", profile.0.display().to_string()],
+                "prefs": {
+                    "media.navigator.streams.fake": true,
+                    "media.navigator.permission.disabled": true,
+                    "media.peerconnection.ice.loopback": true,
+                    "media.peerconnection.ice.obfuscate_host_addresses": false,
+                    "media.autoplay.default": 0,
+                    "media.autoplay.blocking_policy": 0,
+                },
+            }),
+        );
+        Self::session(driver, port, caps, profile, "geckodriver").await
+    }
+
+    async fn session(
+        driver: Child,
+        port: u16,
+        caps: serde_json::Map<String, serde_json::Value>,
+        profile: Profile,
+        name: &str,
+    ) -> Self {
         let started = Instant::now();
         let client = loop {
             match fantoccini::ClientBuilder::rustls()
@@ -99,7 +146,7 @@ impl Chrome {
                     let _ = e;
                     tokio::time::sleep(Duration::from_millis(200)).await;
                 }
-                Err(e) => panic!("chromedriver did not start a session: {e}"),
+                Err(e) => panic!("{name} did not start a session: {e}"),
             }
         };
         Self {
@@ -110,7 +157,7 @@ impl Chrome {
     }
 }
 
-impl Drop for Chrome {
+impl Drop for Headless {
     fn drop(&mut self) {
         // The whole group: chromedriver and every Chromium process under it,
         // also when the test failed before closing the session.
@@ -164,6 +211,17 @@ pub async fn screenshot(c: &fantoccini::Client, name: &str) {
         c.screenshot().await.unwrap(),
     )
     .unwrap();
+}
+
+/// Where `cargo install geckodriver` put it (or the PATH's).
+fn geckodriver() -> PathBuf {
+    let cargo_home = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")));
+    cargo_home
+        .map(|h| h.join("bin/geckodriver"))
+        .filter(|p| p.exists())
+        .unwrap_or_else(|| PathBuf::from("/usr/local/bin/geckodriver"))
 }
 
 /// A fresh browser profile, removed afterwards.
