@@ -362,8 +362,14 @@ impl Task {
         let key = match self.routes.get(&from) {
             Some(k) => k.clone(),
             None => {
-                let ufrag = stun_username_local(data)?;
-                let k = self.ufrags.get(&ufrag)?.clone();
+                let Some(ufrag) = stun_username_local(data) else {
+                    tracing::trace!(%from, "a datagram from an unknown address");
+                    return None;
+                };
+                let Some(k) = self.ufrags.get(&ufrag).cloned() else {
+                    tracing::trace!(%from, ufrag, "STUN for an unknown ICE username");
+                    return None;
+                };
                 self.routes.insert(from, k.clone());
                 k
             }

@@ -203,14 +203,43 @@ fn apt_install(packages: &[&str]) -> Result {
     status(install)
 }
 
-/// The browser tests drive Debian's Chromium through chromedriver; a test
-/// tool's own browser download cannot work on these machines.
+/// The browser tests drive Debian's Chromium through chromedriver and
+/// Firefox ESR through geckodriver (a test tool's own browser download
+/// cannot work on these machines); the TURN test runs Debian's coturn.
 fn ensure_browser() -> Result {
-    if Path::new("/usr/bin/chromium").exists() && Path::new("/usr/bin/chromedriver").exists() {
+    let missing: Vec<&str> = [
+        ("/usr/bin/chromium", "chromium"),
+        ("/usr/bin/chromedriver", "chromium-driver"),
+        ("/usr/bin/firefox-esr", "firefox-esr"),
+        ("/usr/bin/turnserver", "coturn"),
+    ]
+    .into_iter()
+    .filter(|(bin, _)| !Path::new(bin).exists())
+    .map(|(_, package)| package)
+    .collect();
+    if !missing.is_empty() {
+        eprintln!(
+            "xtask: installing {} for the browser tests",
+            missing.join(", ")
+        );
+        apt_install(&missing)?;
+    }
+    ensure_geckodriver()
+}
+
+/// geckodriver is not packaged by Debian; cargo builds it (pinned).
+fn ensure_geckodriver() -> Result {
+    let home = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))
+        .ok_or("neither CARGO_HOME nor HOME is set")?;
+    if home.join("bin/geckodriver").exists() {
         return Ok(());
     }
-    eprintln!("xtask: installing chromium and chromium-driver for the browser tests");
-    apt_install(&["chromium", "chromium-driver"])
+    eprintln!("xtask: building geckodriver for the Firefox test");
+    let mut c = cargo();
+    c.args(["install", "--locked", "geckodriver@0.37.1"]);
+    status(c)
 }
 
 /// Tests need a real PostgreSQL. Use the one at TEST_POSTGRES_URL (default:

@@ -183,8 +183,11 @@
         ],
       });
     }
+    pc.onicecandidate = (e) => trail.push("candidate " + (e.candidate ? e.candidate.candidate : "end"));
+    pc.onicecandidateerror = (e) => trail.push("candidate error " + e.errorCode + " " + e.errorText);
     pc.oniceconnectionstatechange = () => {
       const s = pc && pc.iceConnectionState;
+      trail.push("ice " + s);
       if (s === "connected" || s === "completed") {
         clearTimeout(restartTimer);
         restartTimer = null;
