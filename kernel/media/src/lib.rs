@@ -662,7 +662,16 @@ impl Endpoint {
                 while let Some(ev) = conn.pc.poll_event() {
                     match ev {
                         RTCPeerConnectionEvent::OnConnectionStateChangeEvent(s) => {
-                            let up = s.to_string() == "connected";
+                            let state = s.to_string();
+                            if key.1 == Leg::Subscribe
+                                && (state == "disconnected" || state == "failed")
+                            {
+                                // We offer on this connection, so the ICE
+                                // restart is ours to start.
+                                conn.pc.restart_ice();
+                                conn.needs_offer = true;
+                            }
+                            let up = state == "connected";
                             if up != conn.connected {
                                 conn.connected = up;
                                 if up && key.1 == Leg::Subscribe {

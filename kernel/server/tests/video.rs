@@ -502,3 +502,86 @@ async fn media_flows_through_a_turn_server_over_tcp() {
     let _ = ca.clone().close().await;
     let _ = cb.clone().close().await;
 }
+
+/// Drops every datagram to the SFU's port while it lives (nftables, as
+/// root), as a network outage would.
+struct Outage(String);
+
+impl Outage {
+    fn start(port: u16) -> Self {
+        let table = format!("tillit_outage_{port}");
+        let nft = |args: &str| {
+            let ok = std::process::Command::new("nft")
+                .args(args.split(' '))
+                .status()
+                .is_ok_and(|s| s.success());
+            assert!(
+                ok,
+                "nft {args} failed: the outage test needs root and nftables"
+            );
+        };
+        nft(&format!("add table inet {table}"));
+        nft(&format!(
+            "add chain inet {table} input {{ type filter hook input priority -10 ; }}"
+        ));
+        nft(&format!(
+            "add rule inet {table} input udp dport {port} drop"
+        ));
+        Self(table)
+    }
+}
+
+impl Drop for Outage {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("nft")
+            .args(["delete", "table", "inet", &self.0])
+            .status();
+    }
+}
+
+/// A network outage in the middle of a visit: the others see the poor
+/// connection, and when the network comes back the call recovers by
+/// itself (ICE restart, then a fresh join), with nobody clicking anything.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_dropped_connection_recovers_by_itself() {
+    let app = TestApp::new(Backend::Sqlite).await;
+    let mut karin = app.browser("demo.localhost");
+    karin.login(KARIN).await;
+    publish_profile(&mut karin).await;
+    app.browser("demo.localhost").login(TOVE).await;
+    book_visit(&app, "drop", app.clock.now().plus(5 * MINUTE), vec![]).await;
+    karin.get("/visits/drop").await;
+    karin.post("/visits/drop/start", &[]).await;
+    let port = serve(&app).await;
+    let (a, b) = tokio::join!(Headless::with_fake_media(), Headless::with_fake_media());
+    let (ca, cb) = (&a.client, &b.client);
+    tokio::join!(login(ca, port, "19811218-9876"), login(cb, port, TOVE));
+    for c in [ca, cb] {
+        c.goto(&format!("http://demo.localhost:{port}/visits/drop/room"))
+            .await
+            .unwrap();
+    }
+    tokio::join!(
+        until_decoding(ca, 1, "karin-before"),
+        until_decoding(cb, 1, "tove-before")
+    );
+
+    let outage = Outage::start(app.state.media.local_addr().port());
+    wait_for_text(cb, ".tile:not(.self) .state", "dålig anslutning").await;
+    tokio::time::sleep(Duration::from_secs(8)).await;
+    drop(outage);
+
+    tokio::join!(
+        until_decoding(ca, 1, "karin-after"),
+        until_decoding(cb, 1, "tove-after")
+    );
+    wait_for_text(cb, ".tile:not(.self) .state", "").await;
+    let shown = peers_shown(cb).await;
+    assert_eq!(
+        shown.len(),
+        1,
+        "one tile for Karin, not one per rejoin: {shown:?}"
+    );
+    let _ = ca.clone().close().await;
+    let _ = cb.clone().close().await;
+}

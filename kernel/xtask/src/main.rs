@@ -205,13 +205,15 @@ fn apt_install(packages: &[&str]) -> Result {
 
 /// The browser tests drive Debian's Chromium through chromedriver and
 /// Firefox ESR through geckodriver (a test tool's own browser download
-/// cannot work on these machines); the TURN test runs Debian's coturn.
+/// cannot work on these machines); the TURN test runs Debian's coturn, and
+/// the outage test drops the SFU's datagrams with nftables.
 fn ensure_browser() -> Result {
     let missing: Vec<&str> = [
         ("/usr/bin/chromium", "chromium"),
         ("/usr/bin/chromedriver", "chromium-driver"),
         ("/usr/bin/firefox-esr", "firefox-esr"),
         ("/usr/bin/turnserver", "coturn"),
+        ("/usr/sbin/nft", "nftables"),
     ]
     .into_iter()
     .filter(|(bin, _)| !Path::new(bin).exists())

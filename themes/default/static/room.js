@@ -5,8 +5,8 @@
 // Sends audio and three simulcast layers of video (q, h, f); receives each
 // other participant's tracks in streams named "p<peer>". Tells the SFU how
 // large each video is shown, so it forwards the layer that fits. Recovers
-// from a dropped connection by itself: an ICE restart first, then a fresh
-// join.
+// from a dropped connection by itself: the SFU restarts ICE on the
+// receiving connection, and the publishing one joins afresh.
 "use strict";
 
 (() => {
@@ -193,8 +193,15 @@
         restartTimer = null;
         status("");
       } else if ((s === "disconnected" || s === "failed") && !restartTimer) {
+        // The SFU restarts ICE on the receiving connection; this one (ours)
+        // is joined afresh, since renegotiating it would make the SFU lose
+        // track of our simulcast streams.
         status(T.reconnecting);
-        restartTimer = setTimeout(restartIce, s === "failed" ? 0 : 2000);
+        restartTimer = setTimeout(() => {
+          restartTimer = null;
+          const now = pc && pc.iceConnectionState;
+          if (now !== "connected" && now !== "completed") rejoin();
+        }, s === "failed" ? 0 : 3000);
       }
     };
     const offer = await pc.createOffer();
@@ -213,27 +220,24 @@
       p.stream = stream;
       p.tile.querySelector("video").srcObject = stream;
     };
+    // The SFU restarts ICE on this connection itself; if media does not
+    // come back within a while, join afresh.
+    let stalled = null;
     sub.oniceconnectionstatechange = () => {
-      if (sub && sub.iceConnectionState === "failed") rejoin();
+      const s = sub && sub.iceConnectionState;
+      trail.push("receiving " + s);
+      if (s === "connected" || s === "completed") {
+        clearTimeout(stalled);
+        stalled = null;
+      } else if (s === "failed") {
+        rejoin();
+      } else if (s === "disconnected" && !stalled) {
+        stalled = setTimeout(() => {
+          const now = sub && sub.iceConnectionState;
+          if (now !== "connected" && now !== "completed") rejoin();
+        }, 12000);
+      }
     };
-  }
-
-  // First an ICE restart on the same connection; if that does not bring
-  // media back within a few seconds, a fresh join.
-  async function restartIce() {
-    if (!pc || ended) return;
-    try {
-      const offer = await pc.createOffer({ iceRestart: true });
-      await pc.setLocalDescription(offer);
-      send({ type: "offer", sdp: offer.sdp });
-    } catch (err) {
-      console.warn("room: ICE restart failed", err);
-    }
-    restartTimer = setTimeout(() => {
-      const s = pc && pc.iceConnectionState;
-      restartTimer = null;
-      if (s !== "connected" && s !== "completed") rejoin();
-    }, 6000);
   }
 
   // --- participants ------------------------------------------------------
