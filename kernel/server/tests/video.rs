@@ -585,3 +585,66 @@ async fn a_dropped_connection_recovers_by_itself() {
     let _ = ca.clone().close().await;
     let _ = cb.clone().close().await;
 }
+
+/// "Testa video": the camera preview plays, the microphone moves the level
+/// meter, and the connection test reaches the SFU and reports that media
+/// flows.
+#[tokio::test(flavor = "multi_thread")]
+async fn testa_video_checks_camera_microphone_and_the_connection() {
+    let app = TestApp::new(Backend::Sqlite).await;
+    app.browser("demo.localhost").login(TOVE).await;
+    let port = serve(&app).await;
+    let b = Headless::with_fake_media().await;
+    let c = &b.client;
+    login(c, port, TOVE).await;
+    c.find(Id("video-test-link"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for_text(c, "h1", "Testa video").await;
+    let started = std::time::Instant::now();
+    loop {
+        let v = c
+            .execute(
+                "return [document.getElementById('self-video').videoWidth,
+                         Number(document.getElementById('mic-level').value)];",
+                vec![],
+            )
+            .await
+            .unwrap();
+        if v[0].as_u64().unwrap_or(0) > 0 && v[1].as_f64().unwrap_or(0.0) > 0.0 {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(15),
+            "no preview or no microphone level: {v}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    c.find(Id("test-sound"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.find(Id("test-connection"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for_text(c, "#test-result", "Anslutningen fungerar").await;
+    screenshot(c, "video-test").await;
+    // A room of one, gone once the test is over.
+    let started = std::time::Instant::now();
+    while app.state.media.stats().await.rooms > 0 {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "the test room stayed"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let _ = c.clone().close().await;
+}
