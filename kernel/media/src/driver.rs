@@ -584,3 +584,67 @@ impl Task {
         }
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn who(name: &str) -> Participant {
+        Participant {
+            name: name.into(),
+            initials: name[..1].into(),
+            clinician: false,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_room_holds_its_cap_tells_who_comes_and_goes_and_ends_for_everyone() {
+        let hub = Hub::start("127.0.0.1:0".parse().unwrap(), None)
+            .await
+            .unwrap();
+        let room = "demo/v1".to_owned();
+        let (a, mut a_rx) = hub.join(room.clone(), 2, who("Anna")).await.unwrap();
+        let (b, mut b_rx) = hub.join(room.clone(), 2, who("Bo")).await.unwrap();
+        assert!(matches!(
+            hub.join(room.clone(), 2, who("Cia")).await,
+            Err(MediaError::Full)
+        ));
+        // Each hears of the other, by the name given.
+        assert_eq!(
+            a_rx.recv().await,
+            Some(Notice::PeerJoined {
+                peer: b,
+                who: who("Bo")
+            })
+        );
+        assert_eq!(
+            b_rx.recv().await,
+            Some(Notice::PeerJoined {
+                peer: a,
+                who: who("Anna")
+            })
+        );
+        // Another tenant's room with the same visit id is another room.
+        let (_, _other) = hub.join("norrland/v1".into(), 2, who("Cia")).await.unwrap();
+        assert_eq!(hub.stats().await.rooms, 2);
+
+        hub.leave(room.clone(), b);
+        assert_eq!(a_rx.recv().await, Some(Notice::PeerLeft { peer: b }));
+        let (_, _c_rx) = hub.join(room.clone(), 2, who("Cia")).await.unwrap();
+        // An offer that is not a session description is refused, nothing changes.
+        assert!(matches!(
+            hub.offer(room.clone(), a, "v=0\r\nnonsense".into()).await,
+            Err(MediaError::Sdp(_))
+        ));
+        hub.end(room.clone());
+        loop {
+            match a_rx.recv().await {
+                Some(Notice::Ended) => break,
+                Some(_) => continue,
+                None => panic!("the room closed without saying so"),
+            }
+        }
+        assert_eq!(hub.stats().await.rooms, 1, "only norrland's is left");
+    }
+}

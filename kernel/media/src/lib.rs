@@ -1064,6 +1064,7 @@ pub(crate) fn stun_username_local(b: &[u8]) -> Option<String> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -1078,6 +1079,50 @@ mod tests {
         // Extended: X=1 with a two-byte PictureID, then the header.
         assert!(vp8_keyframe(&[0x90, 0x80, 0x81, 0x23, 0x00]));
         assert!(!vp8_keyframe(&[]));
+    }
+
+    /// A browser's offer, as an `rtc` client makes one.
+    fn offer() -> String {
+        let mut m = MediaEngine::default();
+        m.register_codec(vp8(), RtpCodecKind::Video).unwrap();
+        let mut pc = RTCPeerConnectionBuilder::new()
+            .with_configuration(RTCConfigurationBuilder::new().build())
+            .with_media_engine(m)
+            .build(Instant::now())
+            .unwrap();
+        pc.add_transceiver_from_kind(RtpCodecKind::Video, None)
+            .unwrap();
+        let offer = pc.create_offer(None).unwrap();
+        pc.set_local_description(Instant::now(), offer.clone())
+            .unwrap();
+        offer.sdp
+    }
+
+    #[test]
+    fn a_panic_in_one_peer_drops_that_peer_only() {
+        let now = Instant::now();
+        let mut ep = Endpoint::new("127.0.0.1:9".parse().unwrap(), 50, now);
+        ep.offer(PeerId(1), &offer(), now).unwrap();
+        ep.offer(PeerId(2), &offer(), now).unwrap();
+        assert_eq!(ep.peers(), 2);
+        let r: Option<()> = ep.guarded((PeerId(1), Leg::Publish), now, |_| {
+            panic!("a bug in one connection's handling")
+        });
+        assert_eq!(r, None);
+        assert_eq!(ep.peers(), 1, "peer 1 is gone");
+        assert!(!ep.ufrags(PeerId(2)).is_empty(), "peer 2 is still there");
+        let mut events = Vec::new();
+        while let Some(e) = ep.poll_event() {
+            events.push(e);
+        }
+        assert!(
+            events.contains(&Event::Dropped { peer: PeerId(1) }),
+            "{events:?}"
+        );
+        // The room goes on: peer 2 can still be handled, and peer 1 join again.
+        ep.handle_timeout(now + Duration::from_millis(10));
+        ep.offer(PeerId(1), &offer(), now).unwrap();
+        assert_eq!(ep.peers(), 2);
     }
 
     #[test]

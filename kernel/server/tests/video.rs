@@ -247,6 +247,15 @@ async fn a_clinician_and_a_patient_see_each_other_in_real_browsers() {
     assert!(peers_shown(cb).await.iter().any(|n| n.contains("Karin")));
     assert!(peers_shown(ca).await.iter().any(|n| n.contains("Tove")));
 
+    // Who is speaking: the fake microphones beep, and the room says so.
+    for c in [ca, cb] {
+        c.wait()
+            .at_most(Duration::from_secs(15))
+            .for_element(fantoccini::Locator::Css(".tile.speaking"))
+            .await
+            .expect("a speaker is shown");
+    }
+
     // Mute shows for the other side.
     ca.find(Id("toggle-mic"))
         .await
