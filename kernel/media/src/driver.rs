@@ -118,15 +118,79 @@ enum Command {
     },
 }
 
-/// Counters for tests and metrics.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+/// Counters for tests, metrics and benchmarks.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct HubStats {
     pub rooms: usize,
     pub peers: usize,
     pub datagrams_in: u64,
     pub datagrams_out: u64,
+    /// RTP packets forwarded to subscribers.
+    pub forwarded: u64,
     /// Peers dropped because their handling panicked.
     pub peers_dropped: u64,
+    /// From a datagram's arrival to the sending of what it caused.
+    pub delay: DelayHistogram,
+}
+
+/// Delays in microseconds, one bucket per microsecond up to 10 ms.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DelayHistogram {
+    buckets: Vec<u64>,
+    over: u64,
+}
+
+const DELAY_BUCKETS: usize = 10_000;
+
+impl Default for DelayHistogram {
+    fn default() -> Self {
+        Self {
+            buckets: vec![0; DELAY_BUCKETS],
+            over: 0,
+        }
+    }
+}
+
+impl DelayHistogram {
+    pub fn record(&mut self, d: Duration, times: u64) {
+        match self
+            .buckets
+            .get_mut(usize::try_from(d.as_micros()).unwrap_or(usize::MAX))
+        {
+            Some(b) => *b += times,
+            None => self.over += times,
+        }
+    }
+
+    pub fn count(&self) -> u64 {
+        self.buckets.iter().sum::<u64>() + self.over
+    }
+
+    /// The delay at or below which `p` (0–1) of the samples fall; `None`
+    /// if there are none or it lies beyond 10 ms.
+    pub fn percentile(&self, p: f64) -> Option<Duration> {
+        let n = self.count();
+        if n == 0 {
+            return None;
+        }
+        let want = ((n as f64) * p).ceil().max(1.0) as u64;
+        let mut seen = 0;
+        for (us, c) in self.buckets.iter().enumerate() {
+            seen += c;
+            if seen >= want {
+                return Some(Duration::from_micros(us as u64));
+            }
+        }
+        None
+    }
+
+    /// What was recorded since `earlier` (a copy taken before).
+    pub fn subtract(&mut self, earlier: &DelayHistogram) {
+        for (b, e) in self.buckets.iter_mut().zip(&earlier.buckets) {
+            *b = b.saturating_sub(*e);
+        }
+        self.over = self.over.saturating_sub(earlier.over);
+    }
 }
 
 /// The kernel's handle on the media task. Cheap to clone.
@@ -298,24 +362,41 @@ struct Task {
 
 /// The longest the task sleeps without looking at its rooms' timers.
 const MAX_SLEEP: Duration = Duration::from_millis(50);
+/// How often, at most, the rooms' next timer is worked out again.
+const WAKE_RECHECK: Duration = Duration::from_millis(1);
 
 impl Task {
     async fn run(mut self, mut rx: mpsc::UnboundedReceiver<Command>) {
         let mut buf = vec![0u8; 2048];
+        // When the rooms' timers next fire. Working it out asks every
+        // connection, so it is done at most every millisecond, not after
+        // every datagram (a timer may fire up to 1 ms late).
+        let mut wake = Instant::now();
+        let mut wake_checked: Option<Instant> = None;
         loop {
             let now = Instant::now();
-            let wake = self
-                .rooms
-                .values_mut()
-                .filter_map(|r| r.endpoint.poll_timeout())
-                .min()
-                .unwrap_or(now + MAX_SLEEP)
-                .clamp(now, now + MAX_SLEEP);
+            if wake_checked.is_none_or(|t| now.duration_since(t) >= WAKE_RECHECK) {
+                wake = self
+                    .rooms
+                    .values_mut()
+                    .filter_map(|r| r.endpoint.poll_timeout())
+                    .min()
+                    .unwrap_or(now + MAX_SLEEP)
+                    .clamp(now, now + MAX_SLEEP);
+                wake_checked = Some(now);
+            }
             let touched: Option<RoomKey> = tokio::select! {
                 r = self.sock.recv_from(&mut buf) => match r {
                     Ok((n, from)) => {
+                        let arrived = Instant::now();
                         self.stats.datagrams_in += 1;
-                        self.datagram(from, n, &buf)
+                        if let Some(key) = self.datagram(from, n, &buf) {
+                            let sent = self.flush(&key);
+                            if sent > 0 {
+                                self.stats.delay.record(arrived.elapsed(), sent);
+                            }
+                        }
+                        None
                     }
                     Err(e) => {
                         // ICMP port unreachable and the like: one peer's problem.
@@ -324,16 +405,20 @@ impl Task {
                     }
                 },
                 cmd = rx.recv() => match cmd {
-                    Some(cmd) => self.command(cmd),
+                    Some(cmd) => {
+                        wake_checked = None;
+                        self.command(cmd)
+                    }
                     None => return,
                 },
                 () = tokio::time::sleep_until(wake.into()) => {
                     self.timeouts();
+                    wake_checked = None;
                     None
                 }
             };
             if let Some(key) = touched {
-                self.flush(&key);
+                let _ = self.flush(&key);
             }
         }
     }
@@ -396,7 +481,7 @@ impl Task {
                 .guarded(&key, |r| r.endpoint.handle_timeout(now))
                 .is_some()
             {
-                self.flush(&key);
+                let _ = self.flush(&key);
             }
         }
     }
@@ -529,7 +614,7 @@ impl Task {
                 None
             }
             Command::Stats { reply } => {
-                let mut s = self.stats;
+                let mut s = self.stats.clone();
                 s.rooms = self.rooms.len();
                 s.peers = self.rooms.values().map(|r| r.members.len()).sum();
                 let _ = reply.send(s);
@@ -544,17 +629,21 @@ impl Task {
         self.ufrags.retain(|_, k| k != key);
     }
 
-    /// Sends what a room has to send and passes on its events.
-    fn flush(&mut self, key: &str) {
+    /// Sends what a room has to send and passes on its events; returns
+    /// how many datagrams it sent.
+    fn flush(&mut self, key: &str) -> u64 {
         let Some(room) = self.rooms.get_mut(key) else {
-            return;
+            return 0;
         };
+        let mut sent = 0;
         while let Some((to, data)) = room.endpoint.poll_transmit() {
             // UDP: a full buffer drops the datagram, as the network would.
             if self.sock.try_send_to(&data, to).is_ok() {
-                self.stats.datagrams_out += 1;
+                sent += 1;
             }
         }
+        self.stats.datagrams_out += sent;
+        self.stats.forwarded += room.endpoint.take_forwarded();
         while let Some(ev) = room.endpoint.poll_event() {
             match ev {
                 Event::Offer { peer, sdp } => {
@@ -582,6 +671,7 @@ impl Task {
                 }
             }
         }
+        sent
     }
 }
 

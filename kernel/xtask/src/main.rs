@@ -8,13 +8,14 @@
 //! - `sqlx-check`: fail if the committed offline data is stale.
 //! - `ci`: formatting, lints, offline data, then `test`.
 //! - `bench`, `bench-bookings`: the load benchmarks in `bench/`, for BENCHMARKS.md.
+//! - `bench-video`: the SFU (and Janus) under synthetic video load.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
 type Result<T = ()> = std::result::Result<T, String>;
 
-const USAGE: &str = "usage: cargo xtask <run|test|sqlx-prepare|sqlx-check|ci|bench|bench-bookings> [args for cargo test]";
+const USAGE: &str = "usage: cargo xtask <run|test|sqlx-prepare|sqlx-check|ci|bench|bench-bookings|bench-video> [args for cargo test]";
 
 fn main() -> ExitCode {
     let mut args = std::env::args().skip(1);
@@ -28,6 +29,7 @@ fn main() -> ExitCode {
         "ci" => ci(),
         "bench" => bench("portal.sh"),
         "bench-bookings" => bench("bookings.sh"),
+        "bench-video" => bench_video(),
         "" | "help" | "--help" | "-h" => {
             println!("{USAGE}");
             Ok(())
@@ -161,6 +163,43 @@ fn bench(script: &str) -> Result {
     let mut c = Command::new("bash");
     c.arg(root().join("kernel/xtask/bench").join(script))
         .current_dir(root());
+    status(c)
+}
+
+/// The SFU under synthetic load (`kernel/media/benches/sfu_load.rs`) and,
+/// in the same run, Debian's Janus VideoRoom under the same load. Encodes
+/// the VP8 clips it sends with ffmpeg first (three simulcast layers).
+fn bench_video() -> Result {
+    let missing: Vec<&str> = [("/usr/bin/ffmpeg", "ffmpeg"), ("/usr/bin/janus", "janus")]
+        .into_iter()
+        .filter(|(bin, _)| !Path::new(bin).exists())
+        .map(|(_, package)| package)
+        .collect();
+    if !missing.is_empty() {
+        apt_install(&missing)?;
+    }
+    let clips = root().join("target/bench-clips");
+    std::fs::create_dir_all(&clips).map_err(|e| format!("{}: {e}", clips.display()))?;
+    for (layer, size, rate) in [
+        ("q", "320x180", "150k"),
+        ("h", "640x360", "500k"),
+        ("f", "1280x720", "1500k"),
+    ] {
+        let out = clips.join(format!("{layer}.ivf"));
+        if out.exists() {
+            continue;
+        }
+        let mut c = Command::new("ffmpeg");
+        c.args(["-loglevel", "error", "-y", "-f", "lavfi", "-i"])
+            .arg(format!("testsrc2=size={size}:rate=30"))
+            .args(["-t", "10", "-c:v", "libvpx", "-b:v", rate, "-g", "60"])
+            .args(["-deadline", "realtime", "-cpu-used", "8"])
+            .arg(&out);
+        status(c)?;
+    }
+    let mut c = cargo();
+    c.args(["bench", "-p", "tillit-media", "--bench", "sfu_load"])
+        .env("TILLIT_CLIPS", &clips);
     status(c)
 }
 
