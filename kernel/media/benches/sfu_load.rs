@@ -82,6 +82,20 @@ fn engine(audio_level: bool) -> (MediaEngine, rtc::interceptor::Registry) {
     (m, r)
 }
 
+/// The address the synthetic clients use: the machine's own on its
+/// default route (Janus, like Firefox, leaves loopback out of ICE).
+fn client_ip() -> std::net::IpAddr {
+    static IP: std::sync::OnceLock<std::net::IpAddr> = std::sync::OnceLock::new();
+    *IP.get_or_init(|| {
+        let s = UdpSocket::bind("0.0.0.0:0").unwrap();
+        // No packet leaves: connecting a UDP socket only looks up the route.
+        s.connect("192.0.2.1:9")
+            .or_else(|_| s.connect("10.255.255.1:9"))
+            .map(|()| s.local_addr().unwrap().ip())
+            .unwrap_or_else(|_| "127.0.0.1".parse().unwrap())
+    })
+}
+
 /// One peer connection on its own socket, full ICE, like a browser's.
 struct Pc {
     pc: RTCPeerConnection,
@@ -98,7 +112,7 @@ impl Pc {
             .with_interceptor_registry(r)
             .build(Instant::now())
             .unwrap();
-        let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let sock = UdpSocket::bind((client_ip(), 0)).unwrap();
         sock.set_nonblocking(true).unwrap();
         let local = sock.local_addr().unwrap();
         let c = CandidateHostConfig {
@@ -158,6 +172,70 @@ fn extmap(sdp: &str, uri: &str) -> u8 {
         .unwrap_or_else(|| panic!("the offer has no {uri}"))
 }
 
+/// The connection a participant publishes on: audio and three VP8 layers,
+/// with its offer made. Returns it with the extension ids and mids its
+/// offer chose, and its first SSRC.
+fn publishing_pc(n: u32) -> (Pc, (u8, u8, u8), (String, String), u32) {
+    let mut publish = Pc::new();
+    let base_ssrc = 0x1000_0000 + n * 8;
+    publish
+        .pc
+        .add_track(MediaStreamTrack::new(
+            format!("s{n}"),
+            format!("a{n}"),
+            format!("a{n}"),
+            RtpCodecKind::Audio,
+            vec![RTCRtpEncodingParameters {
+                rtp_coding_parameters: RTCRtpCodingParameters {
+                    ssrc: Some(base_ssrc),
+                    ..Default::default()
+                },
+                codec: opus().rtp_codec,
+                ..Default::default()
+            }],
+        ))
+        .unwrap();
+    let layers = RIDS
+        .iter()
+        .enumerate()
+        .map(|(i, rid)| RTCRtpEncodingParameters {
+            rtp_coding_parameters: RTCRtpCodingParameters {
+                rid: (*rid).into(),
+                ssrc: Some(base_ssrc + 1 + i as u32),
+                ..Default::default()
+            },
+            codec: vp8().rtp_codec,
+            ..Default::default()
+        })
+        .collect();
+    publish
+        .pc
+        .add_track(MediaStreamTrack::new(
+            format!("s{n}"),
+            format!("v{n}"),
+            format!("v{n}"),
+            RtpCodecKind::Video,
+            layers,
+        ))
+        .unwrap();
+    let offer = publish.pc.create_offer(None).unwrap();
+    publish
+        .pc
+        .set_local_description(Instant::now(), offer.clone())
+        .unwrap();
+    let ids = (
+        extmap(&offer.sdp, AUDIO_LEVEL),
+        extmap(&offer.sdp, MID),
+        extmap(&offer.sdp, RID),
+    );
+    let mids: Vec<String> = offer
+        .sdp
+        .lines()
+        .filter_map(|l| l.strip_prefix("a=mid:").map(str::to_owned))
+        .collect();
+    (publish, ids, (mids[0].clone(), mids[1].clone()), base_ssrc)
+}
+
 /// A synthetic participant: publishes audio and three video layers,
 /// receives everyone else's on a second connection, as the room page does.
 struct Client {
@@ -192,63 +270,8 @@ impl Client {
             )
             .await
             .unwrap();
-        let mut publish = Pc::new();
-        let base_ssrc = 0x1000_0000 + n * 8;
-        publish
-            .pc
-            .add_track(MediaStreamTrack::new(
-                format!("s{n}"),
-                format!("a{n}"),
-                format!("a{n}"),
-                RtpCodecKind::Audio,
-                vec![RTCRtpEncodingParameters {
-                    rtp_coding_parameters: RTCRtpCodingParameters {
-                        ssrc: Some(base_ssrc),
-                        ..Default::default()
-                    },
-                    codec: opus().rtp_codec,
-                    ..Default::default()
-                }],
-            ))
-            .unwrap();
-        let layers = RIDS
-            .iter()
-            .enumerate()
-            .map(|(i, rid)| RTCRtpEncodingParameters {
-                rtp_coding_parameters: RTCRtpCodingParameters {
-                    rid: (*rid).into(),
-                    ssrc: Some(base_ssrc + 1 + i as u32),
-                    ..Default::default()
-                },
-                codec: vp8().rtp_codec,
-                ..Default::default()
-            })
-            .collect();
-        publish
-            .pc
-            .add_track(MediaStreamTrack::new(
-                format!("s{n}"),
-                format!("v{n}"),
-                format!("v{n}"),
-                RtpCodecKind::Video,
-                layers,
-            ))
-            .unwrap();
-        let offer = publish.pc.create_offer(None).unwrap();
-        publish
-            .pc
-            .set_local_description(Instant::now(), offer.clone())
-            .unwrap();
-        let ids = (
-            extmap(&offer.sdp, AUDIO_LEVEL),
-            extmap(&offer.sdp, MID),
-            extmap(&offer.sdp, RID),
-        );
-        let mids: Vec<String> = offer
-            .sdp
-            .lines()
-            .filter_map(|l| l.strip_prefix("a=mid:").map(str::to_owned))
-            .collect();
+        let (mut publish, ids, mids, base_ssrc) = publishing_pc(n);
+        let offer = publish.pc.local_description().unwrap();
         let answer = hub.offer(room.into(), peer, offer.sdp).await.unwrap();
         publish
             .pc
@@ -264,7 +287,7 @@ impl Client {
             receive: None,
             notices,
             ids,
-            mids: (mids[0].clone(), mids[1].clone()),
+            mids,
             seq: [0; 4],
             frame: 0,
             next_video: now,
@@ -430,6 +453,7 @@ struct Phase {
 }
 
 struct Report {
+    delivered_per_s: f64,
     received_per_s: f64,
     forwarded_per_s: f64,
     cpu_share: f64,
@@ -489,6 +513,7 @@ async fn run_phase(
     let mut delay = s1.delay.clone();
     delay.subtract(&s0.delay);
     let (mut expected, mut got_n) = (0u64, 0u64);
+    let wall_end = t0.elapsed().as_secs_f64();
     for (_, c) in &clients {
         for (first, high, count) in c.received.values() {
             expected += u64::from(high.wrapping_sub(*first)) + 1;
@@ -500,6 +525,7 @@ async fn run_phase(
     }
     let cpu_share = cpu / wall;
     Report {
+        delivered_per_s: got_n as f64 / wall_end,
         received_per_s: (s1.datagrams_in - s0.datagrams_in) as f64 / wall,
         forwarded_per_s: forwarded / wall,
         cpu_share,
@@ -513,6 +539,365 @@ async fn run_phase(
             .map_or(f64::NAN, |d| d.as_micros() as f64),
         loss_pct: 100.0 * (1.0 - got_n as f64 / expected.max(1) as f64).max(0.0),
     }
+}
+
+// ---------------------------------------------------------------------
+// Janus (Debian's janus, VideoRoom plugin) under the same load, through
+// its HTTP API: each client publishes on one handle and subscribes to
+// every other publisher on a second, as Tillit's browsers do.
+
+struct Janus {
+    child: std::process::Child,
+    pid: u32,
+    base: String,
+    http: reqwest::Client,
+    _dir: std::path::PathBuf,
+}
+
+impl Janus {
+    fn start() -> Self {
+        let dir = std::env::temp_dir().join(format!("tillit-janus-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let lib = ["/usr/lib/x86_64-linux-gnu/janus", "/usr/lib/janus"]
+            .into_iter()
+            .find(|p| std::path::Path::new(p).exists())
+            .expect("janus plugins not found");
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        std::fs::write(
+            dir.join("janus.jcfg"),
+            format!(
+                "general: {{ configs_folder = \"{d}\", plugins_folder = \"{lib}/plugins\", \
+                 transports_folder = \"{lib}/transports\", events_folder = \"{lib}/events\", \
+                 loggers_folder = \"{lib}/loggers\", debug_level = 4 }}\n\
+                 plugins: {{ disable = \"libjanus_audiobridge.so,libjanus_echotest.so,libjanus_nosip.so,\
+                 libjanus_recordplay.so,libjanus_sip.so,libjanus_streaming.so,libjanus_textroom.so,\
+                 libjanus_videocall.so,libjanus_voicemail.so,libjanus_lua.so,libjanus_duktape.so\" }}\n\
+                 transports: {{ disable = \"libjanus_websockets.so,libjanus_mqtt.so,libjanus_nanomsg.so,\
+                 libjanus_pfunix.so,libjanus_rabbitmq.so\" }}\n\
+                 events: {{ broadcast = false }}\n\
+                 loggers: {{ disable = \"libjanus_jsonlog.so\" }}\n\
+                 media: {{ rtp_port_range = \"40000-60000\" }}\n\
+                 nat: {{ ice_ignore_list = \"vmnet\" }}\n",
+                d = dir.display()
+            ),
+        )
+        .unwrap();
+        std::fs::write(
+            dir.join("janus.transport.http.jcfg"),
+            format!(
+                "general: {{ json = \"compact\", base_path = \"/janus\", http = true, port = {port}, ip = \"127.0.0.1\" }}\n\
+                 admin: {{ admin_http = false }}\n"
+            ),
+        )
+        .unwrap();
+        std::fs::write(dir.join("janus.plugin.videoroom.jcfg"), "general: { }\n").unwrap();
+        let child = std::process::Command::new("janus")
+            .arg("-C")
+            .arg(dir.join("janus.jcfg"))
+            .arg("-F")
+            .arg(&dir)
+            .stdout(std::fs::File::create(dir.join("janus.log")).unwrap())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("janus");
+        let pid = child.id();
+        let started = Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                started.elapsed() < Duration::from_secs(20),
+                "janus did not start"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Self {
+            child,
+            pid,
+            base: format!("http://127.0.0.1:{port}/janus"),
+            http: reqwest::Client::new(),
+            _dir: dir,
+        }
+    }
+
+    async fn post(&self, path: &str, mut body: serde_json::Value) -> serde_json::Value {
+        body["transaction"] = format!("t{}", rand_u32()).into();
+        self.http
+            .post(format!("{}{path}", self.base))
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
+    async fn session(&self) -> u64 {
+        let r = self.post("", serde_json::json!({"janus": "create"})).await;
+        r["data"]["id"].as_u64().unwrap()
+    }
+
+    async fn attach(&self, session: u64) -> u64 {
+        let r = self
+            .post(
+                &format!("/{session}"),
+                serde_json::json!({"janus": "attach", "plugin": "janus.plugin.videoroom"}),
+            )
+            .await;
+        r["data"]["id"].as_u64().unwrap()
+    }
+
+    /// Sends a plugin message and waits for its event (long poll).
+    async fn message(
+        &self,
+        session: u64,
+        handle: u64,
+        body: serde_json::Value,
+        jsep: Option<serde_json::Value>,
+    ) -> serde_json::Value {
+        let mut m = serde_json::json!({"janus": "message", "body": body});
+        if let Some(j) = jsep {
+            m["jsep"] = j;
+        }
+        let r = self.post(&format!("/{session}/{handle}"), m).await;
+        if r["janus"] == "success" {
+            return r;
+        }
+        loop {
+            let ev: serde_json::Value = self
+                .http
+                .get(format!("{}/{session}?maxev=1", self.base))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            let ev = if ev.is_array() { ev[0].clone() } else { ev };
+            if ev["janus"] == "event" && ev["sender"].as_u64() == Some(handle) {
+                return ev;
+            }
+        }
+    }
+
+    fn cpu(&self) -> f64 {
+        let s = std::fs::read_to_string(format!("/proc/{}/stat", self.pid)).unwrap();
+        let after = &s[s.rfind(')').unwrap() + 2..];
+        let f: Vec<&str> = after.split(' ').collect();
+        (f[11].parse::<u64>().unwrap() + f[12].parse::<u64>().unwrap()) as f64 / 100.0
+    }
+}
+
+impl Drop for Janus {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        if std::env::var_os("BENCH_KEEP_JANUS_LOG").is_none() {
+            let _ = std::fs::remove_dir_all(&self._dir);
+        }
+    }
+}
+
+fn rand_u32() -> u32 {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static N: AtomicU32 = AtomicU32::new(1);
+    N.fetch_add(1, Ordering::Relaxed)
+}
+
+/// A participant on Janus: the same media as [`Client`].
+struct JanusClient {
+    inner: Client,
+    session: u64,
+    feed: u64,
+}
+
+/// Creates a room on Janus and its publishers, each with its offer answered.
+async fn janus_publish(j: &Janus, room: u64, size: u32, first: u32) -> Vec<JanusClient> {
+    let s = j.session().await;
+    let h = j.attach(s).await;
+    j.message(
+        s,
+        h,
+        serde_json::json!({"request": "create", "room": room, "publishers": 50,
+            "videocodec": "vp8", "audiocodec": "opus", "audiolevel_ext": true, "bitrate": 0}),
+        None,
+    )
+    .await;
+    let mut clients = Vec::new();
+    for n in first..first + size {
+        let session = j.session().await;
+        let handle = j.attach(session).await;
+        let (mut publish, ids, mids, base_ssrc) = publishing_pc(n);
+        let offer = publish.pc.local_description().unwrap().sdp;
+        let ev = j
+            .message(
+                session,
+                handle,
+                serde_json::json!({"request": "joinandconfigure", "room": room, "ptype": "publisher",
+                    "display": format!("Load {n}"), "audio": true, "video": true}),
+                Some(serde_json::json!({"type": "offer", "sdp": offer})),
+            )
+            .await;
+        let feed = ev["plugindata"]["data"]["id"].as_u64().expect("joined");
+        let answer = ev["jsep"]["sdp"].as_str().unwrap().to_owned();
+        publish
+            .pc
+            .set_remote_description(
+                Instant::now(),
+                RTCSessionDescription::answer(answer).unwrap(),
+            )
+            .unwrap();
+        let (tx, notices) = tokio::sync::mpsc::unbounded_channel();
+        drop(tx);
+        let now = Instant::now();
+        clients.push(JanusClient {
+            inner: Client {
+                peer: PeerId(n),
+                publish,
+                receive: None,
+                notices,
+                ids,
+                mids,
+                seq: [0; 4],
+                frame: 0,
+                next_video: now,
+                next_audio: now,
+                received: HashMap::new(),
+                base_ssrc,
+            },
+            session,
+            feed,
+        });
+    }
+    clients
+}
+
+/// Every participant of one room subscribes to every other, on one
+/// handle each.
+async fn janus_subscribe(j: &Janus, room: u64, clients: &mut [JanusClient]) {
+    let feeds: Vec<u64> = clients.iter().map(|c| c.feed).collect();
+    for c in clients.iter_mut() {
+        let handle = j.attach(c.session).await;
+        let streams: Vec<serde_json::Value> = feeds
+            .iter()
+            .filter(|f| **f != c.feed)
+            .map(|f| serde_json::json!({"feed": f}))
+            .collect();
+        let ev = j
+            .message(
+                c.session,
+                handle,
+                serde_json::json!({"request": "join", "room": room, "ptype": "subscriber", "streams": streams}),
+                None,
+            )
+            .await;
+        let offer = ev["jsep"]["sdp"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no subscriber offer: {ev}"))
+            .to_owned();
+        let mut r = Pc::new();
+        r.pc.set_remote_description(
+            Instant::now(),
+            RTCSessionDescription::offer(offer.clone()).unwrap(),
+        )
+        .unwrap();
+        let answer = r.pc.create_answer(None).unwrap();
+        r.pc.set_local_description(Instant::now(), answer.clone())
+            .unwrap();
+        j.message(
+            c.session,
+            handle,
+            serde_json::json!({"request": "start"}),
+            Some(serde_json::json!({"type": "answer", "sdp": answer.sdp})),
+        )
+        .await;
+        // Subscribers stay on Janus' default layer, which with these RIDs
+        // (q, h, f) is the lowest, as Tillit's default (nobody says how
+        // large they show the video): both forward the same streams.
+        c.inner.receive = Some(r);
+    }
+}
+
+async fn run_janus(j: &Janus, clips: &[Clip; 3], seconds: u64, rooms: Vec<u32>) -> (f64, f64) {
+    let mut by_room: Vec<(u64, Vec<JanusClient>)> = Vec::new();
+    let mut first = 1;
+    for (i, size) in rooms.iter().enumerate() {
+        let room = 9000 + i as u64;
+        by_room.push((room, janus_publish(j, room, *size, first).await));
+        first += size;
+    }
+    {
+        let mut clients: Vec<&mut JanusClient> =
+            by_room.iter_mut().flat_map(|(_, c)| c.iter_mut()).collect();
+        // Janus offers a feed to subscribers once its publisher's connection
+        // is up: connect and start sending first.
+        let mut buf = vec![0u8; 2048];
+        let mut got = Vec::new();
+        let started = Instant::now();
+        while started.elapsed() < Duration::from_secs(3) {
+            let now = Instant::now();
+            for c in clients.iter_mut() {
+                c.inner.publish.step(now, &mut buf, &mut got);
+                got.clear();
+                if now.duration_since(started) > Duration::from_millis(1500) {
+                    c.inner.send_due(now, clips);
+                }
+            }
+            tokio::time::sleep(Duration::from_micros(500)).await;
+        }
+    }
+    for (room, clients) in by_room.iter_mut() {
+        janus_subscribe(j, *room, clients).await;
+    }
+    let mut clients: Vec<JanusClient> = by_room.into_iter().flat_map(|(_, c)| c).collect();
+    let mut buf = vec![0u8; 2048];
+    let mut got = Vec::new();
+    let started = Instant::now();
+    let mut measure: Option<(Instant, f64)> = None;
+    loop {
+        let now = Instant::now();
+        for c in clients.iter_mut() {
+            let c = &mut c.inner;
+            c.publish.step(now, &mut buf, &mut got);
+            got.clear();
+            if let Some(r) = c.receive.as_mut() {
+                r.step(now, &mut buf, &mut got);
+                for (ssrc, seq) in got.drain(..) {
+                    let e = c.received.entry(ssrc).or_insert((seq, seq, 0));
+                    if seq.wrapping_sub(e.1) < 0x8000 {
+                        e.1 = seq;
+                    }
+                    e.2 += 1;
+                }
+            }
+            if now.duration_since(started) > Duration::from_millis(1500) {
+                c.send_due(now, clips);
+            }
+        }
+        let elapsed = now.duration_since(started);
+        if measure.is_none() && elapsed >= Duration::from_secs(5) {
+            for c in clients.iter_mut() {
+                c.inner.received.clear();
+            }
+            measure = Some((now, j.cpu()));
+        }
+        if elapsed >= Duration::from_secs(5 + seconds) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_micros(500)).await;
+    }
+    let (t0, cpu0) = measure.unwrap();
+    let wall = t0.elapsed().as_secs_f64();
+    let cpu = j.cpu() - cpu0;
+    let received: u64 = clients
+        .iter()
+        .flat_map(|c| c.inner.received.values())
+        .map(|(_, _, n)| *n)
+        .sum();
+    (received as f64 / wall, cpu / wall)
 }
 
 fn main() {
@@ -562,8 +947,9 @@ fn main() {
             (0..p).map(|i| (format!("bench/pair{i}"), 2)).collect(),
         ));
     }
-    for (phase, rooms) in phases {
-        let r = rt.block_on(run_phase(&hub, tid, rooms, &clips, seconds, &phase));
+    let mut ours = Vec::new();
+    for (phase, rooms) in &phases {
+        let r = rt.block_on(run_phase(&hub, tid, rooms.clone(), &clips, seconds, phase));
         println!(
             "| {} | {} | {} | {:.0} | {:.0} | {:.0} % | {:.0} | {:.3} % | {:.0} µs | {:.0} µs | {:.2} % |",
             phase.name,
@@ -578,6 +964,34 @@ fn main() {
             r.p99_us,
             r.loss_pct
         );
+        ours.push(r);
+        std::thread::sleep(Duration::from_secs(1));
+    }
+    if std::env::var("BENCH_JANUS").as_deref() == Ok("0") {
+        return;
+    }
+    println!();
+    println!("Same load on Janus (VideoRoom), same run:");
+    println!();
+    println!(
+        "| load | Tillit: delivered pkt/s | Tillit: SFU CPU | Janus: delivered pkt/s | Janus: CPU | Janus CPU per packet ÷ Tillit's |"
+    );
+    println!("|---|---|---|---|---|---|");
+    for ((phase, rooms), r) in phases.iter().zip(&ours) {
+        let janus = Janus::start();
+        let sizes: Vec<u32> = rooms.iter().map(|(_, n)| *n).collect();
+        let (delivered, cpu) = rt.block_on(run_janus(&janus, &clips, seconds, sizes));
+        let ratio = (cpu / delivered.max(1.0)) / (r.cpu_share / r.delivered_per_s.max(1.0));
+        println!(
+            "| {} | {:.0} | {:.0} % | {:.0} | {:.0} % | {:.2} |",
+            phase.name,
+            r.delivered_per_s,
+            100.0 * r.cpu_share,
+            delivered,
+            100.0 * cpu,
+            ratio
+        );
+        drop(janus);
         std::thread::sleep(Duration::from_secs(1));
     }
 }
