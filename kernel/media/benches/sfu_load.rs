@@ -265,7 +265,7 @@ impl Client {
                 Participant {
                     name: format!("Load {n}"),
                     initials: "LL".into(),
-                    clinician: n % 2 == 0,
+                    clinician: n.is_multiple_of(2),
                 },
             )
             .await

@@ -134,7 +134,7 @@ pub struct HubStats {
 }
 
 /// Delays in microseconds, one bucket per microsecond up to 10 ms.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct DelayHistogram {
     buckets: Vec<u64>,
     over: u64,
@@ -148,6 +148,16 @@ impl Default for DelayHistogram {
             buckets: vec![0; DELAY_BUCKETS],
             over: 0,
         }
+    }
+}
+
+impl std::fmt::Debug for DelayHistogram {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DelayHistogram")
+            .field("count", &self.count())
+            .field("p50", &self.percentile(0.5))
+            .field("p99", &self.percentile(0.99))
+            .finish()
     }
 }
 
