@@ -28,7 +28,6 @@ use rtc::peer_connection::configuration::interceptor_registry::register_default_
 use rtc::peer_connection::configuration::media_engine::MediaEngine;
 use rtc::peer_connection::message::RTCMessage;
 use rtc::peer_connection::sdp::RTCSessionDescription;
-use rtc::peer_connection::transport::{CandidateConfig, CandidateHostConfig, RTCIceCandidate};
 use rtc::peer_connection::{RTCPeerConnection, RTCPeerConnectionBuilder};
 use rtc::rtp_transceiver::rtp_sender::{
     RTCRtpCodingParameters, RTCRtpEncodingParameters, RTCRtpHeaderExtensionCapability, RtpCodecKind,
@@ -36,7 +35,7 @@ use rtc::rtp_transceiver::rtp_sender::{
 use rtc::sansio::Protocol;
 use rtc::shared::{TaggedBytesMut, TransportContext, TransportProtocol};
 use tillit_media::driver::{Hub, HubStats, Notice, Participant};
-use tillit_media::{opus, vp8};
+use tillit_media::{add_host_candidate, opus, vp8};
 use tillit_sfu::PeerId;
 
 const AUDIO_LEVEL: &str = "urn:ietf:params:rtp-hdrext:ssrc-audio-level";
@@ -115,20 +114,7 @@ impl Pc {
         let sock = UdpSocket::bind((client_ip(), 0)).unwrap();
         sock.set_nonblocking(true).unwrap();
         let local = sock.local_addr().unwrap();
-        let c = CandidateHostConfig {
-            base_config: CandidateConfig {
-                network: "udp".into(),
-                address: local.ip().to_string(),
-                port: local.port(),
-                component: 1,
-                ..Default::default()
-            },
-            ..Default::default()
-        }
-        .new_candidate_host()
-        .unwrap();
-        pc.add_local_candidate(RTCIceCandidate::from(&c).to_json().unwrap())
-            .unwrap();
+        add_host_candidate(&mut pc, local).unwrap();
         Self { pc, sock, local }
     }
 

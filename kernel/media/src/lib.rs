@@ -318,6 +318,29 @@ fn ice_ufrag(sdp: &str) -> Option<String> {
         .map(|u| u.trim().to_owned())
 }
 
+/// Adds a host candidate at `addr` (UDP) to `pc`: ours on the SFU, and the
+/// synthetic clients' in tests and benchmarks.
+pub fn add_host_candidate(pc: &mut RTCPeerConnection, addr: SocketAddr) -> Result<(), MediaError> {
+    let candidate = CandidateHostConfig {
+        base_config: CandidateConfig {
+            network: "udp".into(),
+            address: addr.ip().to_string(),
+            port: addr.port(),
+            component: 1,
+            ..Default::default()
+        },
+        ..Default::default()
+    }
+    .new_candidate_host()
+    .map_err(sdp_error)?;
+    pc.add_local_candidate(
+        RTCIceCandidate::from(&candidate)
+            .to_json()
+            .map_err(sdp_error)?,
+    )
+    .map_err(sdp_error)
+}
+
 impl Conn {
     /// A fresh ICE-lite connection with our host candidate.
     fn new(local: SocketAddr, now: Instant) -> Result<Self, MediaError> {
@@ -333,24 +356,7 @@ impl Conn {
             .with_interceptor_registry(registry)
             .build(now)
             .map_err(sdp_error)?;
-        let candidate = CandidateHostConfig {
-            base_config: CandidateConfig {
-                network: "udp".into(),
-                address: local.ip().to_string(),
-                port: local.port(),
-                component: 1,
-                ..Default::default()
-            },
-            ..Default::default()
-        }
-        .new_candidate_host()
-        .map_err(sdp_error)?;
-        pc.add_local_candidate(
-            RTCIceCandidate::from(&candidate)
-                .to_json()
-                .map_err(sdp_error)?,
-        )
-        .map_err(sdp_error)?;
+        add_host_candidate(&mut pc, local)?;
         Ok(Self {
             pc,
             ufrag: String::new(),

@@ -14,7 +14,6 @@ use rtc::peer_connection::configuration::RTCConfigurationBuilder;
 use rtc::peer_connection::configuration::media_engine::MediaEngine;
 use rtc::peer_connection::message::RTCMessage;
 use rtc::peer_connection::sdp::RTCSessionDescription;
-use rtc::peer_connection::transport::{CandidateConfig, CandidateHostConfig, RTCIceCandidate};
 use rtc::peer_connection::{RTCPeerConnection, RTCPeerConnectionBuilder};
 use rtc::rtp_transceiver::rtp_sender::{
     RTCRtpCodingParameters, RTCRtpEncodingParameters, RtpCodecKind,
@@ -22,7 +21,7 @@ use rtc::rtp_transceiver::rtp_sender::{
 use rtc::rtp_transceiver::{RTCRtpTransceiverDirection, RTCRtpTransceiverInit};
 use rtc::sansio::Protocol;
 use rtc::shared::{TaggedBytesMut, TransportContext, TransportProtocol};
-use tillit_media::{Endpoint, Event, vp8};
+use tillit_media::{Endpoint, Event, add_host_candidate, vp8};
 use tillit_sfu::PeerId;
 
 /// A browser stand-in: a full-ICE `rtc` peer on its own socket.
@@ -79,20 +78,7 @@ impl Client {
             .unwrap();
         }
         let a = sock.local_addr().unwrap();
-        let c = CandidateHostConfig {
-            base_config: CandidateConfig {
-                network: "udp".into(),
-                address: a.ip().to_string(),
-                port: a.port(),
-                component: 1,
-                ..Default::default()
-            },
-            ..Default::default()
-        }
-        .new_candidate_host()
-        .unwrap();
-        pc.add_local_candidate(RTCIceCandidate::from(&c).to_json().unwrap())
-            .unwrap();
+        add_host_candidate(&mut pc, a).unwrap();
         Self { pc, sock }
     }
 
