@@ -9,7 +9,7 @@
 
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, header};
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect};
 use serde_json::json;
 use tillit_domain::access::AccessAction;
@@ -130,19 +130,11 @@ pub async fn test_page(State(state): State<AppState>, ctx: Ctx) -> PageResult {
 /// send `Origin` on every WebSocket, and cookies ride along cross-site, so
 /// without this check another site could join a visit as its visitor.
 fn same_origin(headers: &HeaderMap) -> Result<(), AppError> {
-    let host = headers
-        .get(header::HOST)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default();
-    let origin = headers
-        .get(header::ORIGIN)
-        .and_then(|v| v.to_str().ok())
-        .ok_or(AppError::Csrf("a WebSocket without an origin"))?;
-    let origin_host = origin.split_once("://").map_or("", |(_, h)| h);
-    if host.is_empty() || !origin_host.eq_ignore_ascii_case(host) {
-        return Err(AppError::Csrf("a WebSocket from another origin"));
+    match crate::session::same_origin(headers) {
+        Some(true) => Ok(()),
+        Some(false) => Err(AppError::Csrf("a WebSocket from another origin")),
+        None => Err(AppError::Csrf("a WebSocket without an origin")),
     }
-    Ok(())
 }
 
 /// `/visits/{id}/ws`: signalling for one participant of one visit.

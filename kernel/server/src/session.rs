@@ -324,6 +324,21 @@ fn is_state_changing(m: &Method) -> bool {
     !matches!(*m, Method::GET | Method::HEAD | Method::OPTIONS)
 }
 
+/// Whether the request's `Origin` is the host it was sent to; `None` if it
+/// has no origin (or "null", which says nothing either way).
+pub(crate) fn same_origin(headers: &axum::http::HeaderMap) -> Option<bool> {
+    let origin = headers
+        .get(header::ORIGIN)
+        .and_then(|v| v.to_str().ok())
+        .filter(|o| *o != "null")?;
+    let host = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let origin_host = origin.split_once("://").map_or("", |(_, h)| h);
+    Some(!host.is_empty() && origin_host.eq_ignore_ascii_case(host))
+}
+
 /// Reads the body (within the size limit), checks the token and the origin,
 /// and hands the request on with its body intact.
 async fn check_csrf(state: &AppState, req: Request, expected: &str) -> Result<Request, AppError> {
@@ -338,21 +353,8 @@ async fn check_csrf(state: &AppState, req: Request, expected: &str) -> Result<Re
     }
     // "null" (privacy modes, some redirects) says nothing either way; the
     // token below is what protects the request.
-    let origin = parts
-        .headers
-        .get(header::ORIGIN)
-        .and_then(|v| v.to_str().ok())
-        .filter(|o| *o != "null");
-    if let Some(origin) = origin {
-        let host = parts
-            .headers
-            .get(header::HOST)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default();
-        let origin_host = origin.split_once("://").map_or("", |(_, h)| h);
-        if !origin_host.eq_ignore_ascii_case(host) {
-            return Err(AppError::Csrf("request from another origin"));
-        }
+    if same_origin(&parts.headers) == Some(false) {
+        return Err(AppError::Csrf("request from another origin"));
     }
     let from_header = parts
         .headers
