@@ -66,6 +66,30 @@ async fn login(c: &fantoccini::Client, port: u16, pnr: &str) {
     wait_for_text(c, "#greeting", "").await;
 }
 
+/// Karin's visit `id` with Tove, booked five minutes ahead and started by
+/// Karin (Tove has accepted the terms), and the kernel serving on a real
+/// port, which it returns.
+async fn started_visit(app: &TestApp, id: &str) -> u16 {
+    let mut karin = app.browser("demo.localhost");
+    karin.login(KARIN).await;
+    publish_profile(&mut karin).await;
+    app.browser("demo.localhost").login(TOVE).await;
+    book_visit(app, id, app.clock.now().plus(5 * MINUTE), vec![]).await;
+    karin.get(&format!("/visits/{id}")).await;
+    karin.post(&format!("/visits/{id}/start"), &[]).await;
+    serve(app).await
+}
+
+/// Karin in `karin`, Tove in `tove`: logged in and in the room of `id`.
+async fn enter_room(port: u16, id: &str, karin: &fantoccini::Client, tove: &fantoccini::Client) {
+    tokio::join!(login(karin, port, "19811218-9876"), login(tove, port, TOVE));
+    for c in [karin, tove] {
+        c.goto(&format!("http://demo.localhost:{port}/visits/{id}/room"))
+            .await
+            .unwrap();
+    }
+}
+
 /// What the room page receives: per remote video, frames decoded and size.
 async fn inbound(c: &fantoccini::Client) -> Vec<(u64, u64, u64)> {
     let v = c
@@ -377,25 +401,13 @@ async fn firefox_and_chromium_see_each_other() {
         c.media.announce = Some(default_route_ip());
     })
     .await;
-    let mut karin = app.browser("demo.localhost");
-    karin.login(KARIN).await;
-    publish_profile(&mut karin).await;
-    app.browser("demo.localhost").login(TOVE).await;
-    book_visit(&app, "ff", app.clock.now().plus(5 * MINUTE), vec![]).await;
-    karin.get("/visits/ff").await;
-    karin.post("/visits/ff/start", &[]).await;
-    let port = serve(&app).await;
+    let port = started_visit(&app, "ff").await;
     let (chromium, firefox) = tokio::join!(
         Headless::with_fake_media(),
         Headless::firefox_with_fake_media()
     );
     let (cc, fc) = (&chromium.client, &firefox.client);
-    tokio::join!(login(cc, port, "19811218-9876"), login(fc, port, TOVE));
-    for c in [cc, fc] {
-        c.goto(&format!("http://demo.localhost:{port}/visits/ff/room"))
-            .await
-            .unwrap();
-    }
+    enter_room(port, "ff", cc, fc).await;
     let (from_firefox, from_chromium) = tokio::join!(
         until_decoding(cc, 1, "chromium"),
         until_decoding(fc, 1, "firefox")
@@ -478,22 +490,10 @@ async fn media_flows_through_a_turn_server_over_tcp() {
         c.media.ice_transport_policy = tillit_kernel::config::IcePolicy::Relay;
     })
     .await;
-    let mut karin = app.browser("demo.localhost");
-    karin.login(KARIN).await;
-    publish_profile(&mut karin).await;
-    app.browser("demo.localhost").login(TOVE).await;
-    book_visit(&app, "turn", app.clock.now().plus(5 * MINUTE), vec![]).await;
-    karin.get("/visits/turn").await;
-    karin.post("/visits/turn/start", &[]).await;
-    let port = serve(&app).await;
+    let port = started_visit(&app, "turn").await;
     let (a, b) = tokio::join!(Headless::with_fake_media(), Headless::with_fake_media());
     let (ca, cb) = (&a.client, &b.client);
-    tokio::join!(login(ca, port, "19811218-9876"), login(cb, port, TOVE));
-    for c in [ca, cb] {
-        c.goto(&format!("http://demo.localhost:{port}/visits/turn/room"))
-            .await
-            .unwrap();
-    }
+    enter_room(port, "turn", ca, cb).await;
     tokio::join!(
         until_decoding(ca, 1, "karin-turn"),
         until_decoding(cb, 1, "tove-turn")
@@ -554,22 +554,10 @@ impl Drop for Outage {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_dropped_connection_recovers_by_itself() {
     let app = TestApp::new(Backend::Sqlite).await;
-    let mut karin = app.browser("demo.localhost");
-    karin.login(KARIN).await;
-    publish_profile(&mut karin).await;
-    app.browser("demo.localhost").login(TOVE).await;
-    book_visit(&app, "drop", app.clock.now().plus(5 * MINUTE), vec![]).await;
-    karin.get("/visits/drop").await;
-    karin.post("/visits/drop/start", &[]).await;
-    let port = serve(&app).await;
+    let port = started_visit(&app, "drop").await;
     let (a, b) = tokio::join!(Headless::with_fake_media(), Headless::with_fake_media());
     let (ca, cb) = (&a.client, &b.client);
-    tokio::join!(login(ca, port, "19811218-9876"), login(cb, port, TOVE));
-    for c in [ca, cb] {
-        c.goto(&format!("http://demo.localhost:{port}/visits/drop/room"))
-            .await
-            .unwrap();
-    }
+    enter_room(port, "drop", ca, cb).await;
     tokio::join!(
         until_decoding(ca, 1, "karin-before"),
         until_decoding(cb, 1, "tove-before")
