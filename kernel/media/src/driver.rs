@@ -64,6 +64,11 @@ pub enum Notice {
     Speaker {
         peer: Option<PeerId>,
     },
+    /// Stop (or resume) sending this simulcast layer: nobody watches it.
+    Layer {
+        rid: &'static str,
+        active: bool,
+    },
     /// The visit was ended by a clinician.
     Ended,
     /// The room failed; join again.
@@ -672,6 +677,9 @@ impl Task {
                     for m in room.members.values() {
                         let _ = m.notices.send(Notice::Speaker { peer });
                     }
+                }
+                Event::LayerActive { peer, rid, active } => {
+                    room.tell(peer, Notice::Layer { rid, active });
                 }
                 Event::Dropped { peer } => {
                     self.stats.peers_dropped += 1;

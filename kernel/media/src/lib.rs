@@ -90,6 +90,14 @@ pub enum Event {
     ActiveSpeaker {
         peer: Option<PeerId>,
     },
+    /// Nobody watches `peer`'s simulcast layer `rid` any more (`active`
+    /// false), or someone does again: the browser should stop or resume
+    /// encoding it, which saves its CPU and uplink.
+    LayerActive {
+        peer: PeerId,
+        rid: &'static str,
+        active: bool,
+    },
     /// Handling `peer` panicked: it was dropped from the room.
     Dropped {
         peer: PeerId,
@@ -209,6 +217,15 @@ pub fn layer_of(rid: Option<&str>) -> Layer {
         Some("q") | None => Layer(0),
         Some("h") => Layer(1),
         Some(_) => Layer(2),
+    }
+}
+
+/// The RID of a simulcast layer, the inverse of [`layer_of`].
+pub fn rid_of(layer: Layer) -> &'static str {
+    match layer.0 {
+        0 => "q",
+        1 => "h",
+        _ => "f",
     }
 }
 
@@ -865,10 +882,18 @@ impl Endpoint {
                 Output::ActiveSpeaker { peer } => {
                     self.events.push_back(Event::ActiveSpeaker { peer })
                 }
-                // NACKs to publishers come from the interceptors; layers
-                // are not paused at the browser (yet): unwatched ones are
-                // simply not forwarded.
-                Output::NackUpstream { .. } | Output::SetLayerActive { .. } => {}
+                Output::SetLayerActive {
+                    publisher,
+                    layer,
+                    active,
+                    ..
+                } => self.events.push_back(Event::LayerActive {
+                    peer: publisher,
+                    rid: rid_of(layer),
+                    active,
+                }),
+                // NACKs to publishers come from the interceptors.
+                Output::NackUpstream { .. } => {}
             }
         }
         let keys: Vec<(PeerId, Leg)> = if only.is_some() {

@@ -346,6 +346,7 @@ impl Session {
                         Notice::Quality { peer, poor } => Some(ServerMessage::Quality { peer: peer.0, poor }),
                         Notice::Muted { peer, kind, muted } => Some(ServerMessage::Muted { peer: peer.0, kind, muted }),
                         Notice::Speaker { peer } => Some(ServerMessage::Speaker { peer: peer.map(|p| p.0) }),
+                        Notice::Layer { rid, active } => Some(ServerMessage::Layer { rid: rid.into(), active }),
                         Notice::Connected => Some(ServerMessage::Media { flowing: true }),
                         Notice::Disconnected => Some(ServerMessage::Media { flowing: false }),
                         Notice::Ended => Some(ServerMessage::Ended),

@@ -160,6 +160,29 @@ async fn until_decoding(c: &fantoccini::Client, videos: usize, who: &str) -> Vec
     );
 }
 
+/// Bytes sent so far per simulcast layer, by RID.
+async fn sent_per_layer(c: &fantoccini::Client) -> std::collections::BTreeMap<String, u64> {
+    let v = c
+        .execute_async(
+            "const done = arguments[arguments.length - 1];
+             window.tillitRoom.outbound().then(done, () => done([]));",
+            vec![],
+        )
+        .await
+        .unwrap();
+    v.as_array()
+        .cloned()
+        .unwrap_or_default()
+        .iter()
+        .map(|s| {
+            (
+                s["rid"].as_str().unwrap_or_default().to_owned(),
+                s["bytesSent"].as_u64().unwrap_or(0),
+            )
+        })
+        .collect()
+}
+
 async fn peers_shown(c: &fantoccini::Client) -> Vec<String> {
     let v = c
         .execute("return window.tillitRoom.peers().map(p => p.name);", vec![])
@@ -267,6 +290,18 @@ async fn a_clinician_and_a_patient_see_each_other_in_real_browsers() {
             "{who} decodes {w}×{h}"
         );
     }
+    // Nobody watches Karin's smallest and largest layers, so her browser
+    // stops encoding them (its CPU and uplink are spared); the middle one
+    // keeps flowing.
+    let before = sent_per_layer(ca).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let after = sent_per_layer(ca).await;
+    let grew = |rid: &str| after.get(rid) > before.get(rid);
+    assert!(
+        grew("h") && !grew("q") && !grew("f"),
+        "karin sends only the watched layer: {before:?} then {after:?}"
+    );
+
     // Names as the handbook says: the patient sees the clinician's name.
     assert!(peers_shown(cb).await.iter().any(|n| n.contains("Karin")));
     assert!(peers_shown(ca).await.iter().any(|n| n.contains("Tove")));

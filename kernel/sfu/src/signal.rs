@@ -84,6 +84,12 @@ pub enum ServerMessage {
         peer: u32,
         poor: bool,
     },
+    /// Stop (`active` false) or resume sending the simulcast layer `rid`:
+    /// nobody in the room watches it at that size.
+    Layer {
+        rid: String,
+        active: bool,
+    },
     /// Whether media flows between this browser and the SFU.
     Media {
         flowing: bool,

@@ -4,7 +4,8 @@
 //
 // Sends audio and three simulcast layers of video (q, h, f); receives each
 // other participant's tracks in streams named "p<peer>". Tells the SFU how
-// large each video is shown, so it forwards the layer that fits. Recovers
+// large each video is shown, so it forwards the layer that fits, and stops
+// encoding a layer when the SFU says nobody watches it. Recovers
 // from a dropped connection by itself: the SFU restarts ICE on the
 // receiving connection, and the publishing one joins afresh.
 "use strict";
@@ -29,6 +30,8 @@
   let restartTimer = null;
   let rejoinDelay = 500;
   const peers = new Map();   // peer id -> { name, clinician, tile, stream }
+  const layers = new Map();  // rid -> whether the SFU wants it sent
+  let layerUpdates = Promise.resolve();
   const trail = [];          // the last signalling events, for support
   const note = (...what) => {
     trail.push(what.join(" "));
@@ -110,6 +113,7 @@
   function rejoin() {
     if (ended || leaving) return;
     closeConnections();
+    layers.clear();
     for (const id of [...peers.keys()]) removePeer(id);
     if (ws) { ws.onclose = null; ws.close(); }
     connect();
@@ -149,6 +153,12 @@
         if (p) { p.poor = m.poor; paint(p); }
         break;
       }
+      case "layer":
+        layers.set(m.rid, m.active);
+        // One update at a time: setParameters refuses parameters read
+        // before another update landed.
+        layerUpdates = layerUpdates.then(applyLayers).catch((err) => note("layer update failed", err));
+        break;
       case "media":
         status(m.flowing ? "" : T.reconnecting);
         if (mode === "test" && m.flowing) checkFlow();
@@ -207,6 +217,28 @@
     const offer = await pc.createOffer();
     await pc.setLocalDescription(offer);
     send({ type: "offer", sdp: offer.sdp });
+  }
+
+  // Pauses or resumes our simulcast encodings as the SFU asked. A browser
+  // that sends one encoding (no RIDs) sends the lowest layer, "q".
+  async function applyLayers() {
+    const sender = pc && pc.getSenders().find((s) => s.track && s.track.kind === "video");
+    if (!sender) return;
+    const params = sender.getParameters();
+    const encodings = params.encodings || [];
+    let changed = false;
+    for (const e of encodings) {
+      const rid = e.rid || (encodings.length === 1 ? "q" : null);
+      const want = rid && layers.get(rid);
+      if (want !== undefined && want !== null && e.active !== want) {
+        e.active = want;
+        changed = true;
+      }
+    }
+    if (changed) {
+      await sender.setParameters(params);
+      trail.push("layers " + encodings.map((e) => (e.rid || "-") + (e.active ? "+" : "-")).join(" "));
+    }
   }
 
   // The connection the others' media arrives on, offered by the SFU.
@@ -429,6 +461,15 @@
         }
       });
       return out;
+    },
+    // What we send, per simulcast layer: bytes so far.
+    async outbound() {
+      if (!pc) return [];
+      const out = [];
+      (await pc.getStats()).forEach((r) => {
+        if (r.type === "outbound-rtp" && r.kind === "video") out.push({ rid: r.rid || "", bytesSent: r.bytesSent || 0 });
+      });
+      return out.sort((a, b) => a.rid.localeCompare(b.rid));
     },
     state: () => ({
       ws: ws && ws.readyState,
