@@ -9,13 +9,17 @@
 //! - `ci`: formatting, lints, offline data, then `test`.
 //! - `bench`, `bench-bookings`: the load benchmarks in `bench/`, for BENCHMARKS.md.
 //! - `bench-video`: the SFU (and Janus) under synthetic video load.
+//! - `plugins`: build and package the WebAssembly plugins (`plugins.rs`);
+//!   `plugins test` runs their unit tests.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
+mod plugins;
+
 type Result<T = ()> = std::result::Result<T, String>;
 
-const USAGE: &str = "usage: cargo xtask <run|test|sqlx-prepare|sqlx-check|ci|bench|bench-bookings|bench-video> [args for cargo test]";
+const USAGE: &str = "usage: cargo xtask <run|test|sqlx-prepare|sqlx-check|ci|bench|bench-bookings|bench-video|plugins> [args for cargo test]";
 
 fn main() -> ExitCode {
     let mut args = std::env::args().skip(1);
@@ -30,6 +34,7 @@ fn main() -> ExitCode {
         "bench" => bench("portal.sh"),
         "bench-bookings" => bench("bookings.sh"),
         "bench-video" => bench_video(),
+        "plugins" => plugins::plugins(&rest),
         "" | "help" | "--help" | "-h" => {
             println!("{USAGE}");
             Ok(())
