@@ -18,10 +18,15 @@
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
-use rtc::interceptor::{Attribute, Interceptor, Registry, Slot, StreamInfo, TaggedPacket};
+use rtc::interceptor::{
+    Attribute, CongestionControlBuilder, Gcc, Interceptor, Registry, Slot, StreamInfo,
+    TaggedPacket, TwccSenderBuilder,
+};
 use rtc::media_stream::MediaStreamTrack;
 use rtc::peer_connection::configuration::RTCConfigurationBuilder;
 use rtc::peer_connection::configuration::interceptor_registry::register_default_interceptors;
@@ -144,8 +149,11 @@ pub fn opus() -> RTCRtpCodecParameters {
 const AUDIO_LEVEL_URI: &str = "urn:ietf:params:rtp-hdrext:ssrc-audio-level";
 
 /// Codecs, header extensions and the interceptors (NACK both ways,
-/// receiver reports, simulcast stream ids) every connection uses.
-fn engine() -> Result<(MediaEngine, Registry), MediaError> {
+/// receiver reports, simulcast stream ids, TWCC feedback on what arrives)
+/// every connection uses. On a receiving connection, what we send is
+/// numbered transport-wide and the browser's TWCC feedback drives a GCC
+/// estimate of its downlink, which `estimate` receives.
+fn engine(leg: Leg, estimate: &Estimate) -> Result<(MediaEngine, Registry), MediaError> {
     let e = |e: rtc::shared::error::Error| MediaError::Sdp(e.to_string());
     let mut m = MediaEngine::default();
     m.register_codec(vp8(), RtpCodecKind::Video).map_err(e)?;
@@ -158,15 +166,36 @@ fn engine() -> Result<(MediaEngine, Registry), MediaError> {
         None,
     )
     .map_err(e)?;
-    let registry = Registry::new().with(Slot::from(14_000), DeliverRtcp::default());
-    let registry = register_default_interceptors(registry, &mut m).map_err(e)?;
+    let deliver = DeliverRtcp {
+        estimate: estimate.clone(),
+        ..DeliverRtcp::default()
+    };
+    let registry = Registry::new().with(Slot::from(14_000), deliver);
+    let mut registry = register_default_interceptors(registry, &mut m).map_err(e)?;
+    if leg == Leg::Subscribe {
+        // No pacer: forwarding stays immediate (the room keeps to the
+        // estimate by choosing layers, not by queueing).
+        registry = registry
+            .with(Slot::TwccSender, TwccSenderBuilder::new().build())
+            .with(
+                Slot::CongestionControl,
+                CongestionControlBuilder::new(Gcc::default()).build(),
+            );
+    }
     Ok((m, registry))
 }
 
+/// The latest downlink estimate of a receiving connection, bits per
+/// second (0: none yet), written by its interceptor chain.
+type Estimate = Arc<AtomicU64>;
+
 /// Lets subscribers' RTCP (keyframe requests) through to the endpoint;
-/// the default interceptors have acted on it by then.
+/// the default interceptors have acted on it by then. Keeps the
+/// congestion controller's estimate, which rides on the feedback packet
+/// that produced it.
 #[derive(Default)]
 struct DeliverRtcp {
+    estimate: Estimate,
     read: VecDeque<TaggedPacket>,
     write: VecDeque<TaggedPacket>,
 }
@@ -180,6 +209,12 @@ impl Protocol<TaggedPacket, TaggedPacket, ()> for DeliverRtcp {
 
     fn handle_read(&mut self, mut msg: TaggedPacket) -> Result<(), Self::Error> {
         if matches!(msg.message.packet, rtc::interceptor::Packet::Rtcp(_)) {
+            for a in &msg.message.attributes {
+                if let Attribute::TargetBitrateChanged { bits_per_second } = a {
+                    self.estimate
+                        .store(*bits_per_second as u64, Ordering::Relaxed);
+                }
+            }
             msg.message.add(Attribute::DeliverToApplication);
         }
         self.read.push_back(msg);
@@ -280,6 +315,10 @@ struct Conn {
     awaiting_answer: bool,
     last_media: Option<Instant>,
     poor: bool,
+    /// Receiving connections: the downlink estimate, and what the room
+    /// was last told of it.
+    estimate: Estimate,
+    estimate_told: u64,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -360,12 +399,13 @@ pub fn add_host_candidate(pc: &mut RTCPeerConnection, addr: SocketAddr) -> Resul
 
 impl Conn {
     /// A fresh ICE-lite connection with our host candidate.
-    fn new(local: SocketAddr, now: Instant) -> Result<Self, MediaError> {
+    fn new(local: SocketAddr, leg: Leg, now: Instant) -> Result<Self, MediaError> {
         let settings = SettingEngineBuilder::new()
             .with_lite(true)
             .with_answering_dtls_role(RTCDtlsRole::Server)
             .build();
-        let (media, registry) = engine()?;
+        let estimate = Estimate::default();
+        let (media, registry) = engine(leg, &estimate)?;
         let mut pc = RTCPeerConnectionBuilder::new()
             .with_configuration(RTCConfigurationBuilder::new().build())
             .with_setting_engine(settings)
@@ -386,6 +426,8 @@ impl Conn {
             awaiting_answer: false,
             last_media: None,
             poor: false,
+            estimate,
+            estimate_told: 0,
         })
     }
 
@@ -462,7 +504,7 @@ impl Endpoint {
             self.pump(now);
             return Ok(answer);
         }
-        let mut conn = Conn::new(self.local, now)?;
+        let mut conn = Conn::new(self.local, Leg::Publish, now)?;
         let answer = conn.answer(offer, now)?;
         self.room.handle(self.millis(now), Input::Join { peer })?;
         self.conns.insert(key, conn);
@@ -803,6 +845,15 @@ impl Endpoint {
                         _ => {}
                     }
                 }
+                let estimate = conn.estimate.load(Ordering::Relaxed);
+                if estimate != 0 && estimate != conn.estimate_told {
+                    conn.estimate_told = estimate;
+                    tracing::trace!(peer = peer.0, bps = estimate, "downlink estimate");
+                    inputs.push(Input::Bandwidth {
+                        subscriber: peer,
+                        bps: estimate,
+                    });
+                }
                 out
             });
             if let Some(out) = done {
@@ -983,7 +1034,7 @@ impl Endpoint {
     ) {
         let key = (peer, Leg::Subscribe);
         if !self.conns.contains_key(&key) {
-            match Conn::new(self.local, now) {
+            match Conn::new(self.local, Leg::Subscribe, now) {
                 Ok(c) => {
                     self.conns.insert(key, c);
                 }

@@ -544,6 +544,19 @@ struct Outage(String);
 
 impl Outage {
     fn start(port: u16) -> Self {
+        Self::rule(port, &format!("udp dport {port} drop"))
+    }
+
+    /// A narrow link: datagrams to `port` beyond `bytes_per_second` are
+    /// dropped, as a policer on a slow line would.
+    fn throttle(port: u16, bytes_per_second: u32) -> Self {
+        Self::rule(
+            port,
+            &format!("udp dport {port} limit rate over {bytes_per_second} bytes/second drop"),
+        )
+    }
+
+    fn rule(port: u16, rule: &str) -> Self {
         let table = format!("tillit_outage_{port}");
         let nft = |args: &str| {
             let ok = std::process::Command::new("nft")
@@ -559,9 +572,7 @@ impl Outage {
         nft(&format!(
             "add chain inet {table} input {{ type filter hook input priority -10 ; }}"
         ));
-        nft(&format!(
-            "add rule inet {table} input udp dport {port} drop"
-        ));
+        nft(&format!("add rule inet {table} input {rule}"));
         Self(table)
     }
 }
@@ -605,6 +616,71 @@ async fn a_dropped_connection_recovers_by_itself() {
         1,
         "one tile for Karin, not one per rejoin: {shown:?}"
     );
+    let _ = ca.clone().close().await;
+    let _ = cb.clone().close().await;
+}
+
+/// Waits until `c` decodes its one remote video at a width `want` accepts;
+/// returns the width.
+async fn until_width(
+    c: &fantoccini::Client,
+    want: impl Fn(u64) -> bool,
+    secs: u64,
+    what: &str,
+) -> u64 {
+    let started = std::time::Instant::now();
+    let mut seen = Vec::new();
+    while started.elapsed() < Duration::from_secs(secs) {
+        if let Some(&(_, w, _)) = inbound(c).await.first() {
+            if want(w) {
+                return w;
+            }
+            if seen.last() != Some(&w) {
+                seen.push(w);
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    panic!("{what}: widths seen {seen:?}");
+}
+
+/// A patient on a narrow downlink: the SFU's bandwidth estimate for her
+/// (GCC over her browser's TWCC feedback) falls, and she is sent the small
+/// layer, so her video keeps playing instead of freezing; the clinician's
+/// is untouched. When the line widens, the SFU tries the larger layer
+/// again by itself.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_narrow_downlink_gets_a_smaller_layer_and_recovers() {
+    let app = TestApp::new(Backend::Sqlite).await;
+    let port = started_visit(&app, "narrow").await;
+    let (a, b) = tokio::join!(Headless::with_fake_media(), Headless::with_fake_media());
+    let (ca, cb) = (&a.client, &b.client);
+    enter_room(port, "narrow", ca, cb).await;
+    tokio::join!(
+        until_decoding(ca, 1, "karin"),
+        until_decoding(cb, 1, "tove")
+    );
+    let wide = |w| w >= 640;
+    until_width(cb, wide, 20, "tove before").await;
+
+    let routes = cb
+        .execute_async(
+            "const done = arguments[arguments.length - 1];
+             window.tillitRoom.routes().then(done, () => done({}));",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let tove_receives = u16::try_from(routes["receivePort"].as_u64().unwrap()).unwrap();
+    // 240 kbit/s: less than the middle layer and audio need.
+    let narrow = Outage::throttle(tove_receives, 30_000);
+    until_width(cb, |w| w == 320, 40, "tove on a narrow line").await;
+    assert!(
+        wide(until_width(ca, |_| true, 5, "karin").await),
+        "karin's downlink is not narrowed"
+    );
+    drop(narrow);
+    until_width(cb, wide, 60, "tove after the line widened").await;
     let _ = ca.clone().close().await;
     let _ = cb.clone().close().await;
 }

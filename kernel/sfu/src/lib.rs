@@ -107,7 +107,9 @@ pub enum Input<P> {
         width: u32,
         height: u32,
     },
-    /// The subscriber's downlink estimate (from TWCC/GCC), bits per second.
+    /// The subscriber's downlink estimate (its congestion controller's,
+    /// GCC over TWCC feedback), bits per second. A falling estimate caps
+    /// the layers it is sent; see [`Settings::bandwidth_hold`].
     Bandwidth {
         subscriber: PeerId,
         bps: u64,
@@ -193,6 +195,14 @@ pub struct Settings {
     /// (a browser short of CPU or bandwidth drops its upper layers), and
     /// its subscribers are moved to one that still flows.
     pub layer_timeout: Duration,
+    /// After a subscriber's bandwidth estimate falls, its layers keep to
+    /// the estimate for this long; then the cap is lifted and the wanted
+    /// layers are tried again. A delay-based estimate cannot rise above
+    /// what is actually sent, so lifting the cap is how the room probes.
+    /// A fall soon after lifting doubles the wait, up to
+    /// `bandwidth_hold_max`; a lift that holds resets it.
+    pub bandwidth_hold: Duration,
+    pub bandwidth_hold_max: Duration,
 }
 
 impl Default for Settings {
@@ -206,6 +216,8 @@ impl Default for Settings {
             speaker_window: Duration::from_millis(500),
             speaker_threshold: 60,
             layer_timeout: Duration::from_millis(1000),
+            bandwidth_hold: Duration::from_secs(8),
+            bandwidth_hold_max: Duration::from_secs(120),
         }
     }
 }
@@ -249,6 +261,31 @@ struct Upstream {
     /// Missing sequence numbers (unwrapped) → (first noticed, asks so far, last asked).
     missing: BTreeMap<i64, (Millis, u32, Option<Millis>)>,
     last_packet: Option<Millis>,
+    /// What the layer actually carries, measured over about a second.
+    rate: RateMeter,
+}
+
+#[derive(Default)]
+struct RateMeter {
+    since: Option<Millis>,
+    bytes: u64,
+    bps: Option<u64>,
+}
+
+impl RateMeter {
+    fn add(&mut self, now: Millis, size: usize) {
+        match self.since {
+            None => self.since = Some(now),
+            Some(t) if now.since(t) >= Duration::from_secs(1) => {
+                let ms = u64::try_from(now.since(t).as_millis()).unwrap_or(u64::MAX);
+                self.bps = Some(self.bytes.saturating_mul(8000) / ms.max(1));
+                self.bytes = 0;
+                self.since = Some(now);
+            }
+            Some(_) => {}
+        }
+        self.bytes = self.bytes.saturating_add(size as u64);
+    }
 }
 
 /// One subscriber's copy of one track.
@@ -272,7 +309,74 @@ struct Subscription {
 }
 
 struct Peer {
-    bandwidth: Option<u64>,
+    downlink: Downlink,
+}
+
+/// A subscriber's downlink as its congestion controller reports it, and
+/// the cap layer choice keeps to.
+struct Downlink {
+    estimate: Option<u64>,
+    /// Set when the estimate falls, raised as it rises, lifted after
+    /// `hold` without a fall.
+    budget: Option<u64>,
+    limited_at: Millis,
+    hold: Duration,
+    /// When the cap was last lifted, until the lift has held.
+    lifted_at: Option<Millis>,
+}
+
+impl Downlink {
+    fn new(hold: Duration) -> Self {
+        Self {
+            estimate: None,
+            budget: None,
+            limited_at: Millis::default(),
+            hold,
+            lifted_at: None,
+        }
+    }
+
+    /// Takes a new estimate; whether the cap changed.
+    fn estimate(&mut self, now: Millis, bps: u64, s: &Settings) -> bool {
+        let fell = self.estimate.is_some_and(|prev| bps < prev - prev / 20);
+        self.estimate = Some(bps);
+        if fell {
+            if self
+                .lifted_at
+                .is_some_and(|t| now.since(t) < s.bandwidth_hold)
+            {
+                self.hold = (self.hold * 2).min(s.bandwidth_hold_max);
+            }
+            self.lifted_at = None;
+            self.limited_at = now;
+            self.budget = Some(bps);
+            true
+        } else if let Some(b) = self.budget
+            && bps > b
+        {
+            self.budget = Some(bps);
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Lifts the cap once it has held long enough; whether it was lifted.
+    fn tick(&mut self, now: Millis, s: &Settings) -> bool {
+        if self
+            .lifted_at
+            .is_some_and(|t| now.since(t) >= s.bandwidth_hold)
+        {
+            self.lifted_at = None;
+            self.hold = s.bandwidth_hold;
+        }
+        if self.budget.is_some() && now.since(self.limited_at) >= self.hold {
+            self.budget = None;
+            self.lifted_at = Some(now);
+            return true;
+        }
+        false
+    }
 }
 
 /// One visit's media routing.
@@ -377,11 +481,16 @@ impl<P: Clone> Room<P> {
                 height,
             } => self.show(subscriber, track, width, height),
             Input::Bandwidth { subscriber, bps } => {
-                self.peers
+                let (now, settings) = (self.now, self.settings);
+                let changed = self
+                    .peers
                     .get_mut(&subscriber)
                     .ok_or(RoomError::UnknownPeer(subscriber))?
-                    .bandwidth = Some(bps);
-                self.choose_layers_for(subscriber);
+                    .downlink
+                    .estimate(now, bps, &settings);
+                if changed {
+                    self.choose_layers_for(subscriber);
+                }
                 Ok(())
             }
             Input::Rtp {
@@ -436,7 +545,12 @@ impl<P: Clone> Room<P> {
         if self.peers.len() >= self.cap {
             return Err(RoomError::Full(self.cap));
         }
-        self.peers.insert(peer, Peer { bandwidth: None });
+        self.peers.insert(
+            peer,
+            Peer {
+                downlink: Downlink::new(self.settings.bandwidth_hold),
+            },
+        );
         // The newcomer receives every track already published.
         let tracks: Vec<(TrackId, Kind)> = self
             .tracks
@@ -603,8 +717,15 @@ impl<P: Clone> Room<P> {
             let budget = self
                 .peers
                 .get(&subscriber)
-                .and_then(|p| p.bandwidth)
+                .and_then(|p| p.downlink.budget)
                 .map(|b| b / videos);
+            // What a layer carries: measured, else what it was announced at.
+            let rate = |l: &LayerInfo| {
+                p.upstream
+                    .get(&l.layer)
+                    .and_then(|u| u.rate.bps)
+                    .unwrap_or(l.bitrate)
+            };
             let now = self.now;
             let timeout = self.settings.layer_timeout;
             // Flowing, or paused by the room (it resumes when wanted), or
@@ -618,7 +739,7 @@ impl<P: Clone> Room<P> {
             covering.map(|c| {
                 let mut chosen = Layer(0);
                 for l in p.layers.iter().filter(|l| l.layer <= c) {
-                    if budget.is_none_or(|b| l.bitrate <= b) {
+                    if budget.is_none_or(|b| rate(l) <= b) {
                         chosen = l.layer;
                     }
                 }
@@ -729,6 +850,7 @@ impl<P: Clone> Room<P> {
         // `reorder_wait`. (Audio is not retransmitted: Opus conceals loss,
         // and a late audio packet is useless.)
         let up = p.upstream.entry(layer).or_default();
+        up.rate.add(now, packet.size);
         let timeout = self.settings.layer_timeout;
         let revived = up.last_packet.is_none_or(|t| now.since(t) >= timeout);
         up.last_packet = Some(now);
@@ -893,6 +1015,11 @@ impl<P: Clone> Room<P> {
         if self.layers_due.is_some_and(|t| t <= now) {
             let any_video = self.tracks.values().any(|p| p.kind == Kind::Video);
             self.layers_due = any_video.then(|| now.plus(s.layer_timeout / 2));
+            // Bandwidth caps that have held long enough are lifted (the
+            // layer choice below then tries the wanted layers again).
+            for p in self.peers.values_mut() {
+                p.downlink.tick(now, &s);
+            }
             let subs: Vec<(PeerId, TrackId)> = self.subs.keys().copied().collect();
             for (sub, track) in subs {
                 self.choose_layer(sub, track);

@@ -527,10 +527,16 @@ fn layers_switch_at_keyframes_with_continuous_numbering() {
         width: 1280,
         height: 720,
     });
+    // B's congestion controller reports plenty: the layer fits the size.
+    net.input(Input::Bandwidth {
+        subscriber: B,
+        bps: 5_000_000,
+    });
     net.run(3_000);
     assert_eq!(net.latest_layer(B), 2);
 
-    // B's bandwidth drops: down to a layer that fits.
+    // B's bandwidth falls: down to a layer that fits (the layers here
+    // carry 240, 480 and 960 kbit/s, as the room measures them).
     net.input(Input::Bandwidth {
         subscriber: B,
         bps: 400_000,
@@ -564,7 +570,7 @@ fn layers_switch_at_keyframes_with_continuous_numbering() {
         .collect();
     assert_eq!(requests.len(), 1, "{requests:?}");
 
-    // Bandwidth recovers and the video is shown large again: back up.
+    // Bandwidth recovers: back up.
     net.input(Input::Bandwidth {
         subscriber: B,
         bps: 5_000_000,
@@ -586,6 +592,64 @@ fn layers_switch_at_keyframes_with_continuous_numbering() {
         "only packets in flight arrive"
     );
     assert!(net.publishers[&A].active.values().all(|a| !a));
+}
+
+/// A delay-based estimate cannot rise above what is sent, so after a fall
+/// the room lifts the cap by itself after a while and tries the wanted
+/// layer again; a probe that fails makes the next wait twice as long.
+#[test]
+fn a_bandwidth_cap_is_lifted_to_probe_and_backs_off_when_the_probe_fails() {
+    let mut net = Net::new(13, 0.0);
+    for p in [A, B] {
+        net.join(p);
+    }
+    net.publish(A);
+    net.input(Input::Show {
+        subscriber: B,
+        track: VIDEO,
+        width: 1280,
+        height: 720,
+    });
+    net.input(Input::Bandwidth {
+        subscriber: B,
+        bps: 2_000_000,
+    });
+    net.run(3_000);
+    assert_eq!(net.latest_layer(B), 2);
+    net.input(Input::Bandwidth {
+        subscriber: B,
+        bps: 300_000,
+    });
+    net.run(3_000);
+    assert_eq!(net.latest_layer(B), 0, "capped after the fall");
+    // No fall for `bandwidth_hold` (8 s): the cap is lifted, layer 2 again.
+    net.run(6_000);
+    assert_eq!(net.latest_layer(B), 2, "the cap was lifted to probe");
+    // The probe congests the path: the estimate falls again at once.
+    net.input(Input::Bandwidth {
+        subscriber: B,
+        bps: 280_000,
+    });
+    net.run(3_000);
+    assert_eq!(net.latest_layer(B), 0);
+    // The next wait is twice as long: still capped after 10 s, lifted by 17 s.
+    net.run(7_000);
+    assert_eq!(net.latest_layer(B), 0, "backed off");
+    net.run(7_500);
+    assert_eq!(net.latest_layer(B), 2, "probed again after the longer wait");
+    // An estimate that rises while capped raises the cap at once.
+    net.input(Input::Bandwidth {
+        subscriber: B,
+        bps: 250_000,
+    });
+    net.run(2_000);
+    assert_eq!(net.latest_layer(B), 0);
+    net.input(Input::Bandwidth {
+        subscriber: B,
+        bps: 600_000,
+    });
+    net.run(2_000);
+    assert_eq!(net.latest_layer(B), 1, "480 kbit/s fits 600");
 }
 
 #[test]

@@ -480,21 +480,25 @@
       remote: sub && sub.remoteDescription && sub.remoteDescription.sdp,
       trail,
     }),
-    // The kind of local candidate each connection uses (host, relay, …).
+    // The kind of local candidate each connection uses (host, relay, …),
+    // and its port.
     async routes() {
-      const kind = async (c) => {
+      const local = async (c) => {
         if (!c) return null;
         const stats = await c.getStats();
-        let type = null;
+        let found = null;
         stats.forEach((r) => {
           if (r.type === "candidate-pair" && r.nominated && r.state === "succeeded") {
-            const local = stats.get(r.localCandidateId);
-            if (local) type = local.candidateType;
+            found = stats.get(r.localCandidateId) || found;
           }
         });
-        return type;
+        return found;
       };
-      return { publish: await kind(pc), receive: await kind(sub) };
+      const [p, r] = [await local(pc), await local(sub)];
+      return {
+        publish: p && p.candidateType, receive: r && r.candidateType,
+        publishPort: p && p.port, receivePort: r && r.port,
+      };
     },
     peers: () => [...peers.entries()].map(([id, p]) => ({ id, name: p.name, poor: !!p.poor, width: p.tile.querySelector("video").videoWidth })),
   };
