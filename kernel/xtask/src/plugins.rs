@@ -67,11 +67,12 @@ fn build() -> Result {
         guests.arg("-Zbuild-std=std,panic_abort");
     }
     status(guests)?;
-    let built = started.elapsed();
+    let guests_done = started.elapsed();
 
     let mut pack_tool = host_cargo();
     pack_tool.args(["build", "--quiet", "--package", "tillit-plugin-pack"]);
     status(pack_tool)?;
+    let tool_done = started.elapsed();
 
     // Relative paths, so messages name files as a person finds them.
     let mut pack = Command::new(plugins_dir().join("target/debug/tillit-plugin-pack"));
@@ -84,10 +85,10 @@ fn build() -> Result {
     ]);
     status(pack)?;
     println!(
-        "plugins: built in {:.1}s, packaged in {:.1}s ({:?} toolchain)",
-        built.as_secs_f64(),
-        (started.elapsed() - built).as_secs_f64(),
-        toolchain
+        "plugins: guests built in {:.1}s ({toolchain:?} toolchain), pack tool in {:.1}s, packaged in {:.1}s",
+        guests_done.as_secs_f64(),
+        (tool_done - guests_done).as_secs_f64(),
+        (started.elapsed() - tool_done).as_secs_f64(),
     );
     Ok(())
 }
