@@ -35,7 +35,7 @@ pub enum ManifestError {
     /// Not TOML, a missing or unknown field, a value of the wrong type, or an
     /// unknown capability, slot, event or method (toml names line and
     /// column).
-    #[error("{0}")]
+    #[error(transparent)]
     Toml(#[from] toml::de::Error),
     /// A field with a value the format does not allow.
     #[error("{field}: {reason}")]
