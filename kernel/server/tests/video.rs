@@ -306,6 +306,20 @@ async fn a_clinician_and_a_patient_see_each_other_in_real_browsers() {
     assert!(peers_shown(cb).await.iter().any(|n| n.contains("Karin")));
     assert!(peers_shown(ca).await.iter().any(|n| n.contains("Tove")));
 
+    // Who is speaking: Tove mutes, Karin's fake microphone beeps on, and
+    // Tove's room frames Karin's tile as the one speaking.
+    cb.find(Id("toggle-mic"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    cb.wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(fantoccini::Locator::Css(".tile:not(.self).speaking"))
+        .await
+        .expect("Tove sees that Karin speaks");
+
     // Mute shows for the other side.
     ca.find(Id("toggle-mic"))
         .await

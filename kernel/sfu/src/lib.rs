@@ -187,7 +187,7 @@ pub struct Settings {
     /// How often a missing upstream packet is asked for again, and how often.
     pub nack_interval: Duration,
     pub nack_tries: u32,
-    /// Speaker detection: levels are averaged over this window.
+    /// Speaker detection: levels are judged over this window.
     pub speaker_window: Duration,
     /// A level (in -dBov) quieter than this is silence.
     pub speaker_threshold: u8,
@@ -213,7 +213,7 @@ impl Default for Settings {
             reorder_wait: Duration::from_millis(10),
             nack_interval: Duration::from_millis(40),
             nack_tries: 5,
-            speaker_window: Duration::from_millis(500),
+            speaker_window: Duration::from_millis(1000),
             speaker_threshold: 60,
             layer_timeout: Duration::from_millis(1000),
             bandwidth_hold: Duration::from_secs(8),
@@ -1063,7 +1063,11 @@ impl<P: Clone> Room<P> {
                 }
             }
         }
-        // The active speaker: the loudest average over the window.
+        // The active speaker: the loudest over the window, by the level its
+        // loudest tenth of packets reaches. Speech comes in bursts between
+        // quieter frames, which an average would drown; a click or two
+        // (fewer than a tenth of a window's packets, or than three) does not
+        // count.
         if self.speaker_due.is_none_or(|t| t > now) {
             return;
         }
@@ -1083,9 +1087,15 @@ impl<P: Clone> Room<P> {
             if levels.is_empty() {
                 continue;
             }
-            let avg = levels.iter().map(|(_, l)| u32::from(*l)).sum::<u32>() / levels.len() as u32;
-            if avg <= u32::from(s.speaker_threshold) && best.is_none_or(|(_, b)| avg < b) {
-                best = Some((*peer, avg));
+            let mut sorted: Vec<u8> = levels.iter().map(|(_, l)| *l).collect();
+            sorted.sort_unstable();
+            // At least three loud packets, however short the window so far.
+            let Some(&loud) = sorted.get((sorted.len() / 10).max(2)) else {
+                continue;
+            };
+            let loud = u32::from(loud);
+            if loud <= u32::from(s.speaker_threshold) && best.is_none_or(|(_, b)| loud < b) {
+                best = Some((*peer, loud));
             }
         }
         let speaker = best.map(|(p, _)| p);

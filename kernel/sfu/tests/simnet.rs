@@ -835,6 +835,83 @@ fn the_active_speaker_is_the_loudest_participant() {
     assert_eq!(last(&net), Some(Some(B)));
 }
 
+/// Speech comes in bursts: a participant whose loud packets are a sixth of
+/// each second, between quiet ones (a noise floor above the threshold), is
+/// named speaker; one with a single click per second, or a steady hum, is
+/// not.
+#[test]
+fn bursts_of_speech_count_and_clicks_and_hum_do_not() {
+    let mut room: Room<Tag> = Room::new(Settings::default(), 10, Millis(0));
+    let (talker, clicker, hum) = (PeerId(1), PeerId(2), PeerId(3));
+    for (i, p) in [talker, clicker, hum].into_iter().enumerate() {
+        room.handle(Millis(0), Input::Join { peer: p }).unwrap();
+        room.handle(
+            Millis(0),
+            Input::Publish {
+                peer: p,
+                track: TrackId(10 + i as u32),
+                kind: Kind::Audio,
+                layers: vec![],
+            },
+        )
+        .unwrap();
+    }
+    let mut named = Vec::new();
+    for n in 0..150u16 {
+        let now = Millis(u64::from(n) * 20);
+        let level = |p: PeerId| match p {
+            // 8 loud packets in every 50, the rest at 90 -dBov.
+            p if p == talker => {
+                if n % 50 < 8 {
+                    20
+                } else {
+                    90
+                }
+            }
+            p if p == clicker => {
+                if n % 50 == 0 {
+                    5
+                } else {
+                    90
+                }
+            }
+            _ => 65,
+        };
+        for (i, p) in [talker, clicker, hum].into_iter().enumerate() {
+            let packet = Packet {
+                seq: n,
+                timestamp: u32::from(n) * 960,
+                marker: false,
+                keyframe: false,
+                audio_level: Some(level(p)),
+                size: 80,
+                payload: Tag {
+                    track: 10 + i as u32,
+                    layer: 0,
+                    seq: n,
+                },
+            };
+            room.handle(
+                now,
+                Input::Rtp {
+                    from: p,
+                    track: TrackId(10 + i as u32),
+                    layer: Layer(0),
+                    packet,
+                },
+            )
+            .unwrap();
+        }
+        room.handle(now, Input::Tick).unwrap();
+        while let Some(o) = room.poll_output() {
+            if let Output::ActiveSpeaker { peer } = o {
+                named.push(peer);
+            }
+        }
+    }
+    assert_eq!(named, vec![Some(talker)]);
+}
+
 /// A browser short of CPU stops sending its top layer: the subscriber who
 /// watched it moves to the best layer still flowing, and back up when the
 /// top layer returns, always at a keyframe.
