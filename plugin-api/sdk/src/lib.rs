@@ -87,8 +87,6 @@
 //! host with the same rules (scopes, keys, conditions), so `cargo test`
 //! runs a plugin's handlers without wasm.
 
-#![cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
-
 pub mod blobs;
 pub mod clock;
 pub mod context;
