@@ -67,6 +67,8 @@ fn room_texts(state: &AppState, ctx: &Ctx) -> String {
         "clinician",
         "flowing",
         "connecting",
+        "time_left",
+        "over_time",
     ];
     let texts: serde_json::Map<String, serde_json::Value> = keys
         .iter()
@@ -101,6 +103,8 @@ pub async fn show(State(state): State<AppState>, ctx: Ctx, Path(id): Path<String
             "id": booking.id,
             "heading": booking.title,
             "is_clinician": role == visit::Role::Clinician,
+            // Relative, so the browser's own clock need not be right.
+            "ends_in_ms": booking.ends_at().millis() - state.clock.now().millis(),
             "ice_servers": ice_servers(&state),
             "texts": room_texts(&state, &ctx),
         }),

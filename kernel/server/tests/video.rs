@@ -306,6 +306,9 @@ async fn a_clinician_and_a_patient_see_each_other_in_real_browsers() {
     assert!(peers_shown(cb).await.iter().any(|n| n.contains("Karin")));
     assert!(peers_shown(ca).await.iter().any(|n| n.contains("Tove")));
 
+    // The planned time left: booked to start in five minutes, 15 long.
+    wait_for_text(cb, "#room-time", "20 min kvar av planerad tid").await;
+
     // Who is speaking: Tove mutes, Karin's fake microphone beeps on, and
     // Tove's room frames Karin's tile as the one speaking.
     cb.find(Id("toggle-mic"))
@@ -390,6 +393,9 @@ async fn four_browsers_in_a_group_visit_each_see_the_three_others() {
     .await;
     karin.get("/visits/g1").await;
     karin.post("/visits/g1/start", &[]).await;
+    // The group talks on past the planned end: the room stays open and
+    // says so.
+    app.clock.advance(25 * MINUTE);
 
     let port = serve(&app).await;
     let (a, b, c, d) = tokio::join!(
@@ -412,6 +418,12 @@ async fn four_browsers_in_a_group_visit_each_see_the_three_others() {
         assert_eq!(until_decoding(c, 3, n).await.len(), 3, "{n}");
     }
     screenshot(&a.client, "video-group-karin").await;
+    wait_for_text(
+        &d.client,
+        "#room-time",
+        "Planerad tid slut för 5 min sedan – ni kan fortsätta",
+    )
+    .await;
     let shown = peers_shown(&d.client).await;
     assert_eq!(shown.len(), 3, "{shown:?}");
     assert_eq!(app.state.media.stats().await.peers, 4);

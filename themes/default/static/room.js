@@ -410,6 +410,23 @@
     if (pc) { pc.close(); pc = null; }
   }
 
+  // The planned time: minutes left, then minutes past (the visit goes on
+  // until a clinician ends it).
+  function clock() {
+    const el = $("room-time");
+    if (!el || root.dataset.endsIn === undefined) return;
+    const ends = performance.now() + Number(root.dataset.endsIn);
+    const show = () => {
+      const left = ends - performance.now();
+      // Minutes begun before the end, minutes completed after it.
+      const minutes = left >= 0 ? Math.ceil(left / 60000) : Math.max(1, Math.floor(-left / 60000));
+      el.textContent = (left >= 0 ? T.time_left : T.over_time).replace("{minutes}", minutes);
+      el.classList.toggle("over", left < 0);
+    };
+    show();
+    setInterval(show, 10000);
+  }
+
   // --- start -------------------------------------------------------------
 
   async function start() {
@@ -433,6 +450,7 @@
         end(T.left);
       });
       window.addEventListener("pagehide", () => send({ type: "leave" }));
+      clock();
       connect();
     } else {
       if (local) meter();
