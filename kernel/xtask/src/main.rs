@@ -1,9 +1,9 @@
 //! Project chores, as `cargo xtask <command>` (std only, so it builds in seconds).
 //!
-//! - `run`: build and start Tillit on its embedded default (SQLite, test
-//!   login, demo tenants).
-//! - `test`: install what the tests need (Chromium and its driver; a running
-//!   PostgreSQL) and run every test.
+//! - `run`: build the plugins, then build and start Tillit on its embedded
+//!   default (SQLite, test login, demo tenants).
+//! - `test`: install what the tests need (browsers and drivers, a running
+//!   PostgreSQL, the wasm toolchain), build the plugins, and run every test.
 //! - `sqlx-prepare`: regenerate the offline query data of both backends.
 //! - `sqlx-check`: fail if the committed offline data is stale.
 //! - `ci`: formatting, lints, offline data, then `test`.
@@ -80,6 +80,8 @@ fn succeeds(program: &str, args: &[&str]) -> bool {
 }
 
 fn run(args: &[String]) -> Result {
+    // The first-party plugins the demo tenants enable.
+    plugins::plugins(&[])?;
     let mut c = cargo();
     c.args([
         "run",
@@ -99,6 +101,10 @@ fn test(args: &[String]) -> Result {
     ensure_browser()?;
     ensure_python_test_deps()?;
     let pg = ensure_postgres()?;
+    // The plugins, built and packaged for the kernel's tests, and their
+    // own unit tests (SDK, manifest rules, packaging, plugin logic).
+    plugins::plugins(&[])?;
+    plugins::plugins(&["test".to_owned()])?;
     // --all-targets: every test binary, and no doc tests (there are none).
     let mut c = cargo();
     c.args(["test", "--workspace", "--all-targets"])
