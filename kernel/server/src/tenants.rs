@@ -31,6 +31,21 @@ pub const FEATURES: [&str; 6] = [
     "listing",
 ];
 
+/// The host capabilities a plugin may be granted (the WIT interfaces of
+/// `tillit:plugin`, plugin-api/wit); `log` is always granted.
+pub const CAPABILITIES: [&str; 6] = ["context", "storage", "blobs", "live", "log", "clock"];
+
+/// What a tenant grants one of its enabled plugins: `[plugins.<id>]`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PluginGrant {
+    /// The capabilities the plugin may use here; a plugin that asks for
+    /// more is refused for this tenant at load.
+    pub capabilities: Vec<String>,
+    /// Values for the plugin's configuration keys (its manifest's
+    /// `[config]`), as JSON; checked against the manifest at load.
+    pub config: serde_json::Map<String, serde_json::Value>,
+}
+
 /// A tenant as the kernel uses it, validated.
 #[derive(Debug, Clone)]
 pub struct Tenant {
@@ -40,6 +55,8 @@ pub struct Tenant {
     pub theme: String,
     pub brand: Brand,
     pub features: Vec<String>,
+    /// Per enabled feature: what its plugin is granted.
+    pub plugins: HashMap<String, PluginGrant>,
     pub booking: Booking,
     pub sms: SmsProvider,
     pub session: SessionPolicy,
@@ -205,6 +222,7 @@ const KEYS: [(&str, &[&str]); 5] = [
             "theme",
             "brand",
             "features",
+            "plugins",
             "booking",
             "sms",
             "session",
@@ -510,6 +528,7 @@ fn load_file(file: &Path, dir: &Path, themes: &[String]) -> Result<Tenant, Vec<I
             ));
         }
     }
+    let plugins = plugin_grants(&mut r, &features, &mut issues);
     if let Some(s) = &sms_sender {
         let ok = (3..=11).contains(&s.len())
             && s.starts_with(|c: char| c.is_ascii_alphabetic())
@@ -670,6 +689,7 @@ fn load_file(file: &Path, dir: &Path, themes: &[String]) -> Result<Tenant, Vec<I
                 theme,
                 brand,
                 features,
+                plugins,
                 booking: Booking {
                     require_confirmation: require_confirmation.unwrap_or(true),
                     sms_sender,
@@ -694,6 +714,74 @@ fn load_file(file: &Path, dir: &Path, themes: &[String]) -> Result<Tenant, Vec<I
             })
             .collect()),
     }
+}
+
+/// `[plugins.<id>]` sections: `grant` (capability names) and `config` (a
+/// table), each only for a feature the tenant enables.
+fn plugin_grants(
+    r: &mut Reader<'_>,
+    features: &[String],
+    issues: &mut Vec<String>,
+) -> HashMap<String, PluginGrant> {
+    let mut grants = HashMap::new();
+    let Some(section) = r.table.get("plugins") else {
+        return grants;
+    };
+    let Some(section) = section.as_table() else {
+        issues.push("plugins: expected a table of [plugins.<feature>] sections".into());
+        return grants;
+    };
+    for (id, value) in section {
+        let key = format!("plugins.{id}");
+        if !features.contains(id) {
+            issues.push(format!(
+                "{key}: the tenant does not enable \"{id}\" (add it to `features`)"
+            ));
+            continue;
+        }
+        let Some(table) = value.as_table() else {
+            issues.push(format!("{key}: expected a table with `grant` and `config`"));
+            continue;
+        };
+        for k in table.keys() {
+            if k != "grant" && k != "config" {
+                issues.push(format!(
+                    "{key}.{k}: unknown key; expected one of: grant, config"
+                ));
+            }
+        }
+        let capabilities: Vec<String> = r.get(&format!("{key}.grant")).unwrap_or_default();
+        for c in &capabilities {
+            if !CAPABILITIES.contains(&c.as_str()) {
+                issues.push(format!(
+                    "{key}.grant: expected capabilities among: {}, found \"{c}\"",
+                    CAPABILITIES.join(", ")
+                ));
+            }
+        }
+        let config = match table.get("config") {
+            None => serde_json::Map::new(),
+            Some(toml::Value::Table(t)) => match serde_json::to_value(t) {
+                Ok(serde_json::Value::Object(m)) => m,
+                _ => {
+                    issues.push(format!("{key}.config: expected a table of values"));
+                    continue;
+                }
+            },
+            Some(_) => {
+                issues.push(format!("{key}.config: expected a table of values"));
+                continue;
+            }
+        };
+        grants.insert(
+            id.clone(),
+            PluginGrant {
+                capabilities,
+                config,
+            },
+        );
+    }
+    grants
 }
 
 fn line_col(text: &str, offset: usize) -> (usize, usize) {
