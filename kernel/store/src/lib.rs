@@ -9,6 +9,9 @@
 //!   (same file names; a test compares the resulting schemas).
 //! - this crate: [`Store`], which connects and migrates, and [`TenantStore`],
 //!   the only way to reach tenant-owned data.
+//! - `plugin_storage`: plugins' documents and blobs with their quotas, for
+//!   the plugin host ([`PluginSpace`] and the `plugin_*` methods of
+//!   [`TenantStore`]).
 //! - [`testing`] (feature `test-support`): fresh SQLite and PostgreSQL
 //!   databases for tests.
 //!
@@ -159,6 +162,11 @@ macro_rules! in_transaction {
 }
 
 pub mod outbox;
+mod plugin_storage;
+pub use plugin_storage::{
+    PluginBlobInfo, PluginBlobPut, PluginCondition, PluginDelete, PluginDocument, PluginSpace,
+    PluginUsage, PluginWrite,
+};
 
 /// A booking to make: who it is for, and the booking itself (whose
 /// `patient` the store fills in).

@@ -374,7 +374,7 @@ fn both_backends_have_the_same_migrations() {
 /// tenant fails here, not in production.
 #[test]
 fn every_query_on_tenant_owned_tables_is_scoped_to_its_tenant() {
-    const TENANT_OWNED: [&str; 10] = [
+    const TENANT_OWNED: [&str; 13] = [
         "people",
         "sessions",
         "access_log",
@@ -385,6 +385,9 @@ fn every_query_on_tenant_owned_tables_is_scoped_to_its_tenant() {
         "terms_acceptances",
         "profile_pictures",
         "notifications",
+        "plugin_usage",
+        "plugin_documents",
+        "plugin_blobs",
     ];
     let mut checked = 0;
     for backend in ["sqlite", "postgres"] {
