@@ -410,6 +410,31 @@
     if (pc) { pc.close(); pc = null; }
   }
 
+  // The side panel: plugin tabs, and a button that shows or hides it (the
+  // call goes on either way).
+  function panel() {
+    const aside = $("side-panel");
+    if (!aside) return;
+    const tabs = [...aside.querySelectorAll('[role="tab"]')];
+    for (const tab of tabs) {
+      tab.addEventListener("click", () => {
+        for (const t of tabs) {
+          const on = t === tab;
+          t.setAttribute("aria-selected", on ? "true" : "false");
+          $(t.getAttribute("aria-controls")).hidden = !on;
+        }
+      });
+    }
+    const toggle = $("toggle-panel");
+    if (toggle) {
+      toggle.addEventListener("click", () => {
+        aside.hidden = !aside.hidden;
+        toggle.setAttribute("aria-expanded", aside.hidden ? "false" : "true");
+        reportSizes();
+      });
+    }
+  }
+
   // The planned time: minutes left, then minutes past (the visit goes on
   // until a clinician ends it).
   function clock() {
@@ -450,6 +475,7 @@
         end(T.left);
       });
       window.addEventListener("pagehide", () => send({ type: "leave" }));
+      panel();
       clock();
       connect();
     } else {
