@@ -1,0 +1,99 @@
+//! The host's configuration: the pseudonym key, where compiled code is
+//! cached, and the limits every call runs under.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::refs::RefKey;
+
+/// How the kernel sets up its plugin host.
+#[derive(Debug, Clone)]
+pub struct HostConfig {
+    /// The secret behind person references ([`crate::refs`]).
+    pub ref_key: RefKey,
+    /// Where wasmtime keeps compiled plugins, so a restart loads them
+    /// without compiling. None: compile at every start.
+    pub cache_dir: Option<PathBuf>,
+    pub limits: Limits,
+}
+
+impl HostConfig {
+    pub fn new(ref_key: RefKey) -> Self {
+        Self {
+            ref_key,
+            cache_dir: None,
+            limits: Limits::default(),
+        }
+    }
+}
+
+/// What one call may use. Plugins learn limits only through errors
+/// (`too-large`, `quota-exceeded`) and traps.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Limits {
+    /// Time the plugin's own code may run in one call (time spent waiting
+    /// for storage does not count). Checked at every epoch tick, so a
+    /// looping plugin is stopped between `call_time` and `call_time +
+    /// epoch_tick`.
+    pub call_time: Duration,
+    /// How often the background ticker advances the engine's epoch.
+    pub epoch_tick: Duration,
+    /// The most linear memory an instance may grow to, in bytes.
+    pub memory: usize,
+    /// How many calls may run at once (the size of the instance pool);
+    /// more get [`crate::CallError::Busy`].
+    pub concurrent_calls: u32,
+    /// The largest request body passed to a plugin.
+    pub request_body: usize,
+    /// The largest response body a plugin may return.
+    pub response_body: usize,
+    /// The largest document value.
+    pub value_size: usize,
+    /// The largest blob (`blobs.max-size`).
+    pub blob_size: u64,
+    /// Default quotas per (tenant, plugin); a tenant's grant may set others.
+    pub quotas: Quotas,
+    /// Log lines a call may write; later ones are dropped.
+    pub log_lines: u32,
+    /// Longer log lines are cut, in bytes.
+    pub log_line_len: usize,
+    /// Live messages a call may send.
+    pub live_messages: u32,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            call_time: Duration::from_millis(50),
+            epoch_tick: Duration::from_millis(10),
+            memory: 32 << 20,
+            concurrent_calls: 128,
+            request_body: 1 << 20,
+            response_body: 4 << 20,
+            value_size: 256 << 10,
+            blob_size: 8 << 20,
+            quotas: Quotas::default(),
+            log_lines: 100,
+            log_line_len: 2048,
+            live_messages: 32,
+        }
+    }
+}
+
+/// Bytes one plugin may keep in one tenant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Quotas {
+    /// Documents: keys and values.
+    pub storage: u64,
+    /// Blob contents.
+    pub blobs: u64,
+}
+
+impl Default for Quotas {
+    fn default() -> Self {
+        Self {
+            storage: 64 << 20,
+            blobs: 1 << 30,
+        }
+    }
+}

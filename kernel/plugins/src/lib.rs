@@ -1,0 +1,87 @@
+//! The plugin host: runs tenants' WebAssembly plugins (components of the
+//! WIT package `tillit:plugin`, `plugin-api/wit/`) inside the kernel.
+//!
+//! A plugin is loaded once per version (checked, compiled or fetched from
+//! the on-disk cache, pre-linked); a tenant enables it with a [`Grant`];
+//! every call (an HTTP request to one of its routes, a slot to render, an
+//! event) runs in a fresh, limited instance that is thrown away afterwards.
+//!
+//! ```no_run
+//! # async fn example(storage: std::sync::Arc<dyn tillit_plugins::PluginStorage>,
+//! #                  clock: std::sync::Arc<dyn tillit_domain::Clock>,
+//! #                  key: Vec<u8>, ctx: tillit_plugins::CallContext) -> Result<(), Box<dyn std::error::Error>> {
+//! use tillit_plugins::*;
+//! let mut config = HostConfig::new(RefKey::new(key)?);
+//! config.cache_dir = Some("data/plugin-cache".into());
+//! let host = PluginHost::new(config, storage, clock)?;
+//! let report = host.load_dir("plugins/target/dist".as_ref());
+//! for refused in &report.failed {
+//!     eprintln!("{refused}");
+//! }
+//! let notes = host.plugin("notes").ok_or("no notes plugin")?;
+//! host.enable(&ctx.tenant, "notes", Grant::requested(&notes))?;
+//! let request = HttpRequest::new(Method::Get, "/note").with_query("patient", "p0");
+//! match host.handle_http(&ctx, "notes", request).await {
+//!     Ok(called) => println!("{} and {} live messages", called.value.status, called.live.len()),
+//!     Err(e) => println!("{}: {e}", e.status()),
+//! }
+//! # Ok(()) }
+//! ```
+//!
+//! # Layout
+//!
+//! - [`host`]: [`PluginHost`]: the engine, loading and reloading,
+//!   tenants' grants, and the calls ([`PluginHost::handle_http`],
+//!   [`PluginHost::render_slot`], [`PluginHost::handle_event`]).
+//! - [`load`]: reading and checking one packaged plugin ([`LoadError`]).
+//! - [`call`]: one call's state and the capabilities, whatever the API
+//!   version; [`PluginError`].
+//! - `v0_1_0`: API 0.1.0: bindings, type conversions, exports. A later API
+//!   version is a module beside it, delegating to [`call`].
+//! - [`context`]: what the kernel says about a call (tenant, caller,
+//!   visit, slot, event) and what comes back ([`LiveMessage`]).
+//! - [`http`]: requests and responses, header filtering, route matching.
+//! - [`view`]: rendering a plugin's [`View`] with Handlebars.
+//! - [`refs`]: pseudonyms for people and visits.
+//! - [`storage`]: the [`PluginStorage`] trait, key rules, an in-memory
+//!   implementation; [`sql`]: the implementation over `tillit-store`.
+//! - [`config`]: [`HostConfig`] and [`Limits`].
+//!
+//! # Architecture invariants
+//!
+//! - A plugin never runs unless its manifest, hash, API version, imports and
+//!   templates passed the checks at load, and the tenant granted every
+//!   capability its manifest lists.
+//! - Every capability call checks its grant at call time, and derives whose
+//!   data it touches from the call (tenant, plugin, authenticated caller),
+//!   never from what the plugin passes.
+//! - Plugins see pseudonyms, never the kernel's ids or personal numbers.
+//! - Every call gets a fresh store under a memory cap and a time limit; a
+//!   trapped instance is never reused.
+
+pub mod call;
+pub mod config;
+pub mod context;
+pub mod host;
+pub mod http;
+pub mod load;
+pub mod refs;
+pub mod sql;
+pub mod storage;
+mod v0_1_0;
+pub mod view;
+
+pub use call::PluginError;
+pub use config::{HostConfig, Limits, Quotas};
+pub use context::{
+    CallContext, Caller, Capability, Event, LiveMessage, Method, Participant, Role, Slot, Visit,
+    VisitStatus,
+};
+pub use host::{CallError, Called, EnableError, Grant, HostError, LoadReport, PluginHost};
+pub use http::{HttpRequest, HttpResponse, RouteMatch, match_route};
+pub use load::{LoadError, PluginInfo, SUPPORTED_APIS};
+pub use refs::RefKey;
+pub use sql::SqlStorage;
+pub use storage::{MemoryStorage, PluginStorage};
+pub use tillit_plugin_manifest as manifest;
+pub use view::{Page, View};

@@ -1,0 +1,369 @@
+//! API `tillit:plugin@0.1.0` (`plugin-api/wit/v0.1.0/`): the bindings, the
+//! capability imports (converting WIT types and delegating to
+//! [`crate::call`], which holds the rules), and the exports called with
+//! the host's own types.
+//!
+//! A later API version gets a module of its own beside this one; each
+//! delegates to the same version-independent host, so old plugins keep
+//! running while new ones use the new API.
+
+use wasmtime::Store;
+use wasmtime::component::{Component, HasSelf, Linker};
+
+use crate::call::{self, CallState, LogLevel, PluginError, Scope};
+use crate::context::{Role, VisitStatus};
+use crate::http::{HttpRequest, HttpResponse};
+use crate::storage::Condition;
+
+/// The WIT package version this module implements.
+pub const API_VERSION: &str = "0.1.0";
+
+mod bindings {
+    wasmtime::component::bindgen!({
+        world: "plugin",
+        path: "../../plugin-api/wit/v0.1.0",
+        // Storage and blobs wait for the database. Context and clock return
+        // no error in the WIT, so a denied call to them traps.
+        imports: {
+            "tillit:plugin/context": async | trappable,
+            "tillit:plugin/clock": async | trappable,
+            default: async,
+        },
+        exports: { default: async },
+    });
+}
+
+use bindings::exports::tillit::plugin::{events, http, ui};
+use bindings::tillit::plugin::{blobs, clock, context, live, log, storage, types};
+
+/// A component pre-linked against this API.
+pub(crate) type Pre = bindings::PluginPre<CallState>;
+/// An instance of it, in one call's store.
+pub(crate) type Instance = bindings::Plugin;
+
+/// The linker every plugin of this API version is instantiated with: every
+/// capability is defined, and each checks its grant when called.
+pub(crate) fn linker(engine: &wasmtime::Engine) -> wasmtime::Result<Linker<CallState>> {
+    let mut linker = Linker::new(engine);
+    bindings::Plugin::add_to_linker::<CallState, HasSelf<CallState>>(&mut linker, |s| s)?;
+    Ok(linker)
+}
+
+pub(crate) fn pre(linker: &Linker<CallState>, component: &Component) -> wasmtime::Result<Pre> {
+    Pre::new(linker.instantiate_pre(component)?)
+}
+
+/// What the host passes for a slot, with people as references already.
+pub(crate) enum GuestSlot {
+    VisitPanel,
+    ProfileSection(String),
+    BetweenVisitsPage,
+}
+
+/// What the host passes for an event, with people as references already.
+pub(crate) enum GuestEvent {
+    BookingCreated,
+    BookingCancelled,
+    VisitStarted,
+    VisitEnded,
+    ParticipantJoined(String),
+    ParticipantLeft(String),
+}
+
+pub(crate) async fn handle_http(
+    plugin: &Instance,
+    store: &mut Store<CallState>,
+    request: HttpRequest,
+) -> wasmtime::Result<Result<HttpResponse, PluginError>> {
+    let request = http::Request {
+        method: match request.method {
+            crate::context::Method::Get => http::Method::Get,
+            crate::context::Method::Post => http::Method::Post,
+            crate::context::Method::Put => http::Method::Put,
+            crate::context::Method::Patch => http::Method::Patch,
+            crate::context::Method::Delete => http::Method::Delete,
+        },
+        path: request.path,
+        query: request.query,
+        headers: request.headers,
+        body: request.body,
+    };
+    let answer = plugin
+        .tillit_plugin_http()
+        .call_handle(&mut *store, &request)
+        .await?;
+    Ok(answer
+        .map(|r| HttpResponse {
+            status: r.status,
+            headers: r.headers,
+            body: r.body,
+        })
+        .map_err(from_wit))
+}
+
+/// `(template, data)`, or None to show nothing.
+pub(crate) async fn render(
+    plugin: &Instance,
+    store: &mut Store<CallState>,
+    slot: GuestSlot,
+) -> wasmtime::Result<Result<Option<(String, String)>, PluginError>> {
+    let slot = match slot {
+        GuestSlot::VisitPanel => ui::Slot::VisitPanel,
+        GuestSlot::ProfileSection(person) => ui::Slot::ProfileSection(person),
+        GuestSlot::BetweenVisitsPage => ui::Slot::BetweenVisitsPage,
+    };
+    let answer = plugin
+        .tillit_plugin_ui()
+        .call_render(&mut *store, &slot)
+        .await?;
+    Ok(answer
+        .map(|view| view.map(|v| (v.template, v.data)))
+        .map_err(from_wit))
+}
+
+pub(crate) async fn handle_event(
+    plugin: &Instance,
+    store: &mut Store<CallState>,
+    event: GuestEvent,
+) -> wasmtime::Result<Result<(), PluginError>> {
+    let event = match event {
+        GuestEvent::BookingCreated => events::Event::BookingCreated,
+        GuestEvent::BookingCancelled => events::Event::BookingCancelled,
+        GuestEvent::VisitStarted => events::Event::VisitStarted,
+        GuestEvent::VisitEnded => events::Event::VisitEnded,
+        GuestEvent::ParticipantJoined(p) => events::Event::ParticipantJoined(p),
+        GuestEvent::ParticipantLeft(p) => events::Event::ParticipantLeft(p),
+    };
+    let answer = plugin
+        .tillit_plugin_events()
+        .call_handle(&mut *store, &event)
+        .await?;
+    Ok(answer.map_err(from_wit))
+}
+
+fn from_wit(e: types::Error) -> PluginError {
+    match e {
+        types::Error::NotFound => PluginError::NotFound,
+        types::Error::Denied => PluginError::Denied,
+        types::Error::Conflict => PluginError::Conflict,
+        types::Error::QuotaExceeded => PluginError::QuotaExceeded,
+        types::Error::TooLarge => PluginError::TooLarge,
+        types::Error::Invalid(s) => PluginError::Invalid(s),
+        types::Error::Internal(s) => PluginError::Internal(s),
+    }
+}
+
+fn to_wit(e: PluginError) -> types::Error {
+    match e {
+        PluginError::NotFound => types::Error::NotFound,
+        PluginError::Denied => types::Error::Denied,
+        PluginError::Conflict => types::Error::Conflict,
+        PluginError::QuotaExceeded => types::Error::QuotaExceeded,
+        PluginError::TooLarge => types::Error::TooLarge,
+        PluginError::Invalid(s) => types::Error::Invalid(s),
+        PluginError::Internal(s) => types::Error::Internal(s),
+    }
+}
+
+/// A capability the plugin may not use, from an import whose WIT has no
+/// error: the call traps.
+fn trap(e: PluginError) -> wasmtime::Error {
+    wasmtime::Error::msg(format!("capability call refused: {e}"))
+}
+
+fn scope(s: types::Scope) -> Scope {
+    match s {
+        types::Scope::Tenant => Scope::Tenant,
+        types::Scope::Caller => Scope::Caller,
+    }
+}
+
+fn condition(c: storage::Condition) -> Condition {
+    match c {
+        storage::Condition::Always => Condition::Always,
+        storage::Condition::IfAbsent => Condition::IfAbsent,
+        storage::Condition::IfRevision(r) => Condition::IfRevision(r),
+    }
+}
+
+fn role(r: Role) -> types::Role {
+    match r {
+        Role::Clinician => types::Role::Clinician,
+        Role::Patient => types::Role::Patient,
+        Role::Guest => types::Role::Guest,
+        Role::Administrator => types::Role::Administrator,
+    }
+}
+
+fn wit_blob_info(i: crate::storage::BlobInfo) -> blobs::BlobInfo {
+    blobs::BlobInfo {
+        id: i.id,
+        content_type: i.content_type,
+        size: i.size,
+        created_at: i.created_at.0,
+    }
+}
+
+impl types::Host for CallState {}
+
+impl context::Host for CallState {
+    async fn current_caller(&mut self) -> wasmtime::Result<Option<context::Caller>> {
+        let caller = self.current_caller().map_err(trap)?;
+        Ok(caller.map(|c| context::Caller {
+            person: c.person,
+            role: role(c.role),
+            display_name: c.display_name,
+            language: c.language,
+        }))
+    }
+
+    async fn current_visit(&mut self) -> wasmtime::Result<Option<types::Visit>> {
+        let visit = self.current_visit().map_err(trap)?;
+        Ok(visit.map(|v| types::Visit {
+            id: v.id,
+            status: match v.status {
+                VisitStatus::Booked => types::VisitStatus::Booked,
+                VisitStatus::InProgress => types::VisitStatus::InProgress,
+                VisitStatus::Finished => types::VisitStatus::Finished,
+                VisitStatus::Cancelled => types::VisitStatus::Cancelled,
+            },
+            starts_at: v.starts_at,
+            ends_at: v.ends_at,
+            participants: v
+                .participants
+                .into_iter()
+                .map(|p| types::Participant {
+                    person: p.person,
+                    role: role(p.role),
+                    display_name: p.display_name,
+                })
+                .collect(),
+        }))
+    }
+
+    async fn config(&mut self) -> wasmtime::Result<String> {
+        CallState::config(self).map_err(trap)
+    }
+}
+
+impl clock::Host for CallState {
+    async fn now(&mut self) -> wasmtime::Result<types::Timestamp> {
+        CallState::now(self).map_err(trap)
+    }
+}
+
+impl log::Host for CallState {
+    async fn log(&mut self, level: log::Level, message: String) {
+        let level = match level {
+            log::Level::Trace => LogLevel::Trace,
+            log::Level::Debug => LogLevel::Debug,
+            log::Level::Info => LogLevel::Info,
+            log::Level::Warn => LogLevel::Warn,
+            log::Level::Error => LogLevel::Error,
+        };
+        CallState::log(self, level, &message);
+    }
+}
+
+impl storage::Host for CallState {
+    async fn get(
+        &mut self,
+        s: types::Scope,
+        key: String,
+    ) -> Result<Option<storage::Entry>, types::Error> {
+        let found = self.storage_get(scope(s), &key).await.map_err(to_wit)?;
+        Ok(found.map(|d| storage::Entry {
+            value: d.value,
+            revision: d.revision,
+            updated_at: d.updated_at.0,
+        }))
+    }
+
+    async fn set(
+        &mut self,
+        s: types::Scope,
+        key: String,
+        value: Vec<u8>,
+        c: storage::Condition,
+    ) -> Result<storage::Revision, types::Error> {
+        self.storage_set(scope(s), &key, &value, condition(c))
+            .await
+            .map_err(to_wit)
+    }
+
+    async fn delete(
+        &mut self,
+        s: types::Scope,
+        key: String,
+        c: storage::Condition,
+    ) -> Result<bool, types::Error> {
+        self.storage_delete(scope(s), &key, condition(c))
+            .await
+            .map_err(to_wit)
+    }
+
+    async fn list(
+        &mut self,
+        s: types::Scope,
+        prefix: String,
+        cursor: Option<String>,
+        limit: u32,
+    ) -> Result<storage::Page, types::Error> {
+        let (keys, cursor) = self
+            .storage_list(scope(s), &prefix, cursor.as_deref(), limit)
+            .await
+            .map_err(to_wit)?;
+        Ok(storage::Page { keys, cursor })
+    }
+}
+
+impl blobs::Host for CallState {
+    async fn max_size(&mut self) -> u64 {
+        // No error in the WIT: without the grant the plugin learns nothing.
+        self.blob_max_size().unwrap_or(0)
+    }
+
+    async fn put(
+        &mut self,
+        s: types::Scope,
+        content_type: String,
+        data: Vec<u8>,
+    ) -> Result<blobs::BlobInfo, types::Error> {
+        self.blob_put(scope(s), &content_type, &data)
+            .await
+            .map(wit_blob_info)
+            .map_err(to_wit)
+    }
+
+    async fn get(&mut self, s: types::Scope, id: String) -> Result<blobs::Blob, types::Error> {
+        let (info, data) = self.blob_get(scope(s), &id).await.map_err(to_wit)?;
+        Ok(blobs::Blob {
+            info: wit_blob_info(info),
+            data,
+        })
+    }
+
+    async fn info(&mut self, s: types::Scope, id: String) -> Result<blobs::BlobInfo, types::Error> {
+        self.blob_info(scope(s), &id)
+            .await
+            .map(wit_blob_info)
+            .map_err(to_wit)
+    }
+
+    async fn delete(&mut self, s: types::Scope, id: String) -> Result<(), types::Error> {
+        self.blob_delete(scope(s), &id).await.map_err(to_wit)
+    }
+}
+
+impl live::Host for CallState {
+    async fn broadcast(&mut self, message: String) -> Result<(), types::Error> {
+        self.live_send(None, message).map_err(to_wit)
+    }
+
+    async fn send(&mut self, to: String, message: String) -> Result<(), types::Error> {
+        self.live_send(Some(&to), message).map_err(to_wit)
+    }
+}
+
+// The limits the API fixes are the host's too.
+const _: () = assert!(call::MAX_LIST == 1000);

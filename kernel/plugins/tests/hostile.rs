@@ -1,0 +1,443 @@
+//! The hostile plugins (`plugins/hostile/`) against the real host and the
+//! real database: each misbehaves on purpose, and the host must contain it.
+
+#![allow(clippy::unwrap_used)]
+
+mod kit;
+
+use std::time::Instant;
+
+use kit::*;
+use tillit_plugins::{CallError, Event, HttpRequest, Method, Role, Slot};
+use tillit_store::Backend;
+
+fn get(path: &str) -> HttpRequest {
+    HttpRequest::new(Method::Get, path)
+}
+
+#[tokio::test]
+async fn a_plugin_that_loops_forever_is_stopped_and_the_next_call_works() {
+    let kit = Kit::new(Backend::Sqlite).await;
+    kit.enable("hostile-spin", &["alfa"]);
+    kit.enable("hostile-balloon", &["alfa"]);
+    let ctx = as_in_visit("alfa", karin(), Role::Clinician);
+    let limit = kit.host.limits().call_time;
+    let tick = kit.host.limits().epoch_tick;
+
+    let started = Instant::now();
+    let e = kit
+        .host
+        .handle_http(&ctx, "hostile-spin", get("/spin"))
+        .await
+        .err()
+        .unwrap();
+    let took = started.elapsed();
+    assert!(matches!(e, CallError::TimedOut { .. }), "{e}");
+    assert_eq!(e.status(), 500);
+    // Stopped at the first tick after its time was up (the slack is for a
+    // loaded machine: two ticks).
+    assert!(took >= limit, "{took:?}");
+    assert!(took < limit + 3 * tick, "stopped only after {took:?}");
+
+    // Every hook is contained the same way.
+    let e = kit
+        .host
+        .render_slot(&ctx, "hostile-spin", &Slot::VisitPanel)
+        .await
+        .err()
+        .unwrap();
+    assert!(matches!(e, CallError::TimedOut { .. }), "{e}");
+    let e = kit
+        .host
+        .handle_event(&ctx, "hostile-spin", &Event::VisitStarted)
+        .await
+        .err()
+        .unwrap();
+    assert!(matches!(e, CallError::TimedOut { .. }), "{e}");
+
+    // The same plugin, when it does not loop, and another plugin: fine.
+    let ok = kit
+        .host
+        .handle_http(&ctx, "hostile-spin", get("/ok"))
+        .await
+        .unwrap();
+    assert_eq!(
+        (ok.value.status, ok.value.body.as_slice()),
+        (200, &b"ok"[..])
+    );
+    let ok = kit
+        .host
+        .handle_http(&ctx, "hostile-balloon", get("/ok"))
+        .await
+        .unwrap();
+    assert_eq!(ok.value.status, 200);
+}
+
+#[tokio::test]
+async fn a_looping_plugin_does_not_hold_up_other_calls_on_the_same_thread() {
+    let kit = Kit::new(Backend::Sqlite).await;
+    kit.enable("hostile-spin", &["alfa"]);
+    let ctx = as_in_visit("alfa", karin(), Role::Clinician);
+    // One thread runs both: the spinning call yields at every epoch tick.
+    let started = Instant::now();
+    let spin = async {
+        let r = kit
+            .host
+            .handle_http(&ctx, "hostile-spin", get("/spin"))
+            .await;
+        (r.is_err(), started.elapsed())
+    };
+    let ok = async {
+        // Let the spinning call start first.
+        tokio::task::yield_now().await;
+        let r = kit.host.handle_http(&ctx, "hostile-spin", get("/ok")).await;
+        (r.is_ok(), started.elapsed())
+    };
+    let ((spin_failed, spin_done), (ok_ok, ok_done)) = tokio::join!(spin, ok);
+    assert!(spin_failed && ok_ok);
+    assert!(
+        ok_done < spin_done,
+        "the short call waited for the loop: {ok_done:?} vs {spin_done:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_plugin_that_allocates_without_end_traps_at_the_cap() {
+    let kit = Kit::with_config(Backend::Sqlite, |c| c.limits.memory = 16 << 20).await;
+    kit.enable("hostile-balloon", &["alfa"]);
+    let ctx = as_in_visit("alfa", karin(), Role::Clinician);
+    let e = kit
+        .host
+        .handle_http(&ctx, "hostile-balloon", get("/balloon"))
+        .await
+        .err()
+        .unwrap();
+    assert!(
+        matches!(e, CallError::OutOfMemory { limit, .. } if limit == 16 << 20),
+        "{e}"
+    );
+    let e = kit
+        .host
+        .render_slot(&ctx, "hostile-balloon", &Slot::VisitPanel)
+        .await
+        .err()
+        .unwrap();
+    assert!(matches!(e, CallError::OutOfMemory { .. }), "{e}");
+    // A fresh instance from the same plugin works.
+    for _ in 0..3 {
+        let ok = kit
+            .host
+            .handle_http(&ctx, "hostile-balloon", get("/ok"))
+            .await
+            .unwrap();
+        assert_eq!(ok.value.status, 200);
+    }
+}
+
+#[tokio::test]
+async fn a_panic_reaches_the_log_and_is_reported_as_the_plugins_failure() {
+    let (log, _guard) = LogCapture::start();
+    let kit = Kit::new(Backend::Sqlite).await;
+    kit.enable("hostile-panics", &["alfa"]);
+    let ctx = as_in_visit("alfa", karin(), Role::Clinician);
+    let e = kit
+        .host
+        .handle_http(&ctx, "hostile-panics", get("/panic"))
+        .await
+        .err()
+        .unwrap();
+    let CallError::Panicked { plugin, message } = &e else {
+        panic!("not reported as a panic: {e}")
+    };
+    assert_eq!(plugin, "hostile-panics");
+    assert!(
+        message.contains("hostile-panics: deliberate panic in on_request (/panic)"),
+        "{message}"
+    );
+    assert_eq!(e.status(), 500);
+    // The plugin's own line, from the SDK's panic hook, tagged with the
+    // plugin and tenant.
+    let events = log.events();
+    let line = events
+        .iter()
+        .find(|l| {
+            l.target == "tillit_plugins::guest"
+                && l.field("message")
+                    .is_some_and(|m| m.contains("deliberate panic in on_request"))
+        })
+        .unwrap_or_else(|| panic!("no plugin log line: {events:#?}"));
+    assert_eq!(line.level, tracing::Level::ERROR);
+    assert_eq!(line.field("plugin"), Some("hostile-panics"));
+    assert_eq!(line.field("tenant"), Some("alfa"));
+    // No caller identity in the plugin's log lines.
+    let everything = format!("{events:?}");
+    assert!(!everything.contains(karin().as_str()));
+
+    // Events and renders panic too; the next call works.
+    let e = kit
+        .host
+        .handle_event(&ctx, "hostile-panics", &Event::VisitStarted)
+        .await
+        .err()
+        .unwrap();
+    assert!(matches!(e, CallError::Panicked { .. }), "{e}");
+    let e = kit
+        .host
+        .render_slot(&ctx, "hostile-panics", &Slot::VisitPanel)
+        .await
+        .err()
+        .unwrap();
+    assert!(matches!(e, CallError::Panicked { .. }), "{e}");
+    let results = kit
+        .host
+        .dispatch_event(&ctx, &Event::ParticipantJoined(tove()))
+        .await;
+    assert_eq!(results.len(), 1);
+    assert!(matches!(results[0].1, Err(CallError::Panicked { .. })));
+    let ok = kit
+        .host
+        .handle_http(&ctx, "hostile-panics", get("/ok"))
+        .await
+        .unwrap();
+    assert_eq!(ok.value.status, 200);
+}
+
+/// Every row of plugin storage: (tenant, plugin, owner, key).
+async fn all_documents(kit: &Kit) -> Vec<(String, String, String, String)> {
+    use sqlx::Connection;
+    let sql = "SELECT tenant_id, plugin_id, owner, key FROM plugin_documents ORDER BY tenant_id, plugin_id, owner, key";
+    match kit.db.backend {
+        Backend::Sqlite => {
+            let mut c = sqlx::SqliteConnection::connect(&kit.db.url).await.unwrap();
+            sqlx::query_as(sql).fetch_all(&mut c).await.unwrap()
+        }
+        Backend::Postgres => {
+            let mut c = sqlx::PgConnection::connect(&kit.db.url).await.unwrap();
+            sqlx::query_as(sql).fetch_all(&mut c).await.unwrap()
+        }
+    }
+}
+
+#[tokio::test]
+async fn crafted_keys_are_refused_and_nothing_lands_outside_the_namespace() {
+    for backend in BACKENDS {
+        let kit = Kit::new(backend).await;
+        kit.enable("hostile-escape", &["alfa"]);
+        let ctx = as_in_visit("alfa", karin(), Role::Clinician);
+        let called = kit
+            .host
+            .handle_http(
+                &ctx,
+                "hostile-escape",
+                HttpRequest::new(Method::Post, "/escape"),
+            )
+            .await
+            .unwrap();
+        assert_eq!(called.value.status, 200);
+        let report = json(&called.value.body);
+        let entries = report.as_array().unwrap();
+        let mut allowed_keys = std::collections::BTreeSet::new();
+        for entry in entries {
+            let (op, key, outcome) = (
+                entry["op"].as_str().unwrap(),
+                entry["key"].as_str().unwrap(),
+                entry["outcome"].as_str().unwrap(),
+            );
+            match (op, entry["allowed"].as_bool()) {
+                (_, Some(false)) => assert_eq!(outcome, "invalid", "{backend:?} {op} {key:?}"),
+                ("set" | "get", Some(true)) => {
+                    assert_eq!(outcome, "ok", "{backend:?} {op} {key:?}");
+                    allowed_keys.insert(key.to_owned());
+                }
+                // Deleting with a revision that does not exist.
+                ("delete", Some(true)) => assert_eq!(outcome, "conflict", "{key:?}"),
+                ("list", _) => {
+                    let expected = if ["../", "/", "..", "", "caller/", "tenant/"].contains(&key) {
+                        "ok"
+                    } else {
+                        "invalid"
+                    };
+                    assert_eq!(outcome, expected, "{backend:?} list {key:?}");
+                }
+                ("list-cursor", _) => assert_eq!(outcome, "invalid"),
+                other => panic!("unexpected report entry {other:?}: {entry}"),
+            }
+        }
+
+        // In the database: only the valid keys, only in this plugin's
+        // space in this tenant, in its tenant space and Karin's own.
+        let karin_ref = kit
+            .host
+            .person_ref(&tenant("alfa"), "hostile-escape", &karin());
+        let rows = all_documents(&kit).await;
+        assert!(!rows.is_empty());
+        for (t, plugin, owner, key) in &rows {
+            assert_eq!(
+                (t.as_str(), plugin.as_str()),
+                ("alfa", "hostile-escape"),
+                "{key}"
+            );
+            assert!(owner.is_empty() || *owner == karin_ref, "{owner}");
+            assert!(tillit_plugins::storage::is_valid_key(key), "{key:?}");
+        }
+        let mut stored: Vec<&str> = rows.iter().map(|r| r.3.as_str()).collect();
+        stored.sort();
+        stored.dedup();
+        // The report cuts long keys for display; compare the short ones.
+        let short: Vec<&str> = allowed_keys
+            .iter()
+            .map(String::as_str)
+            .filter(|k| k.len() < 80)
+            .collect();
+        let stored_short: Vec<&str> = stored.iter().copied().filter(|k| k.len() < 80).collect();
+        assert_eq!(stored_short, short, "{backend:?}");
+        assert_eq!(
+            rows.len(),
+            2 * (short.len() + 1),
+            "both scopes, plus the 256-byte key"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_snooping_plugin_reads_nobody_elses_data() {
+    for backend in BACKENDS {
+        let kit = Kit::new(backend).await;
+        kit.enable("hostile-snoop", &["alfa", "beta"]);
+        kit.enable("notes", &["alfa"]);
+        let secret = format!("SECRET-{}", uuid::Uuid::new_v4().simple());
+
+        // Karin seeds the secret in alfa, and writes a note with it.
+        let karin_alfa = as_in_visit("alfa", karin(), Role::Clinician);
+        let seeded = kit
+            .host
+            .handle_http(
+                &karin_alfa,
+                "hostile-snoop",
+                HttpRequest::new(Method::Put, "/secret").with_body("text/plain", secret.clone()),
+            )
+            .await
+            .unwrap();
+        assert_eq!(seeded.value.status, 200, "{backend:?}");
+        let blob = json(&seeded.value.body)["blob"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let note = serde_json::json!({ "text": secret, "base_version": 0 });
+        let saved = kit
+            .host
+            .handle_http(
+                &karin_alfa,
+                "notes",
+                HttpRequest::new(Method::Put, "/note")
+                    .with_body("application/json", serde_json::to_vec(&note).unwrap()),
+            )
+            .await
+            .unwrap();
+        assert_eq!(saved.value.status, 200);
+
+        let karin_ref = kit
+            .host
+            .person_ref(&tenant("alfa"), "hostile-snoop", &karin());
+        let karin_notes_ref = kit.host.person_ref(&tenant("alfa"), "notes", &karin());
+        let tove_notes_ref = kit.host.person_ref(&tenant("alfa"), "notes", &tove());
+        let snoop = |t: &str| {
+            get("/snoop")
+                .with_query("key", "secret")
+                .with_query("key", &format!("secret/{karin_ref}"))
+                .with_query("key", &format!("note/{tove_notes_ref}"))
+                .with_query("ref", &karin_ref)
+                .with_query("ref", &karin_notes_ref)
+                .with_query("blob", &blob)
+                .with_query("to", &karin_ref)
+                .with_query(
+                    "to",
+                    &kit.host.person_ref(&tenant(t), "hostile-snoop", &ada()),
+                )
+        };
+
+        // Olof, in the same tenant: not Karin's private documents or blob.
+        // Her tenant-scope copy is shared in the tenant by design (the
+        // plugin decides who reads its tenant scope), so that is the only
+        // place the secret may show.
+        let olof_alfa = as_in_visit("alfa", olof(), Role::Clinician);
+        let called = kit
+            .host
+            .handle_http(&olof_alfa, "hostile-snoop", snoop("alfa"))
+            .await
+            .unwrap();
+        let found = json(&called.value.body);
+        assert!(
+            !found["caller"].to_string().contains(&secret),
+            "{backend:?}: {found}"
+        );
+        assert_eq!(found["caller"]["blobs"][&blob], "Error::NotFound");
+        assert!(found["tenant"]["all"].to_string().contains(&secret));
+        assert!(!found["tenant"]["blobs"].to_string().contains(&secret));
+        // Another plugin's (notes') keys are not in this plugin's space.
+        assert_eq!(
+            found["caller"]["guessed"][format!("note/{tove_notes_ref}")],
+            serde_json::Value::Null
+        );
+        assert_eq!(
+            found["tenant"]["guessed"][format!("note/{tove_notes_ref}")],
+            serde_json::Value::Null
+        );
+        // Live messages reach participants of the visit only.
+        assert_eq!(found["live"][&karin_ref], "Ok(())");
+        assert_eq!(
+            found["live"][kit
+                .host
+                .person_ref(&tenant("alfa"), "hostile-snoop", &ada())],
+            "Err(Error::NotFound)"
+        );
+        assert_eq!(called.live.len(), 1);
+        assert_eq!(called.live[0].to.as_ref(), Some(&karin()));
+        assert_eq!(called.live[0].plugin, "hostile-snoop");
+
+        // Karin herself in another tenant (same person id): nothing at all.
+        let karin_beta = as_in_visit("beta", karin(), Role::Clinician);
+        let called = kit
+            .host
+            .handle_http(&karin_beta, "hostile-snoop", snoop("beta"))
+            .await
+            .unwrap();
+        let found = json(&called.value.body);
+        assert!(!found.to_string().contains(&secret), "{backend:?}: {found}");
+        assert_ne!(
+            found["caller"],
+            serde_json::json!(karin_ref),
+            "references differ per tenant"
+        );
+        // Her reference from alfa names nobody in beta's visit.
+        assert_eq!(found["live"][&karin_ref], "Err(Error::NotFound)");
+
+        // In the database, the secret is in the snoop plugin's rows in alfa
+        // and in Karin's notes, nowhere else.
+        for (t, plugin, owner, key) in all_documents(&kit).await {
+            assert_eq!(t, "alfa");
+            match plugin.as_str() {
+                "hostile-snoop" => assert!(owner.is_empty() || owner == karin_ref, "{owner} {key}"),
+                "notes" => assert_eq!(owner, karin_notes_ref),
+                other => panic!("a row of {other}"),
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn without_a_caller_there_is_no_private_space() {
+    let kit = Kit::new(Backend::Sqlite).await;
+    kit.enable("hostile-snoop", &["alfa"]);
+    // A call without a caller (as for events): the caller scope is denied.
+    let mut ctx = as_in_visit("alfa", karin(), Role::Clinician);
+    ctx.caller = None;
+    let called = kit
+        .host
+        .handle_http(&ctx, "hostile-snoop", get("/snoop"))
+        .await
+        .unwrap();
+    let found = json(&called.value.body);
+    assert_eq!(found["caller"]["all"]["(list failed)"], "Error::Denied");
+    assert_eq!(found["caller"]["guessed"]["secret"], "Error::Denied");
+}
