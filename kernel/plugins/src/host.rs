@@ -30,6 +30,10 @@ use crate::storage::PluginStorage;
 use crate::v0_1_0;
 use crate::view::View;
 
+/// Bytes of each pooled linear memory reset in place rather than returned
+/// to the kernel between calls.
+const KEEP_RESIDENT: usize = 4 << 20;
+
 /// The linkers of every API version this host runs.
 pub(crate) struct Linkers {
     pub(crate) v0_1_0: Linker<CallState>,
@@ -218,6 +222,15 @@ impl PluginHost {
         let limits = config.limits;
         let mut wasm = wasmtime::Config::new();
         wasm.epoch_interruption(true);
+        // Bounds checks in the compiled code instead of guard pages and
+        // signals: a plugin's memory is then a plain 32 MiB slot, and a new
+        // instance needs no `mprotect` (whose TLB shootdowns made up half
+        // of a call: 12.5 µs -> 6.8 µs per hook here). Plugins run briefly,
+        // so the cost of explicit checks in their own code does not matter.
+        wasm.signals_based_traps(false)
+            .memory_guard_size(0)
+            .memory_reservation(limits.memory as u64)
+            .memory_reservation_for_growth(0);
         let slots = limits.concurrent_calls.max(1);
         let mut pool = PoolingAllocationConfig::default();
         // A component made from one Rust module has one memory and a few
@@ -227,7 +240,17 @@ impl PluginHost {
             .total_memories(slots)
             .total_tables(slots * 4)
             .total_stacks(slots)
-            .max_memory_size(limits.memory);
+            .max_memory_size(limits.memory)
+            // A fresh instance per call must not cost page faults and TLB
+            // shootdowns: instead of returning a slot's memory to the
+            // kernel, reset the pages the last call touched (found with
+            // PAGEMAP_SCAN where the kernel has it, Linux 6.7+) and keep
+            // them. A Rust guest touches the top of its 1 MiB stack and
+            // its data and heap just above.
+            .pagemap_scan(wasmtime::Enabled::Auto)
+            .linear_memory_keep_resident(KEEP_RESIDENT.min(limits.memory))
+            .table_keep_resident(64 << 10)
+            .decommit_batch_size(16);
         wasm.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
         let cache = match &config.cache_dir {
             Some(dir) => {
