@@ -441,3 +441,81 @@ async fn without_a_caller_there_is_no_private_space() {
     assert_eq!(found["caller"]["all"]["(list failed)"], "Error::Denied");
     assert_eq!(found["caller"]["guessed"]["secret"], "Error::Denied");
 }
+
+#[tokio::test]
+async fn limits_come_back_as_errors_with_their_status() {
+    let kit = Kit::with_config(Backend::Sqlite, |c| {
+        c.limits.request_body = 4096;
+        c.limits.value_size = 1024;
+        c.limits.blob_size = 512;
+        c.limits.quotas.storage = 3000;
+    })
+    .await;
+    kit.enable("hostile-snoop", &["alfa"]);
+    let ctx = as_in_visit("alfa", karin(), Role::Clinician);
+    let seed =
+        |n: usize| HttpRequest::new(Method::Put, "/secret").with_body("text/plain", vec![b'x'; n]);
+    let status =
+        |r: Result<tillit_plugins::Called<tillit_plugins::HttpResponse>, CallError>| match r {
+            Ok(c) => c.value.status,
+            Err(e) => e.status(),
+        };
+    // The document fits, the blob does not (blobs.max-size).
+    let r = kit.host.handle_http(&ctx, "hostile-snoop", seed(600)).await;
+    assert!(matches!(
+        &r,
+        Err(CallError::Returned {
+            error: tillit_plugins::PluginError::TooLarge,
+            ..
+        })
+    ));
+    assert_eq!(status(r), 413);
+    // The document is over the value size.
+    assert_eq!(
+        status(
+            kit.host
+                .handle_http(&ctx, "hostile-snoop", seed(2000))
+                .await
+        ),
+        413
+    );
+    // The body is over what the host passes on: the plugin is not called.
+    let r = kit
+        .host
+        .handle_http(&ctx, "hostile-snoop", seed(5000))
+        .await;
+    assert!(matches!(r, Err(CallError::BodyTooLarge { .. })));
+    // Within every limit.
+    assert_eq!(
+        status(kit.host.handle_http(&ctx, "hostile-snoop", seed(400)).await),
+        200
+    );
+    // Each seed writes two documents of ~400 bytes: the (tenant, plugin)
+    // quota of 3000 bytes runs out after a few people.
+    let mut statuses = Vec::new();
+    for person in 0..4u8 {
+        let someone = tillit_domain::PersonId::new(format!("person-{person}"));
+        let ctx = as_in_visit("alfa", someone, Role::Patient);
+        statuses.push(status(
+            kit.host.handle_http(&ctx, "hostile-snoop", seed(400)).await,
+        ));
+    }
+    assert_eq!(statuses, [200, 200, 507, 507]);
+    // Routes the manifest does not declare never reach the plugin.
+    let r = kit
+        .host
+        .handle_http(&ctx, "hostile-snoop", get("/secret"))
+        .await;
+    assert!(
+        matches!(&r, Err(CallError::MethodNotAllowed { allow, .. }) if allow == &[Method::Put])
+    );
+    assert_eq!(status(r), 405);
+    assert_eq!(
+        status(
+            kit.host
+                .handle_http(&ctx, "hostile-snoop", get("/admin"))
+                .await
+        ),
+        404
+    );
+}
