@@ -252,9 +252,9 @@ impl PluginHost {
             .table_keep_resident(64 << 10)
             // The native stacks calls run on are zeroed between calls, so
             // nothing of one tenant's call is left for the next even in case
-            // of a compiler bug (the most recently used 16 KiB with memset,
-            // which costs 0.3 µs a call; the rest by the kernel).
-            .async_stack_keep_resident(16 << 10)
+            // of a compiler bug: the most recently used 8 KiB with memset
+            // (no measurable cost), the rest by the kernel.
+            .async_stack_keep_resident(8 << 10)
             .decommit_batch_size(16);
         wasm.async_stack_zeroing(true);
         wasm.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
