@@ -80,7 +80,7 @@ pub enum EnableError {
     #[error("tenant {tenant}: plugins.{plugin}: no plugin {plugin} is loaded")]
     UnknownPlugin { tenant: TenantId, plugin: String },
     #[error(
-        "tenant {tenant}: plugins.{plugin}.capabilities: {plugin} needs {}, which the tenant does not grant",
+        "tenant {tenant}: plugins.{plugin}.grant: {plugin} needs {}, which the tenant does not grant",
         missing.iter().map(|c| c.as_str()).collect::<Vec<_>>().join(", ")
     )]
     NotGranted {
@@ -1048,7 +1048,7 @@ mod tests {
         assert_eq!(
             e.as_deref(),
             Some(
-                "tenant demo: plugins.notes.capabilities: notes needs storage, which the tenant does not grant"
+                "tenant demo: plugins.notes.grant: notes needs storage, which the tenant does not grant"
             )
         );
     }

@@ -124,7 +124,7 @@ fn a_tenant_must_grant_what_the_manifest_asks_for() {
     let e = host.enable(&tenant("alfa"), "notes", narrow).err().unwrap();
     assert_eq!(
         e.to_string(),
-        "tenant alfa: plugins.notes.capabilities: notes needs storage, clock, which the tenant does not grant"
+        "tenant alfa: plugins.notes.grant: notes needs storage, clock, which the tenant does not grant"
     );
     let e = host
         .enable(&tenant("alfa"), "chat", Grant::default())
