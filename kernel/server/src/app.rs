@@ -46,6 +46,8 @@ pub struct Inner {
     pub bound_port: std::sync::OnceLock<u16>,
     /// The video SFU: every visit's media on one UDP port.
     pub media: tillit_media::driver::Hub,
+    /// The tenants' WebAssembly plugins.
+    pub plugins: Arc<tillit_plugins::PluginHost>,
 }
 
 /// Cheap to clone; handed to every handler.
@@ -134,6 +136,20 @@ pub async fn start(
     let media = tillit_media::driver::Hub::start(config.media.listen, config.media.announce)
         .await
         .map_err(|e| StartError::Io(format!("media.listen {}: {e}", config.media.listen)))?;
+    let cache_dir = config
+        .plugins
+        .cache_dir
+        .clone()
+        .unwrap_or_else(|| config.data_dir.join("plugin-cache"));
+    let plugins = crate::plugins::start_host(
+        &config.plugins.dir,
+        &cache_dir,
+        &secret,
+        store.clone(),
+        Arc::clone(&clock),
+        &tenants,
+    )
+    .map_err(|e| StartError::Io(format!("plugins: {e}")))?;
     Ok(AppState(Arc::new(Inner {
         tenants: Registry::new(tenants),
         themes,
@@ -146,6 +162,7 @@ pub async fn start(
         senders,
         bound_port: std::sync::OnceLock::new(),
         media,
+        plugins,
         config,
     })))
 }

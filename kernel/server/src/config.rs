@@ -43,7 +43,20 @@ pub struct Config {
     pub mail: MailConfig,
     pub outbox: OutboxConfig,
     pub media: MediaConfig,
+    pub plugins: PluginsConfig,
     pub log: LogConfig,
+}
+
+/// Where the packaged plugins are (`cargo xtask plugins` builds them).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PluginsConfig {
+    /// One `<id>-<version>/` directory per plugin.
+    pub dir: PathBuf,
+    /// Compiled plugins, so a restart does not compile them again
+    /// (default: `<data_dir>/plugin-cache`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache_dir: Option<PathBuf>,
 }
 
 /// The video SFU's network side.
@@ -188,6 +201,10 @@ impl Default for Config {
                 announce: None,
                 ice_servers: Vec::new(),
                 ice_transport_policy: IcePolicy::All,
+            },
+            plugins: PluginsConfig {
+                dir: "plugins/target/dist".into(),
+                cache_dir: None,
             },
             log: LogConfig {
                 format: LogFormat::Pretty,

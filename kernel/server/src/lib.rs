@@ -36,6 +36,7 @@ pub mod i18n;
 pub mod outbox;
 pub mod pages;
 pub mod picture;
+pub mod plugins;
 pub mod profile;
 pub mod room;
 pub mod session;

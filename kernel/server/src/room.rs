@@ -94,6 +94,7 @@ pub async fn show(State(state): State<AppState>, ctx: Ctx, Path(id): Path<String
     if visit::may_enter(&booking, role, state.clock.now(), 0, usize::MAX).is_err() {
         return Ok(Redirect::to(&format!("/visits/{id}")).into_response());
     }
+    let panels = crate::plugins::room_panels(&state, &ctx, &me, &booking).await?;
     let html = page(
         &state,
         &ctx,
@@ -101,6 +102,7 @@ pub async fn show(State(state): State<AppState>, ctx: Ctx, Path(id): Path<String
         json!({
             "title": "room.title",
             "id": booking.id,
+            "panels": panels,
             "heading": booking.title,
             "is_clinician": role == visit::Role::Clinician,
             // Relative, so the browser's own clock need not be right.

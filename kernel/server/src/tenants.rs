@@ -19,6 +19,8 @@ use tillit_domain::people::NewPerson;
 use tillit_domain::session::SessionPolicy;
 use tillit_domain::{PersonName, Personnummer, Role, TenantId};
 
+use tillit_plugin_manifest::Capability;
+
 use crate::values::{Color, ConfigDuration, Language, describe_figment_error};
 
 /// Optional features that vendors enable per tenant (built as plugins).
@@ -30,10 +32,6 @@ pub const FEATURES: [&str; 6] = [
     "evaluations",
     "listing",
 ];
-
-/// The host capabilities a plugin may be granted (the WIT interfaces of
-/// `tillit:plugin`, plugin-api/wit); `log` is always granted.
-pub const CAPABILITIES: [&str; 6] = ["context", "storage", "blobs", "live", "log", "clock"];
 
 /// What a tenant grants one of its enabled plugins: `[plugins.<id>]`.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -752,10 +750,11 @@ fn plugin_grants(
         }
         let capabilities: Vec<String> = r.get(&format!("{key}.grant")).unwrap_or_default();
         for c in &capabilities {
-            if !CAPABILITIES.contains(&c.as_str()) {
+            if Capability::from_interface(c).is_none() {
+                let known: Vec<&str> = Capability::ALL.iter().map(|c| c.as_str()).collect();
                 issues.push(format!(
                     "{key}.grant: expected capabilities among: {}, found \"{c}\"",
-                    CAPABILITIES.join(", ")
+                    known.join(", ")
                 ));
             }
         }

@@ -121,6 +121,12 @@ pub async fn start(State(state): State<AppState>, ctx: Ctx, Path(id): Path<Strin
         return Err(AppError::Conflict("the visit changed meanwhile"));
     }
     tracing::info!(tenant = %ctx.tenant.id, by = %me.id, booking = %id, "visit started");
+    crate::plugins::dispatch(
+        &state,
+        &ctx.tenant.id,
+        &booking,
+        tillit_plugins::Event::VisitStarted,
+    );
     Ok(Redirect::to(&format!("/visits/{id}")).into_response())
 }
 
@@ -149,5 +155,11 @@ pub async fn end(State(state): State<AppState>, ctx: Ctx, Path(id): Path<String>
     }
     state.media.end(crate::room::room_key(&ctx.tenant.id, &id));
     tracing::info!(tenant = %ctx.tenant.id, by = %me.id, booking = %id, "visit ended");
+    crate::plugins::dispatch(
+        &state,
+        &ctx.tenant.id,
+        &booking,
+        tillit_plugins::Event::VisitEnded,
+    );
     Ok(Redirect::to(&format!("/visits/{id}")).into_response())
 }

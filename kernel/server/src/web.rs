@@ -21,7 +21,7 @@ use crate::app::AppState;
 use crate::error::ErrorKind;
 use crate::session::{self, TenantOf};
 use crate::theme::Asset;
-use crate::{bookings, outbox, pages, profile, room, terms, visits, wizard};
+use crate::{bookings, outbox, pages, plugins, profile, room, terms, visits, wizard};
 
 pub fn router(state: AppState) -> Router {
     let pages = Router::new()
@@ -45,6 +45,7 @@ pub fn router(state: AppState) -> Router {
         .route("/visits/{id}", get(visits::show))
         .route("/visits/{id}/room", get(room::show))
         .route("/visits/{id}/ws", get(room::socket))
+        .route("/plugins/{id}/{*path}", axum::routing::any(plugins::route))
         .route("/video-test", get(room::test_page))
         .route("/video-test/ws", get(room::test_socket))
         .route("/visits/{id}/start", post(visits::start))

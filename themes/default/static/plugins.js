@@ -59,15 +59,14 @@
     let answer = {};
     let ok = false;
     try {
-      const res = await fetch(form.action, {
-        method,
-        body,
-        credentials: "same-origin",
-        headers: {
-          "Accept": "application/json",
-          "X-CSRF-Token": csrf ? csrf.value : "",
-        },
-      });
+      const headers = {
+        "Accept": "application/json",
+        "X-CSRF-Token": csrf ? csrf.value : "",
+      };
+      // In a visit's room: the visit the request is about.
+      const room = document.getElementById("room");
+      if (room && room.dataset.visit) headers["X-Tillit-Visit"] = room.dataset.visit;
+      const res = await fetch(form.action, { method, body, credentials: "same-origin", headers });
       ok = res.ok;
       answer = await res.json().catch(() => ({}));
       if (!ok && !answer.message) answer.message = res.status + " " + res.statusText;

@@ -98,6 +98,9 @@ impl TestApp {
             ..Config::default()
         };
         config.database.url = db.url.clone();
+        // The plugins `cargo xtask test` built, compiled once for all tests.
+        config.plugins.dir = repo("plugins/target/dist");
+        config.plugins.cache_dir = Some(repo("target/test-plugin-cache"));
         tweak(&mut config);
         let clock = Arc::new(ManualClock::new(Timestamp(1_800_000_000_000)));
         let state = app::start(

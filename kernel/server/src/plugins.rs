@@ -1,0 +1,376 @@
+//! Plugins in the portal: the host started with the kernel, each tenant's
+//! enabled plugins granted from its file, plugin routes under
+//! `/plugins/<id>/…` behind the portal's session and CSRF checks, the tabs
+//! of a visit room's side panel, and events.
+//!
+//! Plugin errors become HTTP here and nowhere else ([`call_error`]). A
+//! tenant that has not enabled a plugin sees no trace of it: its routes
+//! answer 404 and it fills no slot.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{Path as UrlPath, RawQuery, State};
+use axum::http::{HeaderMap, HeaderValue, Method as HttpMethod, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+use tillit_domain::access::AccessAction;
+use tillit_domain::booking::Booking;
+use tillit_domain::{Clock, Person, Role};
+use tillit_plugins::{
+    CallContext, CallError, Caller, Capability, Event, Grant, HostConfig, HttpRequest, Method,
+    Participant, PluginHost, Slot, Visit, VisitStatus,
+};
+use tillit_store::Store;
+
+use crate::app::AppState;
+use crate::error::AppError;
+use crate::forms::log_access_all;
+use crate::session::Ctx;
+use crate::tenants::Tenant;
+
+/// The header the room's script sends with a plugin request made from a
+/// visit's room, naming the visit (checked: the caller must take part).
+pub const VISIT_HEADER: &str = "x-tillit-visit";
+
+/// Starts the host, loads the packaged plugins in `dir` and enables them
+/// for the tenants that list them under `features`, with the grants of
+/// their files. A plugin that is refused (bad hash, old API, a grant that
+/// does not cover it) is logged with the file and key to fix; the kernel
+/// starts anyway, without it.
+pub fn start_host(
+    dir: &Path,
+    cache_dir: &Path,
+    secret: &[u8],
+    store: Store,
+    clock: Arc<dyn Clock>,
+    tenants: &[Tenant],
+) -> Result<Arc<PluginHost>, String> {
+    // Person references get a key of their own, derived from the kernel's.
+    let key = {
+        use hmac::Mac;
+        let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret)
+            .map_err(|e| format!("plugin reference key: {e}"))?;
+        mac.update(b"tillit-plugin-refs");
+        mac.finalize().into_bytes().to_vec()
+    };
+    let mut config = HostConfig::new(
+        tillit_plugins::refs::RefKey::new(key).map_err(|e| format!("plugin reference key: {e}"))?,
+    );
+    config.cache_dir = Some(cache_dir.to_owned());
+    let storage = Arc::new(tillit_plugins::sql::SqlStorage::new(store));
+    let host = PluginHost::new(config, storage, clock).map_err(|e| e.to_string())?;
+    if dir.is_dir() {
+        let report = host.load_dir(dir);
+        for info in &report.loaded {
+            tracing::info!(
+                plugin = info.id(),
+                version = info.version(),
+                "plugin loaded"
+            );
+        }
+        for refused in &report.failed {
+            tracing::error!(error = %refused, "plugin refused");
+        }
+    } else {
+        tracing::warn!(dir = %dir.display(), "no plugins directory: `cargo xtask plugins` builds them");
+    }
+    let mut grants = Vec::new();
+    for t in tenants {
+        for feature in &t.features {
+            if host.plugin(feature).is_none() {
+                tracing::warn!(tenant = %t.id, feature, "the tenant enables a feature whose plugin is not installed");
+                continue;
+            }
+            let configured = t.plugins.get(feature).cloned().unwrap_or_default();
+            let capabilities: BTreeSet<Capability> = configured
+                .capabilities
+                .iter()
+                .filter_map(|c| Capability::from_interface(c))
+                .collect();
+            grants.push((
+                t.id.clone(),
+                feature.clone(),
+                Grant {
+                    capabilities,
+                    config: configured.config,
+                    quotas: None,
+                },
+            ));
+        }
+    }
+    for refused in host.enable_all(grants) {
+        tracing::error!(error = %refused, "plugin not enabled");
+    }
+    Ok(Arc::new(host))
+}
+
+/// The visit as `me` may see it: everyone booked into it, patients shown
+/// to other patients by initials.
+pub async fn visit_for(
+    state: &AppState,
+    ctx: &Ctx,
+    me: &Person,
+    booking: &Booking,
+) -> Result<(Visit, Vec<Person>), AppError> {
+    let store = state.store.tenant(ctx.tenant.id.clone());
+    let mut ids = vec![booking.clinician.clone(), booking.patient.clone()];
+    for p in store.participants_of(&booking.id).await? {
+        if !ids.contains(&p.id) {
+            ids.push(p.id);
+        }
+    }
+    let mut people = Vec::new();
+    for id in &ids {
+        if let Some(p) = store.person(id).await? {
+            people.push(p);
+        }
+    }
+    let participants = people
+        .iter()
+        .map(|p| Participant {
+            person: p.id.clone(),
+            role: p.role.into(),
+            display_name: if me.role == Role::Patient && p.role == Role::Patient && p.id != me.id {
+                p.initials()
+            } else {
+                p.full_name()
+            },
+        })
+        .collect();
+    use tillit_domain::booking::BookingStatus as S;
+    let status = match booking.status {
+        S::InProgress => VisitStatus::InProgress,
+        S::Finished => VisitStatus::Finished,
+        S::Cancelled => VisitStatus::Cancelled,
+        _ => VisitStatus::Booked,
+    };
+    Ok((
+        Visit {
+            id: booking.id.clone(),
+            status,
+            starts_at: booking.starts_at,
+            ends_at: booking.ends_at(),
+            participants,
+        },
+        people,
+    ))
+}
+
+fn caller(ctx: &Ctx, me: &Person) -> Caller {
+    Caller {
+        person: me.id.clone(),
+        role: me.role.into(),
+        display_name: me.full_name(),
+        language: ctx.lang.code().to_owned(),
+    }
+}
+
+/// `/plugins/{id}/{*path}`: a request to one of a plugin's routes, as the
+/// logged-in person, in the visit named by [`VISIT_HEADER`] (or the
+/// `visit` query parameter) if any.
+pub async fn route(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    UrlPath((plugin, rest)): UrlPath<(String, String)>,
+    method: HttpMethod,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, AppError> {
+    let me = ctx.user()?.clone();
+    let query: Vec<(String, String)> = match query.as_deref() {
+        Some(q) => serde_urlencoded::from_str(q)
+            .map_err(|_| AppError::BadRequest("the query is not valid"))?,
+        None => Vec::new(),
+    };
+    let visit_id = headers
+        .get(VISIT_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+        .or_else(|| {
+            query
+                .iter()
+                .find(|(k, _)| k == "visit")
+                .map(|(_, v)| v.clone())
+        });
+    let (visit, people) = match &visit_id {
+        Some(id) => {
+            let (booking, _) = crate::visits::participation(&state, &ctx, &me, id).await?;
+            let (visit, people) = visit_for(&state, &ctx, &me, &booking).await?;
+            (Some(visit), people)
+        }
+        None => (None, Vec::new()),
+    };
+    let Some(method) = method_of(&method) else {
+        return Ok(plain(StatusCode::METHOD_NOT_ALLOWED, "method not allowed"));
+    };
+    let mut request = HttpRequest::new(method, format!("/{rest}"));
+    request.query = query;
+    for (name, value) in &headers {
+        if let Ok(v) = value.to_str() {
+            request = request.with_header(name.as_str(), v);
+        }
+    }
+    request.body = body.to_vec();
+    let call = CallContext {
+        tenant: ctx.tenant.id.clone(),
+        caller: Some(caller(&ctx, &me)),
+        visit,
+    };
+    match state.plugins.handle_http(&call, &plugin, request).await {
+        Ok(called) => {
+            // What a clinician reads or writes in a visit is about its
+            // patients: access-logged, as every read of patient data is.
+            if me.role == Role::Clinician && called.value.status < 400 {
+                let patients: Vec<&Person> =
+                    people.iter().filter(|p| p.role == Role::Patient).collect();
+                if !patients.is_empty() {
+                    let action = if method == Method::Get {
+                        AccessAction::Read
+                    } else {
+                        AccessAction::Update
+                    };
+                    log_access_all(&state, &ctx, &me, patients, action, "plugin").await?;
+                }
+            }
+            let mut response = (
+                StatusCode::from_u16(called.value.status)
+                    .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+                called.value.body,
+            )
+                .into_response();
+            for (name, value) in called.value.headers {
+                if let (Ok(name), Ok(value)) = (
+                    header::HeaderName::from_bytes(name.as_bytes()),
+                    HeaderValue::from_str(&value),
+                ) {
+                    response.headers_mut().insert(name, value);
+                }
+            }
+            Ok(response)
+        }
+        Err(e) => Ok(call_error(&e)),
+    }
+}
+
+fn method_of(m: &HttpMethod) -> Option<Method> {
+    Some(match *m {
+        HttpMethod::GET => Method::Get,
+        HttpMethod::POST => Method::Post,
+        HttpMethod::PUT => Method::Put,
+        HttpMethod::PATCH => Method::Patch,
+        HttpMethod::DELETE => Method::Delete,
+        _ => return None,
+    })
+}
+
+fn plain(status: StatusCode, message: &str) -> Response {
+    (status, axum::Json(json!({ "message": message }))).into_response()
+}
+
+/// The one place plugin failures become HTTP answers. A plugin that
+/// misbehaved (trap, time or memory limit) is logged with the details and
+/// the person gets a short message without internals.
+pub fn call_error(e: &CallError) -> Response {
+    let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    match e {
+        CallError::NotEnabled { .. } | CallError::NoRoute { .. } => plain(status, "not found"),
+        CallError::MethodNotAllowed { allow, .. } => {
+            let mut r = plain(status, "method not allowed");
+            let allow: Vec<String> = allow
+                .iter()
+                .map(|m| format!("{m:?}").to_uppercase())
+                .collect();
+            if let Ok(v) = HeaderValue::from_str(&allow.join(", ")) {
+                r.headers_mut().insert(header::ALLOW, v);
+            }
+            r
+        }
+        CallError::Returned { error, .. } => plain(status, &error.to_string()),
+        CallError::BodyTooLarge { .. } => plain(status, &e.to_string()),
+        _ => {
+            tracing::error!(error = %e, "plugin call failed");
+            plain(status, "the feature could not answer; try again")
+        }
+    }
+}
+
+/// The side-panel tabs of a visit's room: each enabled plugin's
+/// `visit-panel` view, rendered with the kernel's escaping. A plugin that
+/// fails shows nothing (and is logged); the room works regardless.
+pub async fn room_panels(
+    state: &AppState,
+    ctx: &Ctx,
+    me: &Person,
+    booking: &Booking,
+) -> Result<Vec<serde_json::Value>, AppError> {
+    let (visit, _) = visit_for(state, ctx, me, booking).await?;
+    let call = CallContext {
+        tenant: ctx.tenant.id.clone(),
+        caller: Some(caller(ctx, me)),
+        visit: Some(visit),
+    };
+    let lang = ctx.lang.code();
+    let mut panels = Vec::new();
+    for (info, result) in state.plugins.render_all(&call, &Slot::VisitPanel).await {
+        let view = match result {
+            Ok(called) => called.value,
+            Err(e) => {
+                tracing::error!(plugin = info.id(), error = %e, "plugin panel failed");
+                continue;
+            }
+        };
+        let Some(view) = view else { continue };
+        let page = tillit_plugins::view::Page {
+            csrf: &ctx.csrf,
+            lang,
+        };
+        match view.render(&page) {
+            Ok(html) => panels.push(json!({
+                "id": info.id(),
+                "title": info.name(lang),
+                "html": html,
+            })),
+            Err(e) => {
+                tracing::error!(plugin = info.id(), error = %e, "plugin panel did not render")
+            }
+        }
+    }
+    Ok(panels)
+}
+
+/// Tells the tenant's plugins that subscribe to it about `event` in
+/// `booking`, in the background: a slow or failing plugin never holds up
+/// the person who caused it.
+pub fn dispatch(
+    state: &AppState,
+    tenant: &tillit_domain::TenantId,
+    booking: &Booking,
+    event: Event,
+) {
+    let state = state.clone();
+    let tenant = tenant.clone();
+    let booking = booking.clone();
+    tokio::spawn(async move {
+        let visit = Visit {
+            id: booking.id.clone(),
+            status: VisitStatus::InProgress,
+            starts_at: booking.starts_at,
+            ends_at: booking.ends_at(),
+            participants: Vec::new(),
+        };
+        let ctx = CallContext {
+            tenant,
+            caller: None,
+            visit: Some(visit),
+        };
+        for (plugin, result) in state.plugins.dispatch_event(&ctx, &event).await {
+            if let Err(e) = result {
+                tracing::warn!(plugin, error = %e, "plugin event failed");
+            }
+        }
+    });
+}
