@@ -276,6 +276,10 @@ pub async fn serve(
         let _ = state.bound_port.set(addr.port());
     }
     let housekeeping = spawn_housekeeping(state.clone());
+    let plugin_reload = state
+        .config
+        .is_development()
+        .then(|| crate::plugins::spawn_reload(state.clone()));
     let reminders = crate::outbox::spawn_reminder_tick(state.clone());
     let (stop_worker, worker_stopped) = tokio::sync::oneshot::channel::<()>();
     let worker = crate::outbox::spawn_worker(state.clone(), async move {
@@ -286,6 +290,9 @@ pub async fn serve(
         .with_graceful_shutdown(shutdown)
         .await;
     housekeeping.abort();
+    if let Some(r) = plugin_reload {
+        r.abort();
+    }
     reminders.abort();
     // Let a message being sent finish; jobs not started stay queued.
     let _ = stop_worker.send(());

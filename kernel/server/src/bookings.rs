@@ -315,6 +315,12 @@ pub async fn create(
     let (status, key) = match outcome {
         BookOutcome::Booked(b) => {
             tracing::info!(tenant = %ctx.tenant.id, by = %me.id, booking = %b.id, status = b.status.as_str(), "booked");
+            crate::plugins::dispatch(
+                &state,
+                &ctx.tenant.id,
+                &b,
+                tillit_plugins::Event::BookingCreated,
+            );
             return Ok(Redirect::to("/bookings?done=created").into_response());
         }
         BookOutcome::PatientInactive => {
@@ -824,6 +830,14 @@ async fn change(state: &AppState, ctx: &Ctx, id: &str, action: BookingAction) ->
         .await?;
     }
     tracing::info!(tenant = %ctx.tenant.id, by = %me.id, booking = %id, to = to.as_str(), "booking status changed");
+    if to == BookingStatus::Cancelled {
+        crate::plugins::dispatch(
+            state,
+            &ctx.tenant.id,
+            &booking,
+            tillit_plugins::Event::BookingCancelled,
+        );
+    }
     let done = if to == BookingStatus::Cancelled {
         "cancelled"
     } else {

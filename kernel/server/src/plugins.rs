@@ -140,23 +140,26 @@ pub async fn visit_for(
             },
         })
         .collect();
-    use tillit_domain::booking::BookingStatus as S;
-    let status = match booking.status {
-        S::InProgress => VisitStatus::InProgress,
-        S::Finished => VisitStatus::Finished,
-        S::Cancelled => VisitStatus::Cancelled,
-        _ => VisitStatus::Booked,
-    };
     Ok((
         Visit {
             id: booking.id.clone(),
-            status,
+            status: status_of(booking),
             starts_at: booking.starts_at,
             ends_at: booking.ends_at(),
             participants,
         },
         people,
     ))
+}
+
+fn status_of(booking: &Booking) -> VisitStatus {
+    use tillit_domain::booking::BookingStatus as S;
+    match booking.status {
+        S::InProgress => VisitStatus::InProgress,
+        S::Finished => VisitStatus::Finished,
+        S::Cancelled => VisitStatus::Cancelled,
+        S::Unconfirmed | S::Confirmed | S::NoShow => VisitStatus::Booked,
+    }
 }
 
 fn caller(ctx: &Ctx, me: &Person) -> Caller {
@@ -357,7 +360,7 @@ pub fn dispatch(
     tokio::spawn(async move {
         let visit = Visit {
             id: booking.id.clone(),
-            status: VisitStatus::InProgress,
+            status: status_of(&booking),
             starts_at: booking.starts_at,
             ends_at: booking.ends_at(),
             participants: Vec::new(),
@@ -373,4 +376,31 @@ pub fn dispatch(
             }
         }
     });
+}
+
+/// Development: picks up rebuilt plugins (`cargo xtask plugins`) without a
+/// restart. Calls in flight finish on the version they started with; a
+/// plugin that no longer loads keeps its old version, and the log says why.
+pub fn spawn_reload(state: AppState) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(2));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            let host = Arc::clone(&state.plugins);
+            let Ok(report) = tokio::task::spawn_blocking(move || host.reload()).await else {
+                continue;
+            };
+            for info in &report.loaded {
+                tracing::info!(
+                    plugin = info.id(),
+                    version = info.version(),
+                    "plugin reloaded"
+                );
+            }
+            for failed in &report.failed {
+                tracing::error!(error = %failed, "plugin not reloaded; the old version stays");
+            }
+        }
+    })
 }

@@ -186,9 +186,20 @@ pub async fn socket(
         who: participant(&me),
     };
     tracing::info!(tenant = %ctx.tenant.id, booking = %booking.id, person = %me.id, "joins the visit room");
+    let tenant = ctx.tenant.id.clone();
     Ok(ws
         .max_message_size(MAX_MESSAGE)
-        .on_upgrade(move |socket| session.run(state, socket))
+        .on_upgrade(move |socket| async move {
+            use tillit_plugins::Event;
+            crate::plugins::dispatch(
+                &state,
+                &tenant,
+                &booking,
+                Event::ParticipantJoined(me.id.clone()),
+            );
+            session.run(state.clone(), socket).await;
+            crate::plugins::dispatch(&state, &tenant, &booking, Event::ParticipantLeft(me.id));
+        })
         .into_response())
 }
 

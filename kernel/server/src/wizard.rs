@@ -347,6 +347,12 @@ async fn send(
     let (status, field, key) = match outcome {
         BookOutcome::Booked(b) => {
             tracing::info!(tenant = %ctx.tenant.id, by = %me.id, booking = %b.id, colleagues = c.colleagues.len(), "group visit booked");
+            crate::plugins::dispatch(
+                state,
+                &ctx.tenant.id,
+                &b,
+                tillit_plugins::Event::BookingCreated,
+            );
             return Ok(Redirect::to("/bookings?done=created").into_response());
         }
         BookOutcome::PatientInactive => (
