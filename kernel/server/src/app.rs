@@ -48,6 +48,8 @@ pub struct Inner {
     pub media: tillit_media::driver::Hub,
     /// The tenants' WebAssembly plugins.
     pub plugins: Arc<tillit_plugins::PluginHost>,
+    /// Room connections, for plugins' live messages.
+    pub live: crate::plugins::LiveRooms,
 }
 
 /// Cheap to clone; handed to every handler.
@@ -163,6 +165,7 @@ pub async fn start(
         bound_port: std::sync::OnceLock::new(),
         media,
         plugins,
+        live: crate::plugins::LiveRooms::default(),
         config,
     })))
 }

@@ -7,9 +7,9 @@
 //! tenant that has not enabled a plugin sees no trace of it: its routes
 //! answer 404 and it fills no slot.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use axum::body::Bytes;
 use axum::extract::{Path as UrlPath, RawQuery, State};
@@ -239,6 +239,10 @@ pub async fn route(
                     log_access_all(&state, &ctx, &me, patients, action, "plugin").await?;
                 }
             }
+            if let Some(id) = &visit_id {
+                let room = crate::room::room_key(&ctx.tenant.id, id);
+                state.live.deliver(&room, called.live);
+            }
             let mut response = (
                 StatusCode::from_u16(called.value.status)
                     .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
@@ -403,4 +407,107 @@ pub fn spawn_reload(state: AppState) -> tokio::task::JoinHandle<()> {
             }
         }
     })
+}
+
+/// A live message on its way to one room connection: (plugin, JSON text).
+pub type LiveTx = tokio::sync::mpsc::UnboundedSender<(String, String)>;
+
+type Connections = HashMap<String, Vec<(u64, tillit_domain::PersonId, LiveTx)>>;
+
+/// Who is connected to which visit's room, for plugins' live messages
+/// (the `live` capability): per room, each connection's person and channel.
+#[derive(Debug, Default)]
+pub struct LiveRooms {
+    rooms: Mutex<Connections>,
+    next: std::sync::atomic::AtomicU64,
+}
+
+impl LiveRooms {
+    /// Registers a connection of `person` to `room`; the returned token
+    /// takes it away again ([`LiveRooms::leave`]).
+    pub fn join(&self, room: &str, person: tillit_domain::PersonId, tx: LiveTx) -> u64 {
+        let token = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.lock()
+            .entry(room.to_owned())
+            .or_default()
+            .push((token, person, tx));
+        token
+    }
+
+    pub fn leave(&self, room: &str, token: u64) {
+        let mut rooms = self.lock();
+        if let Some(conns) = rooms.get_mut(room) {
+            conns.retain(|(t, ..)| *t != token);
+            if conns.is_empty() {
+                rooms.remove(room);
+            }
+        }
+    }
+
+    /// Hands each message to the room's connections it is for (one person,
+    /// or everyone connected); returns how many connections got one.
+    pub fn deliver(&self, room: &str, messages: Vec<tillit_plugins::LiveMessage>) -> usize {
+        let rooms = self.lock();
+        let Some(conns) = rooms.get(room) else {
+            return 0;
+        };
+        let mut delivered = 0;
+        for m in messages {
+            for (_, person, tx) in conns {
+                if m.to.as_ref().is_none_or(|to| to == person)
+                    && tx.send((m.plugin.clone(), m.message.clone())).is_ok()
+                {
+                    delivered += 1;
+                }
+            }
+        }
+        delivered
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Connections> {
+        self.rooms.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tillit_domain::PersonId;
+    use tillit_plugins::LiveMessage;
+
+    fn message(to: Option<&str>) -> LiveMessage {
+        LiveMessage {
+            plugin: "chat".into(),
+            to: to.map(PersonId::new),
+            message: "{}".into(),
+        }
+    }
+
+    #[test]
+    fn live_messages_reach_the_room_they_are_for_and_the_person_named() {
+        let rooms = LiveRooms::default();
+        let (karin, mut karin_rx) = tokio::sync::mpsc::unbounded_channel();
+        let (tove, mut tove_rx) = tokio::sync::mpsc::unbounded_channel();
+        let (other, mut other_rx) = tokio::sync::mpsc::unbounded_channel();
+        rooms.join("demo/v1", PersonId::new("karin"), karin);
+        let t = rooms.join("demo/v1", PersonId::new("tove"), tove);
+        rooms.join("demo/v2", PersonId::new("karin"), other);
+
+        assert_eq!(rooms.deliver("demo/v1", vec![message(None)]), 2);
+        assert!(karin_rx.try_recv().is_ok() && tove_rx.try_recv().is_ok());
+        assert!(
+            other_rx.try_recv().is_err(),
+            "another visit's room hears nothing"
+        );
+
+        assert_eq!(rooms.deliver("demo/v1", vec![message(Some("tove"))]), 1);
+        assert!(
+            karin_rx.try_recv().is_err(),
+            "a message for one person only"
+        );
+        assert!(tove_rx.try_recv().is_ok());
+
+        rooms.leave("demo/v1", t);
+        assert_eq!(rooms.deliver("demo/v1", vec![message(Some("tove"))]), 0);
+    }
 }

@@ -184,6 +184,7 @@ pub async fn socket(
         cap: ctx.tenant.booking.max_participants,
         viewer: me.role,
         who: participant(&me),
+        person: me.id.clone(),
     };
     tracing::info!(tenant = %ctx.tenant.id, booking = %booking.id, person = %me.id, "joins the visit room");
     let tenant = ctx.tenant.id.clone();
@@ -217,6 +218,7 @@ pub async fn test_socket(
         cap: 1,
         viewer: me.role,
         who: participant(&me),
+        person: me.id.clone(),
     };
     Ok(ws
         .max_message_size(MAX_MESSAGE)
@@ -238,6 +240,7 @@ struct Session {
     cap: usize,
     viewer: Role,
     who: Participant,
+    person: tillit_domain::PersonId,
 }
 
 impl Session {
@@ -258,6 +261,9 @@ impl Session {
         let mut notices: Option<tokio::sync::mpsc::UnboundedReceiver<Notice>> = None;
         // An offer of the SFU's that must wait for a negotiation to finish.
         let mut pending_offer: Option<String> = None;
+        // Plugins' live messages for this room and person.
+        let (live_tx, mut live) = tokio::sync::mpsc::unbounded_channel();
+        let live_token = state.live.join(&self.room, self.person.clone(), live_tx);
         loop {
             let next_notice = async {
                 match notices.as_mut() {
@@ -347,6 +353,11 @@ impl Session {
                         break;
                     }
                 }
+                Some((plugin, message)) = live.recv() => {
+                    if send(&mut socket, &mut conn, ServerMessage::Plugin { plugin, message }).await.is_err() {
+                        break;
+                    }
+                }
                 notice = next_notice => {
                     let Some(notice) = notice else { break };
                     let msg = match notice {
@@ -391,6 +402,7 @@ impl Session {
                 break;
             }
         }
+        state.live.leave(&self.room, live_token);
         if let Some(peer) = me {
             hub.leave(self.room.clone(), peer);
         }

@@ -90,6 +90,12 @@ pub enum ServerMessage {
         rid: String,
         active: bool,
     },
+    /// A plugin's live message for its panel in this room (`message` is
+    /// the plugin's JSON text).
+    Plugin {
+        plugin: String,
+        message: String,
+    },
     /// Whether media flows between this browser and the SFU.
     Media {
         flowing: bool,

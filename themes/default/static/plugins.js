@@ -16,6 +16,9 @@
 //   text shown while there are unsaved edits.
 // - data-tillit-copy="<id>" on a button: copies that element's value, then
 //   shows data-tillit-done for a moment.
+// - data-tillit-live="<key>" on an element in a plugin's room panel: a live
+//   message from that plugin (the `live` capability) that is a JSON object
+//   with that key sets the element's text to the key's value.
 "use strict";
 
 (() => {
@@ -136,6 +139,18 @@
       e.preventDefault();
       e.returnValue = "";
     }
+  });
+
+  window.addEventListener("tillit:plugin", (e) => {
+    const { plugin, message } = e.detail || {};
+    const panel = document.getElementById("panel-" + plugin);
+    let data = null;
+    try { data = JSON.parse(message); } catch (_) { return; }
+    if (!panel || !data || typeof data !== "object") return;
+    panel.querySelectorAll("[data-tillit-live]").forEach((el) => {
+      const value = data[el.dataset.tillitLive];
+      if (value !== undefined && value !== null) el.textContent = String(value);
+    });
   });
 
   wire(document);

@@ -159,6 +159,10 @@
         // before another update landed.
         layerUpdates = layerUpdates.then(applyLayers).catch((err) => note("layer update failed", err));
         break;
+      case "plugin":
+        // For the plugin's panel (plugins.js): data-tillit-live elements.
+        window.dispatchEvent(new CustomEvent("tillit:plugin", { detail: { plugin: m.plugin, message: m.message } }));
+        break;
       case "media":
         status(m.flowing ? "" : T.reconnecting);
         if (mode === "test" && m.flowing) checkFlow();
