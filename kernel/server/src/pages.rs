@@ -66,6 +66,16 @@ fn base_context(
         "brand_css": brand.map(|b| format!("/brand/{}/brand.css", b.css.hash)),
         "logo": brand.and_then(|b| b.logo.as_ref()).map(|(name, a)| format!("/brand/{}/{name}", a.hash)),
         "user": user.map(user_json),
+        // Enabled plugins with a page of their own (the between-visits
+        // slot), for the menu.
+        "plugin_pages": user.map(|_| {
+            state
+                .plugins
+                .plugins_for_slot(&tenant.id, tillit_plugin_manifest::Slot::BetweenVisitsPage)
+                .iter()
+                .map(|p| json!({"id": p.id(), "name": p.name(lang.code())}))
+                .collect::<Vec<_>>()
+        }),
         "csrf": csrf,
         "path": path,
         "dev": state.config.is_development(),

@@ -320,33 +320,11 @@ pub async fn room_panels(
         caller: Some(caller(ctx, me)),
         visit: Some(visit),
     };
-    let lang = ctx.lang.code();
-    let mut panels = Vec::new();
-    for (info, result) in state.plugins.render_all(&call, &Slot::VisitPanel).await {
-        let view = match result {
-            Ok(called) => called.value,
-            Err(e) => {
-                tracing::error!(plugin = info.id(), error = %e, "plugin panel failed");
-                continue;
-            }
-        };
-        let Some(view) = view else { continue };
-        let page = tillit_plugins::view::Page {
-            csrf: &ctx.csrf,
-            lang,
-        };
-        match view.render(&page) {
-            Ok(html) => panels.push(json!({
-                "id": info.id(),
-                "title": info.name(lang),
-                "html": html,
-            })),
-            Err(e) => {
-                tracing::error!(plugin = info.id(), error = %e, "plugin panel did not render")
-            }
-        }
-    }
-    Ok(panels)
+    Ok(render_slot_html(state, ctx, &call, &Slot::VisitPanel)
+        .await
+        .into_iter()
+        .map(|(id, title, html)| json!({"id": id, "title": title, "html": html}))
+        .collect())
 }
 
 /// Tells the tenant's plugins that subscribe to it about `event` in
@@ -407,6 +385,94 @@ pub fn spawn_reload(state: AppState) -> tokio::task::JoinHandle<()> {
             }
         }
     })
+}
+
+/// Renders the views of every enabled plugin that fills `slot` (a failing
+/// plugin is logged and left out): (plugin id, its name, HTML).
+async fn render_slot_html(
+    state: &AppState,
+    ctx: &Ctx,
+    call: &CallContext,
+    slot: &Slot,
+) -> Vec<(String, String, String)> {
+    let lang = ctx.lang.code();
+    let mut out = Vec::new();
+    for (info, result) in state.plugins.render_all(call, slot).await {
+        let view = match result {
+            Ok(called) => called.value,
+            Err(e) => {
+                tracing::error!(plugin = info.id(), error = %e, "plugin view failed");
+                continue;
+            }
+        };
+        let Some(view) = view else { continue };
+        let page = tillit_plugins::view::Page {
+            csrf: &ctx.csrf,
+            lang,
+        };
+        match view.render(&page) {
+            Ok(html) => out.push((info.id().to_owned(), info.name(lang).to_owned(), html)),
+            Err(e) => tracing::error!(plugin = info.id(), error = %e, "plugin view did not render"),
+        }
+    }
+    out
+}
+
+/// The sections plugins add to a person's profile page.
+pub async fn profile_sections(state: &AppState, ctx: &Ctx, me: &Person) -> Vec<serde_json::Value> {
+    let call = CallContext {
+        tenant: ctx.tenant.id.clone(),
+        caller: Some(caller(ctx, me)),
+        visit: None,
+    };
+    render_slot_html(state, ctx, &call, &Slot::ProfileSection(me.id.clone()))
+        .await
+        .into_iter()
+        .map(|(id, name, html)| json!({"id": id, "name": name, "html": html}))
+        .collect()
+}
+
+/// `/features/{id}`: a plugin's page of its own, between visits (404 when
+/// the tenant has not enabled it or it has no such page).
+pub async fn feature_page(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    UrlPath(plugin): UrlPath<String>,
+) -> Result<Response, AppError> {
+    let me = ctx.user()?.clone();
+    let call = CallContext {
+        tenant: ctx.tenant.id.clone(),
+        caller: Some(caller(&ctx, &me)),
+        visit: None,
+    };
+    let view = match state
+        .plugins
+        .render_slot(&call, &plugin, &Slot::BetweenVisitsPage)
+        .await
+    {
+        Ok(called) => called.value.ok_or(AppError::NotFound)?,
+        Err(e) if e.status() == 404 => return Err(AppError::NotFound),
+        Err(e) => return Ok(call_error(&e)),
+    };
+    let lang = ctx.lang.code();
+    let html = view
+        .render(&tillit_plugins::view::Page {
+            csrf: &ctx.csrf,
+            lang,
+        })
+        .map_err(|e| AppError::Internal(format!("plugin {plugin} page: {e}")))?;
+    let name = state
+        .plugins
+        .plugin(&plugin)
+        .map(|p| p.name(lang).to_owned())
+        .unwrap_or_default();
+    Ok(crate::pages::page(
+        &state,
+        &ctx,
+        "plugin_page",
+        json!({"title": "plugin.title", "id": plugin, "name": name, "html": html}),
+    )?
+    .into_response())
 }
 
 /// A live message on its way to one room connection: (plugin, JSON text).

@@ -88,6 +88,7 @@ async fn render_profile(
     let profile = store.profile(&me.id).await?.unwrap_or_default();
     let types = store.visit_types_of(&me.id).await?;
     let picture = store.picture_hash(&me.id).await?;
+    let plugin_sections = crate::plugins::profile_sections(state, ctx, me).await;
     let t = &profile.text;
     let facts = ProfileFacts {
         has_title: !t.title.is_empty(),
@@ -153,6 +154,7 @@ async fn render_profile(
         json!({
             "title": "profile.title",
             "completion": facts.completion_percent(),
+            "plugin_sections": plugin_sections,
             "checklist": checklist.iter().map(|(k, done)| json!({"key": k, "done": done})).collect::<Vec<_>>(),
             "form": form,
             "errors": shown.profile_errors.map_or(json!({}), |e| FieldErrors::from_domain(e).to_json()),

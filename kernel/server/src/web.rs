@@ -46,6 +46,7 @@ pub fn router(state: AppState) -> Router {
         .route("/visits/{id}/room", get(room::show))
         .route("/visits/{id}/ws", get(room::socket))
         .route("/plugins/{id}/{*path}", axum::routing::any(plugins::route))
+        .route("/features/{id}", get(plugins::feature_page))
         .route("/video-test", get(room::test_page))
         .route("/video-test/ws", get(room::test_socket))
         .route("/visits/{id}/start", post(visits::start))
