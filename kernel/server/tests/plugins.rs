@@ -212,7 +212,10 @@ async fn private_notes_are_the_writing_clinicians_alone() {
         assert_eq!(status, StatusCode::NOT_FOUND);
 
         // Notes has no page of its own; the profile page works with plugins.
-        assert_eq!(karin.get("/features/notes").await.status, StatusCode::NOT_FOUND);
+        assert_eq!(
+            karin.get("/features/notes").await.status,
+            StatusCode::NOT_FOUND
+        );
         assert_eq!(karin.get("/profile").await.status, StatusCode::OK);
 
         // A write without the CSRF token changes nothing.
