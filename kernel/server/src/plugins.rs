@@ -63,7 +63,15 @@ pub fn start_host(
     let storage = Arc::new(tillit_plugins::sql::SqlStorage::new(store));
     let host = PluginHost::new(config, storage, clock).map_err(|e| e.to_string())?;
     if dir.is_dir() {
-        let report = host.load_dir(dir);
+        // One load at a time per process: a kernel has one host, but a
+        // test process starts many at once, and with a cold compilation
+        // cache each would compile every plugin in parallel; in turn, the
+        // first compiles and the others find its result in the cache.
+        static LOADING: Mutex<()> = Mutex::new(());
+        let report = {
+            let _one = LOADING.lock().unwrap_or_else(|p| p.into_inner());
+            host.load_dir(dir)
+        };
         for info in &report.loaded {
             tracing::info!(
                 plugin = info.id(),
