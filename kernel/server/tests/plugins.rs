@@ -14,7 +14,7 @@ mod support;
 use axum::body::Body;
 use axum::http::StatusCode;
 use fantoccini::Locator::{Css, Id};
-use headless::{Headless, wait_for_text};
+use headless::{Headless, login, wait_for_text};
 use support::*;
 use tillit_domain::Clock;
 
@@ -266,23 +266,7 @@ async fn a_clinician_writes_and_saves_a_note_in_the_room() {
     let (a, b) = tokio::join!(Headless::with_fake_media(), Headless::with_fake_media());
     let (ca, cb) = (&a.client, &b.client);
     for (c, pnr) in [(ca, "19811218-9876"), (cb, TOVE)] {
-        c.goto(&format!("http://demo.localhost:{port}/login"))
-            .await
-            .unwrap();
-        c.wait()
-            .for_element(Id("personnummer"))
-            .await
-            .unwrap()
-            .send_keys(pnr)
-            .await
-            .unwrap();
-        c.find(Id("login-submit"))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
-        wait_for_text(c, "#greeting", "").await;
+        login(c, port, pnr).await;
         c.goto(&format!("http://demo.localhost:{port}/visits/nb/room"))
             .await
             .unwrap();

@@ -10,7 +10,7 @@ mod headless;
 mod support;
 
 use fantoccini::Locator::Id;
-use headless::{Headless, screenshot, wait_for_text};
+use headless::{Headless, login, screenshot, wait_for_text};
 use support::*;
 use tillit_domain::Clock;
 
@@ -44,26 +44,6 @@ async fn ws_status(port: u16, visit: &str, cookie: Option<&String>, origin: &str
     let mut buf = [0u8; 12];
     s.read_exact(&mut buf).await.unwrap();
     String::from_utf8_lossy(&buf[9..12]).parse().unwrap()
-}
-
-async fn login(c: &fantoccini::Client, port: u16, pnr: &str) {
-    c.goto(&format!("http://demo.localhost:{port}/login"))
-        .await
-        .unwrap();
-    c.wait()
-        .for_element(Id("personnummer"))
-        .await
-        .unwrap()
-        .send_keys(pnr)
-        .await
-        .unwrap();
-    c.find(Id("login-submit"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    wait_for_text(c, "#greeting", "").await;
 }
 
 /// Karin's visit `id` with Tove, booked five minutes ahead and started by

@@ -173,6 +173,29 @@ impl Drop for Headless {
 /// is what makes this safe right after a click: the old page may still have
 /// an element with the same selector, about to go stale. On failure it says
 /// what the browser showed instead and saves a screenshot.
+/// Logs `pnr` in to the demo tenant of the kernel on `port` with the test
+/// login, as a person types it, and waits for the start page.
+pub async fn login(c: &fantoccini::Client, port: u16, pnr: &str) {
+    use fantoccini::Locator::Id;
+    c.goto(&format!("http://demo.localhost:{port}/login"))
+        .await
+        .unwrap();
+    c.wait()
+        .for_element(Id("personnummer"))
+        .await
+        .unwrap()
+        .send_keys(pnr)
+        .await
+        .unwrap();
+    c.find(Id("login-submit"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for_text(c, "#greeting", "").await;
+}
+
 pub async fn wait_for_text(c: &fantoccini::Client, css: &str, want: &str) -> String {
     let started = Instant::now();
     let mut last = String::new();
