@@ -260,8 +260,13 @@ impl PluginHost {
         wasm.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
         let cache = match &config.cache_dir {
             Some(dir) => {
+                // wasmtime wants an absolute directory; the configuration
+                // (`data/plugin-cache` by default) is relative to where
+                // `tillit` was started, as every other path in it is.
+                let dir = std::path::absolute(dir)
+                    .map_err(|e| HostError(format!("cache in {}: {e}", dir.display())))?;
                 let mut cache_config = CacheConfig::new();
-                cache_config.with_directory(dir);
+                cache_config.with_directory(&dir);
                 let cache = Cache::new(cache_config)
                     .map_err(|e| HostError(format!("cache in {}: {e:#}", dir.display())))?;
                 wasm.cache(Some(cache.clone()));

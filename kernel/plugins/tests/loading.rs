@@ -185,6 +185,29 @@ fn a_restart_takes_compiled_plugins_from_the_cache() {
     assert!(warm < cold, "warm {warm:?}, cold {cold:?}");
 }
 
+/// The default configuration names the cache relative to where `tillit`
+/// starts (`data/plugin-cache`); a fresh clone's first run depends on it.
+#[test]
+fn a_relative_cache_directory_is_taken_from_the_working_directory() {
+    let cache = tempdir::TempDir::new("plugin-cache");
+    let here = std::env::current_dir().unwrap();
+    let relative: std::path::PathBuf = here
+        .components()
+        .skip(1)
+        .map(|_| std::path::Component::ParentDir)
+        .collect::<std::path::PathBuf>()
+        .join(cache.path().strip_prefix("/").unwrap());
+    assert!(relative.is_relative());
+    let host = host_with_cache(&relative);
+    host.load(&package("notes")).unwrap();
+    assert_eq!(host.cache_stats(), Some((0, 1)));
+    assert!(
+        std::fs::read_dir(cache.path()).unwrap().next().is_some(),
+        "nothing was cached in {}",
+        cache.path().display()
+    );
+}
+
 #[tokio::test]
 async fn reloading_swaps_changed_plugins_and_views_keep_their_version() {
     let kit = Kit::new(Backend::Sqlite).await;

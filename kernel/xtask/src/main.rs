@@ -1,12 +1,13 @@
 //! Project chores, as `cargo xtask <command>` (std only, so it builds in seconds).
 //!
-//! - `run`: build the plugins, then build and start Tillit on its embedded
-//!   default (SQLite, test login, demo tenants).
+//! - `run [--release]`: build the plugins, then build and start Tillit on
+//!   its embedded default (SQLite, test login, demo tenants).
 //! - `test`: install what the tests need (browsers and drivers, a running
 //!   PostgreSQL, the wasm toolchain), build the plugins, and run every test.
 //! - `sqlx-prepare`: regenerate the offline query data of both backends.
 //! - `sqlx-check`: fail if the committed offline data is stale.
-//! - `ci`: formatting, lints, offline data, then `test`.
+//! - `ci`: formatting, lints, offline data, `test`, then `.ci/smoke.py` (the
+//!   run command used as a new user would).
 //! - `bench`, `bench-bookings`: the load benchmarks in `bench/`, for BENCHMARKS.md.
 //! - `bench-video`: the SFU (and Janus) under synthetic video load.
 //! - `plugins`: build and package the WebAssembly plugins (`plugins.rs`);
@@ -19,7 +20,7 @@ mod plugins;
 
 type Result<T = ()> = std::result::Result<T, String>;
 
-const USAGE: &str = "usage: cargo xtask <run|test|sqlx-prepare|sqlx-check|ci|bench|bench-bookings|bench-video|plugins> [args for cargo test]";
+const USAGE: &str = "usage: cargo xtask <run [--release]|test|sqlx-prepare|sqlx-check|ci|bench|bench-bookings|bench-video|plugins> [args for cargo test]";
 
 fn main() -> ExitCode {
     let mut args = std::env::args().skip(1);
@@ -79,21 +80,24 @@ fn succeeds(program: &str, args: &[&str]) -> bool {
         .is_ok_and(|o| o.status.success())
 }
 
+/// `run [--release] [args for tillit serve]`. The dev profile by default:
+/// it shares most of its build with `cargo xtask test`, a first run on a
+/// fresh machine takes minutes rather than a quarter of an hour, and the
+/// media path is optimised in dev builds too (the workspace's profile).
 fn run(args: &[String]) -> Result {
+    let (release, args) = match args.split_first() {
+        Some((first, rest)) if first == "--release" => (true, rest),
+        _ => (false, args),
+    };
     // The first-party plugins the demo tenants enable.
     plugins::plugins(&[])?;
     let mut c = cargo();
-    c.args([
-        "run",
-        "--release",
-        "--package",
-        "tillit-kernel",
-        "--bin",
-        "tillit",
-        "--",
-        "serve",
-    ])
-    .args(args);
+    c.arg("run");
+    if release {
+        c.arg("--release");
+    }
+    c.args(["--package", "tillit-kernel", "--bin", "tillit", "--", "serve"])
+        .args(args);
     status(c)
 }
 
@@ -166,7 +170,10 @@ fn ci() -> Result {
     ]);
     status(clippy)?;
     sqlx_data(Mode::Check)?;
-    test(&[])
+    test(&[])?;
+    let mut smoke = Command::new("python3");
+    smoke.arg(root().join(".ci/smoke.py"));
+    status(smoke)
 }
 
 fn bench(script: &str) -> Result {

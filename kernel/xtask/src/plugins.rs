@@ -104,8 +104,18 @@ fn test(args: &[String]) -> Result {
 /// The cargo that runs xtask, in the plugins' workspace.
 fn host_cargo() -> Command {
     let mut c = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
-    c.current_dir(plugins_dir());
+    in_plugins_workspace(&mut c);
     c
+}
+
+/// The plugins' workspace builds into `plugins/target` whatever target
+/// directory the user shares between projects (`CARGO_TARGET_DIR`,
+/// `build.target-dir`): the pack tool is run from there and the kernel
+/// finds the packages there (`plugins.dir`). The guests share nothing with
+/// other builds anyway (another target, another compiler).
+fn in_plugins_workspace(c: &mut Command) {
+    c.current_dir(plugins_dir())
+        .env("CARGO_TARGET_DIR", plugins_dir().join("target"));
 }
 
 /// A cargo that can build for wasm32-unknown-unknown, in the plugins'
@@ -115,11 +125,11 @@ fn guest_cargo(toolchain: Toolchain) -> Command {
         Toolchain::Rustup => host_cargo(),
         Toolchain::Debian => {
             let mut c = Command::new(DEBIAN_CARGO);
+            in_plugins_workspace(&mut c);
             let path = std::env::var("PATH").unwrap_or_default();
-            c.current_dir(plugins_dir())
-                // rustup's proxies come first on PATH; the guests need
-                // Debian's rustc, and only the guests do.
-                .env("PATH", format!("/usr/bin:{path}"))
+            // rustup's proxies come first on PATH; the guests need Debian's rustc,
+            // and only the guests do.
+            c.env("PATH", format!("/usr/bin:{path}"))
                 .env("RUSTC", DEBIAN_RUSTC)
                 .env_remove("RUSTUP_TOOLCHAIN")
                 .env_remove("RUSTDOC")
