@@ -14,6 +14,7 @@
 //! - [`access`]: what the patient-data access log records.
 //! - [`booking`]: the booking state machine, visit types, clinician profiles
 //!   and mobile numbers.
+//! - [`events`]: which event the tenant's plugins hear about a booking change.
 //! - [`notify`]: which messages a change to a booking sends, and when;
 //!   what a message may say.
 //! - [`time`]: timestamps, the clock, and durations as written in config.
@@ -23,6 +24,7 @@
 
 pub mod access;
 pub mod booking;
+pub mod events;
 pub mod ids;
 pub mod notify;
 pub mod people;

@@ -63,6 +63,32 @@ impl Deref for AppState {
     }
 }
 
+impl AppState {
+    /// What the use cases (`tillit_app`) work in for a request of `ctx`'s
+    /// tenant, now.
+    pub fn env<'a>(
+        &'a self,
+        ctx: &'a crate::session::Ctx,
+        store: &'a tillit_store::TenantStore<'a>,
+    ) -> tillit_app::Env<'a> {
+        tillit_app::Env {
+            store,
+            rules: booking_rules(&ctx.tenant),
+            now: self.clock.now(),
+            ids: &tillit_app::RandomIds,
+        }
+    }
+}
+
+/// The tenant file's booking settings, as the use cases take them.
+pub fn booking_rules(t: &Tenant) -> tillit_app::BookingRules<'_> {
+    tillit_app::BookingRules {
+        require_confirmation: t.booking.require_confirmation,
+        reminder_lead: t.booking.reminder_lead.0,
+        reasons: &t.booking.reasons,
+    }
+}
+
 /// Why the kernel could not start. Each names what to fix.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -284,6 +310,7 @@ pub async fn serve(
         .is_development()
         .then(|| crate::plugins::spawn_reload(state.clone()));
     let reminders = crate::outbox::spawn_reminder_tick(state.clone());
+    let plugin_events = crate::plugins::spawn_event_delivery(state.clone());
     let (stop_worker, worker_stopped) = tokio::sync::oneshot::channel::<()>();
     let worker = crate::outbox::spawn_worker(state.clone(), async move {
         let _ = worker_stopped.await;
@@ -297,6 +324,7 @@ pub async fn serve(
         r.abort();
     }
     reminders.abort();
+    plugin_events.abort();
     // Let a message being sent finish; jobs not started stay queued.
     let _ = stop_worker.send(());
     if tokio::time::timeout(Duration::from_secs(10), worker)

@@ -6,31 +6,30 @@
 //! time checks); this module turns forms into domain values, domain answers
 //! into field errors, and writes the access log for what it shows.
 
-use std::collections::HashSet;
-
 use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect};
 use serde::Deserialize;
 use serde_json::{Value, json};
+use tillit_app::bookings as uc;
+use tillit_app::{Actor, Conflict, Problem};
 use tillit_domain::access::AccessAction;
 use tillit_domain::booking::{
-    Actor, Booking, BookingAction, BookingFor, BookingListItem, BookingStatus, MobileNumber,
+    Actor as BookingActor, Booking, BookingAction, BookingListItem, BookingStatus, MobileNumber,
     ProfileFacts, transition,
 };
 use tillit_domain::people::NewPerson;
 use tillit_domain::time::LocalTimeError;
 use tillit_domain::{Person, PersonId, PersonName, Personnummer, Role, Timestamp};
-use tillit_store::{BookOutcome, NewBooking};
 
 use crate::app::AppState;
 use crate::error::AppError;
-use crate::forms::{FieldErrors, log_access, log_access_all, log_subjects};
+use crate::forms::{FieldErrors, ProblemFields, log_access, log_access_all, log_subjects};
 use crate::pages::{PageResult, page, personnummer_error_key};
 use crate::session::Ctx;
 
-const MESSAGE_MAX: usize = 500;
+const MESSAGE_MAX: usize = uc::MESSAGE_MAX;
 
 #[derive(Debug, Default, Deserialize)]
 pub struct InviteForm {
@@ -75,37 +74,17 @@ pub(crate) async fn invitees(
     me: &Person,
 ) -> Result<Invitees, AppError> {
     let store = state.store.tenant(ctx.tenant.id.clone());
-    let mine: HashSet<PersonId> = store
-        .bookings_of(&me.id, Timestamp(0))
-        .await?
-        .into_iter()
-        .map(|i| i.booking.patient)
-        .collect();
-    let patients = store
-        .people(Role::Patient)
-        .await?
-        .into_iter()
-        .filter(|p| mine.contains(&p.id))
-        .collect();
-    let colleagues = store
-        .people(Role::Clinician)
-        .await?
-        .into_iter()
-        .filter(|p| p.id != me.id)
-        .collect();
+    let env = state.env(ctx, &store);
+    let actor = Actor::portal(me.clone());
     Ok(Invitees {
-        patients,
-        colleagues,
+        patients: uc::my_patients(env, &actor).await?,
+        colleagues: uc::other_clinicians(env, &actor).await?,
     })
 }
 
 pub(crate) async fn published(state: &AppState, ctx: &Ctx, me: &Person) -> Result<bool, AppError> {
-    let profile = state
-        .store
-        .tenant(ctx.tenant.id.clone())
-        .profile(&me.id)
-        .await?;
-    Ok(profile.is_some_and(|p| p.published_at.is_some()))
+    let store = state.store.tenant(ctx.tenant.id.clone());
+    Ok(uc::is_published(state.env(ctx, &store), &Actor::portal(me.clone())).await?)
 }
 
 async fn render_invite(
@@ -204,36 +183,8 @@ pub async fn create(
     Form(form): Form<InviteForm>,
 ) -> PageResult {
     let me = ctx.require(Role::Clinician)?.clone();
-    if !published(&state, &ctx, &me).await? {
-        return render_invite(
-            &state,
-            &ctx,
-            &form,
-            &FieldErrors::default(),
-            false,
-            StatusCode::CONFLICT,
-        )
-        .await;
-    }
-    let now = state.clock.now();
-    let store = state.store.tenant(ctx.tenant.id.clone());
     let mut errors = FieldErrors::default();
-
-    let visit_type = store
-        .visit_types_of(&me.id)
-        .await?
-        .into_iter()
-        .find(|v| v.id == form.visit_type_id);
-    if visit_type.is_none() {
-        errors.add("visit_type_id", "field.required");
-    }
-    // The clinician's patients and colleagues are looked up only when the
-    // form names one of them.
-    let invitees = match form.who.as_str() {
-        "existing" | "colleague" => Some(invitees(&state, &ctx, &me).await?),
-        _ => None,
-    };
-    let who = parse_who(
+    let invitee = parse_who(
         WhoFields {
             who: &form.who,
             phone: &form.phone,
@@ -243,100 +194,57 @@ pub async fn create(
             patient_id: &form.patient_id,
             colleague_id: &form.colleague_id,
         },
-        invitees.as_ref(),
-        &me,
         &mut errors,
     );
-    let book_now = form.book_now.is_some();
-    let starts_at = if book_now {
-        Some(now)
+    let start = if form.book_now.is_some() {
+        Some(uc::Start::Now)
     } else {
-        parse_start(&form.date, &form.time, now, &mut errors)
+        parse_start(&form.date, &form.time, &mut errors).map(uc::Start::At)
     };
-    let message = form.message.trim().to_owned();
-    if message.chars().count() > MESSAGE_MAX {
-        errors.add_max("message", "field.too_long", MESSAGE_MAX);
-    }
-    let (Some(visit_type), Some(who), Some(starts_at), true) =
-        (visit_type, who, starts_at, errors.is_empty())
-    else {
-        return render_invite(
-            &state,
-            &ctx,
-            &form,
-            &errors,
-            false,
-            StatusCode::UNPROCESSABLE_ENTITY,
-        )
-        .await;
+    let cmd = uc::Book {
+        visit_type_id: form.visit_type_id.clone(),
+        title: uc::Title::VisitType,
+        start,
+        invitee,
+        message: form.message.clone(),
+        colleagues: Vec::new(),
+        accept_overlap: form.confirm_overlap.is_some(),
     };
-
-    let booking = Booking {
-        id: uuid::Uuid::new_v4().to_string(),
-        clinician: me.id.clone(),
-        patient: PersonId::new(""),
-        visit_type_id: visit_type.id.clone(),
-        title: visit_type.spec.title.clone(),
-        minutes: visit_type.spec.minutes,
-        kind: visit_type.spec.kind,
-        starts_at,
-        status: BookingStatus::initial(book_now, ctx.tenant.booking.require_confirmation),
-        message,
-    };
-    // Double-booking one's own time is allowed, but only when meant.
-    if form.confirm_overlap.is_none()
-        && store
-            .overlapping_bookings(&me.id, starts_at, booking.ends_at(), "")
-            .await?
-            > 0
-    {
-        return render_invite(&state, &ctx, &form, &errors, true, StatusCode::CONFLICT).await;
-    }
-    let outcome = store
-        .create_booking(
-            NewBooking {
-                patient: &who,
-                booking,
-                created_by: &me.id,
-                created_by_role: me.role,
-                new_patient_id: PersonId::new(uuid::Uuid::new_v4().to_string()),
-                event_id: uuid::Uuid::new_v4().to_string(),
-                reminder_lead: ctx.tenant.booking.reminder_lead.0,
-                participants: Vec::new(),
-            },
-            now,
-        )
-        .await?;
-    let field = if form.who == "existing" {
-        "patient_id"
-    } else {
-        "personnummer"
-    };
-    let (status, key) = match outcome {
-        BookOutcome::Booked(b) => {
-            tracing::info!(tenant = %ctx.tenant.id, by = %me.id, booking = %b.id, status = b.status.as_str(), "booked");
-            crate::plugins::dispatch(
-                &state,
-                &ctx.tenant.id,
-                &b,
-                tillit_plugins::Event::BookingCreated,
+    let store = state.store.tenant(ctx.tenant.id.clone());
+    let outcome = uc::book(state.env(&ctx, &store), &Actor::portal(me), cmd).await;
+    let (status, overlap) = match outcome {
+        Ok(_) => return Ok(Redirect::to("/bookings?done=created").into_response()),
+        Err(tillit_app::Error::Conflict(Conflict::NotPublished)) => {
+            // The page says what is missing; the fields do not matter yet.
+            errors = FieldErrors::default();
+            (StatusCode::CONFLICT, false)
+        }
+        Err(tillit_app::Error::Conflict(Conflict::Overlap)) => (StatusCode::CONFLICT, true),
+        Err(tillit_app::Error::Invalid(problems)) => {
+            let existing = form.who == "existing";
+            let patient = if existing {
+                "patient_id"
+            } else {
+                "personnummer"
+            };
+            errors.add_problems(
+                &problems,
+                ProblemFields {
+                    patient_unknown: patient,
+                    patient_state: patient,
+                    colleague: ("colleague_id", "field.required"),
+                },
             );
-            return Ok(Redirect::to("/bookings?done=created").into_response());
+            let status = if problems.contains(&Problem::SlotTaken) {
+                StatusCode::CONFLICT
+            } else {
+                StatusCode::UNPROCESSABLE_ENTITY
+            };
+            (status, false)
         }
-        BookOutcome::PatientInactive => {
-            (StatusCode::UNPROCESSABLE_ENTITY, "booking.patient_inactive")
-        }
-        BookOutcome::NotAPatient => (StatusCode::UNPROCESSABLE_ENTITY, "booking.not_a_patient"),
-        BookOutcome::NoSuchPerson => (StatusCode::UNPROCESSABLE_ENTITY, "field.required"),
-        BookOutcome::SlotTaken => (StatusCode::CONFLICT, "booking.slot_taken"),
+        Err(e) => return Err(e.into()),
     };
-    let field = if key == "booking.slot_taken" {
-        "time"
-    } else {
-        field
-    };
-    errors.add(field, key);
-    render_invite(&state, &ctx, &form, &errors, false, status).await
+    render_invite(&state, &ctx, &form, &errors, overlap, status).await
 }
 
 /// The person fields of a booking form (the invite form and the wizard).
@@ -352,14 +260,10 @@ pub(crate) struct WhoFields<'a> {
     pub colleague_id: &'a str,
 }
 
-/// Who a booking is for, from the form; problems go to `errors` by field.
-/// `invitees` is needed for `existing` and `colleague`.
-pub(crate) fn parse_who(
-    f: WhoFields<'_>,
-    invitees: Option<&Invitees>,
-    me: &Person,
-    errors: &mut FieldErrors,
-) -> Option<BookingFor> {
+/// Who a booking is for, as far as the form says; what cannot be read goes
+/// to `errors` by field. Whether the person may be invited is the use
+/// case's to say.
+pub(crate) fn parse_who(f: WhoFields<'_>, errors: &mut FieldErrors) -> Option<uc::Invitee> {
     match f.who {
         "new" => {
             let phone = MobileNumber::parse(f.phone).or_else(|| {
@@ -369,9 +273,6 @@ pub(crate) fn parse_who(
             let pnr = Personnummer::parse(f.personnummer)
                 .map_err(|e| errors.add("personnummer", personnummer_error_key(e)))
                 .ok();
-            if pnr.as_ref() == Some(&me.personnummer) {
-                errors.add("personnummer", "booking.self");
-            }
             let given = PersonName::parse(f.given_name)
                 .map_err(|e| errors.add("given_name", crate::pages::name_error_key(e)))
                 .ok();
@@ -380,7 +281,7 @@ pub(crate) fn parse_who(
                 .ok();
             match (phone, pnr, given, family) {
                 (Some(phone), Some(personnummer), Some(given_name), Some(family_name)) => {
-                    Some(BookingFor::Patient {
+                    Some(uc::Invitee::New {
                         person: NewPerson {
                             role: Role::Patient,
                             personnummer,
@@ -393,33 +294,20 @@ pub(crate) fn parse_who(
                 _ => None,
             }
         }
-        "existing" => {
-            match invitees.and_then(|i| i.patients.iter().find(|p| p.id.as_str() == f.patient_id)) {
-                Some(p) => Some(BookingFor::Existing(p.id.clone())),
-                None => {
-                    errors.add("patient_id", "field.required");
-                    None
-                }
-            }
+        "existing" if !f.patient_id.is_empty() => {
+            Some(uc::Invitee::MyPatient(PersonId::new(f.patient_id)))
         }
-        "colleague" => match invitees.and_then(|i| {
-            i.colleagues
-                .iter()
-                .find(|p| p.id.as_str() == f.colleague_id)
-        }) {
-            Some(p) => Some(BookingFor::Existing(p.id.clone())),
-            None => {
-                errors.add(
-                    "colleague_id",
-                    if f.colleague_id == me.id.as_str() {
-                        "booking.self"
-                    } else {
-                        "field.required"
-                    },
-                );
-                None
-            }
-        },
+        "existing" => {
+            errors.add("patient_id", "field.required");
+            None
+        }
+        "colleague" if !f.colleague_id.is_empty() => {
+            Some(uc::Invitee::Colleague(PersonId::new(f.colleague_id)))
+        }
+        "colleague" => {
+            errors.add("colleague_id", "field.required");
+            None
+        }
         _ => {
             errors.add("who", "field.required");
             None
@@ -427,19 +315,11 @@ pub(crate) fn parse_who(
     }
 }
 
-/// A Stockholm date and time from a form, in the future; problems go to
-/// `errors` under `date` or `time`.
-pub(crate) fn parse_start(
-    date: &str,
-    time: &str,
-    now: Timestamp,
-    errors: &mut FieldErrors,
-) -> Option<Timestamp> {
+/// A Stockholm date and time from a form; what cannot be read goes to
+/// `errors` under `date` or `time`. (That it lies ahead is the use case's
+/// rule.)
+pub(crate) fn parse_start(date: &str, time: &str, errors: &mut FieldErrors) -> Option<Timestamp> {
     match Timestamp::from_stockholm(date, time) {
-        Ok(t) if t < now => {
-            errors.add("date", "booking.past");
-            None
-        }
         Ok(t) => Some(t),
         Err(LocalTimeError::BadDate) => {
             errors.add("date", "field.date");
@@ -465,24 +345,11 @@ pub struct TimeForm {
     confirm_overlap: Option<String>,
 }
 
-/// The clinician's own booking that can still move, or 404.
+/// The clinician's own booking that can still move, or 404 (409 if it
+/// can no longer move).
 async fn movable(state: &AppState, ctx: &Ctx, me: &Person, id: &str) -> Result<Booking, AppError> {
-    let b = state
-        .store
-        .tenant(ctx.tenant.id.clone())
-        .booking(id)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    if b.clinician != me.id {
-        return Err(AppError::NotFound);
-    }
-    if !matches!(
-        b.status,
-        BookingStatus::Unconfirmed | BookingStatus::Confirmed
-    ) {
-        return Err(AppError::Conflict("booking cannot move"));
-    }
-    Ok(b)
+    let store = state.store.tenant(ctx.tenant.id.clone());
+    Ok(uc::movable(state.env(ctx, &store), &Actor::portal(me.clone()), id).await?)
 }
 
 async fn render_time(
@@ -545,75 +412,32 @@ pub async fn change_time(
 ) -> PageResult {
     let me = ctx.require(Role::Clinician)?.clone();
     let b = movable(&state, &ctx, &me, &id).await?;
-    let now = state.clock.now();
     let mut errors = FieldErrors::default();
-    let Some(start) = parse_start(&form.date, &form.time, now, &mut errors) else {
-        return render_time(
-            &state,
-            &ctx,
-            &b,
-            &form,
-            &errors,
-            false,
-            StatusCode::UNPROCESSABLE_ENTITY,
-        )
-        .await;
-    };
-    let moved = Booking {
-        starts_at: start,
-        ..b.clone()
-    };
+    let start = parse_start(&form.date, &form.time, &mut errors);
     let store = state.store.tenant(ctx.tenant.id.clone());
-    if form.confirm_overlap.is_none()
-        && store
-            .overlapping_bookings(&me.id, start, moved.ends_at(), &b.id)
-            .await?
-            > 0
-    {
-        return render_time(&state, &ctx, &b, &form, &errors, true, StatusCode::CONFLICT).await;
-    }
-    match store
-        .reschedule_booking(
-            &b.id,
-            &me.id,
-            start,
-            moved.ends_at(),
-            ctx.tenant.booking.reminder_lead.0,
-            now,
-        )
-        .await?
-    {
-        tillit_store::RescheduleOutcome::Moved => {}
-        tillit_store::RescheduleOutcome::NotChangeable => {
-            return Err(AppError::Conflict("booking cannot move"));
+    let outcome = uc::move_booking(
+        state.env(&ctx, &store),
+        &Actor::portal(me),
+        &id,
+        start,
+        form.confirm_overlap.is_some(),
+    )
+    .await;
+    let (status, overlap) = match outcome {
+        Ok(_) => return Ok(Redirect::to("/bookings?done=moved").into_response()),
+        Err(tillit_app::Error::Conflict(Conflict::Overlap)) => (StatusCode::CONFLICT, true),
+        Err(tillit_app::Error::Invalid(problems)) => {
+            errors.add_problems(&problems, ProblemFields::WIZARD);
+            let status = if problems.contains(&Problem::SlotTaken) {
+                StatusCode::CONFLICT
+            } else {
+                StatusCode::UNPROCESSABLE_ENTITY
+            };
+            (status, false)
         }
-        tillit_store::RescheduleOutcome::SlotTaken => {
-            errors.add("time", "booking.slot_taken");
-            return render_time(
-                &state,
-                &ctx,
-                &b,
-                &form,
-                &errors,
-                false,
-                StatusCode::CONFLICT,
-            )
-            .await;
-        }
-    }
-    if let Some(patient) = store.person(&b.patient).await? {
-        log_access(
-            &state,
-            &ctx,
-            &me,
-            &patient,
-            AccessAction::Update,
-            "booking.time",
-        )
-        .await?;
-    }
-    tracing::info!(tenant = %ctx.tenant.id, by = %me.id, booking = %b.id, "booking moved");
-    Ok(Redirect::to("/bookings?done=moved").into_response())
+        Err(e) => return Err(e.into()),
+    };
+    render_time(&state, &ctx, &b, &form, &errors, overlap, status).await
 }
 
 /// Logs, in one statement, that `me` was shown these bookings' patients.
@@ -639,9 +463,9 @@ fn item_json(state: &AppState, ctx: &Ctx, me: &Person, item: &BookingListItem) -
     let b = &item.booking;
     let i_am_patient = b.patient == me.id;
     let actor = if i_am_patient {
-        Actor::Patient
+        BookingActor::Patient
     } else {
-        Actor::Clinician
+        BookingActor::Clinician
     };
     json!({
         "id": b.id,
@@ -791,63 +615,13 @@ pub fn home_notice(q: &DoneQuery) -> Option<&'static str> {
 async fn change(state: &AppState, ctx: &Ctx, id: &str, action: BookingAction) -> PageResult {
     let me = ctx.user()?.clone();
     let store = state.store.tenant(ctx.tenant.id.clone());
-    // Someone who is not part of the booking learns nothing about it.
-    let booking = store.booking(id).await?.ok_or(AppError::NotFound)?;
-    let actor = if booking.patient == me.id {
-        Actor::Patient
-    } else if booking.clinician == me.id {
-        Actor::Clinician
-    } else {
-        return Err(AppError::NotFound);
-    };
-    let to = transition(booking.status, action, actor)
-        .map_err(|_| AppError::Conflict("booking status"))?;
-    let now = state.clock.now();
-    if !store
-        .change_booking_status(
-            id,
-            booking.status,
-            to,
-            &me.id,
-            &uuid::Uuid::new_v4().to_string(),
-            ctx.tenant.booking.reminder_lead.0,
-            now,
-        )
-        .await?
-    {
-        // Someone else changed it first; nothing was done here.
-        return Err(AppError::Conflict("booking changed concurrently"));
-    }
-    if let Some(patient) = store.person(&booking.patient).await? {
-        log_access(
-            state,
-            ctx,
-            &me,
-            &patient,
-            AccessAction::Update,
-            "booking.status",
-        )
-        .await?;
-    }
-    tracing::info!(tenant = %ctx.tenant.id, by = %me.id, booking = %id, to = to.as_str(), "booking status changed");
-    if to == BookingStatus::Cancelled {
-        crate::plugins::dispatch(
-            state,
-            &ctx.tenant.id,
-            &booking,
-            tillit_plugins::Event::BookingCancelled,
-        );
-    }
-    let done = if to == BookingStatus::Cancelled {
+    let changed = uc::change_status(state.env(ctx, &store), &Actor::portal(me), id, action).await?;
+    let done = if changed.to == BookingStatus::Cancelled {
         "cancelled"
     } else {
         "confirmed"
     };
-    let back = if actor == Actor::Patient {
-        "/"
-    } else {
-        "/bookings"
-    };
+    let back = if changed.by_patient { "/" } else { "/bookings" };
     Ok(Redirect::to(&format!("{back}?done={done}")).into_response())
 }
 

@@ -81,6 +81,28 @@ impl From<StoreError> for AppError {
     }
 }
 
+/// What a use case refused, when the handler has nothing better to show
+/// (forms render `Invalid` and some conflicts as field errors themselves).
+impl From<tillit_app::Error> for AppError {
+    fn from(e: tillit_app::Error) -> Self {
+        use tillit_app::{Conflict, Error};
+        match e {
+            Error::NotFound => AppError::NotFound,
+            Error::Forbidden => AppError::Forbidden,
+            Error::Invalid(_) => AppError::BadRequest("invalid"),
+            Error::Conflict(c) => AppError::Conflict(match c {
+                Conflict::NotPublished => "profile not published",
+                Conflict::Overlap => "overlaps another booking",
+                Conflict::NotChangeable => "booking cannot change",
+                Conflict::ChangedMeanwhile => "changed concurrently",
+                Conflict::CannotStartNow => "the visit cannot be started now",
+                Conflict::NotInProgress => "the visit is not in progress",
+            }),
+            Error::Store(e) => e.into(),
+        }
+    }
+}
+
 impl From<handlebars::RenderError> for AppError {
     fn from(e: handlebars::RenderError) -> Self {
         AppError::Internal(format!("rendering failed: {e}"))

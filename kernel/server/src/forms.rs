@@ -1,11 +1,10 @@
 //! What every form handler shares: field errors as the templates read them,
 //! and the access-log entry for reading or changing a patient's data.
 
-use std::collections::HashSet;
-
 use serde_json::{Map, Value, json};
+use tillit_app::Problem;
 use tillit_domain::Role;
-use tillit_domain::access::{AccessAction, AccessEvent};
+use tillit_domain::access::AccessAction;
 use tillit_domain::booking::FieldError;
 use tillit_domain::{Person, PersonId, Personnummer};
 
@@ -52,6 +51,33 @@ impl FieldErrors {
         Self(map)
     }
 
+    /// The rules a booking broke (`tillit_app`), on the form's fields.
+    pub fn add_problems(&mut self, problems: &[Problem], fields: ProblemFields) {
+        for p in problems {
+            match *p {
+                Problem::VisitTypeUnknown => self.add("visit_type_id", "field.required"),
+                Problem::ReasonMissing => self.add("reason", "field.required"),
+                Problem::ReasonUnknown => self.add("reason", "wizard.reason_unknown"),
+                Problem::StartInPast => self.add("date", "booking.past"),
+                Problem::MessageTooLong { max } => self.add_max("message", "field.too_long", max),
+                Problem::PatientIsSelf => self.add("personnummer", "booking.self"),
+                Problem::PatientUnknown => self.add(fields.patient_unknown, "field.required"),
+                Problem::PatientInactive => {
+                    self.add(fields.patient_state, "booking.patient_inactive")
+                }
+                Problem::NotAPatient => self.add(fields.patient_state, "booking.not_a_patient"),
+                Problem::ColleagueIsSelf => self.add("colleague_id", "booking.self"),
+                Problem::ColleagueUnknown => {
+                    self.add(fields.colleague.0, fields.colleague.1);
+                }
+                Problem::TooManyColleagues { max } => {
+                    self.add_max("colleagues", "wizard.too_many", max)
+                }
+                Problem::SlotTaken => self.add("time", "booking.slot_taken"),
+            }
+        }
+    }
+
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
@@ -59,6 +85,27 @@ impl FieldErrors {
     pub fn to_json(&self) -> Value {
         Value::Object(self.0.clone())
     }
+}
+
+/// Where a form shows the problems whose field depends on the form.
+#[derive(Debug, Clone, Copy)]
+pub struct ProblemFields {
+    /// The field of a patient who is not one of the clinician's.
+    pub patient_unknown: &'static str,
+    /// The field of a patient who is inactive or not a patient.
+    pub patient_state: &'static str,
+    /// The field and message of an unknown colleague.
+    pub colleague: (&'static str, &'static str),
+}
+
+impl ProblemFields {
+    /// The group-visit wizard's fields (and those of forms with none of
+    /// these fields).
+    pub const WIZARD: ProblemFields = ProblemFields {
+        patient_unknown: "patient_id",
+        patient_state: "personnummer",
+        colleague: ("colleagues", "wizard.colleague_unknown"),
+    };
 }
 
 /// Records that `actor` read or changed the data of each subject, given as
@@ -74,24 +121,9 @@ pub async fn log_subjects<'s>(
     action: AccessAction,
     what: &'static str,
 ) -> Result<(), AppError> {
-    let mut seen = HashSet::new();
-    let events: Vec<AccessEvent> = subjects
-        .into_iter()
-        .filter(|(id, _, role)| *role == Role::Patient && seen.insert(*id))
-        .map(|(id, pnr, _)| AccessEvent {
-            actor: actor.id.clone(),
-            actor_role: actor.role,
-            patient: id.clone(),
-            patient_personnummer: pnr.clone(),
-            action,
-            what,
-        })
-        .collect();
-    state
-        .store
-        .tenant(ctx.tenant.id.clone())
-        .log_access_many(&events, state.clock.now())
-        .await?;
+    let store = state.store.tenant(ctx.tenant.id.clone());
+    let actor = tillit_app::Actor::portal(actor.clone());
+    tillit_app::access::log(state.env(ctx, &store), &actor, subjects, action, what).await?;
     Ok(())
 }
 

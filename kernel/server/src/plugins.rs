@@ -18,6 +18,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 use tillit_domain::access::AccessAction;
 use tillit_domain::booking::Booking;
+use tillit_domain::events::BookingEvent;
 use tillit_domain::{Clock, Person, Role};
 use tillit_plugins::{
     CallContext, CallError, Caller, Capability, Event, Grant, HostConfig, HttpRequest, Method,
@@ -151,7 +152,7 @@ pub async fn visit_for(
     Ok((
         Visit {
             id: booking.id.clone(),
-            status: status_of(booking),
+            status: status_of(booking.status),
             starts_at: booking.starts_at,
             ends_at: booking.ends_at(),
             participants,
@@ -160,9 +161,9 @@ pub async fn visit_for(
     ))
 }
 
-fn status_of(booking: &Booking) -> VisitStatus {
+fn status_of(status: tillit_domain::booking::BookingStatus) -> VisitStatus {
     use tillit_domain::booking::BookingStatus as S;
-    match booking.status {
+    match status {
         S::InProgress => VisitStatus::InProgress,
         S::Finished => VisitStatus::Finished,
         S::Cancelled => VisitStatus::Cancelled,
@@ -335,10 +336,12 @@ pub async fn room_panels(
         .collect())
 }
 
-/// Tells the tenant's plugins that subscribe to it about `event` in
-/// `booking`, in the background: a slow or failing plugin never holds up
-/// the person who caused it.
-pub fn dispatch(
+/// Tells the tenant's plugins that subscribe to it that a person joined or
+/// left `booking`'s room, in the background: a slow or failing plugin never
+/// holds up the person. Presence is live, not a change to anything stored;
+/// booking changes reach plugins through the outbox instead
+/// ([`spawn_event_delivery`]).
+pub fn dispatch_presence(
     state: &AppState,
     tenant: &tillit_domain::TenantId,
     booking: &Booking,
@@ -346,26 +349,99 @@ pub fn dispatch(
 ) {
     let state = state.clone();
     let tenant = tenant.clone();
-    let booking = booking.clone();
-    tokio::spawn(async move {
-        let visit = Visit {
-            id: booking.id.clone(),
-            status: status_of(&booking),
-            starts_at: booking.starts_at,
-            ends_at: booking.ends_at(),
-            participants: Vec::new(),
+    let visit = Visit {
+        id: booking.id.clone(),
+        status: status_of(booking.status),
+        starts_at: booking.starts_at,
+        ends_at: booking.ends_at(),
+        participants: Vec::new(),
+    };
+    tokio::spawn(async move { deliver(&state, tenant, visit, &event).await });
+}
+
+async fn deliver(state: &AppState, tenant: tillit_domain::TenantId, visit: Visit, event: &Event) {
+    let ctx = CallContext {
+        tenant,
+        caller: None,
+        visit: Some(visit),
+    };
+    for (plugin, result) in state.plugins.dispatch_event(&ctx, event).await {
+        if let Err(e) = result {
+            tracing::warn!(plugin, error = %e, "plugin event failed");
+        }
+    }
+}
+
+/// The plugin API's event for a booking change, if API 0.1.0 has one
+/// (it has no "confirmed" or "moved"; those are recorded and marked
+/// delivered, for a later API version to carry).
+fn api_event(kind: BookingEvent) -> Option<Event> {
+    match kind {
+        BookingEvent::Created => Some(Event::BookingCreated),
+        BookingEvent::Cancelled => Some(Event::BookingCancelled),
+        BookingEvent::Started => Some(Event::VisitStarted),
+        BookingEvent::Ended => Some(Event::VisitEnded),
+        BookingEvent::Confirmed | BookingEvent::Moved => None,
+    }
+}
+
+/// Hands the plugin events that booking changes recorded (in the change's
+/// own transaction) to the tenants' plugins, oldest first, and marks each
+/// delivered. Returns how many were delivered. An event whose delivery was
+/// cut short by a crash is delivered again after the restart: plugins hear
+/// each change at least once.
+pub async fn deliver_recorded_events(state: &AppState) -> usize {
+    let mut delivered = 0;
+    for t in state.tenants.all() {
+        let store = state.store.tenant(t.id.clone());
+        let pending = match store.pending_plugin_events(100).await {
+            Ok(p) => p,
+            Err(e) => {
+                tracing::warn!(tenant = %t.id, error = %e, "plugin events could not be read");
+                continue;
+            }
         };
-        let ctx = CallContext {
-            tenant,
-            caller: None,
-            visit: Some(visit),
-        };
-        for (plugin, result) in state.plugins.dispatch_event(&ctx, &event).await {
-            if let Err(e) = result {
-                tracing::warn!(plugin, error = %e, "plugin event failed");
+        for e in pending {
+            if let Some(event) = api_event(e.kind) {
+                let visit = Visit {
+                    id: e.booking_id.clone(),
+                    status: status_of(e.visit_status),
+                    starts_at: e.starts_at,
+                    ends_at: e.ends_at,
+                    participants: Vec::new(),
+                };
+                deliver(state, t.id.clone(), visit, &event).await;
+            }
+            match store
+                .mark_plugin_event_delivered(&e.id, state.clock.now())
+                .await
+            {
+                Ok(_) => delivered += 1,
+                Err(err) => {
+                    // Delivered again next round, which plugins allow for.
+                    tracing::warn!(tenant = %t.id, error = %err, "plugin event not marked delivered");
+                    break;
+                }
             }
         }
-    });
+    }
+    delivered
+}
+
+/// The worker that delivers recorded plugin events: woken by every change
+/// that records one, and every second besides (events a crashed process
+/// left behind, changes made by another process).
+pub fn spawn_event_delivery(state: AppState) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            let _ = tokio::time::timeout(
+                std::time::Duration::from_secs(1),
+                state.store.plugin_events_recorded(),
+            )
+            .await;
+            deliver_recorded_events(&state).await;
+        }
+    })
 }
 
 /// Development: picks up rebuilt plugins (`cargo xtask plugins`) without a

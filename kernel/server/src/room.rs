@@ -192,14 +192,19 @@ pub async fn socket(
         .max_message_size(MAX_MESSAGE)
         .on_upgrade(move |socket| async move {
             use tillit_plugins::Event;
-            crate::plugins::dispatch(
+            crate::plugins::dispatch_presence(
                 &state,
                 &tenant,
                 &booking,
                 Event::ParticipantJoined(me.id.clone()),
             );
             session.run(state.clone(), socket).await;
-            crate::plugins::dispatch(&state, &tenant, &booking, Event::ParticipantLeft(me.id));
+            crate::plugins::dispatch_presence(
+                &state,
+                &tenant,
+                &booking,
+                Event::ParticipantLeft(me.id),
+            );
         })
         .into_response())
 }

@@ -8,10 +8,11 @@
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect};
 use serde_json::json;
+use tillit_app::Actor;
+use tillit_domain::Person;
 use tillit_domain::access::AccessAction;
-use tillit_domain::booking::{Booking, BookingStatus};
+use tillit_domain::booking::Booking;
 use tillit_domain::visit::{self, RoomState};
-use tillit_domain::{Person, Role};
 
 use crate::app::AppState;
 use crate::error::AppError;
@@ -27,21 +28,7 @@ pub(crate) async fn participation(
     id: &str,
 ) -> Result<(Booking, visit::Role), AppError> {
     let store = state.store.tenant(ctx.tenant.id.clone());
-    let booking = store.booking(id).await?.ok_or(AppError::NotFound)?;
-    if booking.patient == me.id {
-        return Ok((booking, visit::Role::Patient));
-    }
-    if me.role == Role::Clinician
-        && (booking.clinician == me.id
-            || store
-                .participants_of(id)
-                .await?
-                .iter()
-                .any(|c| c.id == me.id))
-    {
-        return Ok((booking, visit::Role::Clinician));
-    }
-    Err(AppError::NotFound)
+    Ok(tillit_app::visits::participation(state.env(ctx, &store), me, id).await?)
 }
 
 pub async fn show(State(state): State<AppState>, ctx: Ctx, Path(id): Path<String>) -> PageResult {
@@ -100,66 +87,18 @@ pub async fn show(State(state): State<AppState>, ctx: Ctx, Path(id): Path<String
 /// "Starta videomöte": a clinician participant, inside the window, on a
 /// confirmed visit. Whoever starts it becomes its responsible clinician.
 pub async fn start(State(state): State<AppState>, ctx: Ctx, Path(id): Path<String>) -> PageResult {
-    let me = ctx.require(Role::Clinician)?.clone();
-    let (booking, role) = participation(&state, &ctx, &me, &id).await?;
-    let now = state.clock.now();
-    if visit::room_state(&booking, role, now) != (RoomState::Waiting { can_start: true }) {
-        return Err(AppError::Conflict("the visit cannot be started now"));
-    }
-    let started = state
-        .store
-        .tenant(ctx.tenant.id.clone())
-        .start_visit(
-            &id,
-            &me.id,
-            &uuid::Uuid::new_v4().to_string(),
-            ctx.tenant.booking.reminder_lead.0,
-            now,
-        )
-        .await?;
-    if !started {
-        return Err(AppError::Conflict("the visit changed meanwhile"));
-    }
-    tracing::info!(tenant = %ctx.tenant.id, by = %me.id, booking = %id, "visit started");
-    crate::plugins::dispatch(
-        &state,
-        &ctx.tenant.id,
-        &booking,
-        tillit_plugins::Event::VisitStarted,
-    );
+    let me = ctx.user()?.clone();
+    let store = state.store.tenant(ctx.tenant.id.clone());
+    tillit_app::visits::start(state.env(&ctx, &store), &Actor::portal(me), &id).await?;
     Ok(Redirect::to(&format!("/visits/{id}")).into_response())
 }
 
-/// Ends the visit for everyone; nobody can enter it again.
+/// Ends the visit for everyone; nobody can enter it again, and the room's
+/// connections are closed.
 pub async fn end(State(state): State<AppState>, ctx: Ctx, Path(id): Path<String>) -> PageResult {
-    let me = ctx.require(Role::Clinician)?.clone();
-    let (booking, _) = participation(&state, &ctx, &me, &id).await?;
-    if booking.status != BookingStatus::InProgress {
-        return Err(AppError::Conflict("the visit is not in progress"));
-    }
-    let ended = state
-        .store
-        .tenant(ctx.tenant.id.clone())
-        .change_booking_status(
-            &id,
-            BookingStatus::InProgress,
-            BookingStatus::Finished,
-            &me.id,
-            &uuid::Uuid::new_v4().to_string(),
-            ctx.tenant.booking.reminder_lead.0,
-            state.clock.now(),
-        )
-        .await?;
-    if !ended {
-        return Err(AppError::Conflict("the visit changed meanwhile"));
-    }
+    let me = ctx.user()?.clone();
+    let store = state.store.tenant(ctx.tenant.id.clone());
+    tillit_app::visits::end(state.env(&ctx, &store), &Actor::portal(me), &id).await?;
     state.media.end(crate::room::room_key(&ctx.tenant.id, &id));
-    tracing::info!(tenant = %ctx.tenant.id, by = %me.id, booking = %id, "visit ended");
-    crate::plugins::dispatch(
-        &state,
-        &ctx.tenant.id,
-        &booking,
-        tillit_plugins::Event::VisitEnded,
-    );
     Ok(Redirect::to(&format!("/visits/{id}")).into_response())
 }

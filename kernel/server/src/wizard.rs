@@ -19,19 +19,19 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect};
 use serde::Deserialize;
 use serde_json::{Value, json};
+use tillit_app::bookings as uc;
+use tillit_app::{Actor, Conflict, Problem};
 use tillit_domain::access::AccessAction;
-use tillit_domain::booking::{Booking, BookingFor, BookingStatus, Colleague, VisitType};
+use tillit_domain::booking::Colleague;
 use tillit_domain::{PersonId, Role, Timestamp};
-use tillit_store::{BookOutcome, NewBooking};
 
 use crate::app::AppState;
 use crate::bookings::{WhoFields, invitees, parse_start, parse_who, published};
-use crate::forms::{FieldErrors, log_access_all};
+use crate::forms::{FieldErrors, ProblemFields, log_access_all};
 use crate::pages::{PageResult, page};
 use crate::session::Ctx;
 
 /// How many colleagues one visit may have besides the responsible clinician.
-const MAX_COLLEAGUES: usize = 49;
 
 #[derive(Debug, Default, Deserialize)]
 pub struct WizardForm {
@@ -101,75 +101,32 @@ impl WizardForm {
 }
 
 /// What steps 1 and 2 came to, once both check out.
-struct Checked {
-    visit_type: VisitType,
-    reason: String,
-    starts_at: Timestamp,
-    who: BookingFor,
-    colleagues: Vec<Colleague>,
-}
-
-/// Step 1's answers, or the errors on its fields.
-async fn check_details(
-    state: &AppState,
-    ctx: &Ctx,
-    me: &tillit_domain::Person,
-    form: &WizardForm,
-    errors: &mut FieldErrors,
-) -> Result<Option<(VisitType, String, Timestamp)>, crate::error::AppError> {
-    let types = state
-        .store
-        .tenant(ctx.tenant.id.clone())
-        .visit_types_of(&me.id)
-        .await?;
-    let visit_type = types.into_iter().find(|v| v.id == form.visit_type_id);
-    if visit_type.is_none() {
-        errors.add("visit_type_id", "field.required");
+impl WizardForm {
+    fn colleague_ids(&self) -> Vec<PersonId> {
+        self.chosen().into_iter().map(PersonId::new).collect()
     }
-    let reason = form.reason.trim();
-    let reason = ctx
-        .tenant
-        .booking
-        .reasons
-        .iter()
-        .find(|r| r.as_str() == reason)
-        .cloned();
-    if reason.is_none() {
-        errors.add(
-            "reason",
-            if form.reason.trim().is_empty() {
-                "field.required"
+
+    /// The booking the form describes so far; what cannot be read goes to
+    /// `errors`. Step 1 asks only for the details (no one invited yet).
+    fn command(&self, with_people: bool, errors: &mut FieldErrors) -> uc::Book {
+        uc::Book {
+            visit_type_id: self.visit_type_id.clone(),
+            title: uc::Title::Reason(self.reason.clone()),
+            start: parse_start(&self.date, &self.time, errors).map(uc::Start::At),
+            invitee: if with_people {
+                parse_who(self.who_fields(), errors)
             } else {
-                "wizard.reason_unknown"
+                None
             },
-        );
-    }
-    let starts_at = parse_start(&form.date, &form.time, state.clock.now(), errors);
-    Ok(match (visit_type, reason, starts_at) {
-        (Some(v), Some(r), Some(t)) => Some((v, r, t)),
-        _ => None,
-    })
-}
-
-/// The chosen colleagues, checked against the tenant's active clinicians.
-fn chosen_colleagues(
-    all: &[Colleague],
-    form: &WizardForm,
-    me: &PersonId,
-    errors: &mut FieldErrors,
-) -> Vec<Colleague> {
-    let mut out: Vec<Colleague> = Vec::new();
-    for id in form.chosen() {
-        match all.iter().find(|c| c.id.as_str() == id && c.id != *me) {
-            Some(c) if !out.iter().any(|o| o.id == c.id) => out.push(c.clone()),
-            Some(_) => {}
-            None => errors.add("colleagues", "wizard.colleague_unknown"),
+            message: String::new(),
+            colleagues: if with_people {
+                self.colleague_ids()
+            } else {
+                Vec::new()
+            },
+            accept_overlap: self.confirm_overlap.is_some(),
         }
     }
-    if out.len() > MAX_COLLEAGUES {
-        errors.add_max("colleagues", "wizard.too_many", MAX_COLLEAGUES);
-    }
-    out
 }
 
 pub async fn start(State(state): State<AppState>, ctx: Ctx) -> PageResult {
@@ -209,6 +166,8 @@ pub async fn post(
     }
     let mut errors = FieldErrors::default();
     let store = state.store.tenant(ctx.tenant.id.clone());
+    let env = state.env(&ctx, &store);
+    let actor = Actor::portal(me);
     let (verb, target) = form
         .action
         .split_once(':')
@@ -229,8 +188,8 @@ pub async fn post(
                 chosen.push(target);
             }
             form.colleagues = chosen.join(",");
-            let all = store.colleagues().await?;
-            chosen_colleagues(&all, &form, &me.id, &mut errors);
+            let (_, problems) = uc::choose_colleagues(env, &actor, &form.colleague_ids()).await?;
+            errors.add_problems(&problems, ProblemFields::WIZARD);
             let status = if errors.is_empty() {
                 StatusCode::OK
             } else {
@@ -245,9 +204,11 @@ pub async fn post(
         }
         _ => {}
     }
-    // "next" and "send": every step up to this one must check out.
-    let details = check_details(&state, &ctx, &me, &form, &mut errors).await?;
-    if details.is_none() {
+    // Step 1's details, checked again at every later step.
+    let details = form.command(false, &mut errors);
+    let (_, problems) = uc::check(env, &actor, &details).await?;
+    errors.add_problems(&problems, ProblemFields::WIZARD);
+    if !errors.is_empty() {
         return render(
             &state,
             &ctx,
@@ -262,17 +223,10 @@ pub async fn post(
     if form.step == 1 {
         return render(&state, &ctx, &form, 2, &errors, false, StatusCode::OK).await;
     }
-    let inv = if form.who == "existing" {
-        Some(invitees(&state, &ctx, &me).await?)
-    } else {
-        None
-    };
-    let who = parse_who(form.who_fields(), inv.as_ref(), &me, &mut errors);
-    let all = store.colleagues().await?;
-    let colleagues = chosen_colleagues(&all, &form, &me.id, &mut errors);
-    let (Some((visit_type, reason, starts_at)), Some(who), true) =
-        (details, who, errors.is_empty())
-    else {
+    let cmd = form.command(true, &mut errors);
+    let (_, problems) = uc::check(env, &actor, &cmd).await?;
+    errors.add_problems(&problems, ProblemFields::WIZARD);
+    if cmd.invitee.is_none() || !errors.is_empty() {
         return render(
             &state,
             &ctx,
@@ -283,98 +237,27 @@ pub async fn post(
             StatusCode::UNPROCESSABLE_ENTITY,
         )
         .await;
-    };
-    let checked = Checked {
-        visit_type,
-        reason,
-        starts_at,
-        who,
-        colleagues,
-    };
+    }
     if form.step == 2 || form.action != "send" {
         return render(&state, &ctx, &form, 3, &errors, false, StatusCode::OK).await;
     }
-    send(&state, &ctx, &me, &form, checked).await
-}
-
-/// Step 3's "Skapa och skicka inbjudningar": one transaction makes the
-/// booking, adds the colleagues and queues the patient's messages.
-async fn send(
-    state: &AppState,
-    ctx: &Ctx,
-    me: &tillit_domain::Person,
-    form: &WizardForm,
-    c: Checked,
-) -> PageResult {
-    let store = state.store.tenant(ctx.tenant.id.clone());
-    let booking = Booking {
-        id: uuid::Uuid::new_v4().to_string(),
-        clinician: me.id.clone(),
-        patient: PersonId::new(""),
-        visit_type_id: c.visit_type.id.clone(),
-        // The reason is the visit's heading for the patient.
-        title: c.reason.clone(),
-        minutes: c.visit_type.spec.minutes,
-        kind: c.visit_type.spec.kind,
-        starts_at: c.starts_at,
-        status: BookingStatus::initial(false, ctx.tenant.booking.require_confirmation),
-        message: String::new(),
-    };
-    let mut errors = FieldErrors::default();
-    if form.confirm_overlap.is_none()
-        && store
-            .overlapping_bookings(&me.id, c.starts_at, booking.ends_at(), "")
-            .await?
-            > 0
-    {
-        return render(state, ctx, form, 3, &errors, true, StatusCode::CONFLICT).await;
-    }
-    let outcome = store
-        .create_booking(
-            NewBooking {
-                patient: &c.who,
-                booking,
-                created_by: &me.id,
-                created_by_role: me.role,
-                new_patient_id: PersonId::new(uuid::Uuid::new_v4().to_string()),
-                event_id: uuid::Uuid::new_v4().to_string(),
-                reminder_lead: ctx.tenant.booking.reminder_lead.0,
-                participants: c.colleagues.iter().map(|c| c.id.clone()).collect(),
-            },
-            state.clock.now(),
-        )
-        .await?;
-    let (status, field, key) = match outcome {
-        BookOutcome::Booked(b) => {
-            tracing::info!(tenant = %ctx.tenant.id, by = %me.id, booking = %b.id, colleagues = c.colleagues.len(), "group visit booked");
-            crate::plugins::dispatch(
-                state,
-                &ctx.tenant.id,
-                &b,
-                tillit_plugins::Event::BookingCreated,
-            );
-            return Ok(Redirect::to("/bookings?done=created").into_response());
+    let (step, status, overlap) = match uc::book(env, &actor, cmd).await {
+        Ok(_) => return Ok(Redirect::to("/bookings?done=created").into_response()),
+        Err(tillit_app::Error::Conflict(Conflict::Overlap)) => (3, StatusCode::CONFLICT, true),
+        Err(tillit_app::Error::Conflict(Conflict::NotPublished)) => {
+            (1, StatusCode::CONFLICT, false)
         }
-        BookOutcome::PatientInactive => (
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "personnummer",
-            "booking.patient_inactive",
-        ),
-        BookOutcome::NotAPatient => (
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "personnummer",
-            "booking.not_a_patient",
-        ),
-        BookOutcome::NoSuchPerson => (
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "patient_id",
-            "field.required",
-        ),
-        BookOutcome::SlotTaken => (StatusCode::CONFLICT, "time", "booking.slot_taken"),
+        Err(tillit_app::Error::Invalid(problems)) => {
+            errors.add_problems(&problems, ProblemFields::WIZARD);
+            if problems.contains(&Problem::SlotTaken) {
+                (1, StatusCode::CONFLICT, false)
+            } else {
+                (2, StatusCode::UNPROCESSABLE_ENTITY, false)
+            }
+        }
+        Err(e) => return Err(e.into()),
     };
-    errors.add(field, key);
-    let step = if field == "time" { 1 } else { 2 };
-    render(state, ctx, form, step, &errors, false, status).await
+    render(&state, &ctx, &form, step, &errors, overlap, status).await
 }
 
 fn colleague_json(c: &Colleague) -> Value {

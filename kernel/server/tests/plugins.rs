@@ -299,3 +299,97 @@ async fn c_textarea(c: &fantoccini::Client) -> fantoccini::elements::Element {
         .await
         .unwrap()
 }
+
+/// Every booking change made in the portal (invited, confirmed by the
+/// patient, moved, cancelled) is recorded for the tenant's plugins in the
+/// change's own transaction, and the worker delivers each once. Before,
+/// confirming and moving reached no plugin at all, and the others were
+/// fire-and-forget tasks a crash could lose.
+#[tokio::test]
+async fn every_booking_change_reaches_plugins_through_the_outbox() {
+    use tillit_domain::events::BookingEvent;
+    for backend in BACKENDS {
+        let app = TestApp::new(backend).await;
+        let demo = app
+            .state
+            .store
+            .tenant(tillit_domain::TenantId::parse("demo").unwrap());
+        let mut karin = app.browser("demo.localhost");
+        karin.login(KARIN).await;
+        publish_profile(&mut karin).await;
+        let vt = visit_type_id(&karin.get("/bookings/new").await);
+        let day = |days: u32| {
+            app.clock
+                .now()
+                .plus(days * 24 * HOUR)
+                .to_stockholm()
+                .date()
+                .to_string()
+        };
+        let page = karin
+            .post(
+                "/bookings",
+                &[
+                    ("who", "new"),
+                    ("phone", "0701234567"),
+                    ("personnummer", "19900101-2385"),
+                    ("given_name", "Sara"),
+                    ("family_name", "Svensson"),
+                    ("visit_type_id", &vt),
+                    ("date", &day(1)),
+                    ("time", "10:00"),
+                ],
+            )
+            .await;
+        assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
+        let booking = demo.pending_plugin_events(10).await.unwrap()[0]
+            .booking_id
+            .clone();
+
+        let mut sara = app.browser("demo.localhost");
+        sara.login("19900101-2385").await;
+        sara.post("/terms", &[]).await;
+        sara.get("/").await;
+        let page = sara
+            .post(&format!("/bookings/{booking}/confirm"), &[])
+            .await;
+        assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
+        karin.get(&format!("/bookings/{booking}/time")).await;
+        let page = karin
+            .post(
+                &format!("/bookings/{booking}/time"),
+                &[("date", &day(2)), ("time", "11:00")],
+            )
+            .await;
+        assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
+        karin.get("/bookings").await;
+        let page = karin
+            .post(&format!("/bookings/{booking}/cancel"), &[])
+            .await;
+        assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
+
+        let pending = demo.pending_plugin_events(10).await.unwrap();
+        assert_eq!(
+            pending.iter().map(|e| e.kind).collect::<Vec<_>>(),
+            [
+                BookingEvent::Created,
+                BookingEvent::Confirmed,
+                BookingEvent::Moved,
+                BookingEvent::Cancelled
+            ],
+            "{backend:?}"
+        );
+        assert!(pending.iter().all(|e| e.booking_id == booking));
+        // Nothing was lost while no worker ran (as after a crash): the
+        // worker delivers all four, and each once.
+        assert_eq!(
+            tillit_kernel::plugins::deliver_recorded_events(&app.state).await,
+            4
+        );
+        assert!(demo.pending_plugin_events(10).await.unwrap().is_empty());
+        assert_eq!(
+            tillit_kernel::plugins::deliver_recorded_events(&app.state).await,
+            0
+        );
+    }
+}

@@ -16,6 +16,7 @@ use tillit_domain::access::AccessLogEntry;
 use tillit_domain::booking::{
     Booking, BookingListItem, BookingStatus, Colleague, MobileNumber, Profile, ProfileText, VisitKind, VisitType, VisitTypeSpec,
 };
+use tillit_domain::events::{BookingEvent, PendingPluginEvent};
 use tillit_domain::notify::{Channel, NoticeKind, NoticeStatus, Notification};
 use tillit_domain::people::{NewPerson, PersonName, PersonStatus, Role};
 use tillit_domain::session::SessionRecord;
@@ -1199,6 +1200,82 @@ pub async fn insert_notification<'e>(
     .execute(ex)
     .await?;
     Ok(())
+}
+
+/// Records that plugins are to hear `kind` about the booking, as it is now.
+/// Written in the change's own transaction; delivered in `seq` order.
+pub async fn insert_plugin_event<'e>(
+    ex: impl Executor<'e, Database = Db>,
+    tenant: &TenantId,
+    id: &str,
+    booking: &Booking,
+    kind: BookingEvent,
+    now: Timestamp,
+) -> Result<()> {
+    sqlx::query!(
+        r#"INSERT INTO plugin_events (tenant_id, id, seq, booking_id, kind, visit_status, starts_at, ends_at, created_at)
+           SELECT $1, $2, COALESCE(MAX(seq), 0) + 1, $3, $4, $5, $6, $7, $8
+           FROM plugin_events WHERE tenant_id = $1"#,
+        tenant.as_str(),
+        id,
+        booking.id,
+        kind.as_str(),
+        booking.status.as_str(),
+        booking.starts_at.0,
+        booking.ends_at().0,
+        now.0,
+    )
+    .execute(ex)
+    .await?;
+    Ok(())
+}
+
+/// Plugin events not yet delivered, oldest first.
+pub async fn pending_plugin_events<'e>(
+    ex: impl Executor<'e, Database = Db>,
+    tenant: &TenantId,
+    limit: i64,
+) -> Result<Vec<PendingPluginEvent>> {
+    let rows = sqlx::query!(
+        r#"SELECT id AS "id!", booking_id AS "booking_id!", kind AS "kind!", visit_status AS "visit_status!",
+                  starts_at AS "starts_at!", ends_at AS "ends_at!"
+           FROM plugin_events WHERE tenant_id = $1 AND delivered_at IS NULL
+           ORDER BY seq LIMIT $2"#,
+        tenant.as_str(),
+        limit,
+    )
+    .fetch_all(ex)
+    .await?;
+    rows.into_iter()
+        .map(|r| {
+            Ok(PendingPluginEvent {
+                id: r.id,
+                booking_id: r.booking_id,
+                kind: BookingEvent::parse(&r.kind).ok_or_else(|| corrupt("plugin event kind"))?,
+                visit_status: BookingStatus::parse(&r.visit_status).ok_or_else(|| corrupt("visit status"))?,
+                starts_at: Timestamp(r.starts_at),
+                ends_at: Timestamp(r.ends_at),
+            })
+        })
+        .collect()
+}
+
+/// Marks a plugin event delivered; false if it already was.
+pub async fn mark_plugin_event_delivered<'e>(
+    ex: impl Executor<'e, Database = Db>,
+    tenant: &TenantId,
+    id: &str,
+    now: Timestamp,
+) -> Result<bool> {
+    let done = sqlx::query!(
+        "UPDATE plugin_events SET delivered_at = $3 WHERE tenant_id = $1 AND id = $2 AND delivered_at IS NULL",
+        tenant.as_str(),
+        id,
+        now.0,
+    )
+    .execute(ex)
+    .await?;
+    Ok(done.rows_affected() == 1)
 }
 
 /// Withdraws a booking's reminders that have not left yet.

@@ -186,6 +186,17 @@ pub struct NewBooking<'a> {
     pub participants: Vec<PersonId>,
 }
 
+/// Who changes a booking: recorded in its history, and in the access log
+/// (as `logged_as`) in the change's own transaction when the change is one
+/// of the patient's data.
+#[derive(Debug, Clone, Copy)]
+pub struct ChangedBy<'a> {
+    pub person: &'a PersonId,
+    pub role: Role,
+    /// The access log's `what`; `None` for a change that is not logged.
+    pub logged_as: Option<&'static str>,
+}
+
 /// The details a person may change about themselves.
 #[derive(Debug, Clone)]
 pub struct Contact {
@@ -225,6 +236,8 @@ pub struct Store {
     pool: Pool,
     /// Wakes the outbox worker when a transaction has queued a message.
     wake: std::sync::Arc<tokio::sync::Notify>,
+    /// Wakes the plugin-event worker when a transaction has recorded one.
+    events: std::sync::Arc<tokio::sync::Notify>,
 }
 
 impl Store {
@@ -277,6 +290,7 @@ impl Store {
         Ok(Self {
             pool,
             wake: Default::default(),
+            events: Default::default(),
         })
     }
 
@@ -332,6 +346,7 @@ impl Store {
             pool: &self.pool,
             tenant,
             wake: &self.wake,
+            events: &self.events,
         }
     }
 }
@@ -375,6 +390,7 @@ pub struct TenantStore<'s> {
     pool: &'s Pool,
     tenant: TenantId,
     wake: &'s tokio::sync::Notify,
+    events: &'s tokio::sync::Notify,
 }
 
 impl TenantStore<'_> {
@@ -670,17 +686,19 @@ impl TenantStore<'_> {
                     q::insert_participant(&mut *tx, t, &booking.id, p, new.created_by, now).await?;
                 }
             }
-            let plan = tillit_domain::notify::plan(
-                BookingChange::Created,
+            let queued = outbox::booking_changed!(
+                tx,
+                t,
                 &booking,
+                BookingChange::Created,
                 new.reminder_lead,
-                now,
+                now
             );
-            let queued = outbox::apply_plan!(tx, t, &booking.id, &booking.patient, &plan, now);
             Some((booking, queued))
         })?;
         Ok(match booked {
             Some((booking, queued)) => {
+                self.events.notify_one();
                 if queued {
                     self.wake.notify_one();
                 }
@@ -787,13 +805,14 @@ impl TenantStore<'_> {
     }
 
     /// Moves one of the clinician's bookings that has not started, and
-    /// tells the patient (the message and the moved reminder are part of
-    /// the same transaction).
+    /// tells the patient (the message, the moved reminder, the plugin event
+    /// and the access-log entry are part of the same transaction).
     #[allow(clippy::too_many_arguments)]
     pub async fn reschedule_booking(
         &self,
         id: &str,
         clinician: &PersonId,
+        by: &ChangedBy<'_>,
         start: Timestamp,
         end: Timestamp,
         reminder_lead: Duration,
@@ -814,19 +833,19 @@ impl TenantStore<'_> {
             let Some(booking) = q::booking(&mut *tx, t, id).await? else {
                 break 'body None;
             };
-            let plan =
-                tillit_domain::notify::plan(BookingChange::Moved, &booking, reminder_lead, now);
-            Some(outbox::apply_plan!(
+            outbox::log_change!(tx, t, by, &booking.patient, now);
+            Some(outbox::booking_changed!(
                 tx,
                 t,
-                &booking.id,
-                &booking.patient,
-                &plan,
+                &booking,
+                BookingChange::Moved,
+                reminder_lead,
                 now
             ))
         })?;
         match moved {
             Some(queued) => {
+                self.events.notify_one();
                 if queued {
                     self.wake.notify_one();
                 }
@@ -837,7 +856,8 @@ impl TenantStore<'_> {
     }
 
     /// Moves a booking `from` → `to` and records who did it, only if it is
-    /// still in `from`, with the messages that causes. Returns whether this
+    /// still in `from`, with what that causes (messages, the plugin event,
+    /// the access-log entry), all in one transaction. Returns whether this
     /// change won.
     #[allow(clippy::too_many_arguments)]
     pub async fn change_booking_status(
@@ -845,7 +865,7 @@ impl TenantStore<'_> {
         id: &str,
         from: BookingStatus,
         to: BookingStatus,
-        actor: &PersonId,
+        by: &ChangedBy<'_>,
         event_id: &str,
         reminder_lead: Duration,
         now: Timestamp,
@@ -855,25 +875,24 @@ impl TenantStore<'_> {
             if !q::set_booking_status(&mut *tx, t, id, from, to, now).await? {
                 break 'body None;
             }
-            q::insert_booking_event(&mut *tx, t, event_id, id, Some(from), to, actor, now).await?;
+            q::insert_booking_event(&mut *tx, t, event_id, id, Some(from), to, by.person, now)
+                .await?;
             let Some(booking) = q::booking(&mut *tx, t, id).await? else {
                 break 'body None;
             };
-            let plan = tillit_domain::notify::plan(
-                BookingChange::Status { from, to },
-                &booking,
-                reminder_lead,
-                now,
-            );
-            Some(outbox::apply_plan!(
+            outbox::log_change!(tx, t, by, &booking.patient, now);
+            Some(outbox::booking_changed!(
                 tx,
                 t,
-                &booking.id,
-                &booking.patient,
-                &plan,
+                &booking,
+                BookingChange::Status { from, to },
+                reminder_lead,
                 now
             ))
         })?;
+        if won.is_some() {
+            self.events.notify_one();
+        }
         if won == Some(true) {
             self.wake.notify_one();
         }
@@ -912,16 +931,20 @@ impl TenantStore<'_> {
                 clinician: starter.clone(),
                 ..before
             };
-            let plan = tillit_domain::notify::plan(
-                BookingChange::Status { from, to },
-                &booking,
-                reminder_lead,
-                now,
-            );
             // Starting sends nothing; it only withdraws the reminder.
-            let _ = outbox::apply_plan!(tx, t, &booking.id, &booking.patient, &plan, now);
+            let _ = outbox::booking_changed!(
+                tx,
+                t,
+                &booking,
+                BookingChange::Status { from, to },
+                reminder_lead,
+                now
+            );
             Some(())
         })?;
+        if won.is_some() {
+            self.events.notify_one();
+        }
         Ok(won.is_some())
     }
 

@@ -18,6 +18,7 @@ use std::time::Duration;
 
 use apalis::prelude::*;
 use serde::{Deserialize, Serialize};
+use tillit_domain::events::PendingPluginEvent;
 use tillit_domain::notify::{NoticeKind, Notification};
 use tillit_domain::{TenantId, Timestamp};
 
@@ -160,6 +161,58 @@ macro_rules! apply_plan {
 }
 pub(crate) use apply_plan;
 
+/// Writes everything a change to a booking causes, inside the change's own
+/// transaction: the messages and the reminder its notice plan asks for
+/// ([`apply_plan!`]) and the event the tenant's plugins hear
+/// (`tillit_domain::events::of`). Every transaction that changes a booking
+/// ends with this, so none can forget an effect. Evaluates to whether
+/// messages were queued for sending now.
+macro_rules! booking_changed {
+    ($tx:ident, $t:expr, $booking:expr, $change:expr, $lead:expr, $now:expr) => {{
+        let booking: &tillit_domain::booking::Booking = $booking;
+        let change: tillit_domain::notify::BookingChange = $change;
+        let plan = tillit_domain::notify::plan(change, booking, $lead, $now);
+        if let Some(kind) = tillit_domain::events::of(change) {
+            q::insert_plugin_event(
+                &mut *$tx,
+                $t,
+                &uuid::Uuid::new_v4().to_string(),
+                booking,
+                kind,
+                $now,
+            )
+            .await?;
+        }
+        $crate::outbox::apply_plan!($tx, $t, &booking.id, &booking.patient, &plan, $now)
+    }};
+}
+pub(crate) use booking_changed;
+
+/// Writes the access-log entry for a change a person made to a booking of
+/// `patient`, inside the change's transaction, when the change is one that
+/// is logged and the booking's patient is a patient (not a colleague in a
+/// test visit).
+macro_rules! log_change {
+    ($tx:ident, $t:expr, $by:expr, $patient:expr, $now:expr) => {{
+        let by: &$crate::ChangedBy<'_> = $by;
+        if let Some(what) = by.logged_as
+            && let Some(p) = q::person_by_id(&mut *$tx, $t, $patient).await?
+            && p.role == tillit_domain::Role::Patient
+        {
+            let access = tillit_domain::access::AccessEvent {
+                actor: by.person.clone(),
+                actor_role: by.role,
+                patient: p.id.clone(),
+                patient_personnummer: p.personnummer.clone(),
+                action: tillit_domain::access::AccessAction::Update,
+                what,
+            };
+            q::insert_access_event(&mut *$tx, $t, &access, $now).await?;
+        }
+    }};
+}
+pub(crate) use log_change;
+
 impl TenantStore<'_> {
     /// Hands the reminders that have fallen due to the delivery queue, at
     /// most `limit` of them. Returns how many.
@@ -181,6 +234,20 @@ impl TenantStore<'_> {
             self.wake.notify_one();
         }
         Ok(queued)
+    }
+
+    /// Plugin events not yet delivered, oldest first, at most `limit`.
+    pub async fn pending_plugin_events(&self, limit: i64) -> Result<Vec<PendingPluginEvent>> {
+        let t = &self.tenant;
+        dispatch!(self.pool, read, |ex| q::pending_plugin_events(ex, t, limit))
+    }
+
+    /// Marks a plugin event delivered; `false` if it already was.
+    pub async fn mark_plugin_event_delivered(&self, id: &str, now: Timestamp) -> Result<bool> {
+        let t = &self.tenant;
+        dispatch!(self.pool, write, |ex| q::mark_plugin_event_delivered(
+            ex, t, id, now
+        ))
     }
 
     pub async fn notification(&self, id: &str) -> Result<Option<Notification>> {
@@ -300,6 +367,13 @@ macro_rules! run_worker {
 }
 
 impl Store {
+    /// Resolves when a transaction has recorded plugin events since the
+    /// last call (or at once if one did before anyone waited), for the
+    /// plugin-event worker.
+    pub async fn plugin_events_recorded(&self) {
+        self.events.notified().await;
+    }
+
     /// Runs the delivery worker until `shutdown` resolves: every queued
     /// message is passed to `handler`, which sends it and records the
     /// outcome; an `Err` is retried with backoff.

@@ -374,7 +374,7 @@ fn both_backends_have_the_same_migrations() {
 /// tenant fails here, not in production.
 #[test]
 fn every_query_on_tenant_owned_tables_is_scoped_to_its_tenant() {
-    const TENANT_OWNED: [&str; 13] = [
+    const TENANT_OWNED: [&str; 14] = [
         "people",
         "sessions",
         "access_log",
@@ -388,6 +388,7 @@ fn every_query_on_tenant_owned_tables_is_scoped_to_its_tenant() {
         "plugin_usage",
         "plugin_documents",
         "plugin_blobs",
+        "plugin_events",
     ];
     let mut checked = 0;
     for backend in ["sqlite", "postgres"] {
@@ -935,7 +936,7 @@ mod bookings {
                             "b1",
                             BookingStatus::Unconfirmed,
                             to,
-                            &who,
+                            &by(&who),
                             &format!("c{i}"),
                             LEAD,
                             T0,
@@ -958,6 +959,15 @@ mod bookings {
     }
 
     use tillit_domain::notify::{Channel, NoticeKind, NoticeStatus, Notification};
+
+    /// A change recorded as made by `person`, not access-logged.
+    fn by(person: &PersonId) -> tillit_store::ChangedBy<'_> {
+        tillit_store::ChangedBy {
+            person,
+            role: Role::Clinician,
+            logged_as: None,
+        }
+    }
 
     fn summary(ns: &[Notification]) -> Vec<(NoticeKind, Channel, NoticeStatus)> {
         ns.iter().map(|n| (n.kind, n.channel, n.status)).collect()
@@ -1000,7 +1010,7 @@ mod bookings {
                     "b1",
                     BookingStatus::Unconfirmed,
                     BookingStatus::Confirmed,
-                    &b.patient,
+                    &by(&b.patient),
                     "e2",
                     LEAD,
                     T0
@@ -1018,6 +1028,7 @@ mod bookings {
                 .reschedule_booking(
                     "b1",
                     &karin,
+                    &by(&karin),
                     later,
                     later.plus(Duration::from_secs(900)),
                     LEAD,
@@ -1053,7 +1064,7 @@ mod bookings {
                     "b1",
                     BookingStatus::Confirmed,
                     BookingStatus::Cancelled,
-                    &karin,
+                    &by(&karin),
                     "e3",
                     LEAD,
                     T0
@@ -1072,6 +1083,36 @@ mod bookings {
                     .any(|n| n.kind == NoticeKind::Cancelled && n.status == Queued)
             );
 
+            // Plugins hear each change, in order, with the visit as it was.
+            use tillit_domain::events::BookingEvent;
+            let events = alfa.pending_plugin_events(100).await.unwrap();
+            assert_eq!(
+                events.iter().map(|e| e.kind).collect::<Vec<_>>(),
+                [
+                    BookingEvent::Created,
+                    BookingEvent::Confirmed,
+                    BookingEvent::Moved,
+                    BookingEvent::Cancelled
+                ],
+                "{backend:?}"
+            );
+            assert_eq!(events[0].visit_status, BookingStatus::Unconfirmed);
+            assert_eq!(events[0].starts_at, start);
+            assert_eq!(events[2].starts_at, later);
+            assert!(
+                alfa.mark_plugin_event_delivered(&events[0].id, T0)
+                    .await
+                    .unwrap()
+            );
+            assert!(
+                !alfa
+                    .mark_plugin_event_delivered(&events[0].id, T0)
+                    .await
+                    .unwrap(),
+                "delivered twice"
+            );
+            assert_eq!(alfa.pending_plugin_events(100).await.unwrap().len(), 3);
+
             // Another tenant sees none of it.
             let beta = store.tenant(tenant("beta"));
             assert!(
@@ -1081,10 +1122,18 @@ mod bookings {
                     .is_empty()
             );
             assert!(beta.notification(&ns[0].id).await.unwrap().is_none());
+            assert!(beta.pending_plugin_events(100).await.unwrap().is_empty());
+            assert!(
+                !beta
+                    .mark_plugin_event_delivered(&events[1].id, T0)
+                    .await
+                    .unwrap()
+            );
         }
     }
 
-    /// A booking that is refused (slot taken) leaves no message behind.
+    /// A booking that is refused (slot taken) leaves no message or plugin
+    /// event behind.
     #[tokio::test]
     async fn a_refused_booking_sends_nothing() {
         for backend in BACKENDS {
@@ -1115,6 +1164,8 @@ mod bookings {
                 "{backend:?}"
             );
             assert_eq!(alfa.recent_notifications(10).await.unwrap().len(), 1);
+            // Plugins hear of the first booking only.
+            assert_eq!(alfa.pending_plugin_events(10).await.unwrap().len(), 1);
         }
     }
 

@@ -96,8 +96,15 @@ fn run(args: &[String]) -> Result {
     if release {
         c.arg("--release");
     }
-    c.args(["--package", "tillit-kernel", "--bin", "tillit", "--", "serve"])
-        .args(args);
+    c.args([
+        "--package",
+        "tillit-kernel",
+        "--bin",
+        "tillit",
+        "--",
+        "serve",
+    ])
+    .args(args);
     status(c)
 }
 

@@ -1,0 +1,51 @@
+//! Access-log entries for reads of patient data, and for changes not yet
+//! made through a transactional use case. Changes to bookings are logged by
+//! the store in the change's own transaction (`tillit_store::ChangedBy`); a
+//! read is logged here, before the data is shown: if the entry cannot be
+//! written, the read fails.
+
+use std::collections::HashSet;
+
+use tillit_domain::access::{AccessAction, AccessEvent};
+use tillit_domain::{Person, PersonId, Personnummer, Role};
+
+use crate::{Actor, Env, Error};
+
+/// Records that `actor` read (or changed: `action`) the data of each
+/// subject, given as (id, personnummer, role), in one statement. Subjects
+/// who are not patients (a colleague in a test visit) are skipped; each
+/// patient is logged once.
+pub async fn log<'s>(
+    env: Env<'_>,
+    actor: &Actor,
+    subjects: impl IntoIterator<Item = (&'s PersonId, &'s Personnummer, Role)>,
+    action: AccessAction,
+    what: &'static str,
+) -> Result<(), Error> {
+    let mut seen = HashSet::new();
+    let events: Vec<AccessEvent> = subjects
+        .into_iter()
+        .filter(|(id, _, role)| *role == Role::Patient && seen.insert(*id))
+        .map(|(id, pnr, _)| AccessEvent {
+            actor: actor.person.id.clone(),
+            actor_role: actor.person.role,
+            patient: id.clone(),
+            patient_personnummer: pnr.clone(),
+            action,
+            what,
+        })
+        .collect();
+    env.store.log_access_many(&events, env.now).await?;
+    Ok(())
+}
+
+/// [`log`] for reads of these people's data.
+pub async fn log_people_read<'p>(
+    env: Env<'_>,
+    actor: &Actor,
+    people: impl IntoIterator<Item = &'p Person>,
+    what: &'static str,
+) -> Result<(), Error> {
+    let subjects = people.into_iter().map(|p| (&p.id, &p.personnummer, p.role));
+    log(env, actor, subjects, AccessAction::Read, what).await
+}

@@ -1,0 +1,115 @@
+//! Tillit's use cases: one function per thing a person or a system does
+//! (invite to a visit, book a group visit, confirm, cancel, move, start and
+//! end a visit, …), which every door calls: the portal's handlers today, and
+//! the FHIR API, the administrator's tool, guest links and background jobs
+//! as they come. A rule therefore lives in one place, and a new door only
+//! parses its input, calls the use case and renders the outcome.
+//!
+//! Each use case takes an [`Env`] (the tenant's store, its booking rules,
+//! the time, and where new ids come from), the [`Actor`] (who, in which
+//! role, through which [`Door`]) and its command, and returns a domain
+//! outcome or an [`Error`]. A use case that changes something makes exactly
+//! one transactional call to the store, which writes the change together
+//! with everything it causes: the booking's history, the access-log entry,
+//! the messages and reminders, and the event the tenant's plugins hear. So
+//! a change and its effects exist together or not at all.
+//!
+//! # Layout
+//! - [`bookings`]: booking a visit (1:1, "Boka nu", a colleague's test
+//!   visit, a group visit), confirming, cancelling, moving; the clinician's
+//!   patients.
+//! - [`visits`]: who takes part in a visit, starting and ending it.
+//! - [`access`]: the access-log entries for reads of patient data.
+//! - [`error`]: what a use case refuses, for each door to map once.
+//!
+//! # Invariant
+//! A door never writes to the store itself: every change goes through a use
+//! case here, so every door gets the same rules, logging and effects.
+
+use std::time::Duration;
+
+use tillit_domain::{Person, Timestamp};
+use tillit_store::TenantStore;
+
+pub mod access;
+pub mod bookings;
+pub mod error;
+pub mod visits;
+
+pub use error::{Conflict, Error, Problem};
+
+/// Where a request came in. Recorded with what it does, and the reason a
+/// rule may differ by door (none does yet).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Door {
+    /// The tenant's web portal.
+    Portal,
+    /// A journal system over FHIR.
+    Fhir,
+    /// The administrator's tool.
+    Admin,
+    /// A guest's link.
+    Guest,
+    /// A background job of the kernel.
+    Job,
+}
+
+/// Who does something: a person of the tenant, through a door.
+#[derive(Debug, Clone)]
+pub struct Actor {
+    pub person: Person,
+    pub door: Door,
+}
+
+impl Actor {
+    pub fn portal(person: Person) -> Self {
+        Self {
+            person,
+            door: Door::Portal,
+        }
+    }
+}
+
+/// The tenant's booking settings that the rules use (from its file).
+#[derive(Debug, Clone, Copy)]
+pub struct BookingRules<'a> {
+    /// Whether a new booking waits for the patient to confirm it.
+    pub require_confirmation: bool,
+    /// How long before a confirmed visit its reminder goes out.
+    pub reminder_lead: Duration,
+    /// The sökorsaker a group visit may be booked for.
+    pub reasons: &'a [String],
+}
+
+/// Where new ids come from; passed in so tests can fix them.
+pub trait Ids: Send + Sync {
+    fn new_id(&self) -> String;
+}
+
+/// Random (v4) UUIDs, the kernel's ids.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RandomIds;
+
+impl Ids for RandomIds {
+    fn new_id(&self) -> String {
+        uuid::Uuid::new_v4().to_string()
+    }
+}
+
+/// What every use case works in: one tenant's data and rules, at one time.
+#[derive(Clone, Copy)]
+pub struct Env<'a> {
+    pub store: &'a TenantStore<'a>,
+    pub rules: BookingRules<'a>,
+    pub now: Timestamp,
+    pub ids: &'a dyn Ids,
+}
+
+impl std::fmt::Debug for Env<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Env")
+            .field("tenant", self.store.tenant())
+            .field("now", &self.now)
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,221 @@
+//! The use cases as any door calls them: the same rules for the portal and
+//! for a door that has no pages (here a journal system over FHIR), on both
+//! databases, and everything a booking causes written with it.
+
+#![allow(clippy::unwrap_used)]
+
+use std::time::Duration;
+
+use tillit_app::bookings::{self, Book, Invitee, Start, Title};
+use tillit_app::{Actor, BookingRules, Conflict, Door, Env, Error, Ids, Problem, visits};
+use tillit_domain::booking::{
+    BookingAction, BookingStatus, MobileNumber, ProfileText, VisitTypeSpec,
+};
+use tillit_domain::events::BookingEvent;
+use tillit_domain::people::NewPerson;
+use tillit_domain::{Person, PersonId, PersonName, Personnummer, Role, TenantId, Timestamp};
+use tillit_store::testing::TestDb;
+use tillit_store::{Backend, TenantStore};
+
+const T0: Timestamp = Timestamp(1_768_467_600_000);
+const DAY: Duration = Duration::from_secs(86_400);
+
+/// Ids in order, so a test can name what it made.
+struct Counting(std::sync::atomic::AtomicU32);
+
+impl Ids for Counting {
+    fn new_id(&self) -> String {
+        let n = self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        format!("id-{n}")
+    }
+}
+
+fn person(role: Role, pnr: &str, given: &str) -> NewPerson {
+    NewPerson {
+        role,
+        personnummer: Personnummer::parse(pnr).unwrap(),
+        given_name: PersonName::parse(given).unwrap(),
+        family_name: PersonName::parse("Test").unwrap(),
+    }
+}
+
+fn env<'a>(store: &'a TenantStore<'a>, ids: &'a Counting, now: Timestamp) -> Env<'a> {
+    Env {
+        store,
+        rules: BookingRules {
+            require_confirmation: true,
+            reminder_lead: Duration::from_secs(1800),
+            reasons: &[],
+        },
+        now,
+        ids,
+    }
+}
+
+async fn clinician(t: &TenantStore<'_>, published: bool) -> Person {
+    let karin = t
+        .create_person(
+            &PersonId::new("karin"),
+            &person(Role::Clinician, "198112189876", "Karin"),
+            T0,
+        )
+        .await
+        .unwrap();
+    t.create_visit_type(
+        "vt",
+        &karin.id,
+        &VisitTypeSpec::parse("Återbesök", "", "15", "video").unwrap(),
+        T0,
+    )
+    .await
+    .unwrap();
+    if published {
+        let text = ProfileText {
+            title: "Leg. psykolog".into(),
+            ..ProfileText::default()
+        };
+        t.save_profile_text(&karin.id, &text, T0).await.unwrap();
+        t.set_profile_published(&karin.id, Some(T0), T0)
+            .await
+            .unwrap();
+    }
+    karin
+}
+
+fn invite(start: Timestamp) -> Book {
+    Book {
+        visit_type_id: "vt".into(),
+        title: Title::VisitType,
+        start: Some(Start::At(start)),
+        invitee: Some(Invitee::New {
+            person: person(Role::Patient, "200002292381", "Tove"),
+            phone: MobileNumber::parse("0701234567").unwrap(),
+        }),
+        message: String::new(),
+        colleagues: Vec::new(),
+        accept_overlap: false,
+    }
+}
+
+#[tokio::test]
+async fn a_journal_system_books_by_the_same_rules_as_the_portal() {
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        let db = TestDb::new(backend);
+        let store = db.store().await;
+        let tenant = TenantId::parse("alfa").unwrap();
+        store.register_tenant(&tenant, T0).await.unwrap();
+        let t = store.tenant(tenant);
+        let ids = Counting(Default::default());
+        let karin = clinician(&t, false).await;
+        let ehr = Actor {
+            person: karin.clone(),
+            door: Door::Fhir,
+        };
+
+        // Not published yet: nobody can be booked, through any door.
+        let refused = bookings::book(env(&t, &ids, T0), &ehr, invite(T0.plus(DAY))).await;
+        assert!(
+            matches!(refused, Err(Error::Conflict(Conflict::NotPublished))),
+            "{backend:?}: {refused:?}"
+        );
+        let text = ProfileText {
+            title: "Leg. psykolog".into(),
+            ..ProfileText::default()
+        };
+        t.save_profile_text(&karin.id, &text, T0).await.unwrap();
+        t.set_profile_published(&karin.id, Some(T0), T0)
+            .await
+            .unwrap();
+
+        // A time in the past is refused, by name, and nothing is written.
+        let past = bookings::book(env(&t, &ids, T0), &ehr, invite(T0.minus(DAY))).await;
+        assert!(
+            matches!(&past, Err(Error::Invalid(p)) if p == &[Problem::StartInPast]),
+            "{past:?}"
+        );
+        assert!(t.pending_plugin_events(10).await.unwrap().is_empty());
+
+        // Booked: the patient, the access-log entry, the message and the
+        // plugins' event exist with it.
+        let b = bookings::book(env(&t, &ids, T0), &ehr, invite(T0.plus(DAY)))
+            .await
+            .unwrap();
+        assert_eq!(b.status, BookingStatus::Unconfirmed);
+        let tove = t
+            .person_by_personnummer(&Personnummer::parse("200002292381").unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(b.patient, tove.id);
+        assert_eq!(t.notifications_of_booking(&b.id).await.unwrap().len(), 1);
+        let events = t.pending_plugin_events(10).await.unwrap();
+        assert_eq!(events.len(), 1);
+        assert_eq!(events[0].kind, BookingEvent::Created);
+        let log = t.access_log_for(&tove.personnummer).await.unwrap();
+        assert_eq!(log.len(), 1, "{backend:?}");
+
+        // The same slot again overlaps; accepted, it is still one per start.
+        let again = bookings::book(env(&t, &ids, T0), &ehr, invite(T0.plus(DAY))).await;
+        assert!(matches!(again, Err(Error::Conflict(Conflict::Overlap))));
+        let mut meant = invite(T0.plus(DAY));
+        meant.accept_overlap = true;
+        let taken = bookings::book(env(&t, &ids, T0), &ehr, meant).await;
+        assert!(
+            matches!(&taken, Err(Error::Invalid(p)) if p == &[Problem::SlotTaken]),
+            "{taken:?}"
+        );
+
+        // The patient confirms (through the portal); moving it is logged
+        // in the same transaction as the move.
+        let patient = Actor::portal(tove.clone());
+        let changed =
+            bookings::change_status(env(&t, &ids, T0), &patient, &b.id, BookingAction::Confirm)
+                .await
+                .unwrap();
+        assert_eq!(changed.to, BookingStatus::Confirmed);
+        assert!(changed.by_patient);
+        bookings::move_booking(
+            env(&t, &ids, T0),
+            &ehr,
+            &b.id,
+            Some(T0.plus(2 * DAY)),
+            false,
+        )
+        .await
+        .unwrap();
+        assert_eq!(t.access_log_for(&tove.personnummer).await.unwrap().len(), 3);
+        let kinds: Vec<BookingEvent> = t
+            .pending_plugin_events(10)
+            .await
+            .unwrap()
+            .iter()
+            .map(|e| e.kind)
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                BookingEvent::Created,
+                BookingEvent::Confirmed,
+                BookingEvent::Moved
+            ]
+        );
+
+        // A patient cannot book, and a stranger learns nothing of a visit.
+        assert!(matches!(
+            bookings::book(env(&t, &ids, T0), &patient, invite(T0.plus(3 * DAY))).await,
+            Err(Error::Forbidden)
+        ));
+        let stranger = t
+            .create_person(
+                &PersonId::new("olof"),
+                &person(Role::Clinician, "197001010003", "Olof"),
+                T0,
+            )
+            .await
+            .unwrap();
+        assert!(matches!(
+            visits::start(env(&t, &ids, T0), &Actor::portal(stranger), &b.id).await,
+            Err(Error::NotFound)
+        ));
+    }
+}
