@@ -71,14 +71,6 @@ pub struct Book {
     pub accept_overlap: bool,
 }
 
-fn clinician(actor: &Actor) -> Result<&Person, Error> {
-    if actor.person.role == Role::Clinician {
-        Ok(&actor.person)
-    } else {
-        Err(Error::Forbidden)
-    }
-}
-
 /// Whether the clinician's profile is published (nobody can be booked
 /// with them before).
 pub async fn is_published(env: Env<'_>, actor: &Actor) -> Result<bool, Error> {
@@ -89,7 +81,7 @@ pub async fn is_published(env: Env<'_>, actor: &Actor) -> Result<bool, Error> {
 /// The patients the clinician has booked before, whom they may invite
 /// again by choosing them.
 pub async fn my_patients(env: Env<'_>, actor: &Actor) -> Result<Vec<Person>, Error> {
-    let me = clinician(actor)?;
+    let me = actor.clinician()?;
     let mine: HashSet<PersonId> = env
         .store
         .bookings_of(&me.id, Timestamp(0))
@@ -109,7 +101,7 @@ pub async fn my_patients(env: Env<'_>, actor: &Actor) -> Result<Vec<Person>, Err
 /// The tenant's other clinicians, whom the clinician may invite to a test
 /// visit.
 pub async fn other_clinicians(env: Env<'_>, actor: &Actor) -> Result<Vec<Person>, Error> {
-    let me = clinician(actor)?;
+    let me = actor.clinician()?;
     Ok(env
         .store
         .people(Role::Clinician)
@@ -127,7 +119,7 @@ pub async fn choose_colleagues(
     actor: &Actor,
     chosen: &[PersonId],
 ) -> Result<(Vec<Colleague>, Vec<Problem>), Error> {
-    let me = clinician(actor)?;
+    let me = actor.clinician()?;
     let all = env.store.colleagues().await?;
     let mut problems = Vec::new();
     let mut out: Vec<Colleague> = Vec::new();
@@ -162,7 +154,7 @@ pub async fn check(
     actor: &Actor,
     cmd: &Book,
 ) -> Result<(Checked, Vec<Problem>), Error> {
-    let me = clinician(actor)?;
+    let me = actor.clinician()?;
     let mut problems = Vec::new();
     let visit_type = env
         .store
@@ -245,7 +237,7 @@ pub async fn check(
 /// or matched), its history, the access-log entry, the messages and the
 /// plugins' event are written in one transaction.
 pub async fn book(env: Env<'_>, actor: &Actor, cmd: Book) -> Result<Booking, Error> {
-    let me = clinician(actor)?;
+    let me = actor.clinician()?;
     if !is_published(env, actor).await? {
         return Err(Error::Conflict(Conflict::NotPublished));
     }
@@ -379,7 +371,7 @@ pub async fn change_status(
 
 /// The clinician's own booking that can still move, or why not.
 pub async fn movable(env: Env<'_>, actor: &Actor, id: &str) -> Result<Booking, Error> {
-    let me = clinician(actor)?;
+    let me = actor.clinician()?;
     let b = env.store.booking(id).await?.ok_or(Error::NotFound)?;
     if b.clinician != me.id {
         return Err(Error::NotFound);

@@ -68,6 +68,15 @@ impl Actor {
             door: Door::Portal,
         }
     }
+
+    /// The actor as a clinician, or [`Error::Forbidden`].
+    pub(crate) fn clinician(&self) -> Result<&Person, Error> {
+        if self.person.role == tillit_domain::Role::Clinician {
+            Ok(&self.person)
+        } else {
+            Err(Error::Forbidden)
+        }
+    }
 }
 
 /// The tenant's booking settings that the rules use (from its file).

@@ -34,18 +34,10 @@ pub async fn participation(
     Err(Error::NotFound)
 }
 
-fn clinician(actor: &Actor) -> Result<&Person, Error> {
-    if actor.person.role == Role::Clinician {
-        Ok(&actor.person)
-    } else {
-        Err(Error::Forbidden)
-    }
-}
-
 /// "Starta videomöte": a clinician who takes part, inside the window, on a
 /// confirmed visit. Whoever starts it becomes its responsible clinician.
 pub async fn start(env: Env<'_>, actor: &Actor, id: &str) -> Result<Booking, Error> {
-    let me = clinician(actor)?;
+    let me = actor.clinician()?;
     let (booking, role) = participation(env, me, id).await?;
     if visit::room_state(&booking, role, env.now) != (RoomState::Waiting { can_start: true }) {
         return Err(Error::Conflict(Conflict::CannotStartNow));
@@ -70,7 +62,7 @@ pub async fn start(env: Env<'_>, actor: &Actor, id: &str) -> Result<Booking, Err
 /// Ends a visit in progress for everyone; nobody can enter it again. The
 /// door closes the room's live connections when this returns.
 pub async fn end(env: Env<'_>, actor: &Actor, id: &str) -> Result<Booking, Error> {
-    let me = clinician(actor)?;
+    let me = actor.clinician()?;
     let (booking, _) = participation(env, me, id).await?;
     if booking.status != BookingStatus::InProgress {
         return Err(Error::Conflict(Conflict::NotInProgress));

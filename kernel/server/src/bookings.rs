@@ -235,16 +235,21 @@ pub async fn create(
                     colleague: ("colleague_id", "field.required"),
                 },
             );
-            let status = if problems.contains(&Problem::SlotTaken) {
-                StatusCode::CONFLICT
-            } else {
-                StatusCode::UNPROCESSABLE_ENTITY
-            };
-            (status, false)
+            (invalid_status(&problems), false)
         }
         Err(e) => return Err(e.into()),
     };
     render_invite(&state, &ctx, &form, &errors, overlap, status).await
+}
+
+/// A taken slot is a conflict with another booking; every other problem
+/// is the form's.
+fn invalid_status(problems: &[Problem]) -> StatusCode {
+    if problems.contains(&Problem::SlotTaken) {
+        StatusCode::CONFLICT
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    }
 }
 
 /// The person fields of a booking form (the invite form and the wizard).
@@ -428,12 +433,7 @@ pub async fn change_time(
         Err(tillit_app::Error::Conflict(Conflict::Overlap)) => (StatusCode::CONFLICT, true),
         Err(tillit_app::Error::Invalid(problems)) => {
             errors.add_problems(&problems, ProblemFields::WIZARD);
-            let status = if problems.contains(&Problem::SlotTaken) {
-                StatusCode::CONFLICT
-            } else {
-                StatusCode::UNPROCESSABLE_ENTITY
-            };
-            (status, false)
+            (invalid_status(&problems), false)
         }
         Err(e) => return Err(e.into()),
     };
