@@ -10,6 +10,12 @@ use crate::{Backend, Store};
 use std::path::PathBuf;
 use std::time::Duration;
 
+/// How long a test waits for a database connection. A test process runs
+/// tests in parallel while others compile plugins on every core, so a
+/// connection can take far longer than a production deadline allows
+/// without anything being wrong.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(120);
+
 /// The server used for PostgreSQL tests.
 pub fn postgres_admin_url() -> String {
     std::env::var("TEST_POSTGRES_URL")
@@ -74,7 +80,7 @@ impl TestDb {
 
     /// Connects and migrates.
     pub async fn store(&self) -> Store {
-        let store = Store::connect(&self.url, Duration::from_secs(10))
+        let store = Store::connect(&self.url, CONNECT_TIMEOUT)
             .await
             .unwrap_or_else(|e| panic!("connect to test database: {e}"));
         store.migrate().await.expect("migrate test database");

@@ -98,6 +98,8 @@ impl TestApp {
             ..Config::default()
         };
         config.database.url = db.url.clone();
+        config.database.connect_timeout =
+            tillit_kernel::values::ConfigDuration(tillit_store::testing::CONNECT_TIMEOUT);
         // The plugins `cargo xtask test` built, compiled once for all tests.
         config.plugins.dir = repo("plugins/target/dist");
         config.plugins.cache_dir = Some(repo("target/test-plugin-cache"));
