@@ -56,6 +56,12 @@ pub enum Problem {
     },
     /// Another active booking of the clinician starts at that time.
     SlotTaken,
+    /// Only clinicians and administrators are created as staff.
+    NotStaff,
+    /// Someone in the tenant already has this personnummer.
+    PersonnummerTaken,
+    /// Nobody changes their own status.
+    OwnStatus,
 }
 
 /// Why the state of things refuses a change now.

@@ -19,6 +19,12 @@
 //!   visit, a group visit), confirming, cancelling, moving; the clinician's
 //!   patients.
 //! - [`visits`]: who takes part in a visit, starting and ending it.
+//! - [`people`]: a patient's own contact details; staff and statuses, for
+//!   administrators.
+//! - [`profiles`]: a clinician's profile, picture and visit types, and
+//!   publishing them.
+//! - [`terms`]: the terms a patient accepts.
+//! - [`sessions`]: logging in (whatever the identity provider) and out.
 //! - [`access`]: the access-log entries for reads of patient data.
 //! - [`error`]: what a use case refuses, for each door to map once.
 //!
@@ -34,6 +40,10 @@ use tillit_store::TenantStore;
 pub mod access;
 pub mod bookings;
 pub mod error;
+pub mod people;
+pub mod profiles;
+pub mod sessions;
+pub mod terms;
 pub mod visits;
 
 pub use error::{Conflict, Error, Problem};
@@ -71,7 +81,12 @@ impl Actor {
 
     /// The actor as a clinician, or [`Error::Forbidden`].
     pub(crate) fn clinician(&self) -> Result<&Person, Error> {
-        if self.person.role == tillit_domain::Role::Clinician {
+        self.as_role(tillit_domain::Role::Clinician)
+    }
+
+    /// The actor if they have `role`, or [`Error::Forbidden`].
+    pub(crate) fn as_role(&self, role: tillit_domain::Role) -> Result<&Person, Error> {
+        if self.person.role == role {
             Ok(&self.person)
         } else {
             Err(Error::Forbidden)

@@ -219,3 +219,136 @@ async fn a_journal_system_books_by_the_same_rules_as_the_portal() {
         ));
     }
 }
+
+#[tokio::test]
+async fn people_terms_and_logins_follow_one_set_of_rules_through_any_door() {
+    use tillit_app::{people, sessions, terms};
+    use tillit_domain::PersonStatus;
+    use tillit_store::Contact;
+
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        let db = TestDb::new(backend);
+        let store = db.store().await;
+        let tenant = TenantId::parse("alfa").unwrap();
+        store.register_tenant(&tenant, T0).await.unwrap();
+        let t = store.tenant(tenant);
+        let ids = Counting(Default::default());
+        let e = env(&t, &ids, T0);
+        let ada = t
+            .create_person(
+                &PersonId::new("ada"),
+                &person(Role::Administrator, "191212121212", "Ada"),
+                T0,
+            )
+            .await
+            .unwrap();
+        let admin = Actor {
+            person: ada.clone(),
+            door: Door::Admin,
+        };
+
+        // Staff only, and one person per personnummer.
+        let patient_as_staff =
+            people::create_staff(e, &admin, &person(Role::Patient, "200002292381", "Tove")).await;
+        assert!(
+            matches!(&patient_as_staff, Err(Error::Invalid(p)) if p == &[Problem::NotStaff]),
+            "{backend:?}: {patient_as_staff:?}"
+        );
+        let karin =
+            people::create_staff(e, &admin, &person(Role::Clinician, "198112189876", "Karin"))
+                .await
+                .unwrap();
+        let twice = people::create_staff(
+            e,
+            &admin,
+            &person(Role::Administrator, "198112189876", "Kim"),
+        )
+        .await;
+        assert!(
+            matches!(&twice, Err(Error::Invalid(p)) if p == &[Problem::PersonnummerTaken]),
+            "{twice:?}"
+        );
+        // A clinician is not an administrator, whatever the door.
+        let as_clinician = Actor {
+            person: karin.clone(),
+            door: Door::Admin,
+        };
+        let refused = people::set_status(e, &as_clinician, &ada.id, PersonStatus::Inactive).await;
+        assert!(matches!(refused, Err(Error::Forbidden)), "{refused:?}");
+        let own = people::set_status(e, &admin, &ada.id, PersonStatus::Inactive).await;
+        assert!(matches!(&own, Err(Error::Invalid(p)) if p == &[Problem::OwnStatus]));
+
+        // A patient logs in, must accept the terms, and keeps their contact
+        // details; each change is in the access log.
+        let tove = t
+            .create_person(
+                &PersonId::new("tove"),
+                &person(Role::Patient, "200002292381", "Tove"),
+                T0,
+            )
+            .await
+            .unwrap();
+        let pnr = tove.personnummer.clone();
+        let logged_in = sessions::log_in(e, &pnr, "hash-1", T0.plus(DAY))
+            .await
+            .unwrap();
+        assert_eq!(logged_in.map(|p| p.id), Ok(tove.id.clone()));
+        let patient = Actor::portal(tove.clone());
+        assert!(terms::pending(e, &patient, "v1").await.unwrap());
+        assert!(
+            !terms::pending(e, &admin, "v1").await.unwrap(),
+            "staff accept no terms"
+        );
+        terms::accept(e, &patient, "v1").await.unwrap();
+        assert!(!terms::pending(e, &patient, "v1").await.unwrap());
+        assert!(
+            terms::pending(e, &patient, "v2").await.unwrap(),
+            "a new version asks again"
+        );
+        let contact = Contact {
+            given_name: PersonName::parse("Tove").unwrap(),
+            family_name: PersonName::parse("Lind").unwrap(),
+            phone: MobileNumber::parse("0709876543"),
+            email: None,
+        };
+        let for_someone = people::update_contact(e, &Actor::portal(karin.clone()), &contact).await;
+        assert!(
+            matches!(for_someone, Err(Error::Forbidden)),
+            "only the patient changes their own"
+        );
+        people::update_contact(e, &patient, &contact).await.unwrap();
+        let (phone, _) = people::own_contact(e, &patient).await.unwrap();
+        assert_eq!(phone.as_deref(), Some("+46709876543"));
+
+        // The administrator deactivates her: her session ends and she can
+        // no longer log in; both the listing and the change are logged.
+        let (staff, patients) = people::everyone(e, &admin).await.unwrap();
+        assert_eq!((staff.len(), patients.len()), (2, 1));
+        people::set_status(e, &admin, &tove.id, PersonStatus::Inactive)
+            .await
+            .unwrap();
+        assert!(t.session("hash-1").await.unwrap().is_none());
+        let again = sessions::log_in(e, &pnr, "hash-2", T0.plus(DAY))
+            .await
+            .unwrap();
+        assert_eq!(again.map(|p| p.id), Err(sessions::Refused::Inactive));
+        let unknown = Personnummer::parse("194001019803").unwrap();
+        let nobody = sessions::log_in(e, &unknown, "hash-3", T0.plus(DAY))
+            .await
+            .unwrap();
+        assert_eq!(nobody.map(|p| p.id), Err(sessions::Refused::Unknown));
+        let whats: Vec<String> = t
+            .access_log_for(&pnr)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|l| l.what)
+            .collect();
+        for what in ["terms", "contact", "profile", "people.list", "status"] {
+            assert!(
+                whats.iter().any(|w| w == what),
+                "{backend:?}: {what} not in {whats:?}"
+            );
+        }
+    }
+}

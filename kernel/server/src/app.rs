@@ -6,13 +6,12 @@
 //! can bind port 0 and stop the server when they are done.
 
 use std::collections::HashMap;
-use std::ops::Deref;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
 use metrics_exporter_prometheus::PrometheusHandle;
-use tillit_domain::{Clock, PersonId, TenantId};
+use tillit_domain::{Clock, PersonId};
 use tillit_store::Store;
 
 use crate::config::Config;
@@ -20,74 +19,7 @@ use crate::i18n::Catalogs;
 use crate::tenants::{Registry, Tenant};
 use crate::theme::{Asset, Themes};
 
-/// The per-tenant files generated from brand settings.
-#[derive(Debug, Clone)]
-pub struct BrandAssets {
-    pub css: Asset,
-    pub logo: Option<(String, Asset)>,
-}
-
-#[derive(Debug)]
-pub struct Inner {
-    pub config: Config,
-    pub tenants: Registry,
-    pub themes: Themes,
-    pub catalogs: Arc<Catalogs>,
-    pub brands: HashMap<TenantId, BrandAssets>,
-    pub store: Store,
-    pub clock: Arc<dyn Clock>,
-    /// Key for CSRF tokens; kept in `<data_dir>/secret.key`.
-    pub secret: Vec<u8>,
-    pub metrics: PrometheusHandle,
-    /// The SMS and e-mail clients of the outbox.
-    pub senders: crate::outbox::Senders,
-    /// The port `serve` listens on (which differs from the configured one
-    /// when that is 0), for links in messages.
-    pub bound_port: std::sync::OnceLock<u16>,
-    /// The video SFU: every visit's media on one UDP port.
-    pub media: tillit_media::driver::Hub,
-    /// The tenants' WebAssembly plugins.
-    pub plugins: Arc<tillit_plugins::PluginHost>,
-    /// Room connections, for plugins' live messages.
-    pub live: crate::plugins::LiveRooms,
-}
-
-/// Cheap to clone; handed to every handler.
-#[derive(Debug, Clone)]
-pub struct AppState(Arc<Inner>);
-
-impl Deref for AppState {
-    type Target = Inner;
-    fn deref(&self) -> &Inner {
-        &self.0
-    }
-}
-
-impl AppState {
-    /// What the use cases (`tillit_app`) work in for a request of `ctx`'s
-    /// tenant, now.
-    pub fn env<'a>(
-        &'a self,
-        ctx: &'a crate::session::Ctx,
-        store: &'a tillit_store::TenantStore<'a>,
-    ) -> tillit_app::Env<'a> {
-        tillit_app::Env {
-            store,
-            rules: booking_rules(&ctx.tenant),
-            now: self.clock.now(),
-            ids: &tillit_app::RandomIds,
-        }
-    }
-}
-
-/// The tenant file's booking settings, as the use cases take them.
-pub fn booking_rules(t: &Tenant) -> tillit_app::BookingRules<'_> {
-    tillit_app::BookingRules {
-        require_confirmation: t.booking.require_confirmation,
-        reminder_lead: t.booking.reminder_lead.0,
-        reasons: &t.booking.reasons,
-    }
-}
+pub use crate::state::{AppState, BrandAssets, Inner};
 
 /// Why the kernel could not start. Each names what to fix.
 #[derive(Debug, thiserror::Error)]
@@ -178,7 +110,7 @@ pub async fn start(
         &tenants,
     )
     .map_err(|e| StartError::Io(format!("plugins: {e}")))?;
-    Ok(AppState(Arc::new(Inner {
+    Ok(AppState::new(Inner {
         tenants: Registry::new(tenants),
         themes,
         catalogs,
@@ -193,7 +125,7 @@ pub async fn start(
         plugins,
         live: crate::plugins::LiveRooms::default(),
         config,
-    })))
+    }))
 }
 
 fn brand_assets(config: &Config, themes: &Themes, t: &Tenant) -> Result<BrandAssets, StartError> {

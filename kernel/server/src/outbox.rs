@@ -1,7 +1,7 @@
 //! Sending what the outbox holds: SMS through 46elks, e-mail through SMTP
 //! with a calendar entry, or, in development, nowhere (the outbox page shows
-//! what would have left). Also the reminder tick, the delivery-report
-//! webhook and the development outbox page.
+//! what would have left). Also the reminder tick. (The delivery-report
+//! webhook and the development outbox page are routes: `routes::messages`.)
 //!
 //! The store decides *what* is sent and keeps it durable
 //! (`tillit_store::outbox`); this module decides *how*. A message's text is
@@ -10,9 +10,6 @@
 
 use std::time::Duration;
 
-use axum::extract::{Form, Path, State};
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
 use hmac::{Hmac, Mac};
 use serde::Deserialize;
 use sha2::Sha256;
@@ -22,7 +19,7 @@ use tillit_domain::notify::{
 };
 use tillit_store::outbox::{Delivery, DeliveryError, WorkerSettings};
 
-use crate::app::AppState;
+use crate::state::AppState;
 use crate::tenants::{SmsProvider, Tenant};
 
 /// After this many attempts in all, a message is given up as failed.
@@ -75,7 +72,7 @@ pub fn portal_origin(state: &AppState, tenant: &Tenant) -> String {
 
 /// The token in a delivery-report URL: only 46elks, which got the URL from
 /// us, can report on the message.
-fn report_token(secret: &[u8], tenant: &TenantId, id: &str) -> String {
+pub(crate) fn report_token(secret: &[u8], tenant: &TenantId, id: &str) -> String {
     let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(secret).expect("HMAC takes any key length");
     mac.update(b"46elks-report\0");
     mac.update(tenant.as_str().as_bytes());
@@ -487,80 +484,4 @@ pub fn spawn_worker(
             tracing::error!(error = %e, "the outbox worker stopped");
         }
     })
-}
-
-/// A 46elks delivery report (`whendelivered`): `id`, `status` (`delivered`
-/// or `failed`), `delivered` (time).
-#[derive(Debug, Deserialize)]
-pub struct DeliveryReport {
-    id: String,
-    status: String,
-}
-
-/// `POST /hooks/46elks/{notification}/{token}`: records the report. The
-/// token proves the URL came from us; anything else is 404.
-pub async fn delivery_report(
-    State(state): State<AppState>,
-    axum::Extension(tenant): axum::Extension<crate::session::TenantOf>,
-    Path((id, token)): Path<(String, String)>,
-    Form(report): Form<DeliveryReport>,
-) -> Response {
-    let tenant = &tenant.0;
-    let expected = report_token(&state.secret, &tenant.id, &id);
-    if !crate::session::constant_time_eq(expected.as_bytes(), token.as_bytes()) {
-        return StatusCode::NOT_FOUND.into_response();
-    }
-    let status = match report.status.as_str() {
-        "delivered" | "failed" | "sent" => report.status.as_str(),
-        _ => return (StatusCode::BAD_REQUEST, "unknown status\n").into_response(),
-    };
-    match state
-        .store
-        .tenant(tenant.id.clone())
-        .record_delivery(&id, &report.id, status, state.clock.now())
-        .await
-    {
-        Ok(true) => StatusCode::NO_CONTENT.into_response(),
-        Ok(false) => StatusCode::NOT_FOUND.into_response(),
-        Err(e) => crate::error::AppError::from(e).into_response(),
-    }
-}
-
-/// `GET /dev/outbox`: what would have been sent, newest first. Development
-/// mode only (404 otherwise), since it shows phone numbers and addresses.
-pub async fn page(
-    State(state): State<AppState>,
-    ctx: crate::session::Ctx,
-) -> crate::pages::PageResult {
-    if !state.config.is_development() {
-        return Err(crate::error::AppError::NotFound);
-    }
-    let store = state.store.tenant(ctx.tenant.id.clone());
-    let messages: Vec<serde_json::Value> = store
-        .recent_notifications(200)
-        .await?
-        .into_iter()
-        .map(|n| {
-            let local = n.due_at.to_stockholm();
-            serde_json::json!({
-                "due": local.strftime("%Y-%m-%d %H:%M").to_string(),
-                "channel": n.channel.as_str(),
-                "to": n.recipient.unwrap_or_default(),
-                "kind": n.kind.as_str(),
-                "status": n.status.as_str(),
-                "channel_key": format!("outbox.channel_{}", n.channel.as_str()),
-                "kind_key": format!("outbox.kind_{}", n.kind.as_str()),
-                "status_key": format!("outbox.status_{}", n.status.as_str()),
-                "delivery": n.delivery.or(n.last_error).unwrap_or_default(),
-                "text": n.body.unwrap_or_default(),
-            })
-        })
-        .collect();
-    let html = crate::pages::page(
-        &state,
-        &ctx,
-        "outbox",
-        serde_json::json!({"title": "outbox.title", "messages": messages}),
-    )?;
-    Ok(html.into_response())
 }

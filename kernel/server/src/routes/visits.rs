@@ -14,11 +14,11 @@ use tillit_domain::access::AccessAction;
 use tillit_domain::booking::Booking;
 use tillit_domain::visit::{self, RoomState};
 
-use crate::app::AppState;
-use crate::error::AppError;
-use crate::forms::log_access;
-use crate::pages::{PageResult, page};
-use crate::session::Ctx;
+use crate::http::error::AppError;
+use crate::http::forms::log_access;
+use crate::http::render::{PageResult, page};
+use crate::http::session::Ctx;
+use crate::state::AppState;
 
 /// The booking, and how `me` takes part in it; 404 if they do not.
 pub(crate) async fn participation(
@@ -99,6 +99,8 @@ pub async fn end(State(state): State<AppState>, ctx: Ctx, Path(id): Path<String>
     let me = ctx.user()?.clone();
     let store = state.store.tenant(ctx.tenant.id.clone());
     tillit_app::visits::end(state.env(&ctx, &store), &Actor::portal(me), &id).await?;
-    state.media.end(crate::room::room_key(&ctx.tenant.id, &id));
+    state
+        .media
+        .end(crate::routes::room::room_key(&ctx.tenant.id, &id));
     Ok(Redirect::to(&format!("/visits/{id}")).into_response())
 }

@@ -28,10 +28,10 @@ use hmac::{Hmac, Mac};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 use tillit_domain::session::{SessionCheck, SessionExpired};
-use tillit_domain::{Person, Role};
+use tillit_domain::{Person, Role, Timestamp};
 
-use crate::app::AppState;
-use crate::error::AppError;
+use crate::http::error::AppError;
+use crate::state::AppState;
 use crate::tenants::Tenant;
 use crate::values::Language;
 
@@ -182,37 +182,38 @@ pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-/// Sets a new session for `person` and returns its cookie. The caller ends
-/// any previous session (session fixation).
-pub async fn start_session(
-    state: &AppState,
-    tenant: &Tenant,
-    person: &Person,
-) -> Result<HeaderValue, AppError> {
+/// A session about to start: what the store keeps (the token's hash and
+/// the expiry) and the cookie that carries the token.
+#[derive(Debug)]
+pub struct NewSession {
+    pub hash: String,
+    pub expires_at: Timestamp,
+    pub cookie: HeaderValue,
+}
+
+/// A new session token for `tenant`, for `tillit_app::sessions::log_in` to
+/// store. The caller ends any previous session (session fixation).
+pub fn new_session(state: &AppState, tenant: &Tenant) -> NewSession {
     let token = new_token();
     let now = state.clock.now();
     let times = tillit_domain::session::SessionTimes {
         created_at: now,
         last_seen_at: now,
     };
-    let expires = tenant.session.expires_at(times);
-    state
-        .store
-        .tenant(tenant.id.clone())
-        .create_session(&hash_token(&token), &person.id, now, expires)
-        .await?;
-    // No Max-Age: the cookie ends with the browser, as the FAQ promises; the
-    // server-side expiry is what counts.
-    Ok(build_cookie(state, SESSION, token, None))
+    NewSession {
+        hash: hash_token(&token),
+        expires_at: tenant.session.expires_at(times),
+        // No Max-Age: the cookie ends with the browser, as the FAQ
+        // promises; the server-side expiry is what counts.
+        cookie: build_cookie(state, SESSION, token, None),
+    }
 }
 
+/// Ends the visitor's session, if any, and returns the cookie that clears it.
 pub async fn end_session(state: &AppState, ctx: &Ctx) -> Result<HeaderValue, AppError> {
     if let Some(hash) = &ctx.session_hash {
-        state
-            .store
-            .tenant(ctx.tenant.id.clone())
-            .delete_session(hash)
-            .await?;
+        let store = state.store.tenant(ctx.tenant.id.clone());
+        tillit_app::sessions::log_out(state.env(ctx, &store), hash).await?;
     }
     Ok(clear_cookie(state, SESSION))
 }
@@ -306,7 +307,10 @@ async fn run(state: &AppState, req: Request, next: Next) -> Result<Response, App
     let mut req = req;
     req.extensions_mut().insert(ctx);
     let mut res = next.run(req).await;
-    if let (Some(why), Some(_)) = (ended, res.extensions().get::<crate::error::LoginRedirect>()) {
+    if let (Some(why), Some(_)) = (
+        ended,
+        res.extensions().get::<crate::http::error::LoginRedirect>(),
+    ) {
         let to = match why {
             SessionExpired::Idle => "/login?ended=idle",
             SessionExpired::Absolute => "/login?ended=absolute",

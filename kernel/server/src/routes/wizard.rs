@@ -25,11 +25,11 @@ use tillit_domain::access::AccessAction;
 use tillit_domain::booking::Colleague;
 use tillit_domain::{PersonId, Role, Timestamp};
 
-use crate::app::AppState;
-use crate::bookings::{WhoFields, invitees, parse_start, parse_who, published};
-use crate::forms::{FieldErrors, ProblemFields, log_access_all};
-use crate::pages::{PageResult, page};
-use crate::session::Ctx;
+use crate::http::forms::{FieldErrors, ProblemFields, log_access_all};
+use crate::http::render::{PageResult, page};
+use crate::http::session::Ctx;
+use crate::routes::bookings::{WhoFields, invitees, parse_start, parse_who, published};
+use crate::state::AppState;
 
 /// How many colleagues one visit may have besides the responsible clinician.
 

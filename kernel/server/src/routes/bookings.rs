@@ -23,11 +23,12 @@ use tillit_domain::people::NewPerson;
 use tillit_domain::time::LocalTimeError;
 use tillit_domain::{Person, PersonId, PersonName, Personnummer, Role, Timestamp};
 
-use crate::app::AppState;
-use crate::error::AppError;
-use crate::forms::{FieldErrors, ProblemFields, log_access, log_access_all, log_subjects};
-use crate::pages::{PageResult, page, personnummer_error_key};
-use crate::session::Ctx;
+use crate::http::error::AppError;
+use crate::http::forms::personnummer_error_key;
+use crate::http::forms::{FieldErrors, ProblemFields, log_access, log_access_all, log_subjects};
+use crate::http::render::{PageResult, page};
+use crate::http::session::Ctx;
+use crate::state::AppState;
 
 const MESSAGE_MAX: usize = uc::MESSAGE_MAX;
 
@@ -125,7 +126,7 @@ async fn render_invite(
         let mut b: Vec<&str> = facts
             .publish_blockers()
             .into_iter()
-            .map(crate::profile::blocker_key)
+            .map(crate::routes::profile::blocker_key)
             .collect();
         b.push("booking.unpublished");
         b
@@ -279,10 +280,10 @@ pub(crate) fn parse_who(f: WhoFields<'_>, errors: &mut FieldErrors) -> Option<uc
                 .map_err(|e| errors.add("personnummer", personnummer_error_key(e)))
                 .ok();
             let given = PersonName::parse(f.given_name)
-                .map_err(|e| errors.add("given_name", crate::pages::name_error_key(e)))
+                .map_err(|e| errors.add("given_name", crate::http::forms::name_error_key(e)))
                 .ok();
             let family = PersonName::parse(f.family_name)
-                .map_err(|e| errors.add("family_name", crate::pages::name_error_key(e)))
+                .map_err(|e| errors.add("family_name", crate::http::forms::name_error_key(e)))
                 .ok();
             match (phone, pnr, given, family) {
                 (Some(phone), Some(personnummer), Some(given_name), Some(family_name)) => {

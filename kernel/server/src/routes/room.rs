@@ -21,12 +21,12 @@ use tillit_sfu::signal::{
     ClientMessage, Connection, ErrorCode, MAX_MESSAGE, ServerMessage, State as SignalState,
 };
 
-use crate::app::AppState;
-use crate::error::AppError;
-use crate::forms::log_access;
-use crate::pages::{PageResult, page};
-use crate::session::Ctx;
-use crate::visits::participation;
+use crate::http::error::AppError;
+use crate::http::forms::log_access;
+use crate::http::render::{PageResult, page};
+use crate::http::session::Ctx;
+use crate::routes::visits::participation;
+use crate::state::AppState;
 
 /// The SFU room of a visit: tenant and booking, so tenants never meet.
 pub fn room_key(tenant: &tillit_domain::TenantId, booking: &str) -> RoomKey {
@@ -136,7 +136,7 @@ pub async fn test_page(State(state): State<AppState>, ctx: Ctx) -> PageResult {
 /// send `Origin` on every WebSocket, and cookies ride along cross-site, so
 /// without this check another site could join a visit as its visitor.
 fn same_origin(headers: &HeaderMap) -> Result<(), AppError> {
-    match crate::session::same_origin(headers) {
+    match crate::http::session::same_origin(headers) {
         Some(true) => Ok(()),
         Some(false) => Err(AppError::Csrf("a WebSocket from another origin")),
         None => Err(AppError::Csrf("a WebSocket without an origin")),

@@ -133,3 +133,8 @@ impl IntoResponse for AppError {
         res
     }
 }
+
+/// The portal's fallback: any path no route matched.
+pub async fn not_found() -> AppError {
+    AppError::NotFound
+}

@@ -6,22 +6,22 @@
 //! each field's message and what was typed, and nothing is saved.
 
 use axum::Form;
-use axum::extract::{Multipart, Path, Query, State};
+use axum::extract::{Multipart, Path, Query};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use tillit_domain::Role;
 use tillit_domain::booking::{
     FieldErrors as DomainErrors, ProfileFacts, ProfileText, PublishBlocker, VisitTypeSpec,
 };
 
-use crate::app::AppState;
-use crate::error::AppError;
-use crate::forms::FieldErrors;
-use crate::pages::{PageResult, page};
+use tillit_app::{Actor, profiles};
+
+use crate::http::error::AppError;
+use crate::http::extract::{Clinician, Portal, User};
+use crate::http::forms::FieldErrors;
+use crate::http::render::PageResult;
 use crate::picture;
-use crate::session::Ctx;
 
 #[derive(Debug, Default, Deserialize)]
 pub struct ProfileForm {
@@ -78,17 +78,19 @@ pub fn blocker_key(b: PublishBlocker) -> &'static str {
 }
 
 async fn render_profile(
-    state: &AppState,
-    ctx: &Ctx,
+    p: &Portal,
+    actor: &Actor,
     shown: Shown<'_>,
     status: StatusCode,
 ) -> PageResult {
-    let me = ctx.require(Role::Clinician)?;
-    let store = state.store.tenant(ctx.tenant.id.clone());
-    let profile = store.profile(&me.id).await?.unwrap_or_default();
-    let types = store.visit_types_of(&me.id).await?;
-    let picture = store.picture_hash(&me.id).await?;
-    let plugin_sections = crate::plugins::profile_sections(state, ctx, me).await;
+    let me = &actor.person;
+    let store = p.store();
+    let profiles::Own {
+        profile,
+        visit_types: types,
+        picture,
+    } = profiles::own(p.env(&store), actor).await?;
+    let plugin_sections = crate::plugins::profile_sections(&p.state, &p.ctx, me).await;
     let t = &profile.text;
     let facts = ProfileFacts {
         has_title: !t.title.is_empty(),
@@ -147,9 +149,7 @@ async fn render_profile(
         || json!({"kind": "video"}),
         |f| json!({"title": f.title, "description": f.description, "minutes": f.minutes, "kind": f.kind}),
     );
-    let html = page(
-        state,
-        ctx,
+    let html = p.page(
         "profile",
         json!({
             "title": "profile.title",
@@ -183,8 +183,8 @@ pub struct ProfileQuery {
 }
 
 pub async fn show(
-    State(state): State<AppState>,
-    ctx: Ctx,
+    p: Portal,
+    Clinician(me): Clinician,
     Query(q): Query<ProfileQuery>,
 ) -> PageResult {
     let notice = match q.done.as_deref() {
@@ -196,16 +196,11 @@ pub async fn show(
         Some("picture") => Some("picture.saved"),
         _ => None,
     };
-    render_profile(
-        &state,
-        &ctx,
-        Shown {
-            notice,
-            ..Shown::default()
-        },
-        StatusCode::OK,
-    )
-    .await
+    let shown = Shown {
+        notice,
+        ..Shown::default()
+    };
+    render_profile(&p, &me, shown, StatusCode::OK).await
 }
 
 fn done(what: &str) -> Response {
@@ -213,11 +208,10 @@ fn done(what: &str) -> Response {
 }
 
 pub async fn save(
-    State(state): State<AppState>,
-    ctx: Ctx,
+    p: Portal,
+    Clinician(me): Clinician,
     Form(form): Form<ProfileForm>,
 ) -> PageResult {
-    let me = ctx.require(Role::Clinician)?.clone();
     match ProfileText::parse(
         &form.title,
         &form.introduction,
@@ -227,11 +221,8 @@ pub async fn save(
         &form.unit,
     ) {
         Ok(text) => {
-            state
-                .store
-                .tenant(ctx.tenant.id.clone())
-                .save_profile_text(&me.id, &text, state.clock.now())
-                .await?;
+            let store = p.store();
+            profiles::save_text(p.env(&store), &me, &text).await?;
             Ok(done("saved"))
         }
         Err(errors) => {
@@ -240,65 +231,41 @@ pub async fn save(
                 profile_errors: Some(&errors),
                 ..Shown::default()
             };
-            render_profile(&state, &ctx, shown, StatusCode::UNPROCESSABLE_ENTITY).await
+            render_profile(&p, &me, shown, StatusCode::UNPROCESSABLE_ENTITY).await
         }
     }
 }
 
 /// "Aktivera bokningsfunktion": publishes the profile if nothing blocks it.
-pub async fn publish(State(state): State<AppState>, ctx: Ctx) -> PageResult {
-    let me = ctx.require(Role::Clinician)?.clone();
-    let store = state.store.tenant(ctx.tenant.id.clone());
-    let profile = store.profile(&me.id).await?.unwrap_or_default();
-    let facts = ProfileFacts {
-        has_title: !profile.text.title.is_empty(),
-        visit_types: store.visit_types_of(&me.id).await?.len(),
-        ..ProfileFacts::default()
-    };
-    let blockers = facts.publish_blockers();
-    if !blockers.is_empty() {
-        return render_profile(
-            &state,
-            &ctx,
-            Shown {
+pub async fn publish(p: Portal, Clinician(me): Clinician) -> PageResult {
+    let store = p.store();
+    match profiles::publish(p.env(&store), &me).await? {
+        profiles::Publish::Published => Ok(done("published")),
+        profiles::Publish::Blocked(blockers) => {
+            let shown = Shown {
                 blockers,
                 ..Shown::default()
-            },
-            StatusCode::CONFLICT,
-        )
-        .await;
+            };
+            render_profile(&p, &me, shown, StatusCode::CONFLICT).await
+        }
     }
-    let now = state.clock.now();
-    store.set_profile_published(&me.id, Some(now), now).await?;
-    tracing::info!(tenant = %ctx.tenant.id, person = %me.id, "profile published");
-    Ok(done("published"))
 }
 
-pub async fn unpublish(State(state): State<AppState>, ctx: Ctx) -> PageResult {
-    let me = ctx.require(Role::Clinician)?.clone();
-    let now = state.clock.now();
-    state
-        .store
-        .tenant(ctx.tenant.id.clone())
-        .set_profile_published(&me.id, None, now)
-        .await?;
+pub async fn unpublish(p: Portal, Clinician(me): Clinician) -> PageResult {
+    let store = p.store();
+    profiles::unpublish(p.env(&store), &me).await?;
     Ok(done("unpublished"))
 }
 
 pub async fn create_visit_type(
-    State(state): State<AppState>,
-    ctx: Ctx,
+    p: Portal,
+    Clinician(me): Clinician,
     Form(form): Form<VisitTypeForm>,
 ) -> PageResult {
-    let me = ctx.require(Role::Clinician)?.clone();
     match form.parse() {
         Ok(spec) => {
-            let id = uuid::Uuid::new_v4().to_string();
-            state
-                .store
-                .tenant(ctx.tenant.id.clone())
-                .create_visit_type(&id, &me.id, &spec, state.clock.now())
-                .await?;
+            let store = p.store();
+            profiles::create_visit_type(p.env(&store), &me, &spec).await?;
             Ok(done("type_saved"))
         }
         Err(errors) => {
@@ -307,27 +274,21 @@ pub async fn create_visit_type(
                 new_type_errors: Some(&errors),
                 ..Shown::default()
             };
-            render_profile(&state, &ctx, shown, StatusCode::UNPROCESSABLE_ENTITY).await
+            render_profile(&p, &me, shown, StatusCode::UNPROCESSABLE_ENTITY).await
         }
     }
 }
 
 pub async fn update_visit_type(
-    State(state): State<AppState>,
-    ctx: Ctx,
+    p: Portal,
+    Clinician(me): Clinician,
     Path(id): Path<String>,
     Form(form): Form<VisitTypeForm>,
 ) -> PageResult {
-    let me = ctx.require(Role::Clinician)?.clone();
     match form.parse() {
         Ok(spec) => {
-            let store = state.store.tenant(ctx.tenant.id.clone());
-            if !store
-                .update_visit_type(&id, &me.id, &spec, state.clock.now())
-                .await?
-            {
-                return Err(AppError::NotFound);
-            }
+            let store = p.store();
+            profiles::update_visit_type(p.env(&store), &me, &id, &spec).await?;
             Ok(done("type_saved"))
         }
         Err(errors) => {
@@ -335,34 +296,27 @@ pub async fn update_visit_type(
                 edited: Some((&id, &form, &errors)),
                 ..Shown::default()
             };
-            render_profile(&state, &ctx, shown, StatusCode::UNPROCESSABLE_ENTITY).await
+            render_profile(&p, &me, shown, StatusCode::UNPROCESSABLE_ENTITY).await
         }
     }
 }
 
 pub async fn archive_visit_type(
-    State(state): State<AppState>,
-    ctx: Ctx,
+    p: Portal,
+    Clinician(me): Clinician,
     Path(id): Path<String>,
 ) -> PageResult {
-    let me = ctx.require(Role::Clinician)?.clone();
-    let store = state.store.tenant(ctx.tenant.id.clone());
-    if !store
-        .archive_visit_type(&id, &me.id, state.clock.now())
-        .await?
-    {
-        return Err(AppError::NotFound);
-    }
+    let store = p.store();
+    profiles::archive_visit_type(p.env(&store), &me, &id).await?;
     Ok(done("type_removed"))
 }
 
 /// Uploads a profile picture (multipart field `picture`).
 pub async fn upload_picture(
-    State(state): State<AppState>,
-    ctx: Ctx,
+    p: Portal,
+    Clinician(me): Clinician,
     mut multipart: Multipart,
 ) -> PageResult {
-    let me = ctx.require(Role::Clinician)?.clone();
     // The route's body limit surfaces as an error from the multipart reader.
     let upload_error = |e: axum::extract::multipart::MultipartError| {
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
@@ -381,10 +335,8 @@ pub async fn upload_picture(
     match result {
         Ok(jpeg) => {
             let hash = crate::theme::content_hash(&jpeg);
-            let store = state.store.tenant(ctx.tenant.id.clone());
-            store
-                .save_picture(&me.id, "image/jpeg", &hash, &jpeg, state.clock.now())
-                .await?;
+            let store = p.store();
+            profiles::save_picture(p.env(&store), &me, "image/jpeg", &hash, &jpeg).await?;
             Ok(done("picture"))
         }
         Err(e) => {
@@ -392,7 +344,7 @@ pub async fn upload_picture(
                 picture_error: Some(e.message_key()),
                 ..Shown::default()
             };
-            render_profile(&state, &ctx, shown, StatusCode::UNPROCESSABLE_ENTITY).await
+            render_profile(&p, &me, shown, StatusCode::UNPROCESSABLE_ENTITY).await
         }
     }
 }
@@ -400,17 +352,13 @@ pub async fn upload_picture(
 /// A clinician's picture, for anyone logged in to the same tenant. The hash
 /// in the path changes with the picture, so it may be cached for long.
 pub async fn serve_picture(
-    State(state): State<AppState>,
-    ctx: Ctx,
+    p: Portal,
+    _: User,
     Path((id, hash)): Path<(String, String)>,
 ) -> PageResult {
-    ctx.user()?;
-    let store = state.store.tenant(ctx.tenant.id.clone());
-    let Some((content_type, current, bytes)) =
-        store.picture(&tillit_domain::PersonId::new(id)).await?
-    else {
-        return Err(AppError::NotFound);
-    };
+    let store = p.store();
+    let person = tillit_domain::PersonId::new(id);
+    let (content_type, current, bytes) = profiles::picture(p.env(&store), &person).await?;
     let cache = if hash == current {
         "private, max-age=31536000, immutable"
     } else {

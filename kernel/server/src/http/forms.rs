@@ -6,11 +6,13 @@ use tillit_app::Problem;
 use tillit_domain::Role;
 use tillit_domain::access::AccessAction;
 use tillit_domain::booking::FieldError;
+use tillit_domain::people::NameError;
+use tillit_domain::personnummer::PersonnummerError;
 use tillit_domain::{Person, PersonId, Personnummer};
 
-use crate::app::AppState;
-use crate::error::AppError;
-use crate::session::Ctx;
+use crate::http::error::AppError;
+use crate::http::session::Ctx;
+use crate::state::AppState;
 
 /// Each field's first error, as `{field: {key, max?, min?}}`; templates show
 /// it with the `field_error` partial in the visitor's language.
@@ -74,6 +76,10 @@ impl FieldErrors {
                     self.add_max("colleagues", "wizard.too_many", max)
                 }
                 Problem::SlotTaken => self.add("time", "booking.slot_taken"),
+                Problem::NotStaff => self.add("role", "field.role.staff"),
+                Problem::PersonnummerTaken => self.add("personnummer", "field.personnummer.taken"),
+                // No form has a field for it: refused as a bad request.
+                Problem::OwnStatus => {}
             }
         }
     }
@@ -153,4 +159,23 @@ pub async fn log_access_all<'p>(
         .into_iter()
         .map(|s| (&s.id, &s.personnummer, s.role));
     log_subjects(state, ctx, actor, subjects, action, what).await
+}
+
+/// The message for a personnummer that cannot be read.
+pub fn personnummer_error_key(e: PersonnummerError) -> &'static str {
+    match e {
+        PersonnummerError::WrongLength => "field.personnummer.length",
+        PersonnummerError::NotDigits => "field.personnummer.digits",
+        PersonnummerError::InvalidDate => "field.personnummer.date",
+        PersonnummerError::BadCheckDigit => "field.personnummer.check_digit",
+    }
+}
+
+/// The message for a name that cannot be used.
+pub fn name_error_key(e: NameError) -> &'static str {
+    match e {
+        NameError::Empty => "field.name.empty",
+        NameError::TooLong { .. } => "field.name.too_long",
+        NameError::BadCharacters => "field.name.characters",
+    }
 }

@@ -1,0 +1,146 @@
+//! The layers every request passes through: route labels and metrics,
+//! security headers, the tenant from `Host`, and themed error pages.
+
+use std::time::Instant;
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{Html, IntoResponse, Response};
+
+use crate::http::error::ErrorKind;
+use crate::http::session::TenantOf;
+use crate::state::AppState;
+
+/// The route that served a request, passed out to the metrics layer (which
+/// runs before routing and so cannot see it on the request).
+#[derive(Debug, Clone)]
+struct RouteLabel(String);
+
+pub async fn tag_route(req: Request, next: Next) -> Response {
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_owned());
+    let mut res = next.run(req).await;
+    if let Some(r) = route {
+        res.extensions_mut().insert(RouteLabel(r));
+    }
+    res
+}
+
+pub async fn record_metrics(req: Request, next: Next) -> Response {
+    let start = Instant::now();
+    let method = req.method().to_string();
+    let res = next.run(req).await;
+    // Unmatched paths share one label, so scanners cannot blow up the series.
+    let route = res
+        .extensions()
+        .get::<RouteLabel>()
+        .map_or_else(|| "unmatched".to_owned(), |r| r.0.clone());
+    let labels = [
+        ("method", method),
+        ("route", route),
+        ("status", res.status().as_u16().to_string()),
+    ];
+    metrics::counter!("http_requests_total", &labels).increment(1);
+    metrics::histogram!("http_request_duration_seconds", &labels[..2])
+        .record(start.elapsed().as_secs_f64());
+    res
+}
+
+const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+                   font-src 'self'; connect-src 'self'; media-src 'self'; form-action 'self'; \
+                   frame-ancestors 'none'; base-uri 'none'";
+
+pub async fn security_headers(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let mut res = next.run(req).await;
+    let h = res.headers_mut();
+    let set = |h: &mut axum::http::HeaderMap, k: &'static str, v: &'static str| {
+        h.insert(HeaderName::from_static(k), HeaderValue::from_static(v));
+    };
+    set(h, "content-security-policy", CSP);
+    set(h, "x-content-type-options", "nosniff");
+    set(h, "x-frame-options", "DENY");
+    // Same-origin: no URL leaks to other sites, and same-origin form posts
+    // keep their Origin header (with no-referrer, browsers send "null").
+    set(h, "referrer-policy", "same-origin");
+    set(h, "cross-origin-opener-policy", "same-origin");
+    set(
+        h,
+        "permissions-policy",
+        "camera=(self), microphone=(self), geolocation=(), payment=(), usb=()",
+    );
+    if state.config.server.behind_tls {
+        set(
+            h,
+            "strict-transport-security",
+            "max-age=63072000; includeSubDomains",
+        );
+    }
+    if !h.contains_key(header::CACHE_CONTROL) {
+        // Pages can show personal data: never keep them in a shared cache.
+        set(h, "cache-control", "no-store");
+    }
+    res
+}
+
+/// Finds the tenant from the `Host` header. An unknown host learns nothing.
+pub async fn resolve_tenant(
+    State(state): State<AppState>,
+    mut req: Request,
+    next: Next,
+) -> Response {
+    let host = req
+        .headers()
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .or_else(|| req.uri().host())
+        .unwrap_or_default();
+    match state.tenants.by_host(host) {
+        Some(t) => {
+            let t = TenantOf(t.clone());
+            req.extensions_mut().insert(t);
+            next.run(req).await
+        }
+        None => unknown_host(),
+    }
+}
+
+pub fn unknown_host() -> Response {
+    (
+        StatusCode::NOT_FOUND,
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        "<!doctype html><html lang=\"sv\"><meta charset=\"utf-8\"><title>404</title>\
+         <h1>Sidan finns inte</h1><p lang=\"en\">Page not found.</p></html>\n",
+    )
+        .into_response()
+}
+
+/// Replaces the body of an error response with the tenant's themed page.
+pub async fn error_pages(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let tenant = req.extensions().get::<TenantOf>().map(|t| t.0.clone());
+    let lang = crate::http::session::lang_from_headers(req.headers());
+    let res = next.run(req).await;
+    let (Some(kind), Some(tenant)) = (res.extensions().get::<ErrorKind>().copied(), tenant) else {
+        return res;
+    };
+    let lang = lang.unwrap_or(tenant.default_language);
+    let (mut parts, _) = res.into_parts();
+    let body = match crate::http::render::error_page(&state, &tenant, lang, kind.0) {
+        Ok(html) => html,
+        Err(e) => {
+            tracing::error!(error = %e, "error page could not be rendered");
+            Html(format!(
+                "<!doctype html><title>{}</title><h1>{}</h1>",
+                parts.status, parts.status
+            ))
+        }
+    };
+    parts.headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    parts.headers.remove(header::CONTENT_LENGTH);
+    Response::from_parts(parts, body.into_response().into_body())
+}

@@ -1,0 +1,207 @@
+//! The plugins' own routes: `/plugins/<id>/…` (a plugin's HTTP handlers,
+//! behind the portal's session and CSRF checks, in a visit if the room
+//! names one) and `/features/<id>` (a plugin's page between visits).
+//!
+//! Plugin errors become HTTP here and nowhere else ([`call_error`]).
+
+use axum::body::Bytes;
+use axum::extract::{Path as UrlPath, RawQuery, State};
+use axum::http::{HeaderMap, HeaderValue, Method as HttpMethod, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use serde_json::json;
+use tillit_domain::access::AccessAction;
+use tillit_domain::{Person, Role};
+use tillit_plugins::{CallContext, CallError, HttpRequest, Method, Slot};
+
+use crate::http::error::AppError;
+use crate::http::forms::log_access_all;
+use crate::http::session::Ctx;
+use crate::state::AppState;
+
+/// A plugin's page's data: the plugin's HTML, rendered with the kernel's
+/// escaping, inside the theme's layout.
+#[derive(Debug, Serialize)]
+struct FeaturePage<'a> {
+    title: &'static str,
+    id: &'a str,
+    name: String,
+    html: String,
+}
+
+/// `/plugins/{id}/{*path}`: a request to one of a plugin's routes, as the
+/// logged-in person, in the visit named by [`VISIT_HEADER`](crate::plugins::VISIT_HEADER) (or the
+/// `visit` query parameter) if any.
+pub async fn route(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    UrlPath((plugin, rest)): UrlPath<(String, String)>,
+    method: HttpMethod,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, AppError> {
+    let me = ctx.user()?.clone();
+    let query: Vec<(String, String)> = match query.as_deref() {
+        Some(q) => serde_urlencoded::from_str(q)
+            .map_err(|_| AppError::BadRequest("the query is not valid"))?,
+        None => Vec::new(),
+    };
+    let visit_id = headers
+        .get(crate::plugins::VISIT_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+        .or_else(|| {
+            query
+                .iter()
+                .find(|(k, _)| k == "visit")
+                .map(|(_, v)| v.clone())
+        });
+    let (visit, people) = match &visit_id {
+        Some(id) => {
+            let (booking, _) = crate::routes::visits::participation(&state, &ctx, &me, id).await?;
+            let (visit, people) = crate::plugins::visit_for(&state, &ctx, &me, &booking).await?;
+            (Some(visit), people)
+        }
+        None => (None, Vec::new()),
+    };
+    let Some(method) = method_of(&method) else {
+        return Ok(plain(StatusCode::METHOD_NOT_ALLOWED, "method not allowed"));
+    };
+    let mut request = HttpRequest::new(method, format!("/{rest}"));
+    request.query = query;
+    for (name, value) in &headers {
+        if let Ok(v) = value.to_str() {
+            request = request.with_header(name.as_str(), v);
+        }
+    }
+    request.body = body.to_vec();
+    let call = CallContext {
+        tenant: ctx.tenant.id.clone(),
+        caller: Some(crate::plugins::caller(&ctx, &me)),
+        visit,
+    };
+    match state.plugins.handle_http(&call, &plugin, request).await {
+        Ok(called) => {
+            // What a clinician reads or writes in a visit is about its
+            // patients: access-logged, as every read of patient data is.
+            if me.role == Role::Clinician && called.value.status < 400 {
+                let patients: Vec<&Person> =
+                    people.iter().filter(|p| p.role == Role::Patient).collect();
+                if !patients.is_empty() {
+                    let action = if method == Method::Get {
+                        AccessAction::Read
+                    } else {
+                        AccessAction::Update
+                    };
+                    log_access_all(&state, &ctx, &me, patients, action, "plugin").await?;
+                }
+            }
+            if let Some(id) = &visit_id {
+                let room = crate::routes::room::room_key(&ctx.tenant.id, id);
+                state.live.deliver(&room, called.live);
+            }
+            let mut response = (
+                StatusCode::from_u16(called.value.status)
+                    .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+                called.value.body,
+            )
+                .into_response();
+            for (name, value) in called.value.headers {
+                if let (Ok(name), Ok(value)) = (
+                    header::HeaderName::from_bytes(name.as_bytes()),
+                    HeaderValue::from_str(&value),
+                ) {
+                    response.headers_mut().insert(name, value);
+                }
+            }
+            Ok(response)
+        }
+        Err(e) => Ok(call_error(&e)),
+    }
+}
+
+fn method_of(m: &HttpMethod) -> Option<Method> {
+    Some(match *m {
+        HttpMethod::GET => Method::Get,
+        HttpMethod::POST => Method::Post,
+        HttpMethod::PUT => Method::Put,
+        HttpMethod::PATCH => Method::Patch,
+        HttpMethod::DELETE => Method::Delete,
+        _ => return None,
+    })
+}
+
+fn plain(status: StatusCode, message: &str) -> Response {
+    (status, axum::Json(json!({ "message": message }))).into_response()
+}
+
+/// The one place plugin failures become HTTP answers. A plugin that
+/// misbehaved (trap, time or memory limit) is logged with the details and
+/// the person gets a short message without internals.
+pub fn call_error(e: &CallError) -> Response {
+    let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    match e {
+        CallError::NotEnabled { .. } | CallError::NoRoute { .. } => plain(status, "not found"),
+        CallError::MethodNotAllowed { allow, .. } => {
+            let mut r = plain(status, "method not allowed");
+            let allow: Vec<String> = allow
+                .iter()
+                .map(|m| format!("{m:?}").to_uppercase())
+                .collect();
+            if let Ok(v) = HeaderValue::from_str(&allow.join(", ")) {
+                r.headers_mut().insert(header::ALLOW, v);
+            }
+            r
+        }
+        CallError::Returned { error, .. } => plain(status, &error.to_string()),
+        CallError::BodyTooLarge { .. } => plain(status, &e.to_string()),
+        _ => {
+            tracing::error!(error = %e, "plugin call failed");
+            plain(status, "the feature could not answer; try again")
+        }
+    }
+}
+
+/// `/features/{id}`: a plugin's page of its own, between visits (404 when
+/// the tenant has not enabled it or it has no such page).
+pub async fn feature_page(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    UrlPath(plugin): UrlPath<String>,
+) -> Result<Response, AppError> {
+    let me = ctx.user()?.clone();
+    let call = CallContext {
+        tenant: ctx.tenant.id.clone(),
+        caller: Some(crate::plugins::caller(&ctx, &me)),
+        visit: None,
+    };
+    let view = match state
+        .plugins
+        .render_slot(&call, &plugin, &Slot::BetweenVisitsPage)
+        .await
+    {
+        Ok(called) => called.value.ok_or(AppError::NotFound)?,
+        Err(e) if e.status() == 404 => return Err(AppError::NotFound),
+        Err(e) => return Ok(call_error(&e)),
+    };
+    let lang = ctx.lang.code();
+    let html = view
+        .render(&tillit_plugins::view::Page {
+            csrf: &ctx.csrf,
+            lang,
+        })
+        .map_err(|e| AppError::Internal(format!("plugin {plugin} page: {e}")))?;
+    let name = state
+        .plugins
+        .plugin(&plugin)
+        .map(|p| p.name(lang).to_owned())
+        .unwrap_or_default();
+    let page = FeaturePage {
+        title: "plugin.title",
+        id: &plugin,
+        name,
+        html,
+    };
+    Ok(crate::http::render::page(&state, &ctx, "plugin_page", page)?.into_response())
+}
