@@ -3,8 +3,6 @@
 use std::path::Path;
 use std::time::Duration;
 
-use figment::Figment;
-use figment::providers::{Format, Toml};
 use tillit_domain::TenantId;
 use tillit_domain::session::SessionPolicy;
 
@@ -42,12 +40,7 @@ pub(super) fn load_file(file: &Path, dir: &Path, themes: &[String]) -> Result<Te
             message: format!("{at}not valid TOML: {}", e.message().trim()),
         }]
     })?;
-    let mut r = Reader {
-        figment: Figment::from(Toml::string(&text)),
-        table: &table,
-        file: name.clone(),
-        issues: Vec::new(),
-    };
+    let mut r = Reader::new(&text, &table, name.clone());
     r.unknown_keys();
 
     let id: Option<String> = r.require("id");
@@ -67,14 +60,13 @@ pub(super) fn load_file(file: &Path, dir: &Path, themes: &[String]) -> Result<Te
     let retention: Option<ConfigDuration> = r.require("data_retention");
     let lang: Option<Language> = r.get("default_language");
     let terms_version: Option<String> = r.get("terms_version");
-    let bootstrap = read_bootstrap(&table, &mut r.issues);
-    let mut issues = std::mem::take(&mut r.issues);
+    let bootstrap = read_bootstrap(&table, r.issues());
     // Values that parsed, checked for meaning.
     let id = id.and_then(|s| match TenantId::parse(&s) {
         Ok(id) => Some(id),
         Err(e) => {
             let _ = e;
-            issues.push(format!(
+            r.issue(format!(
                 "id: expected 1–32 characters of a-z, 0-9 and '-', starting with a letter, found \"{s}\""
             ));
             None
@@ -86,7 +78,7 @@ pub(super) fn load_file(file: &Path, dir: &Path, themes: &[String]) -> Result<Te
             .and_then(|s| s.to_str())
             .unwrap_or_default();
         if stem != id.as_str() {
-            issues.push(format!(
+            r.issue(format!(
                 "id: expected the file name ({stem}), found \"{id}\"; name the file {id}.toml"
             ));
         }
@@ -94,56 +86,56 @@ pub(super) fn load_file(file: &Path, dir: &Path, themes: &[String]) -> Result<Te
     if let Some(d) = &display_name
         && (d.trim().is_empty() || d.chars().count() > 80)
     {
-        issues.push("display_name: expected 1–80 characters".into());
+        r.issue("display_name: expected 1–80 characters".into());
     }
-    let hosts = hosts.map(|hs| check_hosts(hs, &mut issues));
+    let hosts = hosts.map(|hs| check_hosts(hs, r.issues()));
     let theme = theme.unwrap_or_else(|| "default".to_owned());
     if !themes.contains(&theme) {
-        issues.push(format!(
+        r.issue(format!(
             "theme: expected one of the installed themes ({}), found \"{theme}\"",
             themes.join(", ")
         ));
     }
-    brand.check(dir, &mut issues);
+    brand.check(dir, r.issues());
     let features = features.unwrap_or_default();
     for f in &features {
         if !FEATURES.contains(&f.as_str()) {
-            issues.push(format!(
+            r.issue(format!(
                 "features: expected one of: {}, found \"{f}\"",
                 FEATURES.join(", ")
             ));
         }
     }
-    let plugins = plugin_grants(&mut r, &features, &mut issues);
+    let plugins = plugin_grants(&mut r, &features);
     if let Some(s) = &sms_sender {
         let ok = (3..=11).contains(&s.len())
             && s.starts_with(|c: char| c.is_ascii_alphabetic())
             && s.chars().all(|c| c.is_ascii_alphanumeric());
         if !ok {
-            issues.push(format!(
+            r.issue(format!(
                 "booking.sms_sender: expected 3–11 letters (a–z) or digits, starting with a letter, found \"{s}\""
             ));
         }
     }
     let reminder_lead = reminder_lead.unwrap_or_else(thirty_minutes);
     if reminder_lead.0 > Duration::from_secs(7 * 86_400) {
-        issues.push("booking.reminder_lead: expected at most 7d".into());
+        r.issue("booking.reminder_lead: expected at most 7d".into());
     }
     let max_participants = max_participants.unwrap_or(tillit_domain::visit::DEFAULT_GROUP_CAP);
     if !(2..=100).contains(&max_participants) {
-        issues.push(format!(
+        r.issue(format!(
             "booking.max_participants: expected 2–100, found {max_participants}"
         ));
     }
     let reasons = reasons.unwrap_or_default();
     for (i, reason) in reasons.iter().enumerate() {
         if reason.trim().is_empty() || reason.chars().count() > 80 {
-            issues.push(format!(
+            r.issue(format!(
                 "booking.reasons[{i}]: expected 1–80 characters, found \"{reason}\""
             ));
         }
     }
-    let sms = sms.provider(dir, &mut issues);
+    let sms = sms.provider(dir, r.issues());
     let mut policy = SessionPolicy::default();
     if let Some(d) = idle {
         policy.idle_timeout = d.0;
@@ -152,27 +144,28 @@ pub(super) fn load_file(file: &Path, dir: &Path, themes: &[String]) -> Result<Te
         policy.absolute_lifetime = d.0;
     }
     if policy.idle_timeout < Duration::from_secs(60) {
-        issues.push("session.idle_timeout: expected at least 1m".into());
+        r.issue("session.idle_timeout: expected at least 1m".into());
     }
     if policy.absolute_lifetime < policy.idle_timeout {
-        issues.push(format!(
+        r.issue(format!(
             "session.absolute_lifetime: expected at least the idle timeout ({})",
             tillit_domain::time::format_duration(policy.idle_timeout)
         ));
     }
-    if let Some(r) = &retention
-        && r.0 < Duration::from_secs(86_400)
+    if let Some(retention) = &retention
+        && retention.0 < Duration::from_secs(86_400)
     {
-        issues.push("data_retention: expected at least 1d".into());
+        r.issue("data_retention: expected at least 1d".into());
     }
     if let Some(v) = &terms_version
         && (v.trim().is_empty() || v.chars().count() > 40)
     {
-        issues.push(format!(
+        r.issue(format!(
             "terms_version: expected 1–40 characters, found \"{v}\""
         ));
     }
-    let people = bootstrap_people(bootstrap, &mut issues);
+    let people = bootstrap_people(bootstrap, r.issues());
+    let issues = r.finish();
 
     match (id, display_name, hosts, sms_sender, retention) {
         (Some(id), Some(display_name), Some(hosts), Some(sms_sender), Some(retention))

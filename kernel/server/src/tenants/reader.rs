@@ -2,6 +2,7 @@
 //! the next; the keys each section may have.
 
 use figment::Figment;
+use figment::providers::{Format, Toml};
 use serde::de::DeserializeOwned;
 
 use crate::values::describe_figment_error;
@@ -47,14 +48,48 @@ const KEYS: [(&str, &[&str]); 5] = [
 
 /// Reads one key at a time, so one bad value does not hide the next, and
 /// records every problem.
+///
+/// The file's issues live here until [`Reader::finish`] consumes the
+/// reader, so no key can be read (and its problem lost) after they are
+/// collected.
 pub(super) struct Reader<'a> {
-    pub(super) figment: Figment,
-    pub(super) table: &'a toml::Table,
-    pub(super) file: String,
-    pub(super) issues: Vec<String>,
+    figment: Figment,
+    table: &'a toml::Table,
+    file: String,
+    issues: Vec<String>,
 }
 
-impl Reader<'_> {
+impl<'a> Reader<'a> {
+    /// A reader of the file named `file`, whose `text` parsed as `table`.
+    pub(super) fn new(text: &str, table: &'a toml::Table, file: String) -> Self {
+        Self {
+            figment: Figment::from(Toml::string(text)),
+            table,
+            file,
+            issues: Vec::new(),
+        }
+    }
+
+    /// The whole file, for sections read by hand.
+    pub(super) fn table(&self) -> &'a toml::Table {
+        self.table
+    }
+
+    /// Records a problem found in a value that was read.
+    pub(super) fn issue(&mut self, message: String) {
+        self.issues.push(message);
+    }
+
+    /// The list of problems, for checks that record several.
+    pub(super) fn issues(&mut self) -> &mut Vec<String> {
+        &mut self.issues
+    }
+
+    /// Every problem recorded, in the order found.
+    pub(super) fn finish(self) -> Vec<String> {
+        self.issues
+    }
+
     fn present(&self, key: &str) -> bool {
         let mut value: Option<&toml::Value> = None;
         let mut table = Some(self.table);
