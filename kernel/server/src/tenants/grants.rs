@@ -126,6 +126,11 @@ mod tests {
                 "plugins.chat.grant: expected a sequence, found string \"storage\"",
             ),
             (
+                "number",
+                "[1]",
+                "plugins.chat.grant[0]: expected a string, found signed int `1`",
+            ),
+            (
                 "table",
                 "{}",
                 "plugins.chat.grant: expected a sequence, found map",

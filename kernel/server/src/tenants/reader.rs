@@ -108,7 +108,8 @@ impl<'a> Reader<'a> {
         match self.figment.extract_inner::<T>(key) {
             Ok(v) => Some(v),
             Err(e) => {
-                for err in e {
+                for mut err in e {
+                    key_first(&mut err.path, key);
                     let line = describe_figment_error(&err, &self.file);
                     // The file name is added once per issue, by the caller.
                     let prefix = format!("{}: ", self.file);
@@ -153,5 +154,68 @@ impl<'a> Reader<'a> {
                 }
             }
         }
+    }
+}
+
+/// figment names an error inside a value before the key it was asked for
+/// (`0.hosts`); a message names the key first and a list item by its
+/// index (`hosts[0]`), as the bootstrap entries are named.
+fn key_first(path: &mut Vec<String>, key: &str) {
+    let parts = key.split('.').count();
+    if path.len() > parts
+        && path[path.len() - parts..]
+            .iter()
+            .map(String::as_str)
+            .eq(key.split('.'))
+    {
+        path.rotate_right(parts);
+    }
+    let mut named: Vec<String> = Vec::with_capacity(path.len());
+    for part in path.drain(..) {
+        match named.last_mut() {
+            Some(last) if part.chars().all(|c| c.is_ascii_digit()) => {
+                last.push_str(&format!("[{part}]"));
+            }
+            _ => named.push(part),
+        }
+    }
+    *path = named;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read<T: DeserializeOwned>(text: &str, key: &str) -> Vec<String> {
+        let table: toml::Table = text.parse().unwrap();
+        let mut r = Reader::new(text, &table, "t.toml".to_owned());
+        r.get::<T>(key);
+        r.finish()
+    }
+
+    #[test]
+    fn a_bad_list_item_is_named_by_its_key_and_index() {
+        assert_eq!(
+            read::<Vec<String>>("hosts = [\"a.se\", 1]", "hosts"),
+            ["hosts[1]: expected a string, found signed int `1`"]
+        );
+        assert_eq!(
+            read::<Vec<String>>(
+                "[plugins.chat]\ngrant = [\"log\", true]",
+                "plugins.chat.grant"
+            ),
+            ["plugins.chat.grant[1]: expected a string, found bool true"]
+        );
+    }
+
+    #[test]
+    fn a_bad_value_is_named_by_its_key() {
+        assert_eq!(
+            read::<bool>(
+                "[booking]\nrequire_confirmation = \"yes\"",
+                "booking.require_confirmation"
+            ),
+            ["booking.require_confirmation: expected a boolean, found string \"yes\""]
+        );
     }
 }
