@@ -1,0 +1,142 @@
+//! The administrators' staff pages, with field errors, and nobody else's way in.
+
+use crate::support::*;
+
+#[tokio::test]
+async fn administrators_manage_staff_with_field_errors_and_nothing_else_can() {
+    for backend in BACKENDS {
+        let app = TestApp::new(backend).await;
+        let mut admin = app.browser("demo.localhost");
+        admin.login(ADA).await;
+        let page = admin.get("/admin/people").await;
+        assert!(
+            page.body.contains("Karin Lindblad") && page.body.contains("Tove Toll"),
+            "{}",
+            page.body
+        );
+
+        // Every field wrong at once: every field says so, nothing is created.
+        let page = admin
+            .post(
+                "/admin/people",
+                &[
+                    ("role", "patient"),
+                    ("personnummer", "19121212-1213"),
+                    ("given_name", " "),
+                    ("family_name", &"x".repeat(101)),
+                ],
+            )
+            .await;
+        assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY, "{backend:?}");
+        for msg in [
+            "Välj vårdpersonal eller administratör",
+            "Kontrollsiffran",
+            "Fyll i namnet",
+            "högst 100 tecken",
+        ] {
+            assert!(page.body.contains(msg), "missing {msg:?}");
+        }
+        // A name with markup is stored as text and shown escaped.
+        let page = admin
+            .post(
+                "/admin/people",
+                &[
+                    ("role", "clinician"),
+                    ("personnummer", "19900315-4565"),
+                    ("given_name", "<script>alert(1)</script>"),
+                    ("family_name", "Läkare"),
+                ],
+            )
+            .await;
+        assert_eq!(
+            (page.status, page.location()),
+            (StatusCode::SEE_OTHER, "/admin/people?done=created")
+        );
+        let page = admin.get("/admin/people?done=created").await;
+        assert!(
+            page.body
+                .contains("&lt;script&gt;alert(1)&lt;/script&gt; Läkare")
+                && !page.body.contains("<script>alert")
+        );
+        assert!(page.body.contains("Användaren har lagts till"));
+
+        // The same personnummer again is refused on its field.
+        let page = admin
+            .post(
+                "/admin/people",
+                &[
+                    ("role", "administrator"),
+                    ("personnummer", "199003154565"),
+                    ("given_name", "A"),
+                    ("family_name", "B"),
+                ],
+            )
+            .await;
+        assert_eq!(page.status, StatusCode::CONFLICT);
+        assert!(page.body.contains("finns redan en användare"));
+
+        // Clinicians and patients cannot reach the admin pages or act on them.
+        for pnr in [KARIN, TOVE] {
+            let mut other = app.browser("demo.localhost");
+            other.login(pnr).await;
+            assert_eq!(
+                other.get("/admin/people").await.status,
+                StatusCode::FORBIDDEN
+            );
+            let page = other
+                .post(
+                    "/admin/people",
+                    &[
+                        ("role", "administrator"),
+                        ("personnummer", "19550505-1234"),
+                        ("given_name", "X"),
+                        ("family_name", "Y"),
+                    ],
+                )
+                .await;
+            assert_eq!(page.status, StatusCode::FORBIDDEN);
+        }
+        // An administrator of another tenant has no say here.
+        let mut nils = app.browser("norrland.localhost");
+        nils.login(NILS).await;
+        let demo = TenantId::parse("demo").unwrap();
+        let karin = app
+            .state
+            .store
+            .tenant(demo.clone())
+            .person_by_personnummer(&Personnummer::parse(KARIN).unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+        let page = nils
+            .post(
+                &format!("/admin/people/{}/status", karin.id),
+                &[("status", "inactive")],
+            )
+            .await;
+        assert_eq!(page.status, StatusCode::NOT_FOUND);
+
+        // Making Karin inactive ends her session at once.
+        let mut karin_b = app.browser("demo.localhost");
+        karin_b.login(KARIN).await;
+        admin.get("/admin/people").await;
+        let page = admin
+            .post(
+                &format!("/admin/people/{}/status", karin.id),
+                &[("status", "inactive")],
+            )
+            .await;
+        assert_eq!(page.location(), "/admin/people?done=status");
+        assert_eq!(karin_b.get("/me").await.location(), "/login");
+        let status = app
+            .state
+            .store
+            .tenant(demo)
+            .person(&karin.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .status;
+        assert_eq!(status, tillit_domain::PersonStatus::Inactive);
+    }
+}

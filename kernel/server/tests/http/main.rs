@@ -1,0 +1,27 @@
+//! The portal over HTTP, in process: tenant routing, login and logout,
+//! session expiry with a controlled clock, CSRF, tenant isolation of
+//! sessions, bad input, headers, languages, the admin pages and the access
+//! log. The flows run on SQLite and on the machine's PostgreSQL.
+//!
+//! One module per feature; the harness they share is `tests/support/`.
+
+// Helpers here are test code too: a panic is the failure report.
+#![allow(clippy::unwrap_used)]
+
+#[path = "../support/mod.rs"]
+mod support;
+
+mod admin;
+mod bookings;
+mod contacts;
+mod health;
+mod languages;
+mod login;
+mod my_details;
+mod privacy;
+mod profile;
+mod security;
+mod tenancy;
+mod terms;
+mod visits;
+mod wizard;

@@ -1,0 +1,259 @@
+//! "Min profil": a clinician's profile, visit types and profile picture.
+
+use crate::support::*;
+
+/// "Min profil": a clinician fills in the profile, meets every field error,
+/// is told what blocks publishing, creates and edits visit types, publishes.
+#[tokio::test]
+async fn a_clinician_builds_and_publishes_a_profile() {
+    for backend in BACKENDS {
+        let app = TestApp::new(backend).await;
+        let mut karin = app.browser("demo.localhost");
+        karin.login(KARIN).await;
+        let page = karin.get("/profile").await;
+        assert_eq!(page.status, StatusCode::OK, "{backend:?}");
+        assert!(page.body.contains("<strong>0%</strong>"));
+
+        // Publishing an empty profile says what is missing and changes nothing.
+        let page = karin.post("/profile/publish", &[]).await;
+        assert_eq!(page.status, StatusCode::CONFLICT);
+        assert!(
+            page.body.contains("Fyll i din yrkestitel först")
+                && page.body.contains("Skapa minst ett bokningsbart besök")
+        );
+        assert!(page.body.contains("Din profil är inte publicerad"));
+
+        // Too long: the handbook's 22 and 250 characters.
+        let too_long_title = "Legitimerad psykoterapeut";
+        let page = karin
+            .post(
+                "/profile",
+                &[
+                    ("title", too_long_title),
+                    ("introduction", &"x".repeat(251)),
+                ],
+            )
+            .await;
+        assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(
+            page.body.contains("Högst 22 tecken.") && page.body.contains("Högst 250 tecken."),
+            "{}",
+            page.body
+        );
+        assert!(
+            page.body.contains(&format!("value=\"{too_long_title}\"")),
+            "what was typed stays"
+        );
+        assert!(
+            app.state
+                .store
+                .tenant(TenantId::parse("demo").unwrap())
+                .profile(&person_id(&app, KARIN).await)
+                .await
+                .unwrap()
+                .is_none()
+        );
+
+        let page = karin
+            .post(
+                "/profile",
+                &[
+                    ("title", "Leg. psykolog"),
+                    ("introduction", "Jag arbetar med <KBT>."),
+                    ("visiting_address", "Storgatan 1, Umeå"),
+                ],
+            )
+            .await;
+        assert_eq!(
+            (page.status, page.location()),
+            (StatusCode::SEE_OTHER, "/profile?done=saved")
+        );
+        let page = karin.get("/profile?done=saved").await;
+        assert!(page.body.contains("Profilen har sparats"));
+        assert!(
+            page.body
+                .contains("Karin Lindblad, <span class=\"job-title\">Leg. psykolog</span>"),
+            "the preview"
+        );
+        assert!(
+            page.body.contains("Jag arbetar med &lt;KBT&gt;."),
+            "escaped"
+        );
+        assert!(page.body.contains("<strong>37%</strong>"), "3 of 8 steps");
+
+        // Visit types: every field's error at once, then a valid one.
+        let page = karin
+            .post(
+                "/profile/visit-types",
+                &[("title", ""), ("minutes", "4"), ("kind", "video")],
+            )
+            .await;
+        assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(
+            page.body.contains("Fyll i fältet.")
+                && page.body.contains("Ett besök är minst 5 minuter.")
+        );
+        let page = karin
+            .post(
+                "/profile/visit-types",
+                &[("title", "Återbesök"), ("minutes", "15"), ("kind", "video")],
+            )
+            .await;
+        assert_eq!(page.location(), "/profile?done=type_saved");
+        let page = karin.get("/profile").await;
+        assert!(page.body.contains("value=\"Återbesök\"") && page.body.contains("value=\"15\""));
+        let i = page.body.find("/profile/visit-types/").unwrap() + "/profile/visit-types/".len();
+        let type_id = page.body[i..i + page.body[i..].find('"').unwrap()].to_owned();
+
+        // Editing it: a bad length is refused on that form only.
+        let page = karin
+            .post(
+                &format!("/profile/visit-types/{type_id}"),
+                &[
+                    ("title", "Återbesök"),
+                    ("minutes", "en kvart"),
+                    ("kind", "video"),
+                ],
+            )
+            .await;
+        assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(page.body.contains("Ange antal minuter med siffror"));
+        let page = karin
+            .post(
+                &format!("/profile/visit-types/{type_id}"),
+                &[("title", "Återbesök"), ("minutes", "20"), ("kind", "video")],
+            )
+            .await;
+        assert_eq!(page.location(), "/profile?done=type_saved");
+
+        // Another clinician cannot touch it.
+        let mut olof = app.browser("demo.localhost");
+        olof.login("19700101-0003").await;
+        olof.get("/profile").await;
+        let page = olof
+            .post(&format!("/profile/visit-types/{type_id}/archive"), &[])
+            .await;
+        assert_eq!(page.status, StatusCode::NOT_FOUND);
+
+        let page = karin.post("/profile/publish", &[]).await;
+        assert_eq!(page.location(), "/profile?done=published");
+        let page = karin.get("/profile?done=published").await;
+        assert!(
+            page.body.contains("Din profil är publicerad")
+                && page.body.contains("<strong>62%</strong>")
+        );
+
+        // Administrators and patients have no profile page.
+        for pnr in [ADA, TOVE] {
+            let mut other = app.browser("demo.localhost");
+            other.login(pnr).await;
+            assert_eq!(other.get("/profile").await.status, StatusCode::FORBIDDEN);
+        }
+    }
+}
+fn multipart(field: &str, filename: &str, bytes: &[u8]) -> (String, Vec<u8>) {
+    let boundary = "tillit-test-boundary-7d9f";
+    let mut body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"{field}\"; filename=\"{filename}\"\r\nContent-Type: image/png\r\n\r\n"
+    )
+    .into_bytes();
+    body.extend_from_slice(bytes);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+impl Browser<'_> {
+    async fn upload(&mut self, path: &str, filename: &str, bytes: &[u8]) -> Page {
+        let (content_type, body) = multipart("picture", filename, bytes);
+        let req = self
+            .request("POST", path)
+            .header(header::CONTENT_TYPE, content_type)
+            .body(Body::from(body))
+            .unwrap();
+        self.send(req).await
+    }
+}
+/// A clinician uploads a profile picture: refused without the CSRF token,
+/// refused by content when it is not an image, re-encoded to a 400×400
+/// JPEG when it is, shown to people of the same tenant only.
+#[tokio::test]
+async fn profile_pictures_are_checked_reencoded_and_scoped() {
+    for backend in BACKENDS {
+        let app = TestApp::new(backend).await;
+        let mut karin = app.browser("demo.localhost");
+        karin.login(KARIN).await;
+        karin.get("/profile").await;
+        let token = karin.csrf.clone().unwrap();
+        let mut png = std::io::Cursor::new(Vec::new());
+        image::RgbImage::from_pixel(900, 600, image::Rgb([200, 30, 30]))
+            .write_to(&mut png, image::ImageFormat::Png)
+            .unwrap();
+        let png = png.into_inner();
+
+        assert_eq!(
+            karin
+                .upload("/profile/picture", "me.png", &png)
+                .await
+                .status,
+            StatusCode::FORBIDDEN,
+            "{backend:?}"
+        );
+        let page = karin
+            .upload(
+                &format!("/profile/picture?_csrf={token}"),
+                "me.png",
+                b"<svg onload=alert(1)>",
+            )
+            .await;
+        assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(page.body.contains("inte en JPEG-, PNG- eller WebP-bild"));
+        let page = karin
+            .upload(
+                &format!("/profile/picture?_csrf={token}"),
+                "huge.png",
+                &vec![0x89; 7 * 1024 * 1024],
+            )
+            .await;
+        assert_eq!(page.status, StatusCode::PAYLOAD_TOO_LARGE);
+
+        let page = karin
+            .upload(&format!("/profile/picture?_csrf={token}"), "me.png", &png)
+            .await;
+        assert_eq!(page.location(), "/profile?done=picture");
+        let profile = karin.get("/profile?done=picture").await;
+        assert!(
+            profile.body.contains("Profilbilden har sparats")
+                && profile.body.contains("✓ Profilbild")
+        );
+        let i = profile.body.find("/people/").unwrap();
+        let url = profile.body[i..i + profile.body[i..].find('"').unwrap()].to_owned();
+        let picture = karin.get(&url).await;
+        assert_eq!(
+            (picture.status, picture.header("content-type")),
+            (StatusCode::OK, "image/jpeg")
+        );
+        assert!(picture.header("cache-control").starts_with("private"));
+        let raw = app
+            .state
+            .store
+            .tenant(TenantId::parse("demo").unwrap())
+            .picture(&person_id(&app, KARIN).await)
+            .await
+            .unwrap()
+            .unwrap()
+            .2;
+        let stored = image::load_from_memory(&raw).unwrap();
+        assert_eq!((stored.width(), stored.height()), (400, 400));
+
+        // A patient of the tenant sees it; nobody else does.
+        let mut tove = app.browser("demo.localhost");
+        tove.login(TOVE).await;
+        assert_eq!(tove.get(&url).await.status, StatusCode::OK);
+        assert_eq!(
+            app.browser("demo.localhost").get(&url).await.location(),
+            "/login"
+        );
+        let mut nils = app.browser("norrland.localhost");
+        nils.login(NILS).await;
+        assert_eq!(nils.get(&url).await.status, StatusCode::NOT_FOUND);
+    }
+}

@@ -1,0 +1,66 @@
+//! Tenants apart: each host its own branded portal, unknown hosts told nothing,
+//! and a session valid on one tenant only.
+
+use crate::support::*;
+
+#[tokio::test]
+async fn each_host_gets_its_own_branded_portal_and_unknown_hosts_learn_nothing() {
+    let app = TestApp::new(Backend::Sqlite).await;
+    let demo = app.browser("demo.localhost:8080").get("/").await;
+    assert_eq!(demo.status, StatusCode::OK);
+    assert!(demo.body.contains("Demovården") && demo.body.contains("<html lang=\"sv\""));
+    assert!(!demo.body.contains("Vårdmöte Norr") && !demo.body.contains("Norrland"));
+
+    let norr = app.browser("NORRLAND.localhost").get("/").await;
+    assert!(
+        norr.body.contains("Vårdmöte Norr") && norr.body.contains("class=\"fjord\""),
+        "{}",
+        norr.body
+    );
+    assert!(!norr.body.contains("Demov"));
+    // Each tenant's brand stylesheet carries its own colours.
+    let css_href = |body: &str| {
+        let i = body.find("/brand/").unwrap();
+        body[i..i + body[i..].find('"').unwrap()].to_owned()
+    };
+    let demo_css = app
+        .browser("demo.localhost")
+        .get(&css_href(&demo.body))
+        .await;
+    let norr_css = app
+        .browser("norrland.localhost")
+        .get(&css_href(&norr.body))
+        .await;
+    assert!(demo_css.body.contains("#1f5f8b") && norr_css.body.contains("#0e4d4a"));
+
+    for host in ["unknown.localhost", "localhost", "127.0.0.1:8080", ""] {
+        let page = app.browser(host).get("/login").await;
+        assert_eq!(page.status, StatusCode::NOT_FOUND, "{host}");
+        for leak in ["Demo", "demo", "Norr", "norr", "Tillit"] {
+            assert!(
+                !page.body.contains(leak),
+                "{host}: 404 page mentions {leak}: {}",
+                page.body
+            );
+        }
+        assert!(page.headers.get("set-cookie").is_none());
+    }
+}
+#[tokio::test]
+async fn a_session_from_one_tenant_is_refused_on_another() {
+    for backend in BACKENDS {
+        let app = TestApp::new(backend).await;
+        let mut demo = app.browser("demo.localhost");
+        demo.login(ADA).await;
+        let mut norr = app.browser("norrland.localhost");
+        norr.cookies.insert(
+            "tillit_session".into(),
+            demo.session_cookie().unwrap().clone(),
+        );
+        let page = norr.get("/me").await;
+        assert_eq!(page.location(), "/login", "{backend:?}");
+        assert!(!norr.get("/").await.body.contains("Ada"));
+        // …and the visit to the other tenant did not end the session where it belongs.
+        assert!(demo.get("/").await.body.contains("Välkommen, Ada"));
+    }
+}
