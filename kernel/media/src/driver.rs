@@ -23,7 +23,8 @@ use tillit_sfu::PeerId;
 use tokio::net::UdpSocket;
 use tokio::sync::{mpsc, oneshot};
 
-use crate::{Endpoint, Event, MediaError, MediaKind, stun_username_local};
+use crate::stun::stun_username_local;
+use crate::{Endpoint, Event, MediaError, MediaKind};
 
 /// Who a participant is, for the others in the room.
 #[derive(Debug, Clone, PartialEq, Eq)]
