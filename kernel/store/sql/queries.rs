@@ -14,7 +14,8 @@
 use sqlx::Executor;
 use tillit_domain::access::AccessLogEntry;
 use tillit_domain::booking::{
-    Booking, BookingListItem, BookingStatus, Colleague, MobileNumber, Profile, ProfileText, VisitKind, VisitType, VisitTypeSpec,
+    Booking, BookingListItem, BookingStatus, Colleague, MobileNumber, Profile, ProfileText,
+    VisitKind, VisitType, VisitTypeSpec,
 };
 use tillit_domain::events::{BookingEvent, PendingPluginEvent};
 use tillit_domain::notify::{Channel, NoticeKind, NoticeStatus, Notification};
@@ -667,7 +668,11 @@ pub async fn insert_booking_event<'e>(
     Ok(())
 }
 
-pub async fn booking<'e>(ex: impl Executor<'e, Database = Db>, tenant: &TenantId, id: &str) -> Result<Option<Booking>> {
+pub async fn booking<'e>(
+    ex: impl Executor<'e, Database = Db>,
+    tenant: &TenantId,
+    id: &str,
+) -> Result<Option<Booking>> {
     let row = sqlx::query_as!(
         BookingRow,
         r#"SELECT id AS "id!", clinician_id AS "clinician_id!", patient_id AS "patient_id!",
@@ -985,7 +990,10 @@ pub async fn participants_of<'e>(
 
 /// The tenant's active clinicians with their job title and unit, by unit,
 /// title and name: the tree colleagues are picked from.
-pub async fn colleagues<'e>(ex: impl Executor<'e, Database = Db>, tenant: &TenantId) -> Result<Vec<Colleague>> {
+pub async fn colleagues<'e>(
+    ex: impl Executor<'e, Database = Db>,
+    tenant: &TenantId,
+) -> Result<Vec<Colleague>> {
     let rows = sqlx::query_as!(
         ColleagueRow,
         r#"SELECT p.id AS "id!", p.given_name AS "given!", p.family_name AS "family!",
@@ -1252,7 +1260,8 @@ pub async fn pending_plugin_events<'e>(
                 id: r.id,
                 booking_id: r.booking_id,
                 kind: BookingEvent::parse(&r.kind).ok_or_else(|| corrupt("plugin event kind"))?,
-                visit_status: BookingStatus::parse(&r.visit_status).ok_or_else(|| corrupt("visit status"))?,
+                visit_status: BookingStatus::parse(&r.visit_status)
+                    .ok_or_else(|| corrupt("visit status"))?,
                 starts_at: Timestamp(r.starts_at),
                 ends_at: Timestamp(r.ends_at),
             })
@@ -1279,7 +1288,11 @@ pub async fn mark_plugin_event_delivered<'e>(
 }
 
 /// Withdraws a booking's reminders that have not left yet.
-pub async fn withdraw_reminders<'e>(ex: impl Executor<'e, Database = Db>, tenant: &TenantId, booking: &str) -> Result<u64> {
+pub async fn withdraw_reminders<'e>(
+    ex: impl Executor<'e, Database = Db>,
+    tenant: &TenantId,
+    booking: &str,
+) -> Result<u64> {
     let done = sqlx::query!(
         r#"UPDATE notifications SET status = 'cancelled'
            WHERE tenant_id = $1 AND booking_id = $2 AND kind = 'reminder' AND status IN ('scheduled', 'queued')"#,
@@ -1312,7 +1325,11 @@ pub async fn due_reminders<'e>(
 
 /// Moves a scheduled reminder to the delivery queue. Returns whether it was
 /// still scheduled.
-pub async fn queue_reminder<'e>(ex: impl Executor<'e, Database = Db>, tenant: &TenantId, id: &str) -> Result<bool> {
+pub async fn queue_reminder<'e>(
+    ex: impl Executor<'e, Database = Db>,
+    tenant: &TenantId,
+    id: &str,
+) -> Result<bool> {
     let done = sqlx::query!(
         "UPDATE notifications SET status = 'queued' WHERE tenant_id = $1 AND id = $2 AND status = 'scheduled'",
         tenant.as_str(),
@@ -1349,8 +1366,10 @@ impl NotificationRow {
             booking_id: self.booking_id,
             person: PersonId::new(self.person_id),
             kind: NoticeKind::parse(&self.kind).ok_or_else(|| corrupt("notification kind"))?,
-            channel: Channel::parse(&self.channel).ok_or_else(|| corrupt("notification channel"))?,
-            status: NoticeStatus::parse(&self.status).ok_or_else(|| corrupt("notification status"))?,
+            channel: Channel::parse(&self.channel)
+                .ok_or_else(|| corrupt("notification channel"))?,
+            status: NoticeStatus::parse(&self.status)
+                .ok_or_else(|| corrupt("notification status"))?,
             due_at: Timestamp(self.due_at),
             attempts: self.attempts,
             recipient: self.recipient,
@@ -1405,7 +1424,9 @@ pub async fn recent_notifications<'e>(
     )
     .fetch_all(ex)
     .await?;
-    rows.into_iter().map(NotificationRow::into_notification).collect()
+    rows.into_iter()
+        .map(NotificationRow::into_notification)
+        .collect()
 }
 
 /// A booking's messages, in the order they were made.
@@ -1421,7 +1442,9 @@ pub async fn notifications_of_booking<'e>(
     )
     .fetch_all(ex)
     .await?;
-    rows.into_iter().map(NotificationRow::into_notification).collect()
+    rows.into_iter()
+        .map(NotificationRow::into_notification)
+        .collect()
 }
 
 /// Records what left: the rendered text, where it went, and the provider's
