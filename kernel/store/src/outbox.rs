@@ -236,89 +236,66 @@ impl TenantStore<'_> {
         Ok(queued)
     }
 
-    /// Plugin events not yet delivered, oldest first, at most `limit`.
-    pub async fn pending_plugin_events(&self, limit: i64) -> Result<Vec<PendingPluginEvent>> {
-        let t = &self.tenant;
-        dispatch!(self.pool, read, |ex| q::pending_plugin_events(ex, t, limit))
-    }
+    one_query! {
+        /// Plugin events not yet delivered, oldest first, at most `limit`.
+        pub async fn pending_plugin_events(
+            &self,
+            limit: i64,
+        ) -> Result<Vec<PendingPluginEvent>> = read q::pending_plugin_events;
 
-    /// Marks a plugin event delivered; `false` if it already was.
-    pub async fn mark_plugin_event_delivered(&self, id: &str, now: Timestamp) -> Result<bool> {
-        let t = &self.tenant;
-        dispatch!(self.pool, write, |ex| q::mark_plugin_event_delivered(
-            ex, t, id, now
-        ))
-    }
+        /// Marks a plugin event delivered; `false` if it already was.
+        pub async fn mark_plugin_event_delivered(
+            &self,
+            id: &str,
+            now: Timestamp,
+        ) -> Result<bool> = write q::mark_plugin_event_delivered;
 
-    pub async fn notification(&self, id: &str) -> Result<Option<Notification>> {
-        let t = &self.tenant;
-        dispatch!(self.pool, read, |ex| q::notification(ex, t, id))
-    }
+        pub async fn notification(
+            &self,
+            id: &str,
+        ) -> Result<Option<Notification>> = read q::notification;
 
-    /// The newest messages, newest first.
-    pub async fn recent_notifications(&self, limit: i64) -> Result<Vec<Notification>> {
-        let t = &self.tenant;
-        dispatch!(self.pool, read, |ex| q::recent_notifications(ex, t, limit))
-    }
+        /// The newest messages, newest first.
+        pub async fn recent_notifications(
+            &self,
+            limit: i64,
+        ) -> Result<Vec<Notification>> = read q::recent_notifications;
 
-    /// A booking's messages, oldest first.
-    pub async fn notifications_of_booking(&self, booking: &str) -> Result<Vec<Notification>> {
-        let t = &self.tenant;
-        dispatch!(self.pool, read, |ex| q::notifications_of_booking(
-            ex, t, booking
-        ))
-    }
+        /// A booking's messages, oldest first.
+        pub async fn notifications_of_booking(
+            &self,
+            booking: &str,
+        ) -> Result<Vec<Notification>> = read q::notifications_of_booking;
 
-    /// Records a sent message and counts the attempt; `false` if it was no
-    /// longer queued (withdrawn meanwhile).
-    #[allow(clippy::too_many_arguments)]
-    pub async fn mark_sent(
-        &self,
-        id: &str,
-        recipient: &str,
-        body: &str,
-        provider: &str,
-        provider_id: Option<&str>,
-        now: Timestamp,
-    ) -> Result<bool> {
-        let t = &self.tenant;
-        dispatch!(self.pool, write, |ex| q::mark_sent(
-            ex,
-            t,
-            id,
-            recipient,
-            body,
-            provider,
-            provider_id,
-            now
-        ))
-    }
+        /// Records a sent message and counts the attempt; `false` if it was no
+        /// longer queued (withdrawn meanwhile).
+        #[allow(clippy::too_many_arguments)]
+        pub async fn mark_sent(
+            &self,
+            id: &str,
+            recipient: &str,
+            body: &str,
+            provider: &str,
+            provider_id: Option<&str>,
+            now: Timestamp,
+        ) -> Result<bool> = write q::mark_sent;
 
-    /// Records a failed attempt; with `give_up` the message is `failed` for good.
-    pub async fn mark_attempt_failed(&self, id: &str, error: &str, give_up: bool) -> Result<()> {
-        let t = &self.tenant;
-        dispatch!(self.pool, write, |ex| q::mark_attempt_failed(
-            ex, t, id, error, give_up
-        ))
-    }
+        /// Records a failed attempt; with `give_up` the message is `failed` for good.
+        pub async fn mark_attempt_failed(
+            &self,
+            id: &str,
+            error: &str,
+            give_up: bool,
+        ) -> Result<()> = write q::mark_attempt_failed;
 
-    /// Records a provider's delivery report. `false` if no such message.
-    pub async fn record_delivery(
-        &self,
-        id: &str,
-        provider_id: &str,
-        delivery: &str,
-        now: Timestamp,
-    ) -> Result<bool> {
-        let t = &self.tenant;
-        dispatch!(self.pool, write, |ex| q::record_delivery(
-            ex,
-            t,
-            id,
-            provider_id,
-            delivery,
-            now
-        ))
+        /// Records a provider's delivery report. `false` if no such message.
+        pub async fn record_delivery(
+            &self,
+            id: &str,
+            provider_id: &str,
+            delivery: &str,
+            now: Timestamp,
+        ) -> Result<bool> = write q::record_delivery;
     }
 }
 

@@ -1,19 +1,18 @@
 //! The PostgreSQL backend of `tillit-store`: for production.
 //!
-//! The SQL itself lives in `../sql/queries.rs`, shared with the SQLite
-//! backend; this crate only fixes the database type so that every query is
-//! checked against PostgreSQL, using the offline data in this crate's `.sqlx/`.
+//! The SQL itself lives in `../sql/` (one file per aggregate, gathered by
+//! `queries.rs`), shared with the SQLite backend; this crate only fixes the
+//! database type so that every query is checked against PostgreSQL, using the
+//! offline data in this crate's `.sqlx/`.
 
 pub type Db = sqlx::Postgres;
 
 /// The migrations for PostgreSQL, kept in step with the SQLite ones.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/postgres");
 
-pub mod queries {
-    use super::Db;
-    include!("../../sql/queries.rs");
-    pub use crate::queue::push_deliveries;
-}
+/// The shared SQL, checked against this backend's database.
+#[path = "../../sql/queries.rs"]
+pub mod queries;
 
 /// Appends many access-log entries in one statement. The set-returning
 /// function differs per dialect, so this statement lives here, not in the

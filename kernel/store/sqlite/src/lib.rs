@@ -1,19 +1,18 @@
 //! The SQLite backend of `tillit-store`: the embedded default.
 //!
-//! The SQL itself lives in `../sql/queries.rs`, shared with the PostgreSQL
-//! backend; this crate only fixes the database type so that every query is
-//! checked against SQLite, using the offline data in this crate's `.sqlx/`.
+//! The SQL itself lives in `../sql/` (one file per aggregate, gathered by
+//! `queries.rs`), shared with the PostgreSQL backend; this crate only fixes the
+//! database type so that every query is checked against SQLite, using the
+//! offline data in this crate's `.sqlx/`.
 
 pub type Db = sqlx::Sqlite;
 
 /// The migrations for SQLite, kept in step with the PostgreSQL ones.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite");
 
-pub mod queries {
-    use super::Db;
-    include!("../../sql/queries.rs");
-    pub use crate::queue::push_deliveries;
-}
+/// The shared SQL, checked against this backend's database.
+#[path = "../../sql/queries.rs"]
+pub mod queries;
 
 /// Appends many access-log entries in one statement. The set-returning
 /// function differs per dialect, so this statement lives here, not in the

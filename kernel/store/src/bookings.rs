@@ -1,0 +1,317 @@
+//! Bookings: making one (with a new patient if need be), listing them,
+//! inviting colleagues, moving them and changing their status, each change
+//! in one transaction with everything it causes.
+
+use std::time::Duration;
+
+use tillit_domain::access::AccessEvent;
+use tillit_domain::booking::{Booking, BookingFor, BookingListItem, BookingStatus, Colleague};
+use tillit_domain::notify::BookingChange;
+use tillit_domain::{PersonId, PersonStatus, Role, Timestamp};
+
+use crate::{Pool, Result, StoreError, TenantStore, outbox};
+
+/// A booking to make: who it is for, and the booking itself (whose
+/// `patient` the store fills in).
+#[derive(Debug, Clone)]
+pub struct NewBooking<'a> {
+    pub patient: &'a BookingFor,
+    pub booking: Booking,
+    pub created_by: &'a PersonId,
+    /// The creator's role, for the access-log entry written with the booking.
+    pub created_by_role: Role,
+    /// The id to give the patient if they are new.
+    pub new_patient_id: PersonId,
+    pub event_id: String,
+    /// How long before a confirmed visit its reminder goes out.
+    pub reminder_lead: Duration,
+    /// Colleagues invited besides the responsible clinician.
+    pub participants: Vec<PersonId>,
+}
+
+/// Who changes a booking: recorded in its history, and in the access log
+/// (as `logged_as`) in the change's own transaction when the change is one
+/// of the patient's data.
+#[derive(Debug, Clone, Copy)]
+pub struct ChangedBy<'a> {
+    pub person: &'a PersonId,
+    pub role: Role,
+    /// The access log's `what`; `None` for a change that is not logged.
+    pub logged_as: Option<&'static str>,
+}
+
+/// What became of a change of time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RescheduleOutcome {
+    Moved,
+    /// Not this clinician's, or already started, finished or cancelled.
+    NotChangeable,
+    /// Another active booking of the clinician starts then.
+    SlotTaken,
+}
+
+/// What became of a booking request. Nothing is saved unless `Booked`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BookOutcome {
+    Booked(Booking),
+    /// The patient exists here but is inactive: they cannot be invited.
+    PatientInactive,
+    /// The personnummer belongs to a member of staff, not a patient.
+    NotAPatient,
+    /// The chosen person is not in this tenant.
+    NoSuchPerson,
+    /// The clinician already has an active booking starting at that time.
+    SlotTaken,
+}
+
+impl TenantStore<'_> {
+    one_query! {
+        pub async fn booking(&self, id: &str) -> Result<Option<Booking>> = read q::booking;
+
+        /// Bookings not yet over that `person` was invited to as a colleague.
+        pub async fn bookings_as_participant(
+            &self,
+            person: &PersonId,
+            after: Timestamp,
+        ) -> Result<Vec<BookingListItem>> = read q::bookings_as_participant;
+
+        /// The colleagues invited to a booking.
+        pub async fn participants_of(
+            &self,
+            booking: &str,
+        ) -> Result<Vec<Colleague>> = read q::participants_of;
+
+        /// The tenant's active clinicians, with unit and job title.
+        pub async fn colleagues(&self) -> Result<Vec<Colleague>> = read q::colleagues;
+
+        /// How many of the clinician's active bookings, other than `except`,
+        /// overlap the interval.
+        pub async fn overlapping_bookings(
+            &self,
+            clinician: &PersonId,
+            start: Timestamp,
+            end: Timestamp,
+            except: &str,
+        ) -> Result<i64> = read q::overlapping_bookings;
+    }
+
+    /// Makes a booking in one transaction: finds or creates the patient
+    /// (making a removed patient active again), saves their mobile number,
+    /// inserts the booking, its first event and the access-log entry. Either
+    /// all of it happens or none of it.
+    pub async fn create_booking(&self, new: NewBooking<'_>, now: Timestamp) -> Result<BookOutcome> {
+        let t = &self.tenant;
+        let mut outcome = BookOutcome::NoSuchPerson;
+        let booked: Option<(Booking, bool)> = in_transaction!(self.pool, |tx| 'body: {
+            let patient = match new.patient {
+                BookingFor::Existing(id) => q::person_by_id(&mut *tx, t, id).await?,
+                BookingFor::Patient { person, .. } => {
+                    q::insert_person_if_absent(&mut *tx, t, &new.new_patient_id, person, now)
+                        .await?;
+                    q::person_by_personnummer(&mut *tx, t, &person.personnummer).await?
+                }
+            };
+            let Some(patient) = patient else {
+                break 'body None;
+            };
+            if let BookingFor::Patient { .. } = new.patient
+                && patient.role != Role::Patient
+            {
+                outcome = BookOutcome::NotAPatient;
+                break 'body None;
+            }
+            match patient.status {
+                PersonStatus::Inactive => {
+                    outcome = BookOutcome::PatientInactive;
+                    break 'body None;
+                }
+                PersonStatus::Removed => {
+                    q::set_person_status(&mut *tx, t, &patient.id, PersonStatus::Active, now)
+                        .await?;
+                }
+                PersonStatus::Active => {}
+            }
+            if let BookingFor::Patient { phone, .. } = new.patient {
+                q::set_person_phone(&mut *tx, t, &patient.id, phone, now).await?;
+            }
+            let booking = Booking {
+                patient: patient.id.clone(),
+                ..new.booking.clone()
+            };
+            match q::insert_booking(&mut *tx, t, &booking, new.created_by, now).await {
+                Err(sqlx::Error::Database(db)) if db.is_unique_violation() => {
+                    outcome = BookOutcome::SlotTaken;
+                    break 'body None;
+                }
+                other => other?,
+            }
+            q::insert_booking_event(
+                &mut *tx,
+                t,
+                &new.event_id,
+                &booking.id,
+                None,
+                booking.status,
+                new.created_by,
+                now,
+            )
+            .await?;
+            // Booking a patient changes their data: logged in the same transaction.
+            let access = AccessEvent {
+                actor: new.created_by.clone(),
+                actor_role: new.created_by_role,
+                patient: patient.id.clone(),
+                patient_personnummer: patient.personnummer.clone(),
+                action: tillit_domain::access::AccessAction::Create,
+                what: "booking",
+            };
+            q::insert_access_event(&mut *tx, t, &access, now).await?;
+            for p in &new.participants {
+                if *p != booking.clinician && *p != booking.patient {
+                    q::insert_participant(&mut *tx, t, &booking.id, p, new.created_by, now).await?;
+                }
+            }
+            let queued = outbox::booking_changed!(
+                tx,
+                t,
+                &booking,
+                BookingChange::Created,
+                new.reminder_lead,
+                now
+            );
+            Some((booking, queued))
+        })?;
+        Ok(match booked {
+            Some((booking, queued)) => {
+                self.events.notify_one();
+                if queued {
+                    self.wake.notify_one();
+                }
+                BookOutcome::Booked(booking)
+            }
+            None => outcome,
+        })
+    }
+
+    /// Bookings not yet over where `person` is the clinician or the patient,
+    /// soonest first.
+    pub async fn bookings_of(
+        &self,
+        person: &PersonId,
+        after: Timestamp,
+    ) -> Result<Vec<BookingListItem>> {
+        let t = &self.tenant;
+        let mut items: Vec<BookingListItem> =
+            dispatch!(self.pool, read, |ex| q::bookings_as_clinician(
+                ex, t, person, after
+            ))?;
+        let as_patient: Vec<BookingListItem> =
+            dispatch!(self.pool, read, |ex| q::bookings_as_patient(
+                ex, t, person, after
+            ))?;
+        items.extend(
+            as_patient
+                .into_iter()
+                .filter(|i| i.booking.clinician != *person),
+        );
+        items.sort_by(|a, b| {
+            (a.booking.starts_at, &a.booking.id).cmp(&(b.booking.starts_at, &b.booking.id))
+        });
+        Ok(items)
+    }
+
+    /// Moves one of the clinician's bookings that has not started, and
+    /// tells the patient (the message, the moved reminder, the plugin event
+    /// and the access-log entry are part of the same transaction).
+    #[allow(clippy::too_many_arguments)]
+    pub async fn reschedule_booking(
+        &self,
+        id: &str,
+        clinician: &PersonId,
+        by: &ChangedBy<'_>,
+        start: Timestamp,
+        end: Timestamp,
+        reminder_lead: Duration,
+        now: Timestamp,
+    ) -> Result<RescheduleOutcome> {
+        let t = &self.tenant;
+        let mut outcome = RescheduleOutcome::NotChangeable;
+        let moved: Option<bool> = in_transaction!(self.pool, |tx| 'body: {
+            match q::reschedule_booking(&mut *tx, t, id, clinician, start, end, now).await {
+                Ok(true) => {}
+                Ok(false) => break 'body None,
+                Err(sqlx::Error::Database(db)) if db.is_unique_violation() => {
+                    outcome = RescheduleOutcome::SlotTaken;
+                    break 'body None;
+                }
+                Err(e) => return Err(e.into()),
+            }
+            let Some(booking) = q::booking(&mut *tx, t, id).await? else {
+                break 'body None;
+            };
+            outbox::log_change!(tx, t, by, &booking.patient, now);
+            Some(outbox::booking_changed!(
+                tx,
+                t,
+                &booking,
+                BookingChange::Moved,
+                reminder_lead,
+                now
+            ))
+        })?;
+        match moved {
+            Some(queued) => {
+                self.events.notify_one();
+                if queued {
+                    self.wake.notify_one();
+                }
+                Ok(RescheduleOutcome::Moved)
+            }
+            None => Ok(outcome),
+        }
+    }
+
+    /// Moves a booking `from` → `to` and records who did it, only if it is
+    /// still in `from`, with what that causes (messages, the plugin event,
+    /// the access-log entry), all in one transaction. Returns whether this
+    /// change won.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn change_booking_status(
+        &self,
+        id: &str,
+        from: BookingStatus,
+        to: BookingStatus,
+        by: &ChangedBy<'_>,
+        event_id: &str,
+        reminder_lead: Duration,
+        now: Timestamp,
+    ) -> Result<bool> {
+        let t = &self.tenant;
+        let won: Option<bool> = in_transaction!(self.pool, |tx| 'body: {
+            if !q::set_booking_status(&mut *tx, t, id, from, to, now).await? {
+                break 'body None;
+            }
+            q::insert_booking_event(&mut *tx, t, event_id, id, Some(from), to, by.person, now)
+                .await?;
+            let Some(booking) = q::booking(&mut *tx, t, id).await? else {
+                break 'body None;
+            };
+            outbox::log_change!(tx, t, by, &booking.patient, now);
+            Some(outbox::booking_changed!(
+                tx,
+                t,
+                &booking,
+                BookingChange::Status { from, to },
+                reminder_lead,
+                now
+            ))
+        })?;
+        if won.is_some() {
+            self.events.notify_one();
+        }
+        if won == Some(true) {
+            self.wake.notify_one();
+        }
+        Ok(won.is_some())
+    }
+}

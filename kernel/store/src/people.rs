@@ -1,0 +1,98 @@
+//! People: creating, finding and removing the tenant's patients and staff,
+//! and the contact details a person may change themselves.
+
+use tillit_domain::people::NewPerson;
+use tillit_domain::{Person, PersonId, PersonStatus, Personnummer, Role, Timestamp};
+
+use crate::{Pool, Result, StoreError, TenantStore};
+
+/// The details a person may change about themselves.
+#[derive(Debug, Clone)]
+pub struct Contact {
+    pub given_name: tillit_domain::PersonName,
+    pub family_name: tillit_domain::PersonName,
+    pub phone: Option<tillit_domain::booking::MobileNumber>,
+    pub email: Option<String>,
+}
+
+impl TenantStore<'_> {
+    one_query! {
+        /// Creates a person; [`StoreError::Conflict`] if the personnummer is taken.
+        pub async fn create_person(
+            &self,
+            id: &PersonId,
+            p: &NewPerson,
+            now: Timestamp,
+        ) -> Result<Person> = write q::insert_person;
+
+        /// Creates the person unless the personnummer is already in the tenant.
+        pub async fn ensure_person(
+            &self,
+            id: &PersonId,
+            p: &NewPerson,
+            now: Timestamp,
+        ) -> Result<bool> = write q::insert_person_if_absent;
+
+        pub async fn person_by_personnummer(
+            &self,
+            pnr: &Personnummer,
+        ) -> Result<Option<Person>> = read q::person_by_personnummer;
+
+        pub async fn person(&self, id: &PersonId) -> Result<Option<Person>> = read q::person_by_id;
+
+        /// Everyone with `role` who is not removed, by family name.
+        pub async fn people(&self, role: Role) -> Result<Vec<Person>> = read q::list_people;
+
+        async fn set_status_only(
+            &self,
+            id: &PersonId,
+            status: PersonStatus,
+            now: Timestamp,
+        ) -> Result<bool> = write q::set_person_status;
+
+        pub async fn delete_person(&self, id: &PersonId) -> Result<bool> = write q::delete_person;
+
+        /// A person's mobile number and e-mail, if known.
+        pub async fn contact_of(
+            &self,
+            person: &PersonId,
+        ) -> Result<(Option<String>, Option<String>)> = read q::contact_of;
+    }
+
+    /// Sets a person's status; ends their sessions unless they stay active.
+    /// Returns whether the person exists.
+    pub async fn set_person_status(
+        &self,
+        id: &PersonId,
+        status: PersonStatus,
+        now: Timestamp,
+    ) -> Result<bool> {
+        let found = self.set_status_only(id, status, now).await?;
+        if found && !status.can_log_in() {
+            self.end_sessions_of(id).await?;
+        }
+        Ok(found)
+    }
+
+    /// Changes what a person may change about themselves: name, mobile
+    /// number and e-mail, never the personnummer.
+    pub async fn update_contact(
+        &self,
+        person: &PersonId,
+        contact: &Contact,
+        now: Timestamp,
+    ) -> Result<()> {
+        let t = &self.tenant;
+        let c = contact;
+        dispatch!(self.pool, write, |ex| q::update_contact(
+            ex,
+            t,
+            person,
+            &c.given_name,
+            &c.family_name,
+            c.phone.as_ref(),
+            c.email.as_deref(),
+            now
+        ))
+    }
+}

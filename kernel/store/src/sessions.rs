@@ -1,0 +1,46 @@
+//! Sessions: who is logged in, stored by the hash of their token.
+
+use tillit_domain::session::SessionRecord;
+use tillit_domain::{PersonId, Timestamp};
+
+use crate::{Pool, Result, StoreError, TenantStore};
+
+impl TenantStore<'_> {
+    one_query! {
+        pub async fn create_session(
+            &self,
+            token_hash: &str,
+            person: &PersonId,
+            now: Timestamp,
+            expires_at: Timestamp,
+        ) -> Result<()> = write q::insert_session;
+
+        pub async fn session(
+            &self,
+            token_hash: &str,
+        ) -> Result<Option<SessionRecord>> = read q::session_by_token_hash;
+
+        pub async fn touch_session(
+            &self,
+            token_hash: &str,
+            now: Timestamp,
+            expires_at: Timestamp,
+        ) -> Result<()> = write q::touch_session;
+
+        pub async fn delete_session(
+            &self,
+            token_hash: &str,
+        ) -> Result<()> = write q::delete_session;
+
+        /// Ends every session of one person.
+        pub async fn end_sessions_of(
+            &self,
+            id: &PersonId,
+        ) -> Result<u64> = write q::delete_sessions_of;
+
+        pub async fn delete_expired_sessions(
+            &self,
+            now: Timestamp,
+        ) -> Result<u64> = write q::delete_expired_sessions;
+    }
+}
