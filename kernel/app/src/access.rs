@@ -1,8 +1,7 @@
-//! Access-log entries for reads of patient data, and for changes not yet
-//! made through a transactional use case. Changes to bookings are logged by
-//! the store in the change's own transaction (`tillit_store::ChangedBy`); a
-//! read is logged here, before the data is shown: if the entry cannot be
-//! written, the read fails.
+//! Access-log entries for reads of patient data. Changes are logged by the
+//! store in the change's own transaction (`tillit_store::ChangedBy`, from
+//! `Actor::changed_by`); a read is logged here, before the data is shown:
+//! if the entry cannot be written, the read fails.
 
 use std::collections::HashSet;
 

@@ -12,7 +12,7 @@ use tillit_domain::booking::{
 };
 use tillit_domain::people::NewPerson;
 use tillit_domain::{Person, PersonId, Role, Timestamp};
-use tillit_store::{BookOutcome, ChangedBy, NewBooking, RescheduleOutcome};
+use tillit_store::{BookOutcome, NewBooking, RescheduleOutcome};
 
 use crate::{Actor, Conflict, Env, Error, Problem};
 
@@ -342,11 +342,7 @@ pub async fn change_status(
     };
     let to = transition(booking.status, action, as_actor)
         .map_err(|_| Error::Conflict(Conflict::NotChangeable))?;
-    let by = ChangedBy {
-        person: &me.id,
-        role: me.role,
-        logged_as: Some("booking.status"),
-    };
+    let by = actor.changed_by("booking.status");
     if !env
         .store
         .change_booking_status(
@@ -414,11 +410,7 @@ pub async fn move_booking(
     {
         return Err(Error::Conflict(Conflict::Overlap));
     }
-    let by = ChangedBy {
-        person: &me.id,
-        role: me.role,
-        logged_as: Some("booking.time"),
-    };
+    let by = actor.changed_by("booking.time");
     match env
         .store
         .reschedule_booking(

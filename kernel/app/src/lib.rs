@@ -84,6 +84,16 @@ impl Actor {
         self.as_role(tillit_domain::Role::Clinician)
     }
 
+    /// Who the store records for a change the actor makes, logged in the
+    /// access log as `what` when it concerns a patient.
+    pub(crate) fn changed_by(&self, what: &'static str) -> tillit_store::ChangedBy<'_> {
+        tillit_store::ChangedBy {
+            person: &self.person.id,
+            role: self.person.role,
+            logged_as: Some(what),
+        }
+    }
+
     /// The actor if they have `role`, or [`Error::Forbidden`].
     pub(crate) fn as_role(&self, role: tillit_domain::Role) -> Result<&Person, Error> {
         if self.person.role == role {

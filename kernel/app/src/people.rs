@@ -3,7 +3,6 @@
 //! status (Aktiv, Inaktiv, Borttagen). The administrator's tool and the
 //! portal's "Användare" page call the same functions.
 
-use tillit_domain::access::AccessAction;
 use tillit_domain::people::NewPerson;
 use tillit_domain::{Person, PersonId, PersonStatus, Role};
 use tillit_store::{Contact, StoreError};
@@ -37,17 +36,10 @@ pub async fn own_contact(
 /// personnummer).
 pub async fn update_contact(env: Env<'_>, actor: &Actor, contact: &Contact) -> Result<(), Error> {
     let me = actor.patient()?;
-    // Logged before the change: an entry for a change that then failed says
-    // too much, never too little.
-    access::log(
-        env,
-        actor,
-        [(&me.id, &me.personnummer, me.role)],
-        AccessAction::Update,
-        "contact",
-    )
-    .await?;
-    env.store.update_contact(&me.id, contact, env.now).await?;
+    let by = actor.changed_by("contact");
+    env.store
+        .update_contact(&me.id, contact, &by, env.now)
+        .await?;
     Ok(())
 }
 
@@ -95,16 +87,14 @@ pub async fn set_status(
     if *id == admin.id {
         return Err(Error::invalid(Problem::OwnStatus));
     }
-    let person = env.store.person(id).await?.ok_or(Error::NotFound)?;
-    access::log(
-        env,
-        actor,
-        [(&person.id, &person.personnummer, person.role)],
-        AccessAction::Update,
-        "status",
-    )
-    .await?;
-    env.store.set_person_status(id, status, env.now).await?;
+    let by = actor.changed_by("status");
+    if !env
+        .store
+        .set_person_status(id, status, &by, env.now)
+        .await?
+    {
+        return Err(Error::NotFound);
+    }
     tracing::info!(tenant = %env.store.tenant(), by = %admin.id, person = %id, status = status.as_str(), "status changed");
     Ok(())
 }

@@ -1,9 +1,7 @@
 //! The tenant's information notice and terms, which a patient accepts on
 //! first login and again whenever the tenant's version changes.
 
-use tillit_domain::access::AccessAction;
-
-use crate::{Actor, Env, Error, access};
+use crate::{Actor, Env, Error};
 
 /// Whether the actor still has to accept `version` before anything else.
 /// Only patients accept terms.
@@ -20,14 +18,9 @@ pub async fn pending(env: Env<'_>, actor: &Actor, version: &str) -> Result<bool,
 /// A patient accepts `version` of the terms; recorded with the time.
 pub async fn accept(env: Env<'_>, actor: &Actor, version: &str) -> Result<(), Error> {
     let me = actor.patient()?;
-    access::log(
-        env,
-        actor,
-        [(&me.id, &me.personnummer, me.role)],
-        AccessAction::Update,
-        "terms",
-    )
-    .await?;
-    env.store.accept_terms(&me.id, version, env.now).await?;
+    let by = actor.changed_by("terms");
+    env.store
+        .accept_terms(&me.id, version, &by, env.now)
+        .await?;
     Ok(())
 }

@@ -4,7 +4,7 @@
 use tillit_domain::people::NewPerson;
 use tillit_domain::{Person, PersonId, PersonStatus, Personnummer, Role, Timestamp};
 
-use crate::{Pool, Result, StoreError, TenantStore};
+use crate::{ChangedBy, Pool, Result, StoreError, TenantStore, outbox};
 
 /// The details a person may change about themselves.
 #[derive(Debug, Clone)]
@@ -43,13 +43,6 @@ impl TenantStore<'_> {
         /// Everyone with `role` who is not removed, by family name.
         pub async fn people(&self, role: Role) -> Result<Vec<Person>> = read q::list_people;
 
-        async fn set_status_only(
-            &self,
-            id: &PersonId,
-            status: PersonStatus,
-            now: Timestamp,
-        ) -> Result<bool> = write q::set_person_status;
-
         pub async fn delete_person(&self, id: &PersonId) -> Result<bool> = write q::delete_person;
 
         /// A person's mobile number and e-mail, if known.
@@ -59,40 +52,57 @@ impl TenantStore<'_> {
         ) -> Result<(Option<String>, Option<String>)> = read q::contact_of;
     }
 
-    /// Sets a person's status; ends their sessions unless they stay active.
+    /// Sets a person's status and ends their sessions unless they stay
+    /// active, with the access-log entry `by` names, in one transaction.
     /// Returns whether the person exists.
     pub async fn set_person_status(
         &self,
         id: &PersonId,
         status: PersonStatus,
+        by: &ChangedBy<'_>,
         now: Timestamp,
     ) -> Result<bool> {
-        let found = self.set_status_only(id, status, now).await?;
-        if found && !status.can_log_in() {
-            self.end_sessions_of(id).await?;
-        }
-        Ok(found)
+        let t = &self.tenant;
+        let done = in_transaction!(self.pool, |tx| 'body: {
+            if !q::set_person_status(&mut *tx, t, id, status, now).await? {
+                break 'body None;
+            }
+            if !status.can_log_in() {
+                q::delete_sessions_of(&mut *tx, t, id).await?;
+            }
+            outbox::log_change!(tx, t, by, id, now);
+            Some(())
+        })?;
+        Ok(done.is_some())
     }
 
-    /// Changes what a person may change about themselves: name, mobile
-    /// number and e-mail, never the personnummer.
+    /// Changes what a person may change about themselves (name, mobile
+    /// number and e-mail, never the personnummer), with the access-log
+    /// entry `by` names, in one transaction.
     pub async fn update_contact(
         &self,
         person: &PersonId,
         contact: &Contact,
+        by: &ChangedBy<'_>,
         now: Timestamp,
     ) -> Result<()> {
         let t = &self.tenant;
         let c = contact;
-        dispatch!(self.pool, write, |ex| q::update_contact(
-            ex,
-            t,
-            person,
-            &c.given_name,
-            &c.family_name,
-            c.phone.as_ref(),
-            c.email.as_deref(),
-            now
-        ))
+        in_transaction!(self.pool, |tx| {
+            q::update_contact(
+                &mut *tx,
+                t,
+                person,
+                &c.given_name,
+                &c.family_name,
+                c.phone.as_ref(),
+                c.email.as_deref(),
+                now,
+            )
+            .await?;
+            outbox::log_change!(tx, t, by, person, now);
+            Some(())
+        })?;
+        Ok(())
     }
 }

@@ -18,6 +18,15 @@ const T0: Timestamp = Timestamp(1_800_000_000_000);
 /// The reminder lead used in tests.
 const LEAD: Duration = Duration::from_secs(30 * 60);
 
+/// An administrator's change, not itself logged: what a test sets up.
+fn by_admin(admin: &PersonId) -> tillit_store::ChangedBy<'_> {
+    tillit_store::ChangedBy {
+        person: admin,
+        role: Role::Administrator,
+        logged_as: None,
+    }
+}
+
 fn tenant(s: &str) -> TenantId {
     TenantId::parse(s).unwrap()
 }
@@ -97,9 +106,14 @@ async fn ensure_person_never_overrides_what_an_administrator_changed() {
                 .unwrap()
         );
         assert!(
-            alfa.set_person_status(&PersonId::new("c1"), PersonStatus::Inactive, T0)
-                .await
-                .unwrap()
+            alfa.set_person_status(
+                &PersonId::new("c1"),
+                PersonStatus::Inactive,
+                &by_admin(&PersonId::new("admin")),
+                T0
+            )
+            .await
+            .unwrap()
         );
         assert!(
             !alfa
@@ -154,9 +168,14 @@ async fn lists_leave_out_removed_people_and_other_roles() {
         )
         .await
         .unwrap();
-        alfa.set_person_status(&PersonId::new("d"), PersonStatus::Removed, T0)
-            .await
-            .unwrap();
+        alfa.set_person_status(
+            &PersonId::new("d"),
+            PersonStatus::Removed,
+            &by_admin(&PersonId::new("admin")),
+            T0,
+        )
+        .await
+        .unwrap();
         let names: Vec<String> = alfa
             .people(Role::Clinician)
             .await
@@ -217,9 +236,14 @@ async fn sessions_belong_to_one_tenant_and_end_with_the_persons_access() {
                 .unwrap(),
             0
         );
-        alfa.set_person_status(&p.id, PersonStatus::Inactive, T0)
-            .await
-            .unwrap();
+        alfa.set_person_status(
+            &p.id,
+            PersonStatus::Inactive,
+            &by_admin(&PersonId::new("admin")),
+            T0,
+        )
+        .await
+        .unwrap();
         assert!(
             alfa.session("hash1").await.unwrap().is_none(),
             "inactive person keeps a session ({backend:?})"
@@ -782,9 +806,14 @@ mod bookings {
                 panic!()
             };
 
-            alfa.set_person_status(&b.patient, PersonStatus::Inactive, T0)
-                .await
-                .unwrap();
+            alfa.set_person_status(
+                &b.patient,
+                PersonStatus::Inactive,
+                &by_admin(&PersonId::new("admin")),
+                T0,
+            )
+            .await
+            .unwrap();
             assert_eq!(
                 book(
                     &alfa,
@@ -810,9 +839,14 @@ mod bookings {
                 "{backend:?}: nothing saved"
             );
 
-            alfa.set_person_status(&b.patient, PersonStatus::Removed, T0)
-                .await
-                .unwrap();
+            alfa.set_person_status(
+                &b.patient,
+                PersonStatus::Removed,
+                &by_admin(&PersonId::new("admin")),
+                T0,
+            )
+            .await
+            .unwrap();
             assert!(matches!(
                 book(
                     &alfa,

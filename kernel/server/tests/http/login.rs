@@ -93,6 +93,11 @@ async fn login_refuses_malformed_unknown_and_inactive_people_and_changes_nothing
             .set_person_status(
                 &karin.id,
                 tillit_domain::PersonStatus::Inactive,
+                &tillit_store::ChangedBy {
+                    person: &karin.id,
+                    role: tillit_domain::Role::Administrator,
+                    logged_as: None,
+                },
                 app.clock.now(),
             )
             .await
