@@ -11,7 +11,6 @@ use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
-use serde_json::json;
 use tillit_domain::booking::Booking;
 use tillit_domain::events::BookingEvent;
 use tillit_domain::{Clock, Person, Role};
@@ -174,6 +173,15 @@ pub(crate) fn caller(ctx: &Ctx, me: &Person) -> Caller {
     }
 }
 
+/// A plugin's tab in a visit's room, as the room template shows it.
+#[derive(Debug, serde::Serialize)]
+pub struct Panel {
+    pub id: String,
+    pub title: String,
+    /// Rendered by the kernel from the plugin's template, with escaping.
+    pub html: String,
+}
+
 /// The side-panel tabs of a visit's room: each enabled plugin's
 /// `visit-panel` view, rendered with the kernel's escaping. A plugin that
 /// fails shows nothing (and is logged); the room works regardless.
@@ -182,7 +190,7 @@ pub async fn room_panels(
     ctx: &Ctx,
     me: &Person,
     booking: &Booking,
-) -> Result<Vec<serde_json::Value>, AppError> {
+) -> Result<Vec<Panel>, AppError> {
     let (visit, _) = visit_for(state, ctx, me, booking).await?;
     let call = CallContext {
         tenant: ctx.tenant.id.clone(),
@@ -192,7 +200,7 @@ pub async fn room_panels(
     Ok(render_slot_html(state, ctx, &call, &Slot::VisitPanel)
         .await
         .into_iter()
-        .map(|(id, title, html)| json!({"id": id, "title": title, "html": html}))
+        .map(|(id, title, html)| Panel { id, title, html })
         .collect())
 }
 
@@ -362,8 +370,18 @@ async fn render_slot_html(
     out
 }
 
+/// A section a plugin adds to a profile page, as the profile template
+/// shows it.
+#[derive(Debug, serde::Serialize)]
+pub struct Section {
+    pub id: String,
+    pub name: String,
+    /// Rendered by the kernel from the plugin's template, with escaping.
+    pub html: String,
+}
+
 /// The sections plugins add to a person's profile page.
-pub async fn profile_sections(state: &AppState, ctx: &Ctx, me: &Person) -> Vec<serde_json::Value> {
+pub async fn profile_sections(state: &AppState, ctx: &Ctx, me: &Person) -> Vec<Section> {
     let call = CallContext {
         tenant: ctx.tenant.id.clone(),
         caller: Some(caller(ctx, me)),
@@ -372,7 +390,7 @@ pub async fn profile_sections(state: &AppState, ctx: &Ctx, me: &Person) -> Vec<s
     render_slot_html(state, ctx, &call, &Slot::ProfileSection(me.id.clone()))
         .await
         .into_iter()
-        .map(|(id, name, html)| json!({"id": id, "name": name, "html": html}))
+        .map(|(id, name, html)| Section { id, name, html })
         .collect()
 }
 

@@ -15,6 +15,7 @@ use tillit_domain::{Person, Role};
 use tillit_plugins::{CallContext, CallError, HttpRequest, Method, Slot};
 
 use crate::http::error::AppError;
+use crate::http::extract::Portal;
 use crate::http::forms::log_access_all;
 use crate::http::session::Ctx;
 use crate::state::AppState;
@@ -33,14 +34,14 @@ struct FeaturePage<'a> {
 /// logged-in person, in the visit named by [`VISIT_HEADER`](crate::plugins::VISIT_HEADER) (or the
 /// `visit` query parameter) if any.
 pub async fn route(
-    State(state): State<AppState>,
-    ctx: Ctx,
+    p: Portal,
     UrlPath((plugin, rest)): UrlPath<(String, String)>,
     method: HttpMethod,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, AppError> {
+    let (state, ctx) = (&p.state, &p.ctx);
     let me = ctx.user()?.clone();
     let query: Vec<(String, String)> = match query.as_deref() {
         Some(q) => serde_urlencoded::from_str(q)
@@ -59,8 +60,8 @@ pub async fn route(
         });
     let (visit, people) = match &visit_id {
         Some(id) => {
-            let (booking, _) = crate::routes::visits::participation(&state, &ctx, &me, id).await?;
-            let (visit, people) = crate::plugins::visit_for(&state, &ctx, &me, &booking).await?;
+            let (booking, _) = crate::routes::visits::participation(&p, &me, id).await?;
+            let (visit, people) = crate::plugins::visit_for(state, ctx, &me, &booking).await?;
             (Some(visit), people)
         }
         None => (None, Vec::new()),
@@ -78,7 +79,7 @@ pub async fn route(
     request.body = body.to_vec();
     let call = CallContext {
         tenant: ctx.tenant.id.clone(),
-        caller: Some(crate::plugins::caller(&ctx, &me)),
+        caller: Some(crate::plugins::caller(ctx, &me)),
         visit,
     };
     match state.plugins.handle_http(&call, &plugin, request).await {
@@ -94,7 +95,7 @@ pub async fn route(
                     } else {
                         AccessAction::Update
                     };
-                    log_access_all(&state, &ctx, &me, patients, action, "plugin").await?;
+                    log_access_all(state, ctx, &me, patients, action, "plugin").await?;
                 }
             }
             if let Some(id) = &visit_id {

@@ -7,11 +7,13 @@
 //! `tillit_domain::visit::may_enter` before upgrading, and the visit's end
 //! closes the room for everyone (`visits::end` → `Hub::end`).
 
+use std::collections::BTreeMap;
+
+use axum::extract::Path;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
-use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect};
-use serde_json::json;
+use serde::Serialize;
 use tillit_domain::access::AccessAction;
 use tillit_domain::visit::{self, EntryError};
 use tillit_domain::{Person, Role};
@@ -22,9 +24,10 @@ use tillit_sfu::signal::{
 };
 
 use crate::http::error::AppError;
+use crate::http::extract::{Portal, User};
 use crate::http::forms::log_access;
-use crate::http::render::{PageResult, page};
-use crate::http::session::Ctx;
+use crate::http::render::PageResult;
+use crate::plugins::Panel;
 use crate::routes::visits::participation;
 use crate::state::AppState;
 
@@ -33,25 +36,47 @@ pub fn room_key(tenant: &tillit_domain::TenantId, booking: &str) -> RoomKey {
     format!("{tenant}/{booking}")
 }
 
-/// The browser's `RTCConfiguration` (STUN/TURN servers and transport
-/// policy), as JSON.
-fn ice_servers(state: &AppState) -> String {
-    let servers: Vec<_> = state
-        .config
-        .media
-        .ice_servers
-        .iter()
-        .map(|s| json!({"urls": s.urls, "username": s.username, "credential": s.credential}))
-        .collect();
-    let policy = match state.config.media.ice_transport_policy {
-        crate::config::IcePolicy::All => "all",
-        crate::config::IcePolicy::Relay => "relay",
-    };
-    json!({"iceServers": servers, "iceTransportPolicy": policy}).to_string()
+/// The browser's `RTCConfiguration`: STUN/TURN servers and transport
+/// policy, with the browser's field names.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct RtcConfiguration<'a> {
+    ice_servers: Vec<RtcIceServer<'a>>,
+    ice_transport_policy: &'static str,
 }
 
-/// The texts the room's script shows, in the visitor's language.
-fn room_texts(state: &AppState, ctx: &Ctx) -> String {
+/// An `RTCIceServer`.
+#[derive(Debug, Serialize)]
+struct RtcIceServer<'a> {
+    urls: &'a [String],
+    username: &'a str,
+    credential: &'a str,
+}
+
+/// The browser's `RTCConfiguration`, as JSON (for a `data-` attribute).
+fn ice_servers(state: &AppState) -> String {
+    let media = &state.config.media;
+    let config = RtcConfiguration {
+        ice_servers: media
+            .ice_servers
+            .iter()
+            .map(|s| RtcIceServer {
+                urls: &s.urls,
+                username: &s.username,
+                credential: &s.credential,
+            })
+            .collect(),
+        ice_transport_policy: match media.ice_transport_policy {
+            crate::config::IcePolicy::All => "all",
+            crate::config::IcePolicy::Relay => "relay",
+        },
+    };
+    serde_json::to_string(&config).unwrap_or_default()
+}
+
+/// The texts the room's script shows, in the visitor's language, as JSON
+/// (for a `data-` attribute): `{"you": "…", …}`.
+fn room_texts(p: &Portal) -> String {
     let keys = [
         "you",
         "muted",
@@ -70,66 +95,74 @@ fn room_texts(state: &AppState, ctx: &Ctx) -> String {
         "time_left",
         "over_time",
     ];
-    let texts: serde_json::Map<String, serde_json::Value> = keys
+    let texts: BTreeMap<&str, String> = keys
         .iter()
         .map(|k| {
-            (
-                (*k).to_owned(),
-                state
-                    .catalogs
-                    .get(ctx.lang, &format!("room.{k}"))
-                    .to_owned()
-                    .into(),
-            )
+            let key = format!("room.{k}");
+            (*k, p.state.catalogs.get(p.ctx.lang, &key).to_owned())
         })
         .collect();
-    serde_json::Value::Object(texts).to_string()
+    serde_json::to_string(&texts).unwrap_or_default()
+}
+
+/// The room page's data.
+#[derive(Debug, Serialize)]
+struct RoomPage<'a> {
+    title: &'static str,
+    id: &'a str,
+    panels: Vec<Panel>,
+    heading: &'a str,
+    is_clinician: bool,
+    /// Relative, so the browser's own clock need not be right.
+    ends_in_ms: i64,
+    /// JSON: the browser's `RTCConfiguration`.
+    ice_servers: String,
+    /// JSON: the script's texts by key.
+    texts: String,
 }
 
 /// `/visits/{id}/room`: the call itself. Before the start and after the
 /// end, back to the visit page, which says why.
-pub async fn show(State(state): State<AppState>, ctx: Ctx, Path(id): Path<String>) -> PageResult {
-    let me = ctx.user()?.clone();
-    let (booking, role) = participation(&state, &ctx, &me, &id).await?;
-    if visit::may_enter(&booking, role, state.clock.now(), 0, usize::MAX).is_err() {
+pub async fn show(p: Portal, User(me): User, Path(id): Path<String>) -> PageResult {
+    let (booking, role) = participation(&p, &me.person, &id).await?;
+    let now = p.state.clock.now();
+    if visit::may_enter(&booking, role, now, 0, usize::MAX).is_err() {
         return Ok(Redirect::to(&format!("/visits/{id}")).into_response());
     }
-    let panels = crate::plugins::room_panels(&state, &ctx, &me, &booking).await?;
-    let html = page(
-        &state,
-        &ctx,
-        "room",
-        json!({
-            "title": "room.title",
-            "id": booking.id,
-            "panels": panels,
-            "heading": booking.title,
-            "is_clinician": role == visit::Role::Clinician,
-            // Relative, so the browser's own clock need not be right.
-            "ends_in_ms": booking.ends_at().millis() - state.clock.now().millis(),
-            "ice_servers": ice_servers(&state),
-            "texts": room_texts(&state, &ctx),
-        }),
-    )?;
-    Ok(html.into_response())
+    let panels = crate::plugins::room_panels(&p.state, &p.ctx, &me.person, &booking).await?;
+    let page = RoomPage {
+        title: "room.title",
+        id: &booking.id,
+        panels,
+        heading: &booking.title,
+        is_clinician: role == visit::Role::Clinician,
+        ends_in_ms: booking.ends_at().millis() - p.state.clock.now().millis(),
+        ice_servers: ice_servers(&p.state),
+        texts: room_texts(&p),
+    };
+    Ok(p.page("room", page)?.into_response())
+}
+
+/// The "Testa video" page's data.
+#[derive(Debug, Serialize)]
+struct VideoTestPage {
+    title: &'static str,
+    /// JSON: the browser's `RTCConfiguration`.
+    ice_servers: String,
+    /// JSON: the script's texts by key.
+    texts: String,
 }
 
 /// "Testa video": camera preview, microphone level, a test sound, and a
 /// real connection to the SFU (a room of one's own) that reports whether
 /// media flows.
-pub async fn test_page(State(state): State<AppState>, ctx: Ctx) -> PageResult {
-    ctx.user()?;
-    let html = page(
-        &state,
-        &ctx,
-        "video_test",
-        json!({
-            "title": "video_test.title",
-            "ice_servers": ice_servers(&state),
-            "texts": room_texts(&state, &ctx),
-        }),
-    )?;
-    Ok(html.into_response())
+pub async fn test_page(p: Portal, _: User) -> PageResult {
+    let page = VideoTestPage {
+        title: "video_test.title",
+        ice_servers: ice_servers(&p.state),
+        texts: room_texts(&p),
+    };
+    Ok(p.page("video_test", page)?.into_response())
 }
 
 /// A WebSocket may only be opened by the portal's own pages: browsers
@@ -143,18 +176,20 @@ fn same_origin(headers: &HeaderMap) -> Result<(), AppError> {
     }
 }
 
-/// `/visits/{id}/ws`: signalling for one participant of one visit.
+/// `/visits/{id}/ws`: signalling for one participant of one visit. The
+/// origin is checked before the login, so a WebSocket from another site is
+/// refused as such.
 pub async fn socket(
-    State(state): State<AppState>,
-    ctx: Ctx,
+    p: Portal,
+    user: Result<User, AppError>,
     Path(id): Path<String>,
     headers: HeaderMap,
     ws: WebSocketUpgrade,
 ) -> PageResult {
     same_origin(&headers)?;
-    let me = ctx.user()?.clone();
-    let (booking, role) = participation(&state, &ctx, &me, &id).await?;
-    visit::may_enter(&booking, role, state.clock.now(), 0, usize::MAX).map_err(|e| match e {
+    let User(me) = user?;
+    let (booking, role) = participation(&p, &me.person, &id).await?;
+    visit::may_enter(&booking, role, p.state.clock.now(), 0, usize::MAX).map_err(|e| match e {
         EntryError::NotOpen | EntryError::NotStarted => {
             AppError::Conflict("the visit has not been started")
         }
@@ -162,23 +197,21 @@ pub async fn socket(
         EntryError::Full(_) => AppError::Conflict("the visit is full"),
     })?;
     if role == visit::Role::Clinician
-        && let Some(patient) = state
-            .store
-            .tenant(ctx.tenant.id.clone())
-            .person(&booking.patient)
-            .await?
+        && let Some(patient) = p.store().person(&booking.patient).await?
     {
         // Clinicians in the room see the patient's name.
         log_access(
-            &state,
-            &ctx,
-            &me,
+            &p.state,
+            &p.ctx,
+            &me.person,
             &patient,
             AccessAction::Read,
             "visit room",
         )
         .await?;
     }
+    let Portal { state, ctx } = p;
+    let me = me.person;
     let session = Session {
         room: room_key(&ctx.tenant.id, &booking.id),
         cap: ctx.tenant.booking.max_participants,
@@ -211,20 +244,22 @@ pub async fn socket(
 
 /// `/video-test/ws`: the same signalling, in a room of one.
 pub async fn test_socket(
-    State(state): State<AppState>,
-    ctx: Ctx,
+    p: Portal,
+    user: Result<User, AppError>,
     headers: HeaderMap,
     ws: WebSocketUpgrade,
 ) -> PageResult {
     same_origin(&headers)?;
-    let me = ctx.user()?.clone();
+    let User(me) = user?;
+    let me = &me.person;
     let session = Session {
-        room: format!("{}/test/{}", ctx.tenant.id, uuid::Uuid::new_v4()),
+        room: format!("{}/test/{}", p.ctx.tenant.id, uuid::Uuid::new_v4()),
         cap: 1,
         viewer: me.role,
-        who: participant(&me),
+        who: participant(me),
         person: me.id.clone(),
     };
+    let state = p.state;
     Ok(ws
         .max_message_size(MAX_MESSAGE)
         .on_upgrade(move |socket| session.run(state, socket))
