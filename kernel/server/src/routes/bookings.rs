@@ -7,28 +7,27 @@
 //! into field errors, and writes the access log for what it shows.
 
 use axum::Form;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, Query};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use tillit_app::bookings as uc;
 use tillit_app::{Actor, Conflict, Problem};
 use tillit_domain::access::AccessAction;
 use tillit_domain::booking::{
     Actor as BookingActor, Booking, BookingAction, BookingListItem, BookingStatus, MobileNumber,
-    ProfileFacts, transition,
+    ProfileFacts, VisitType, transition,
 };
 use tillit_domain::people::NewPerson;
 use tillit_domain::time::LocalTimeError;
 use tillit_domain::{Person, PersonId, PersonName, Personnummer, Role, Timestamp};
 
 use crate::http::error::AppError;
+use crate::http::extract::{Clinician, Portal, User};
 use crate::http::forms::personnummer_error_key;
 use crate::http::forms::{FieldErrors, ProblemFields, log_access, log_access_all, log_subjects};
-use crate::http::render::{PageResult, page};
-use crate::http::session::Ctx;
-use crate::state::AppState;
+use crate::http::render::PageResult;
 
 const MESSAGE_MAX: usize = uc::MESSAGE_MAX;
 
@@ -69,46 +68,112 @@ pub(crate) struct Invitees {
     pub colleagues: Vec<Person>,
 }
 
-pub(crate) async fn invitees(
-    state: &AppState,
-    ctx: &Ctx,
-    me: &Person,
-) -> Result<Invitees, AppError> {
-    let store = state.store.tenant(ctx.tenant.id.clone());
-    let env = state.env(ctx, &store);
-    let actor = Actor::portal(me.clone());
+pub(crate) async fn invitees(p: &Portal, me: &Actor) -> Result<Invitees, AppError> {
+    let store = p.store();
+    let env = p.env(&store);
     Ok(Invitees {
-        patients: uc::my_patients(env, &actor).await?,
-        colleagues: uc::other_clinicians(env, &actor).await?,
+        patients: uc::my_patients(env, me).await?,
+        colleagues: uc::other_clinicians(env, me).await?,
     })
 }
 
-pub(crate) async fn published(state: &AppState, ctx: &Ctx, me: &Person) -> Result<bool, AppError> {
-    let store = state.store.tenant(ctx.tenant.id.clone());
-    Ok(uc::is_published(state.env(ctx, &store), &Actor::portal(me.clone())).await?)
+pub(crate) async fn published(p: &Portal, me: &Actor) -> Result<bool, AppError> {
+    let store = p.store();
+    Ok(uc::is_published(p.env(&store), me).await?)
+}
+
+/// A visit type to choose in a booking form.
+#[derive(Debug, Serialize)]
+pub(crate) struct VisitTypeChoice<'a> {
+    id: &'a str,
+    title: &'a str,
+    minutes: u32,
+    kind_key: String,
+    selected: bool,
+}
+
+impl<'a> VisitTypeChoice<'a> {
+    /// `v`, selected if it is the form's `chosen` one.
+    pub(crate) fn of(v: &'a VisitType, chosen: &str) -> Self {
+        Self {
+            id: &v.id,
+            title: &v.spec.title,
+            minutes: v.spec.minutes,
+            kind_key: format!("visit_type.kind.{}", v.spec.kind.as_str()),
+            selected: v.id == chosen,
+        }
+    }
+}
+
+/// A person to choose in a booking form (a patient or a colleague).
+#[derive(Debug, Serialize)]
+pub(crate) struct PersonChoice<'a> {
+    id: &'a PersonId,
+    name: String,
+    selected: bool,
+}
+
+impl<'a> PersonChoice<'a> {
+    /// `p`, selected if they are the form's `chosen` one.
+    pub(crate) fn of(p: &'a Person, chosen: &str) -> Self {
+        Self {
+            id: &p.id,
+            name: p.full_name(),
+            selected: p.id.as_str() == chosen,
+        }
+    }
+}
+
+/// The invite page's data.
+#[derive(Debug, Serialize)]
+struct InvitePage<'a> {
+    title: &'static str,
+    published: bool,
+    /// What keeps the clinician from booking (message keys), if anything.
+    blockers: Vec<&'static str>,
+    visit_types: Vec<VisitTypeChoice<'a>>,
+    patients: Vec<PersonChoice<'a>>,
+    colleagues: Vec<PersonChoice<'a>>,
+    form: InviteFormView<'a>,
+    errors: Value,
+    overlap: bool,
+    message_max: usize,
+}
+
+/// What was typed in the invite form, to show it again.
+#[derive(Debug, Serialize)]
+struct InviteFormView<'a> {
+    /// `new` (also when nothing was chosen), `existing` or `colleague`.
+    who: &'a str,
+    phone: &'a str,
+    personnummer: &'a str,
+    given_name: &'a str,
+    family_name: &'a str,
+    date: &'a str,
+    time: &'a str,
+    message: &'a str,
 }
 
 async fn render_invite(
-    state: &AppState,
-    ctx: &Ctx,
+    p: &Portal,
+    me: &Actor,
     form: &InviteForm,
     errors: &FieldErrors,
     overlap: bool,
     status: StatusCode,
 ) -> PageResult {
-    let me = ctx.require(Role::Clinician)?.clone();
-    let store = state.store.tenant(ctx.tenant.id.clone());
-    let types = store.visit_types_of(&me.id).await?;
-    let is_published = published(state, ctx, &me).await?;
+    let store = p.store();
+    let types = store.visit_types_of(&me.person.id).await?;
+    let is_published = published(p, me).await?;
     let Invitees {
         patients,
         colleagues,
-    } = invitees(state, ctx, &me).await?;
+    } = invitees(p, me).await?;
     // Showing the clinician's patients by name is a read of their data.
     log_access_all(
-        state,
-        ctx,
-        &me,
+        &p.state,
+        &p.ctx,
+        &me.person,
         &patients,
         AccessAction::Read,
         "invite.patients",
@@ -117,7 +182,7 @@ async fn render_invite(
     let blockers: Vec<&str> = if is_published {
         Vec::new()
     } else {
-        let profile = store.profile(&me.id).await?.unwrap_or_default();
+        let profile = store.profile(&me.person.id).await?.unwrap_or_default();
         let facts = ProfileFacts {
             has_title: !profile.text.title.is_empty(),
             visit_types: types.len(),
@@ -131,44 +196,48 @@ async fn render_invite(
         b.push("booking.unpublished");
         b
     };
-    let person = |p: &Person| json!({"id": p.id, "name": p.full_name()});
     let who = if form.who.is_empty() {
         "new"
     } else {
         form.who.as_str()
     };
-    let html = page(
-        state,
-        ctx,
-        "booking_new",
-        json!({
-            "title": "booking.invite_title",
-            "published": is_published,
-            "blockers": blockers,
-            "visit_types": types.iter().map(|v| json!({
-                "id": v.id, "title": v.spec.title, "minutes": v.spec.minutes,
-                "kind_key": format!("visit_type.kind.{}", v.spec.kind.as_str()),
-                "selected": v.id == form.visit_type_id,
-            })).collect::<Vec<_>>(),
-            "patients": patients.iter().map(|p| { let mut v = person(p); v["selected"] = json!(p.id.as_str() == form.patient_id); v }).collect::<Vec<_>>(),
-            "colleagues": colleagues.iter().map(|p| { let mut v = person(p); v["selected"] = json!(p.id.as_str() == form.colleague_id); v }).collect::<Vec<_>>(),
-            "form": {
-                "who": who, "phone": form.phone, "personnummer": form.personnummer,
-                "given_name": form.given_name, "family_name": form.family_name,
-                "date": form.date, "time": form.time, "message": form.message,
-            },
-            "errors": errors.to_json(),
-            "overlap": overlap,
-            "message_max": MESSAGE_MAX,
-        }),
-    )?;
-    Ok((status, html).into_response())
+    let page = InvitePage {
+        title: "booking.invite_title",
+        published: is_published,
+        blockers,
+        visit_types: types
+            .iter()
+            .map(|v| VisitTypeChoice::of(v, &form.visit_type_id))
+            .collect(),
+        patients: patients
+            .iter()
+            .map(|p| PersonChoice::of(p, &form.patient_id))
+            .collect(),
+        colleagues: colleagues
+            .iter()
+            .map(|p| PersonChoice::of(p, &form.colleague_id))
+            .collect(),
+        form: InviteFormView {
+            who,
+            phone: &form.phone,
+            personnummer: &form.personnummer,
+            given_name: &form.given_name,
+            family_name: &form.family_name,
+            date: &form.date,
+            time: &form.time,
+            message: &form.message,
+        },
+        errors: errors.to_json(),
+        overlap,
+        message_max: MESSAGE_MAX,
+    };
+    Ok((status, p.page("booking_new", page)?).into_response())
 }
 
-pub async fn new_form(State(state): State<AppState>, ctx: Ctx) -> PageResult {
+pub async fn new_form(p: Portal, Clinician(me): Clinician) -> PageResult {
     render_invite(
-        &state,
-        &ctx,
+        &p,
+        &me,
         &InviteForm::default(),
         &FieldErrors::default(),
         false,
@@ -179,11 +248,10 @@ pub async fn new_form(State(state): State<AppState>, ctx: Ctx) -> PageResult {
 
 /// "Bjud in till besök".
 pub async fn create(
-    State(state): State<AppState>,
-    ctx: Ctx,
+    p: Portal,
+    Clinician(me): Clinician,
     Form(form): Form<InviteForm>,
 ) -> PageResult {
-    let me = ctx.require(Role::Clinician)?.clone();
     let mut errors = FieldErrors::default();
     let invitee = parse_who(
         WhoFields {
@@ -211,8 +279,8 @@ pub async fn create(
         colleagues: Vec::new(),
         accept_overlap: form.confirm_overlap.is_some(),
     };
-    let store = state.store.tenant(ctx.tenant.id.clone());
-    let outcome = uc::book(state.env(&ctx, &store), &Actor::portal(me), cmd).await;
+    let store = p.store();
+    let outcome = uc::book(p.env(&store), &me, cmd).await;
     let (status, overlap) = match outcome {
         Ok(_) => return Ok(Redirect::to("/bookings?done=created").into_response()),
         Err(tillit_app::Error::Conflict(Conflict::NotPublished)) => {
@@ -240,7 +308,7 @@ pub async fn create(
         }
         Err(e) => return Err(e.into()),
     };
-    render_invite(&state, &ctx, &form, &errors, overlap, status).await
+    render_invite(&p, &me, &form, &errors, overlap, status).await
 }
 
 /// A taken slot is a conflict with another booking; every other problem
@@ -353,45 +421,60 @@ pub struct TimeForm {
 
 /// The clinician's own booking that can still move, or 404 (409 if it
 /// can no longer move).
-async fn movable(state: &AppState, ctx: &Ctx, me: &Person, id: &str) -> Result<Booking, AppError> {
-    let store = state.store.tenant(ctx.tenant.id.clone());
-    Ok(uc::movable(state.env(ctx, &store), &Actor::portal(me.clone()), id).await?)
+async fn movable(p: &Portal, me: &Actor, id: &str) -> Result<Booking, AppError> {
+    let store = p.store();
+    Ok(uc::movable(p.env(&store), me, id).await?)
+}
+
+/// The "Ändra tid" page's data.
+#[derive(Debug, Serialize)]
+struct TimePage<'a> {
+    title: &'static str,
+    id: &'a str,
+    /// The booking's current time.
+    when: String,
+    booking_title: &'a str,
+    form: TimeFormView<'a>,
+    errors: Value,
+    overlap: bool,
+}
+
+/// What was typed in the time form, to show it again.
+#[derive(Debug, Serialize)]
+struct TimeFormView<'a> {
+    date: &'a str,
+    time: &'a str,
 }
 
 async fn render_time(
-    state: &AppState,
-    ctx: &Ctx,
+    p: &Portal,
     b: &Booking,
     form: &TimeForm,
     errors: &FieldErrors,
     overlap: bool,
     status: StatusCode,
 ) -> PageResult {
-    let html = page(
-        state,
-        ctx,
-        "booking_time",
-        json!({
-            "title": "booking.change_time",
-            "id": b.id,
-            "when": state.catalogs.format_span(ctx.lang, b.starts_at, b.ends_at()),
-            "booking_title": b.title,
-            "form": {"date": form.date, "time": form.time},
-            "errors": errors.to_json(),
-            "overlap": overlap,
-        }),
-    )?;
-    Ok((status, html).into_response())
+    let page = TimePage {
+        title: "booking.change_time",
+        id: &b.id,
+        when: p
+            .state
+            .catalogs
+            .format_span(p.ctx.lang, b.starts_at, b.ends_at()),
+        booking_title: &b.title,
+        form: TimeFormView {
+            date: &form.date,
+            time: &form.time,
+        },
+        errors: errors.to_json(),
+        overlap,
+    };
+    Ok((status, p.page("booking_time", page)?).into_response())
 }
 
 /// "Ändra tid": the form, filled with the current time.
-pub async fn time_form(
-    State(state): State<AppState>,
-    ctx: Ctx,
-    Path(id): Path<String>,
-) -> PageResult {
-    let me = ctx.require(Role::Clinician)?.clone();
-    let b = movable(&state, &ctx, &me, &id).await?;
+pub async fn time_form(p: Portal, Clinician(me): Clinician, Path(id): Path<String>) -> PageResult {
+    let b = movable(&p, &me, &id).await?;
     let local = b.starts_at.to_stockholm();
     let form = TimeForm {
         date: local.date().to_string(),
@@ -399,8 +482,7 @@ pub async fn time_form(
         confirm_overlap: None,
     };
     render_time(
-        &state,
-        &ctx,
+        &p,
         &b,
         &form,
         &FieldErrors::default(),
@@ -411,19 +493,18 @@ pub async fn time_form(
 }
 
 pub async fn change_time(
-    State(state): State<AppState>,
-    ctx: Ctx,
+    p: Portal,
+    Clinician(me): Clinician,
     Path(id): Path<String>,
     Form(form): Form<TimeForm>,
 ) -> PageResult {
-    let me = ctx.require(Role::Clinician)?.clone();
-    let b = movable(&state, &ctx, &me, &id).await?;
+    let b = movable(&p, &me, &id).await?;
     let mut errors = FieldErrors::default();
     let start = parse_start(&form.date, &form.time, &mut errors);
-    let store = state.store.tenant(ctx.tenant.id.clone());
+    let store = p.store();
     let outcome = uc::move_booking(
-        state.env(&ctx, &store),
-        &Actor::portal(me),
+        p.env(&store),
+        &me,
         &id,
         start,
         form.confirm_overlap.is_some(),
@@ -438,13 +519,12 @@ pub async fn change_time(
         }
         Err(e) => return Err(e.into()),
     };
-    render_time(&state, &ctx, &b, &form, &errors, overlap, status).await
+    render_time(&p, &b, &form, &errors, overlap, status).await
 }
 
 /// Logs, in one statement, that `me` was shown these bookings' patients.
 async fn log_booking_reads<'i>(
-    state: &AppState,
-    ctx: &Ctx,
+    p: &Portal,
     me: &Person,
     items: impl IntoIterator<Item = &'i BookingListItem>,
     what: &'static str,
@@ -452,36 +532,70 @@ async fn log_booking_reads<'i>(
     let subjects = items
         .into_iter()
         .map(|i| (&i.booking.patient, &i.patient_personnummer, i.patient_role));
-    log_subjects(state, ctx, me, subjects, AccessAction::Read, what).await
+    log_subjects(&p.state, &p.ctx, me, subjects, AccessAction::Read, what).await
 }
 
 fn status_key(s: BookingStatus) -> String {
     format!("booking.status.{}", s.as_str())
 }
 
-/// A list row for templates, from the point of view of `me`.
-fn item_json(state: &AppState, ctx: &Ctx, me: &Person, item: &BookingListItem) -> Value {
-    let b = &item.booking;
-    let i_am_patient = b.patient == me.id;
-    let actor = if i_am_patient {
-        BookingActor::Patient
-    } else {
-        BookingActor::Clinician
-    };
-    json!({
-        "id": b.id,
-        "when": state.catalogs.format_span(ctx.lang, b.starts_at, b.ends_at()),
-        "title": b.title,
-        "kind_key": format!("visit_type.kind.{}", b.kind.as_str()),
-        "status": b.status,
-        "status_key": status_key(b.status),
-        "contact": if i_am_patient { &item.clinician_name } else { &item.patient_name },
-        "clinician": item.clinician_name,
-        "clinician_title": item.clinician_title,
-        "message": b.message,
-        "can_confirm": transition(b.status, BookingAction::Confirm, actor).is_ok(),
-        "can_cancel": transition(b.status, BookingAction::Cancel, actor).is_ok(),
-    })
+/// A booking in a list, from the point of view of one of its people.
+#[derive(Debug, Serialize)]
+pub(crate) struct BookingRow {
+    id: String,
+    when: String,
+    title: String,
+    kind_key: String,
+    status: BookingStatus,
+    status_key: String,
+    /// The other side: the clinician for the patient, the patient for
+    /// the clinician.
+    contact: String,
+    clinician: String,
+    clinician_title: String,
+    message: String,
+    can_confirm: bool,
+    can_cancel: bool,
+}
+
+impl BookingRow {
+    /// `item` as `me` sees it.
+    fn of(p: &Portal, me: &Person, item: BookingListItem) -> Self {
+        let BookingListItem {
+            booking: b,
+            patient_name,
+            clinician_name,
+            clinician_title,
+            ..
+        } = item;
+        let i_am_patient = b.patient == me.id;
+        let actor = if i_am_patient {
+            BookingActor::Patient
+        } else {
+            BookingActor::Clinician
+        };
+        Self {
+            when: p
+                .state
+                .catalogs
+                .format_span(p.ctx.lang, b.starts_at, b.ends_at()),
+            kind_key: format!("visit_type.kind.{}", b.kind.as_str()),
+            status: b.status,
+            status_key: status_key(b.status),
+            contact: if i_am_patient {
+                clinician_name.clone()
+            } else {
+                patient_name
+            },
+            clinician: clinician_name,
+            clinician_title,
+            can_confirm: transition(b.status, BookingAction::Confirm, actor).is_ok(),
+            can_cancel: transition(b.status, BookingAction::Cancel, actor).is_ok(),
+            id: b.id,
+            title: b.title,
+            message: b.message,
+        }
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -499,67 +613,59 @@ fn notice(q: &DoneQuery) -> Option<&'static str> {
     }
 }
 
+/// The "Mina bokningar" page's data.
+#[derive(Debug, Serialize)]
+struct BookingsPage {
+    title: &'static str,
+    bookings: Vec<BookingRow>,
+    notice: Option<&'static str>,
+}
+
 /// "Mina bokningar": the clinician's coming bookings, unconfirmed and confirmed.
-pub async fn list(
-    State(state): State<AppState>,
-    ctx: Ctx,
-    Query(q): Query<DoneQuery>,
-) -> PageResult {
-    let me = ctx.require(Role::Clinician)?.clone();
-    let store = state.store.tenant(ctx.tenant.id.clone());
-    let items: Vec<BookingListItem> = store
-        .bookings_of(&me.id, state.clock.now())
+pub async fn list(p: Portal, Clinician(me): Clinician, Query(q): Query<DoneQuery>) -> PageResult {
+    let me = &me.person;
+    let items: Vec<BookingListItem> = p
+        .store()
+        .bookings_of(&me.id, p.state.clock.now())
         .await?
         .into_iter()
         .filter(|i| !i.booking.status.is_terminal())
         .collect();
-    log_booking_reads(&state, &ctx, &me, &items, "bookings.list").await?;
-    let html = page(
-        &state,
-        &ctx,
-        "bookings",
-        json!({
-            "title": "booking.list_title",
-            "bookings": items.iter().map(|i| item_json(&state, &ctx, &me, i)).collect::<Vec<_>>(),
-            "notice": notice(&q),
-        }),
-    )?;
-    Ok(html.into_response())
+    log_booking_reads(&p, me, &items, "bookings.list").await?;
+    let page = BookingsPage {
+        title: "booking.list_title",
+        bookings: items
+            .into_iter()
+            .map(|i| BookingRow::of(&p, me, i))
+            .collect(),
+        notice: notice(&q),
+    };
+    Ok(p.page("bookings", page)?.into_response())
 }
 
 /// The patient's coming visits, for their start page.
-pub async fn for_patient_home(
-    state: &AppState,
-    ctx: &Ctx,
-    me: &Person,
-) -> Result<Vec<Value>, AppError> {
-    let items = state
-        .store
-        .tenant(ctx.tenant.id.clone())
-        .bookings_of(&me.id, state.clock.now())
-        .await?;
-    let items: Vec<&BookingListItem> = items
-        .iter()
+pub async fn for_patient_home(p: &Portal, me: &Person) -> Result<Vec<BookingRow>, AppError> {
+    let items: Vec<BookingListItem> = p
+        .store()
+        .bookings_of(&me.id, p.state.clock.now())
+        .await?
+        .into_iter()
         .filter(|i| i.booking.patient == me.id && !i.booking.status.is_terminal())
         .collect();
     if !items.is_empty() {
-        log_access(state, ctx, me, me, AccessAction::Read, "bookings").await?;
+        log_access(&p.state, &p.ctx, me, me, AccessAction::Read, "bookings").await?;
     }
     Ok(items
         .into_iter()
-        .map(|i| item_json(state, ctx, me, i))
+        .map(|i| BookingRow::of(p, me, i))
         .collect())
 }
 
 /// "Översikt" for a clinician: coming visits that are confirmed (or under way).
-pub async fn for_clinician_home(
-    state: &AppState,
-    ctx: &Ctx,
-    me: &Person,
-) -> Result<Vec<Value>, AppError> {
-    let store = state.store.tenant(ctx.tenant.id.clone());
-    let items: Vec<BookingListItem> = store
-        .bookings_of(&me.id, state.clock.now())
+pub async fn for_clinician_home(p: &Portal, me: &Person) -> Result<Vec<BookingRow>, AppError> {
+    let items: Vec<BookingListItem> = p
+        .store()
+        .bookings_of(&me.id, p.state.clock.now())
         .await?
         .into_iter()
         .filter(|i| {
@@ -569,24 +675,36 @@ pub async fn for_clinician_home(
             )
         })
         .collect();
-    log_booking_reads(state, ctx, me, &items, "overview").await?;
-    Ok(items.iter().map(|i| item_json(state, ctx, me, i)).collect())
+    log_booking_reads(p, me, &items, "overview").await?;
+    Ok(items
+        .into_iter()
+        .map(|i| BookingRow::of(p, me, i))
+        .collect())
+}
+
+/// A visit a colleague invited the clinician to: never the patient.
+#[derive(Debug, Serialize)]
+pub(crate) struct GuestVisitRow {
+    id: String,
+    when: String,
+    title: String,
+    kind_key: String,
+    /// The responsible clinician.
+    clinician: String,
+    clinician_title: String,
+    status: BookingStatus,
+    status_key: String,
 }
 
 /// "Besök som gäst": visits colleagues invited `me` to. They show the
 /// heading, the time and the responsible clinician, never the patient.
-pub async fn guest_visits(
-    state: &AppState,
-    ctx: &Ctx,
-    me: &Person,
-) -> Result<Vec<Value>, AppError> {
-    let items = state
-        .store
-        .tenant(ctx.tenant.id.clone())
-        .bookings_as_participant(&me.id, state.clock.now())
+pub async fn guest_visits(p: &Portal, me: &Person) -> Result<Vec<GuestVisitRow>, AppError> {
+    let items = p
+        .store()
+        .bookings_as_participant(&me.id, p.state.clock.now())
         .await?;
     Ok(items
-        .iter()
+        .into_iter()
         .filter(|i| {
             matches!(
                 i.booking.status,
@@ -594,17 +712,20 @@ pub async fn guest_visits(
             )
         })
         .map(|i| {
-            let b = &i.booking;
-            json!({
-                "id": b.id,
-                "when": state.catalogs.format_span(ctx.lang, b.starts_at, b.ends_at()),
-                "title": b.title,
-                "kind_key": format!("visit_type.kind.{}", b.kind.as_str()),
-                "clinician": i.clinician_name,
-                "clinician_title": i.clinician_title,
-                "status": b.status,
-                "status_key": status_key(b.status),
-            })
+            let b = i.booking;
+            GuestVisitRow {
+                when: p
+                    .state
+                    .catalogs
+                    .format_span(p.ctx.lang, b.starts_at, b.ends_at()),
+                kind_key: format!("visit_type.kind.{}", b.kind.as_str()),
+                clinician: i.clinician_name,
+                clinician_title: i.clinician_title,
+                status: b.status,
+                status_key: status_key(b.status),
+                id: b.id,
+                title: b.title,
+            }
         })
         .collect())
 }
@@ -613,10 +734,9 @@ pub fn home_notice(q: &DoneQuery) -> Option<&'static str> {
     notice(q)
 }
 
-async fn change(state: &AppState, ctx: &Ctx, id: &str, action: BookingAction) -> PageResult {
-    let me = ctx.user()?.clone();
-    let store = state.store.tenant(ctx.tenant.id.clone());
-    let changed = uc::change_status(state.env(ctx, &store), &Actor::portal(me), id, action).await?;
+async fn change(p: &Portal, me: &Actor, id: &str, action: BookingAction) -> PageResult {
+    let store = p.store();
+    let changed = uc::change_status(p.env(&store), me, id, action).await?;
     let done = if changed.to == BookingStatus::Cancelled {
         "cancelled"
     } else {
@@ -626,30 +746,48 @@ async fn change(state: &AppState, ctx: &Ctx, id: &str, action: BookingAction) ->
     Ok(Redirect::to(&format!("{back}?done={done}")).into_response())
 }
 
-pub async fn cancel(State(state): State<AppState>, ctx: Ctx, Path(id): Path<String>) -> PageResult {
-    change(&state, &ctx, &id, BookingAction::Cancel).await
+pub async fn cancel(p: Portal, User(me): User, Path(id): Path<String>) -> PageResult {
+    change(&p, &me, &id, BookingAction::Cancel).await
 }
 
-pub async fn confirm(
-    State(state): State<AppState>,
-    ctx: Ctx,
-    Path(id): Path<String>,
-) -> PageResult {
-    change(&state, &ctx, &id, BookingAction::Confirm).await
+pub async fn confirm(p: Portal, User(me): User, Path(id): Path<String>) -> PageResult {
+    change(&p, &me, &id, BookingAction::Confirm).await
+}
+
+/// The "Mina kontakter" page's data.
+#[derive(Debug, Serialize)]
+struct ContactsPage<'a> {
+    title: &'static str,
+    contacts: Vec<ContactRow<'a>>,
+}
+
+/// A patient, with their bookings with the clinician.
+#[derive(Debug, Serialize)]
+struct ContactRow<'a> {
+    name: &'a str,
+    bookings: Vec<ContactBooking<'a>>,
+}
+
+#[derive(Debug, Serialize)]
+struct ContactBooking<'a> {
+    when: String,
+    title: &'a str,
+    status_key: String,
+    status: BookingStatus,
 }
 
 /// "Mina kontakter": the patients the clinician has booked, each with their
 /// booking history, newest first.
-pub async fn contacts(State(state): State<AppState>, ctx: Ctx) -> PageResult {
-    let me = ctx.require(Role::Clinician)?.clone();
-    let store = state.store.tenant(ctx.tenant.id.clone());
-    let items: Vec<BookingListItem> = store
+pub async fn contacts(p: Portal, Clinician(me): Clinician) -> PageResult {
+    let me = &me.person;
+    let items: Vec<BookingListItem> = p
+        .store()
         .bookings_of(&me.id, Timestamp(0))
         .await?
         .into_iter()
         .filter(|i| i.booking.clinician == me.id && i.patient_role == Role::Patient)
         .collect();
-    log_booking_reads(&state, &ctx, &me, &items, "contacts").await?;
+    log_booking_reads(&p, me, &items, "contacts").await?;
     let mut by_patient: Vec<(&PersonId, &str, Vec<&BookingListItem>)> = Vec::new();
     for item in &items {
         match by_patient
@@ -661,26 +799,31 @@ pub async fn contacts(State(state): State<AppState>, ctx: Ctx) -> PageResult {
         }
     }
     by_patient.sort_by(|a, b| a.1.cmp(b.1));
-    let rows: Vec<Value> = by_patient
+    let contacts = by_patient
         .into_iter()
         .map(|(_, name, mut list)| {
             list.sort_by_key(|i| std::cmp::Reverse(i.booking.starts_at));
-            json!({
-                "name": name,
-                "bookings": list.iter().map(|i| json!({
-                    "when": state.catalogs.format_span(ctx.lang, i.booking.starts_at, i.booking.ends_at()),
-                    "title": i.booking.title,
-                    "status_key": status_key(i.booking.status),
-                    "status": i.booking.status,
-                })).collect::<Vec<_>>(),
-            })
+            ContactRow {
+                name,
+                bookings: list
+                    .iter()
+                    .map(|i| ContactBooking {
+                        when: p.state.catalogs.format_span(
+                            p.ctx.lang,
+                            i.booking.starts_at,
+                            i.booking.ends_at(),
+                        ),
+                        title: &i.booking.title,
+                        status_key: status_key(i.booking.status),
+                        status: i.booking.status,
+                    })
+                    .collect(),
+            }
         })
         .collect();
-    let html = page(
-        &state,
-        &ctx,
-        "contacts",
-        json!({"title": "contacts.title", "contacts": rows}),
-    )?;
-    Ok(html.into_response())
+    let page = ContactsPage {
+        title: "contacts.title",
+        contacts,
+    };
+    Ok(p.page("contacts", page)?.into_response())
 }

@@ -4,31 +4,28 @@
 use axum::extract::Query;
 use axum::response::IntoResponse;
 use serde::Serialize;
-use serde_json::Value;
 use tillit_domain::Role;
 
 use crate::http::extract::Portal;
 use crate::http::render::PageResult;
-use crate::routes::bookings;
+use crate::routes::bookings::{self, BookingRow, GuestVisitRow};
 
 /// The start page's data.
 #[derive(Debug, Serialize)]
 struct HomePage {
-    bookings: Vec<Value>,
-    guest_visits: Vec<Value>,
+    bookings: Vec<BookingRow>,
+    guest_visits: Vec<GuestVisitRow>,
     notice: Option<&'static str>,
 }
 
 pub async fn show(p: Portal, Query(q): Query<bookings::DoneQuery>) -> PageResult {
-    let (state, ctx) = (&p.state, &p.ctx);
-    let (bookings, guest_visits) = match &ctx.user {
-        Some(me) if me.role == Role::Patient => (
-            bookings::for_patient_home(state, ctx, me).await?,
-            Vec::new(),
-        ),
+    let (bookings, guest_visits) = match &p.ctx.user {
+        Some(me) if me.role == Role::Patient => {
+            (bookings::for_patient_home(&p, me).await?, Vec::new())
+        }
         Some(me) if me.role == Role::Clinician => (
-            bookings::for_clinician_home(state, ctx, me).await?,
-            bookings::guest_visits(state, ctx, me).await?,
+            bookings::for_clinician_home(&p, me).await?,
+            bookings::guest_visits(&p, me).await?,
         ),
         _ => (Vec::new(), Vec::new()),
     };

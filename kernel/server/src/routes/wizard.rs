@@ -14,25 +14,24 @@
 //! forth, or abandoning the wizard, leaves nothing behind.
 
 use axum::Form;
-use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use tillit_app::bookings as uc;
 use tillit_app::{Actor, Conflict, Problem};
 use tillit_domain::access::AccessAction;
 use tillit_domain::booking::Colleague;
-use tillit_domain::{PersonId, Role, Timestamp};
+use tillit_domain::{PersonId, Timestamp};
 
+use crate::http::extract::{Clinician, Portal};
 use crate::http::forms::{FieldErrors, ProblemFields, log_access_all};
-use crate::http::render::{PageResult, page};
-use crate::http::session::Ctx;
-use crate::routes::bookings::{WhoFields, invitees, parse_start, parse_who, published};
-use crate::state::AppState;
+use crate::http::render::PageResult;
+use crate::routes::bookings::{
+    PersonChoice, VisitTypeChoice, WhoFields, invitees, parse_start, parse_who, published,
+};
 
-/// How many colleagues one visit may have besides the responsible clinician.
-
+/// Every answer so far: each step posts them all back.
 #[derive(Debug, Default, Deserialize)]
 pub struct WizardForm {
     /// The step the form was shown at: 1, 2 or 3.
@@ -129,14 +128,14 @@ impl WizardForm {
     }
 }
 
-pub async fn start(State(state): State<AppState>, ctx: Ctx) -> PageResult {
+pub async fn start(p: Portal, Clinician(me): Clinician) -> PageResult {
     let form = WizardForm {
         step: 1,
         ..WizardForm::default()
     };
     render(
-        &state,
-        &ctx,
+        &p,
+        &me,
         &form,
         1,
         &FieldErrors::default(),
@@ -147,15 +146,14 @@ pub async fn start(State(state): State<AppState>, ctx: Ctx) -> PageResult {
 }
 
 pub async fn post(
-    State(state): State<AppState>,
-    ctx: Ctx,
+    p: Portal,
+    Clinician(me): Clinician,
     Form(mut form): Form<WizardForm>,
 ) -> PageResult {
-    let me = ctx.require(Role::Clinician)?.clone();
-    if !published(&state, &ctx, &me).await? {
+    if !published(&p, &me).await? {
         return render(
-            &state,
-            &ctx,
+            &p,
+            &me,
             &form,
             1,
             &FieldErrors::default(),
@@ -165,9 +163,8 @@ pub async fn post(
         .await;
     }
     let mut errors = FieldErrors::default();
-    let store = state.store.tenant(ctx.tenant.id.clone());
-    let env = state.env(&ctx, &store);
-    let actor = Actor::portal(me);
+    let store = p.store();
+    let env = p.env(&store);
     let (verb, target) = form
         .action
         .split_once(':')
@@ -177,10 +174,10 @@ pub async fn post(
     match (form.step, verb.as_str()) {
         (2 | 3, "back") => {
             let to = form.step - 1;
-            return render(&state, &ctx, &form, to, &errors, false, StatusCode::OK).await;
+            return render(&p, &me, &form, to, &errors, false, StatusCode::OK).await;
         }
         (2, "search") => {
-            return render(&state, &ctx, &form, 2, &errors, false, StatusCode::OK).await;
+            return render(&p, &me, &form, 2, &errors, false, StatusCode::OK).await;
         }
         (2, "add") => {
             let mut chosen = form.chosen();
@@ -188,30 +185,30 @@ pub async fn post(
                 chosen.push(target);
             }
             form.colleagues = chosen.join(",");
-            let (_, problems) = uc::choose_colleagues(env, &actor, &form.colleague_ids()).await?;
+            let (_, problems) = uc::choose_colleagues(env, &me, &form.colleague_ids()).await?;
             errors.add_problems(&problems, ProblemFields::WIZARD);
             let status = if errors.is_empty() {
                 StatusCode::OK
             } else {
                 StatusCode::UNPROCESSABLE_ENTITY
             };
-            return render(&state, &ctx, &form, 2, &errors, false, status).await;
+            return render(&p, &me, &form, 2, &errors, false, status).await;
         }
         (2, "remove") => {
             let chosen: Vec<String> = form.chosen().into_iter().filter(|c| *c != target).collect();
             form.colleagues = chosen.join(",");
-            return render(&state, &ctx, &form, 2, &errors, false, StatusCode::OK).await;
+            return render(&p, &me, &form, 2, &errors, false, StatusCode::OK).await;
         }
         _ => {}
     }
     // Step 1's details, checked again at every later step.
     let details = form.command(false, &mut errors);
-    let (_, problems) = uc::check(env, &actor, &details).await?;
+    let (_, problems) = uc::check(env, &me, &details).await?;
     errors.add_problems(&problems, ProblemFields::WIZARD);
     if !errors.is_empty() {
         return render(
-            &state,
-            &ctx,
+            &p,
+            &me,
             &form,
             1,
             &errors,
@@ -221,15 +218,15 @@ pub async fn post(
         .await;
     }
     if form.step == 1 {
-        return render(&state, &ctx, &form, 2, &errors, false, StatusCode::OK).await;
+        return render(&p, &me, &form, 2, &errors, false, StatusCode::OK).await;
     }
     let cmd = form.command(true, &mut errors);
-    let (_, problems) = uc::check(env, &actor, &cmd).await?;
+    let (_, problems) = uc::check(env, &me, &cmd).await?;
     errors.add_problems(&problems, ProblemFields::WIZARD);
     if cmd.invitee.is_none() || !errors.is_empty() {
         return render(
-            &state,
-            &ctx,
+            &p,
+            &me,
             &form,
             2,
             &errors,
@@ -239,9 +236,9 @@ pub async fn post(
         .await;
     }
     if form.step == 2 || form.action != "send" {
-        return render(&state, &ctx, &form, 3, &errors, false, StatusCode::OK).await;
+        return render(&p, &me, &form, 3, &errors, false, StatusCode::OK).await;
     }
-    let (step, status, overlap) = match uc::book(env, &actor, cmd).await {
+    let (step, status, overlap) = match uc::book(env, &me, cmd).await {
         Ok(_) => return Ok(Redirect::to("/bookings?done=created").into_response()),
         Err(tillit_app::Error::Conflict(Conflict::Overlap)) => (3, StatusCode::CONFLICT, true),
         Err(tillit_app::Error::Conflict(Conflict::NotPublished)) => {
@@ -257,26 +254,124 @@ pub async fn post(
         }
         Err(e) => return Err(e.into()),
     };
-    render(&state, &ctx, &form, step, &errors, overlap, status).await
+    render(&p, &me, &form, step, &errors, overlap, status).await
 }
 
-fn colleague_json(c: &Colleague) -> Value {
-    json!({"id": c.id, "name": c.name, "title": c.title, "unit": c.unit})
+/// A colleague, found or chosen.
+#[derive(Debug, Serialize)]
+struct ColleagueView<'a> {
+    id: &'a PersonId,
+    name: &'a str,
+    title: &'a str,
+    unit: &'a str,
 }
 
-#[allow(clippy::too_many_arguments)]
+impl<'a> ColleagueView<'a> {
+    fn of(c: &'a Colleague) -> Self {
+        Self {
+            id: &c.id,
+            name: &c.name,
+            title: &c.title,
+            unit: &c.unit,
+        }
+    }
+}
+
+/// A unit or job title to search by.
+#[derive(Debug, Serialize)]
+struct NameChoice<'a> {
+    name: &'a str,
+    selected: bool,
+}
+
+/// The responsible clinician: the one who books.
+#[derive(Debug, Serialize)]
+struct Responsible<'a> {
+    name: String,
+    title: &'a str,
+}
+
+/// The wizard page's data.
+#[derive(Debug, Serialize)]
+struct WizardPage<'a> {
+    title: &'static str,
+    published: bool,
+    step: u8,
+    step1: bool,
+    step2: bool,
+    step3: bool,
+    visit_types: Vec<VisitTypeChoice<'a>>,
+    /// The tenant's predefined reasons (sökorsaker).
+    reasons: &'a [String],
+    units: Vec<NameChoice<'a>>,
+    roles: Vec<NameChoice<'a>>,
+    /// The colleagues a search found (step 2 only).
+    found: Vec<ColleagueView<'a>>,
+    searching: bool,
+    chosen: Vec<ColleagueView<'a>>,
+    /// The clinician's own patients (step 2 only).
+    patients: Vec<PersonChoice<'a>>,
+    me: Responsible<'a>,
+    patient_name: String,
+    when: String,
+    form: WizardFormView<'a>,
+    errors: Value,
+    overlap: bool,
+}
+
+/// The answers so far, to show again and to post back.
+#[derive(Debug, Serialize)]
+struct WizardFormView<'a> {
+    visit_type_id: &'a str,
+    reason: &'a str,
+    date: &'a str,
+    time: &'a str,
+    /// `new` (also when nothing was chosen) or `existing`.
+    who: &'a str,
+    phone: &'a str,
+    personnummer: &'a str,
+    given_name: &'a str,
+    family_name: &'a str,
+    patient_id: &'a str,
+    colleagues: &'a str,
+    q: &'a str,
+}
+
+impl<'a> WizardFormView<'a> {
+    fn of(form: &'a WizardForm) -> Self {
+        Self {
+            visit_type_id: &form.visit_type_id,
+            reason: &form.reason,
+            date: &form.date,
+            time: &form.time,
+            who: if form.who.is_empty() {
+                "new"
+            } else {
+                form.who.as_str()
+            },
+            phone: &form.phone,
+            personnummer: &form.personnummer,
+            given_name: &form.given_name,
+            family_name: &form.family_name,
+            patient_id: &form.patient_id,
+            colleagues: &form.colleagues,
+            q: &form.q,
+        }
+    }
+}
+
 async fn render(
-    state: &AppState,
-    ctx: &Ctx,
+    p: &Portal,
+    actor: &Actor,
     form: &WizardForm,
     step: u8,
     errors: &FieldErrors,
     overlap: bool,
     status: StatusCode,
 ) -> PageResult {
-    let me = ctx.require(Role::Clinician)?.clone();
-    let store = state.store.tenant(ctx.tenant.id.clone());
-    let is_published = published(state, ctx, &me).await?;
+    let me = &actor.person;
+    let store = p.store();
+    let is_published = published(p, actor).await?;
     let types = store.visit_types_of(&me.id).await?;
     let all = store.colleagues().await?;
     let others: Vec<&Colleague> = all.iter().filter(|c| c.id != me.id).collect();
@@ -301,25 +396,25 @@ async fn render(
     roles.sort_unstable();
     roles.dedup();
     let searching = !form.q.trim().is_empty() || !form.unit.is_empty() || !form.role.is_empty();
-    let found: Vec<Value> = if step == 2 && searching {
+    let found: Vec<ColleagueView> = if step == 2 && searching {
         others
             .iter()
             .filter(|c| form.q.trim().is_empty() || c.matches(&form.q))
             .filter(|c| form.unit.is_empty() || c.unit == form.unit)
             .filter(|c| form.role.is_empty() || c.title == form.role)
             .filter(|c| !chosen_ids.iter().any(|id| id == c.id.as_str()))
-            .map(|c| colleague_json(c))
+            .map(|c| ColleagueView::of(c))
             .collect()
     } else {
         Vec::new()
     };
     // The clinician's own patients, for "existing patient" (a read of their data).
     let patients = if step == 2 {
-        let inv = invitees(state, ctx, &me).await?;
+        let inv = invitees(p, actor).await?;
         log_access_all(
-            state,
-            ctx,
-            &me,
+            &p.state,
+            &p.ctx,
+            me,
             &inv.patients,
             AccessAction::Read,
             "wizard.patients",
@@ -345,48 +440,55 @@ async fn render(
                 .iter()
                 .find(|v| v.id == form.visit_type_id)
                 .map_or(0, |v| v.spec.minutes);
-            state.catalogs.format_span(
-                ctx.lang,
+            p.state.catalogs.format_span(
+                p.ctx.lang,
                 t,
                 t.plus(std::time::Duration::from_secs(u64::from(minutes) * 60)),
             )
         })
         .unwrap_or_default();
-    let html = page(
-        state,
-        ctx,
-        "booking_group",
-        json!({
-            "title": "wizard.title",
-            "published": is_published,
-            "step": step,
-            "step1": step == 1, "step2": step == 2, "step3": step == 3,
-            "visit_types": types.iter().map(|v| json!({
-                "id": v.id, "title": v.spec.title, "minutes": v.spec.minutes,
-                "kind_key": format!("visit_type.kind.{}", v.spec.kind.as_str()),
-                "selected": v.id == form.visit_type_id,
-            })).collect::<Vec<_>>(),
-            "reasons": ctx.tenant.booking.reasons,
-            "units": units.iter().map(|u| json!({"name": u, "selected": *u == form.unit})).collect::<Vec<_>>(),
-            "roles": roles.iter().map(|r| json!({"name": r, "selected": *r == form.role})).collect::<Vec<_>>(),
-            "found": found,
-            "searching": searching,
-            "chosen": chosen.iter().map(|c| colleague_json(c)).collect::<Vec<_>>(),
-            "patients": patients.iter().map(|p| json!({"id": p.id, "name": p.full_name(), "selected": p.id.as_str() == form.patient_id})).collect::<Vec<_>>(),
-            "me": {"name": me.full_name(), "title": profile.text.title},
-            "patient_name": patient_name,
-            "when": when,
-            "form": {
-                "visit_type_id": form.visit_type_id, "reason": form.reason, "date": form.date, "time": form.time,
-                "who": if form.who.is_empty() { "new" } else { form.who.as_str() },
-                "phone": form.phone, "personnummer": form.personnummer,
-                "given_name": form.given_name, "family_name": form.family_name,
-                "patient_id": form.patient_id, "colleagues": form.colleagues,
-                "q": form.q,
-            },
-            "errors": errors.to_json(),
-            "overlap": overlap,
-        }),
-    )?;
-    Ok((status, html).into_response())
+    let page = WizardPage {
+        title: "wizard.title",
+        published: is_published,
+        step,
+        step1: step == 1,
+        step2: step == 2,
+        step3: step == 3,
+        visit_types: types
+            .iter()
+            .map(|v| VisitTypeChoice::of(v, &form.visit_type_id))
+            .collect(),
+        reasons: &p.ctx.tenant.booking.reasons,
+        units: units
+            .iter()
+            .map(|u| NameChoice {
+                name: u,
+                selected: *u == form.unit,
+            })
+            .collect(),
+        roles: roles
+            .iter()
+            .map(|r| NameChoice {
+                name: r,
+                selected: *r == form.role,
+            })
+            .collect(),
+        found,
+        searching,
+        chosen: chosen.iter().map(|c| ColleagueView::of(c)).collect(),
+        patients: patients
+            .iter()
+            .map(|p| PersonChoice::of(p, &form.patient_id))
+            .collect(),
+        me: Responsible {
+            name: me.full_name(),
+            title: &profile.text.title,
+        },
+        patient_name,
+        when,
+        form: WizardFormView::of(form),
+        errors: errors.to_json(),
+        overlap,
+    };
+    Ok((status, p.page("booking_group", page)?).into_response())
 }
