@@ -9,10 +9,11 @@ use axum::Form;
 use axum::extract::{Multipart, Path, Query};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use tillit_domain::booking::{
-    FieldErrors as DomainErrors, ProfileFacts, ProfileText, PublishBlocker, VisitTypeSpec,
+    FieldErrors as DomainErrors, ProfileFacts, ProfileText, PublishBlocker, VisitKind,
+    VisitTypeSpec,
 };
 
 use tillit_app::{Actor, profiles};
@@ -22,6 +23,7 @@ use crate::http::extract::{Clinician, Portal, User};
 use crate::http::forms::FieldErrors;
 use crate::http::render::PageResult;
 use crate::picture;
+use crate::plugins::Section;
 
 #[derive(Debug, Default, Deserialize)]
 pub struct ProfileForm {
@@ -77,6 +79,122 @@ pub fn blocker_key(b: PublishBlocker) -> &'static str {
     }
 }
 
+/// The profile page's data.
+#[derive(Debug, Serialize)]
+struct ProfilePage<'a> {
+    title: &'static str,
+    /// How complete the profile is, in percent.
+    completion: u8,
+    plugin_sections: Vec<Section>,
+    checklist: Vec<ChecklistItem>,
+    /// The profile text as stored, or as typed if saving it failed.
+    form: ProfileTextView<'a>,
+    errors: Value,
+    limits: Limits,
+    visit_types: Vec<VisitTypeRow<'a>>,
+    new_type: NewTypeView<'a>,
+    new_type_errors: Value,
+    published: bool,
+    /// What keeps the profile from being published (message keys).
+    blockers: Vec<&'static str>,
+    /// The profile as patients see it (as stored).
+    preview: Preview<'a>,
+    notice: Option<&'static str>,
+    /// The picture's URL, if there is one.
+    picture: Option<String>,
+    picture_error: Option<&'static str>,
+}
+
+/// A step towards a complete profile.
+#[derive(Debug, Serialize)]
+struct ChecklistItem {
+    key: &'static str,
+    done: bool,
+}
+
+#[derive(Debug, Serialize)]
+struct ProfileTextView<'a> {
+    title: &'a str,
+    introduction: &'a str,
+    way_of_working: &'a str,
+    first_visit: &'a str,
+    visiting_address: &'a str,
+    unit: &'a str,
+}
+
+/// The longest texts (and the shortest visit) the forms take.
+#[derive(Debug, Serialize)]
+struct Limits {
+    title: usize,
+    introduction: usize,
+    long: usize,
+    address: usize,
+    visit_title: usize,
+    min_minutes: u32,
+}
+
+impl Limits {
+    const ALL: Limits = Limits {
+        title: ProfileText::TITLE_MAX,
+        introduction: ProfileText::INTRODUCTION_MAX,
+        long: ProfileText::LONG_TEXT_MAX,
+        address: ProfileText::ADDRESS_MAX,
+        visit_title: VisitTypeSpec::TITLE_MAX,
+        min_minutes: VisitTypeSpec::MIN_MINUTES,
+    };
+}
+
+/// A bookable visit type, as stored or, if saving it failed, as typed.
+#[derive(Debug, Serialize)]
+struct VisitTypeRow<'a> {
+    id: &'a str,
+    title: &'a str,
+    description: &'a str,
+    minutes: Minutes<'a>,
+    kind: VisitKind,
+    kind_key: String,
+    errors: Value,
+}
+
+/// A visit type's length: the stored number, or what was typed.
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+enum Minutes<'a> {
+    Stored(u32),
+    Typed(&'a str),
+}
+
+/// The new-visit-type form: empty but for the kind (video), or as typed if
+/// saving it failed.
+#[derive(Debug, Serialize)]
+struct NewTypeView<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    title: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    description: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    minutes: Option<&'a str>,
+    kind: &'a str,
+}
+
+#[derive(Debug, Serialize)]
+struct Preview<'a> {
+    name: String,
+    title: &'a str,
+    introduction: &'a str,
+    way_of_working: &'a str,
+    first_visit: &'a str,
+    visiting_address: &'a str,
+}
+
+/// Field errors as the page shows them (none: `{}`).
+fn errors_json(errors: Option<&DomainErrors>) -> Value {
+    errors.map_or_else(
+        || FieldErrors::default().to_json(),
+        |e| FieldErrors::from_domain(e).to_json(),
+    )
+}
+
 async fn render_profile(
     p: &Portal,
     actor: &Actor,
@@ -113,68 +231,89 @@ async fn render_profile(
         ("profile.step.published", facts.published),
     ];
     let form = match shown.profile_form {
-        Some(f) => json!({
-            "title": f.title, "introduction": f.introduction, "way_of_working": f.way_of_working,
-            "first_visit": f.first_visit, "visiting_address": f.visiting_address, "unit": f.unit,
-        }),
-        None => json!({
-            "title": t.title, "introduction": t.introduction, "way_of_working": t.way_of_working,
-            "first_visit": t.first_visit, "visiting_address": t.visiting_address, "unit": t.unit,
-        }),
+        Some(f) => ProfileTextView {
+            title: &f.title,
+            introduction: &f.introduction,
+            way_of_working: &f.way_of_working,
+            first_visit: &f.first_visit,
+            visiting_address: &f.visiting_address,
+            unit: &f.unit,
+        },
+        None => ProfileTextView {
+            title: &t.title,
+            introduction: &t.introduction,
+            way_of_working: &t.way_of_working,
+            first_visit: &t.first_visit,
+            visiting_address: &t.visiting_address,
+            unit: &t.unit,
+        },
     };
-    let visit_types: Vec<Value> = types
+    let visit_types = types
         .iter()
         .map(|v| {
-            let mut row = json!({
-                "id": v.id,
-                "title": v.spec.title,
-                "description": v.spec.description,
-                "minutes": v.spec.minutes,
-                "kind": v.spec.kind,
-                "kind_key": format!("visit_type.kind.{}", v.spec.kind.as_str()),
-                "errors": {},
-            });
+            let mut row = VisitTypeRow {
+                id: &v.id,
+                title: &v.spec.title,
+                description: &v.spec.description,
+                minutes: Minutes::Stored(v.spec.minutes),
+                kind: v.spec.kind,
+                kind_key: format!("visit_type.kind.{}", v.spec.kind.as_str()),
+                errors: errors_json(None),
+            };
             if let Some((id, f, errors)) = shown.edited
                 && id == v.id
             {
-                row["title"] = json!(f.title);
-                row["description"] = json!(f.description);
-                row["minutes"] = json!(f.minutes);
-                row["errors"] = FieldErrors::from_domain(errors).to_json();
+                row.title = &f.title;
+                row.description = &f.description;
+                row.minutes = Minutes::Typed(&f.minutes);
+                row.errors = errors_json(Some(errors));
             }
             row
         })
         .collect();
-    let new_type = shown.new_type.map_or_else(
-        || json!({"kind": "video"}),
-        |f| json!({"title": f.title, "description": f.description, "minutes": f.minutes, "kind": f.kind}),
-    );
-    let html = p.page(
-        "profile",
-        json!({
-            "title": "profile.title",
-            "completion": facts.completion_percent(),
-            "plugin_sections": plugin_sections,
-            "checklist": checklist.iter().map(|(k, done)| json!({"key": k, "done": done})).collect::<Vec<_>>(),
-            "form": form,
-            "errors": shown.profile_errors.map_or(json!({}), |e| FieldErrors::from_domain(e).to_json()),
-            "limits": {"title": ProfileText::TITLE_MAX, "introduction": ProfileText::INTRODUCTION_MAX,
-                       "long": ProfileText::LONG_TEXT_MAX, "address": ProfileText::ADDRESS_MAX,
-                       "visit_title": VisitTypeSpec::TITLE_MAX, "min_minutes": VisitTypeSpec::MIN_MINUTES},
-            "visit_types": visit_types,
-            "new_type": new_type,
-            "new_type_errors": shown.new_type_errors.map_or(json!({}), |e| FieldErrors::from_domain(e).to_json()),
-            "published": facts.published,
-            "blockers": shown.blockers.iter().map(|b| blocker_key(*b)).collect::<Vec<_>>(),
-            "preview": {"name": me.full_name(), "title": t.title, "introduction": t.introduction,
-                        "way_of_working": t.way_of_working, "first_visit": t.first_visit,
-                        "visiting_address": t.visiting_address},
-            "notice": shown.notice,
-            "picture": picture.map(|h| format!("/people/{}/picture/{h}", me.id)),
-            "picture_error": shown.picture_error,
-        }),
-    )?;
-    Ok((status, html).into_response())
+    let new_type = match shown.new_type {
+        Some(f) => NewTypeView {
+            title: Some(&f.title),
+            description: Some(&f.description),
+            minutes: Some(&f.minutes),
+            kind: &f.kind,
+        },
+        None => NewTypeView {
+            title: None,
+            description: None,
+            minutes: None,
+            kind: "video",
+        },
+    };
+    let page = ProfilePage {
+        title: "profile.title",
+        completion: facts.completion_percent(),
+        plugin_sections,
+        checklist: checklist
+            .iter()
+            .map(|&(key, done)| ChecklistItem { key, done })
+            .collect(),
+        form,
+        errors: errors_json(shown.profile_errors),
+        limits: Limits::ALL,
+        visit_types,
+        new_type,
+        new_type_errors: errors_json(shown.new_type_errors),
+        published: facts.published,
+        blockers: shown.blockers.iter().map(|b| blocker_key(*b)).collect(),
+        preview: Preview {
+            name: me.full_name(),
+            title: &t.title,
+            introduction: &t.introduction,
+            way_of_working: &t.way_of_working,
+            first_visit: &t.first_visit,
+            visiting_address: &t.visiting_address,
+        },
+        notice: shown.notice,
+        picture: picture.map(|h| format!("/people/{}/picture/{h}", me.id)),
+        picture_error: shown.picture_error,
+    };
+    Ok((status, p.page("profile", page)?).into_response())
 }
 
 #[derive(Debug, Default, Deserialize)]
