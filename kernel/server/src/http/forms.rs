@@ -11,8 +11,7 @@ use tillit_domain::personnummer::PersonnummerError;
 use tillit_domain::{Person, PersonId, Personnummer};
 
 use crate::http::error::AppError;
-use crate::http::session::Ctx;
-use crate::state::AppState;
+use crate::http::extract::Portal;
 
 /// Each field's first error, as `{field: {key, max?, min?}}`; templates show
 /// it with the `field_error` partial in the visitor's language.
@@ -120,45 +119,42 @@ impl ProblemFields {
 /// logged once. Fails closed: if the entries cannot be written, the
 /// caller's request fails too.
 pub async fn log_subjects<'s>(
-    state: &AppState,
-    ctx: &Ctx,
+    p: &Portal,
     actor: &Person,
     subjects: impl IntoIterator<Item = (&'s PersonId, &'s Personnummer, Role)>,
     action: AccessAction,
     what: &'static str,
 ) -> Result<(), AppError> {
-    let store = state.store.tenant(ctx.tenant.id.clone());
+    let store = p.store();
     let actor = tillit_app::Actor::portal(actor.clone());
-    tillit_app::access::log(state.env(ctx, &store), &actor, subjects, action, what).await?;
+    tillit_app::access::log(p.env(&store), &actor, subjects, action, what).await?;
     Ok(())
 }
 
 /// [`log_subjects`] for one person.
 pub async fn log_access(
-    state: &AppState,
-    ctx: &Ctx,
+    p: &Portal,
     actor: &Person,
     subject: &Person,
     action: AccessAction,
     what: &'static str,
 ) -> Result<(), AppError> {
-    log_access_all(state, ctx, actor, [subject], action, what).await
+    log_access_all(p, actor, [subject], action, what).await
 }
 
 /// [`log_subjects`] for a list of people: a list of a hundred patients
 /// costs one statement.
-pub async fn log_access_all<'p>(
-    state: &AppState,
-    ctx: &Ctx,
+pub async fn log_access_all<'s>(
+    p: &Portal,
     actor: &Person,
-    subjects: impl IntoIterator<Item = &'p Person>,
+    subjects: impl IntoIterator<Item = &'s Person>,
     action: AccessAction,
     what: &'static str,
 ) -> Result<(), AppError> {
     let subjects = subjects
         .into_iter()
         .map(|s| (&s.id, &s.personnummer, s.role));
-    log_subjects(state, ctx, actor, subjects, action, what).await
+    log_subjects(p, actor, subjects, action, what).await
 }
 
 /// The message for a personnummer that cannot be read.

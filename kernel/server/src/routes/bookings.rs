@@ -171,8 +171,7 @@ async fn render_invite(
     } = invitees(p, me).await?;
     // Showing the clinician's patients by name is a read of their data.
     log_access_all(
-        &p.state,
-        &p.ctx,
+        p,
         &me.person,
         &patients,
         AccessAction::Read,
@@ -532,7 +531,7 @@ async fn log_booking_reads<'i>(
     let subjects = items
         .into_iter()
         .map(|i| (&i.booking.patient, &i.patient_personnummer, i.patient_role));
-    log_subjects(&p.state, &p.ctx, me, subjects, AccessAction::Read, what).await
+    log_subjects(p, me, subjects, AccessAction::Read, what).await
 }
 
 fn status_key(s: BookingStatus) -> String {
@@ -653,7 +652,7 @@ pub async fn for_patient_home(p: &Portal, me: &Person) -> Result<Vec<BookingRow>
         .filter(|i| i.booking.patient == me.id && !i.booking.status.is_terminal())
         .collect();
     if !items.is_empty() {
-        log_access(&p.state, &p.ctx, me, me, AccessAction::Read, "bookings").await?;
+        log_access(p, me, me, AccessAction::Read, "bookings").await?;
     }
     Ok(items
         .into_iter()

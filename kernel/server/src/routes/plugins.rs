@@ -95,7 +95,7 @@ pub async fn route(
                     } else {
                         AccessAction::Update
                     };
-                    log_access_all(state, ctx, &me, patients, action, "plugin").await?;
+                    log_access_all(&p, &me, patients, action, "plugin").await?;
                 }
             }
             if let Some(id) = &visit_id {

@@ -200,15 +200,7 @@ pub async fn socket(
         && let Some(patient) = p.store().person(&booking.patient).await?
     {
         // Clinicians in the room see the patient's name.
-        log_access(
-            &p.state,
-            &p.ctx,
-            &me.person,
-            &patient,
-            AccessAction::Read,
-            "visit room",
-        )
-        .await?;
+        log_access(&p, &me.person, &patient, AccessAction::Read, "visit room").await?;
     }
     let Portal { state, ctx } = p;
     let me = me.person;

@@ -96,15 +96,7 @@ pub async fn show(p: Portal, User(me): User, Path(id): Path<String>) -> PageResu
     let patient = if role == visit::Role::Clinician {
         let patient = store.person(&booking.patient).await?;
         if let Some(patient) = &patient {
-            log_access(
-                &p.state,
-                &p.ctx,
-                &me.person,
-                patient,
-                AccessAction::Read,
-                "visit",
-            )
-            .await?;
+            log_access(&p, &me.person, patient, AccessAction::Read, "visit").await?;
         }
         patient.map(|p| p.full_name())
     } else {

@@ -411,15 +411,7 @@ async fn render(
     // The clinician's own patients, for "existing patient" (a read of their data).
     let patients = if step == 2 {
         let inv = invitees(p, actor).await?;
-        log_access_all(
-            &p.state,
-            &p.ctx,
-            me,
-            &inv.patients,
-            AccessAction::Read,
-            "wizard.patients",
-        )
-        .await?;
+        log_access_all(p, me, &inv.patients, AccessAction::Read, "wizard.patients").await?;
         inv.patients
     } else {
         Vec::new()
