@@ -1,6 +1,7 @@
 //! One call into a plugin: the state its `Store` carries, and the
 //! capabilities as the host implements them, independent of any API
-//! version (the `v0_1_0` module only converts types and delegates here).
+//! version (each version's module under `api` only converts types and
+//! delegates here).
 //!
 //! Every capability checks at call time that it was granted, and derives
 //! everything about *whose* data an operation touches itself: the tenant
