@@ -5,7 +5,8 @@
 //! `tillit:plugin@0.1.0`): its WIT bindings, the conversions between its
 //! types and the host's, its capability imports delegating to
 //! [`crate::call`], and its exports. The rest of the host sees only what is
-//! here, whatever the version: which versions there are ([`supported`]),
+//! here, whatever the version: which versions there are ([`supported`],
+//! the manifest crate's list, which [`VERSIONS`] must match),
 //! linking a component for its version ([`Linkers::pre`]), instantiating it
 //! ([`Pre::instantiate`]) and calling its exports ([`Instance`]).
 //!
@@ -15,6 +16,7 @@
 
 use std::fmt;
 
+use tillit_plugin_manifest::SUPPORTED_APIS;
 use wasmtime::component::Component;
 use wasmtime::{Engine, Store};
 
@@ -24,8 +26,15 @@ use crate::storage::BoxFuture;
 
 mod v0_1_0;
 
-/// Every API version this host runs, oldest first.
+/// A module for every API version, oldest first.
 const VERSIONS: &[Version] = &[v0_1_0::VERSION];
+
+// Which versions exist is the manifest crate's to say, for the build and
+// the host alike: this host runs exactly those, or does not compile.
+const _: () = assert!(
+    runs_exactly(SUPPORTED_APIS),
+    "api::VERSIONS must hold one module for each of tillit_plugin_manifest::SUPPORTED_APIS"
+);
 
 /// One API version: its WIT package version and how to link against it.
 struct Version {
@@ -36,15 +45,51 @@ struct Version {
     link: fn(&Engine) -> wasmtime::Result<Box<dyn Linked>>,
 }
 
-/// The API versions this host runs, as a manifest's `api` names them.
+/// The API versions this host runs, as a manifest's `api` names them:
+/// those of [`SUPPORTED_APIS`].
 pub(crate) fn supported() -> impl Iterator<Item = &'static str> {
-    VERSIONS.iter().map(|v| v.api)
+    SUPPORTED_APIS.iter().copied()
 }
 
 /// The newest API version, for tests' manifests.
 #[cfg(test)]
 pub(crate) fn newest() -> &'static str {
-    VERSIONS.last().map_or("", |v| v.api)
+    SUPPORTED_APIS.last().copied().unwrap_or_default()
+}
+
+/// Whether `apis` and [`VERSIONS`] name the same versions.
+const fn runs_exactly(apis: &[&str]) -> bool {
+    if apis.len() != VERSIONS.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < apis.len() {
+        let mut found = false;
+        let mut j = 0;
+        while j < VERSIONS.len() {
+            found |= same(apis[i].as_bytes(), VERSIONS[j].api.as_bytes());
+            j += 1;
+        }
+        if !found {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
+const fn same(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
 }
 
 /// What calling an export gives: a trap (outer), or the plugin's answer.
