@@ -45,8 +45,10 @@
 //! - [`http`]: requests and responses, header filtering, route matching.
 //! - [`view`]: rendering a plugin's [`View`] with Handlebars.
 //! - [`refs`]: pseudonyms for people and visits.
-//! - [`storage`]: the [`PluginStorage`] trait, key rules, an in-memory
-//!   implementation; [`sql`]: the implementation over `tillit-store`.
+//! - [`storage`]: the [`PluginStorage`] trait and an in-memory
+//!   implementation; [`sql`]: the adapter to `tillit-store`. Both speak
+//!   the domain's [`tillit_domain::plugin_data`] (spaces, key rules,
+//!   conditions, what a write came to), as the store does.
 //! - [`config`]: [`HostConfig`] and [`Limits`].
 //!
 //! # Architecture invariants

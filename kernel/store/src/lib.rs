@@ -10,8 +10,8 @@
 //! - this crate: [`Store`], which connects and migrates, and [`TenantStore`],
 //!   the only way to reach tenant-owned data.
 //! - `plugin_storage`: plugins' documents and blobs with their quotas, for
-//!   the plugin host ([`PluginSpace`] and the `plugin_*` methods of
-//!   [`TenantStore`]).
+//!   the plugin host (the `plugin_*` methods of [`TenantStore`], in the
+//!   words of [`tillit_domain::plugin_data`]).
 //! - [`testing`] (feature `test-support`): fresh SQLite and PostgreSQL
 //!   databases for tests.
 //!
@@ -163,10 +163,6 @@ macro_rules! in_transaction {
 
 pub mod outbox;
 mod plugin_storage;
-pub use plugin_storage::{
-    PluginBlobInfo, PluginBlobPut, PluginCondition, PluginDelete, PluginDocument, PluginSpace,
-    PluginUsage, PluginWrite,
-};
 
 /// A booking to make: who it is for, and the booking itself (whose
 /// `patient` the store fills in).

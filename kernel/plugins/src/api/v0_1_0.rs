@@ -3,6 +3,7 @@
 //! [`crate::call`], which holds the rules), and the exports called with
 //! the host's own types ([`super::Exports`]).
 
+use tillit_domain::plugin_data::{BlobInfo, Condition};
 use wasmtime::Store;
 use wasmtime::component::{Component, HasSelf, Linker};
 
@@ -10,7 +11,7 @@ use super::{Answer, Exports, GuestEvent, GuestSlot, Linked, Prepared, Version};
 use crate::call::{self, CallState, LogLevel, PluginError, Scope};
 use crate::context::{Role, VisitStatus};
 use crate::http::{HttpRequest, HttpResponse};
-use crate::storage::{BoxFuture, Condition};
+use crate::storage::BoxFuture;
 
 pub(super) const VERSION: Version = Version { api: "0.1.0", link };
 
@@ -192,7 +193,7 @@ fn role(r: Role) -> types::Role {
     }
 }
 
-fn wit_blob_info(i: crate::storage::BlobInfo) -> blobs::BlobInfo {
+fn wit_blob_info(i: BlobInfo) -> blobs::BlobInfo {
     blobs::BlobInfo {
         id: i.id,
         content_type: i.content_type,
