@@ -12,7 +12,7 @@
 //! - `plugin_storage`: plugins' documents and blobs with their quotas, for
 //!   the plugin host (the `plugin_*` methods of [`TenantStore`], in the
 //!   words of [`tillit_domain::plugin_data`]).
-//! - [`testing`] (feature `test-support`): fresh SQLite and PostgreSQL
+//! - `testing` (feature `test-support`): fresh SQLite and PostgreSQL
 //!   databases for tests.
 //!
 //! # Tenant scoping
