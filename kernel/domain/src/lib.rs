@@ -17,6 +17,9 @@
 //! - [`events`]: which event the tenant's plugins hear about a booking change.
 //! - [`notify`]: which messages a change to a booking sends, and when;
 //!   what a message may say.
+//! - [`plugin_data`]: plugins' documents and blobs: spaces, keys,
+//!   revisions and write conditions, quotas, and what a write came to;
+//!   shared by the plugin host and the store.
 //! - [`time`]: timestamps, the clock, and durations as written in config.
 //! - [`visit`]: the visit room's rules: when it opens, who starts, ends and
 //!   enters it, and how participants see each other.
@@ -29,6 +32,7 @@ pub mod ids;
 pub mod notify;
 pub mod people;
 pub mod personnummer;
+pub mod plugin_data;
 pub mod redact;
 pub mod session;
 pub mod time;

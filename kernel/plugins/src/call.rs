@@ -1,6 +1,7 @@
 //! One call into a plugin: the state its `Store` carries, and the
 //! capabilities as the host implements them, independent of any API
-//! version (the `v0_1_0` module only converts types and delegates here).
+//! version (each version's module under `api` only converts types and
+//! delegates here).
 //!
 //! Every capability checks at call time that it was granted, and derives
 //! everything about *whose* data an operation touches itself: the tenant
@@ -12,15 +13,16 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tillit_domain::Clock;
+use tillit_domain::plugin_data::{
+    self, BlobInfo, BlobPut, Condition, Deleted, Document, Owner, Space, Written,
+};
 use tillit_plugin_manifest::Capability;
 use wasmtime::{ResourceLimiter, StoreLimits, StoreLimitsBuilder};
 
 use crate::config::{Limits, Quotas};
 use crate::context::{CallContext, LiveMessage, Role, VisitStatus};
 use crate::refs::Pseudonyms;
-use crate::storage::{
-    self, BlobInfo, BlobPut, Condition, Deleted, Document, Owner, PluginStorage, Space, Written,
-};
+use crate::storage::{PluginStorage, StorageError};
 
 /// The most keys one `list` call returns (fixed by the API).
 pub const MAX_LIST: u32 = 1000;
@@ -275,24 +277,23 @@ impl CallState {
             Scope::Caller => Owner::Person(self.caller_ref().ok_or(PluginError::Denied)?),
         };
         Ok(Space {
-            tenant: self.ctx.tenant.clone(),
             plugin: self.plugin.to_string(),
             owner,
         })
     }
 
-    fn storage_failed(&self, e: &storage::StorageError) -> PluginError {
+    fn storage_failed(&self, e: &StorageError) -> PluginError {
         tracing::error!(plugin = %self.plugin, tenant = %self.ctx.tenant, error = %e, "plugin storage failed");
         PluginError::Internal("storage is unavailable".to_owned())
     }
 
     fn check_key(key: &str) -> Result<(), PluginError> {
-        if storage::is_valid_key(key) {
+        if plugin_data::is_valid_key(key) {
             Ok(())
         } else {
             Err(PluginError::Invalid(format!(
                 "a key is 1 to {} bytes of A-Z a-z 0-9 - _ . : @ + with / between segments that are not empty, . or ..",
-                storage::MAX_KEY_LEN
+                plugin_data::MAX_KEY_LEN
             )))
         }
     }
@@ -306,7 +307,11 @@ impl CallState {
         Self::check_key(key)?;
         let space = self.space(scope)?;
         let started = Instant::now();
-        let found = self.services.storage.get(&space, key).await;
+        let found = self
+            .services
+            .storage
+            .get(&self.ctx.tenant, &space, key)
+            .await;
         self.host_time += started.elapsed();
         found.map_err(|e| self.storage_failed(&e))
     }
@@ -329,7 +334,15 @@ impl CallState {
         let written = self
             .services
             .storage
-            .set(&space, key, value, condition, self.quotas.storage, now)
+            .set(
+                &self.ctx.tenant,
+                &space,
+                key,
+                value,
+                condition,
+                self.quotas.storage,
+                now,
+            )
             .await;
         self.host_time += started.elapsed();
         match written.map_err(|e| self.storage_failed(&e))? {
@@ -354,7 +367,11 @@ impl CallState {
         }
         let space = self.space(scope)?;
         let started = Instant::now();
-        let deleted = self.services.storage.delete(&space, key, condition).await;
+        let deleted = self
+            .services
+            .storage
+            .delete(&self.ctx.tenant, &space, key, condition)
+            .await;
         self.host_time += started.elapsed();
         match deleted.map_err(|e| self.storage_failed(&e))? {
             Deleted::Done(existed) => Ok(existed),
@@ -371,7 +388,7 @@ impl CallState {
         limit: u32,
     ) -> Result<(Vec<String>, Option<String>), PluginError> {
         self.require(Capability::Storage)?;
-        if !storage::is_valid_prefix(prefix) {
+        if !plugin_data::is_valid_prefix(prefix) {
             return Err(PluginError::Invalid(
                 "a prefix is at most 256 bytes of A-Z a-z 0-9 - _ . : @ + and /".to_owned(),
             ));
@@ -389,7 +406,7 @@ impl CallState {
         let listed = self
             .services
             .storage
-            .list(&space, prefix, cursor, limit + 1)
+            .list(&self.ctx.tenant, &space, prefix, cursor, limit + 1)
             .await;
         self.host_time += started.elapsed();
         let mut keys = listed.map_err(|e| self.storage_failed(&e))?;
@@ -429,7 +446,15 @@ impl CallState {
         let put = self
             .services
             .storage
-            .put_blob(&space, &id, content_type, data, self.quotas.blobs, now)
+            .put_blob(
+                &self.ctx.tenant,
+                &space,
+                &id,
+                content_type,
+                data,
+                self.quotas.blobs,
+                now,
+            )
             .await;
         self.host_time += started.elapsed();
         match put.map_err(|e| self.storage_failed(&e))? {
@@ -449,7 +474,11 @@ impl CallState {
             return Err(PluginError::NotFound);
         }
         let started = Instant::now();
-        let found = self.services.storage.get_blob(&space, id).await;
+        let found = self
+            .services
+            .storage
+            .get_blob(&self.ctx.tenant, &space, id)
+            .await;
         self.host_time += started.elapsed();
         found
             .map_err(|e| self.storage_failed(&e))?
@@ -467,7 +496,11 @@ impl CallState {
             return Err(PluginError::NotFound);
         }
         let started = Instant::now();
-        let found = self.services.storage.blob_info(&space, id).await;
+        let found = self
+            .services
+            .storage
+            .blob_info(&self.ctx.tenant, &space, id)
+            .await;
         self.host_time += started.elapsed();
         found
             .map_err(|e| self.storage_failed(&e))?
@@ -481,7 +514,11 @@ impl CallState {
             return Err(PluginError::NotFound);
         }
         let started = Instant::now();
-        let deleted = self.services.storage.delete_blob(&space, id).await;
+        let deleted = self
+            .services
+            .storage
+            .delete_blob(&self.ctx.tenant, &space, id)
+            .await;
         self.host_time += started.elapsed();
         if deleted.map_err(|e| self.storage_failed(&e))? {
             Ok(())

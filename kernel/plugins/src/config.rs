@@ -41,7 +41,7 @@ pub struct Limits {
     /// The most linear memory an instance may grow to, in bytes.
     pub memory: usize,
     /// How many calls may run at once (the size of the instance pool);
-    /// more get [`crate::CallError::Busy`].
+    /// more get [`crate::CallError::Unavailable`].
     pub concurrent_calls: u32,
     /// The largest request body passed to a plugin.
     pub request_body: usize,

@@ -14,30 +14,24 @@ use std::time::Duration;
 use serde::Deserialize;
 use tillit_domain::{Clock, PersonId, TenantId};
 use tillit_plugin_manifest::{Capability, ConfigType, Manifest};
-use wasmtime::component::Linker;
 use wasmtime::{
     Cache, CacheConfig, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, Trap,
     UpdateDeadline,
 };
 
+use crate::api::{GuestEvent, GuestSlot, Instance, Linkers, Pre};
 use crate::call::{CallState, Grants, PluginError, Services};
 use crate::config::{HostConfig, Limits, Quotas};
 use crate::context::{CallContext, Event, LiveMessage, Slot, Visit};
 use crate::http::{self, HttpRequest, HttpResponse, RouteMatch};
-use crate::load::{self, LoadError, Loaded, PluginInfo, Pre};
+use crate::load::{self, LoadError, Loaded, PluginInfo};
 use crate::refs::Pseudonyms;
 use crate::storage::PluginStorage;
-use crate::v0_1_0;
 use crate::view::View;
 
 /// Bytes of each pooled linear memory reset in place rather than returned
 /// to the kernel between calls.
 const KEEP_RESIDENT: usize = 4 << 20;
-
-/// The linkers of every API version this host runs.
-pub(crate) struct Linkers {
-    pub(crate) v0_1_0: Linker<CallState>,
-}
 
 /// The engine could not be set up.
 #[derive(Debug, thiserror::Error)]
@@ -275,9 +269,7 @@ impl PluginHost {
             None => None,
         };
         let engine = Engine::new(&wasm).map_err(|e| HostError(format!("{e:#}")))?;
-        let linkers = Linkers {
-            v0_1_0: v0_1_0::linker(&engine).map_err(|e| HostError(format!("{e:#}")))?,
-        };
+        let linkers = Linkers::new(&engine).map_err(|e| HostError(format!("{e:#}")))?;
         start_ticker(&engine, limits.epoch_tick)?;
         Ok(Self {
             engine,
@@ -604,12 +596,8 @@ impl PluginHost {
             });
         }
         request.headers = http::forwarded_headers(&request.headers);
-        let outcome = match &loaded.pre {
-            Pre::V0_1_0(pre) => {
-                let instance = self.instantiate(pre, &mut store, plugin).await?;
-                v0_1_0::handle_http(&instance, &mut store, request).await
-            }
-        };
+        let instance = self.instantiate(&loaded.pre, &mut store, plugin).await?;
+        let outcome = instance.handle_http(&mut store, request).await;
         let Called { value, live } = self.finish(store, plugin, outcome)?;
         if !(100..=599).contains(&value.status) {
             return Err(self.bad_answer(ctx, plugin, format!("status {}", value.status)));
@@ -647,18 +635,14 @@ impl PluginHost {
             });
         }
         let guest_slot = match slot {
-            Slot::VisitPanel => v0_1_0::GuestSlot::VisitPanel,
+            Slot::VisitPanel => GuestSlot::VisitPanel,
             Slot::ProfileSection(person) => {
-                v0_1_0::GuestSlot::ProfileSection(self.person_ref(&ctx.tenant, plugin, person))
+                GuestSlot::ProfileSection(self.person_ref(&ctx.tenant, plugin, person))
             }
-            Slot::BetweenVisitsPage => v0_1_0::GuestSlot::BetweenVisitsPage,
+            Slot::BetweenVisitsPage => GuestSlot::BetweenVisitsPage,
         };
-        let outcome = match &loaded.pre {
-            Pre::V0_1_0(pre) => {
-                let instance = self.instantiate(pre, &mut store, plugin).await?;
-                v0_1_0::render(&instance, &mut store, guest_slot).await
-            }
-        };
+        let instance = self.instantiate(&loaded.pre, &mut store, plugin).await?;
+        let outcome = instance.render(&mut store, guest_slot).await;
         let Called { value, live } = self.finish(store, plugin, outcome)?;
         let Some((template, data)) = value else {
             return Ok(Called { value: None, live });
@@ -721,19 +705,15 @@ impl PluginHost {
         }
         let reference = |p: &PersonId| self.person_ref(&ctx.tenant, plugin, p);
         let guest_event = match event {
-            Event::BookingCreated => v0_1_0::GuestEvent::BookingCreated,
-            Event::BookingCancelled => v0_1_0::GuestEvent::BookingCancelled,
-            Event::VisitStarted => v0_1_0::GuestEvent::VisitStarted,
-            Event::VisitEnded => v0_1_0::GuestEvent::VisitEnded,
-            Event::ParticipantJoined(p) => v0_1_0::GuestEvent::ParticipantJoined(reference(p)),
-            Event::ParticipantLeft(p) => v0_1_0::GuestEvent::ParticipantLeft(reference(p)),
+            Event::BookingCreated => GuestEvent::BookingCreated,
+            Event::BookingCancelled => GuestEvent::BookingCancelled,
+            Event::VisitStarted => GuestEvent::VisitStarted,
+            Event::VisitEnded => GuestEvent::VisitEnded,
+            Event::ParticipantJoined(p) => GuestEvent::ParticipantJoined(reference(p)),
+            Event::ParticipantLeft(p) => GuestEvent::ParticipantLeft(reference(p)),
         };
-        let outcome = match &loaded.pre {
-            Pre::V0_1_0(pre) => {
-                let instance = self.instantiate(pre, &mut store, plugin).await?;
-                v0_1_0::handle_event(&instance, &mut store, guest_event).await
-            }
-        };
+        let instance = self.instantiate(&loaded.pre, &mut store, plugin).await?;
+        let outcome = instance.handle_event(&mut store, guest_event).await;
         self.finish(store, plugin, outcome)
     }
 
@@ -801,11 +781,11 @@ impl PluginHost {
 
     async fn instantiate(
         &self,
-        pre: &v0_1_0::Pre,
+        pre: &Pre,
         store: &mut Store<CallState>,
         plugin: &str,
-    ) -> Result<v0_1_0::Instance, CallError> {
-        match pre.instantiate_async(&mut *store).await {
+    ) -> Result<Instance, CallError> {
+        match pre.instantiate(store).await {
             Ok(instance) => Ok(instance),
             Err(e) => {
                 // A start function can trap like any call.
@@ -1015,11 +995,10 @@ mod tests {
     }
 
     fn manifest() -> Manifest {
-        Manifest::parse(
-            r#"
+        let text = r#"
             id = "notes"
             version = "0.1.0"
-            api = "0.1.0"
+            api = "{api}"
             capabilities = ["context", "storage"]
             [name]
             sv = "Anteckningar"
@@ -1027,9 +1006,9 @@ mod tests {
             type = "integer"
             default = 20000
             description = "Longest note"
-            "#,
-        )
-        .unwrap_or_else(|e| panic!("{e}"))
+            "#;
+        Manifest::parse(&text.replace("{api}", crate::api::newest()))
+            .unwrap_or_else(|e| panic!("{e}"))
     }
 
     fn tenant() -> TenantId {

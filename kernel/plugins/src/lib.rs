@@ -36,15 +36,19 @@
 //! - [`load`]: reading and checking one packaged plugin ([`LoadError`]).
 //! - [`call`]: one call's state and the capabilities, whatever the API
 //!   version; [`PluginError`].
-//! - `v0_1_0`: API 0.1.0: bindings, type conversions, exports. A later API
-//!   version is a module beside it, delegating to [`call`].
+//! - `api`: the only place that names API versions: which ones the host
+//!   runs, and one module per version (bindings, type conversions,
+//!   exports) behind version-neutral types. A new version is a module
+//!   there and one line.
 //! - [`context`]: what the kernel says about a call (tenant, caller,
 //!   visit, slot, event) and what comes back ([`LiveMessage`]).
 //! - [`http`]: requests and responses, header filtering, route matching.
 //! - [`view`]: rendering a plugin's [`View`] with Handlebars.
 //! - [`refs`]: pseudonyms for people and visits.
-//! - [`storage`]: the [`PluginStorage`] trait, key rules, an in-memory
-//!   implementation; [`sql`]: the implementation over `tillit-store`.
+//! - [`storage`]: the [`PluginStorage`] trait and an in-memory
+//!   implementation; [`sql`]: the adapter to `tillit-store`. Both speak
+//!   the domain's [`tillit_domain::plugin_data`] (spaces, key rules,
+//!   conditions, what a write came to), as the store does.
 //! - [`config`]: [`HostConfig`] and [`Limits`].
 //!
 //! # Architecture invariants
@@ -59,6 +63,7 @@
 //! - Every call gets a fresh store under a memory cap and a time limit; a
 //!   trapped instance is never reused.
 
+mod api;
 pub mod call;
 pub mod config;
 pub mod context;
@@ -68,7 +73,6 @@ pub mod load;
 pub mod refs;
 pub mod sql;
 pub mod storage;
-mod v0_1_0;
 pub mod view;
 
 pub use call::PluginError;
@@ -79,7 +83,7 @@ pub use context::{
 };
 pub use host::{CallError, Called, EnableError, Grant, HostError, LoadReport, PluginHost};
 pub use http::{HttpRequest, HttpResponse, RouteMatch, match_route};
-pub use load::{LoadError, PluginInfo, SUPPORTED_APIS};
+pub use load::{LoadError, PluginInfo};
 pub use refs::RefKey;
 pub use sql::SqlStorage;
 pub use storage::{MemoryStorage, PluginStorage};

@@ -6,7 +6,6 @@
 //! the key.
 
 use std::collections::BTreeSet;
-use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -15,12 +14,8 @@ use tillit_plugin_manifest::{Capability, Manifest, ManifestError, check_template
 use wasmtime::Engine;
 use wasmtime::component::Component;
 
-use crate::host::Linkers;
-use crate::v0_1_0;
+use crate::api::{self, Linkers, Pre};
 use crate::view::Templates;
-
-/// The API versions (`plugin-api/wit/v<version>/`) this host runs.
-pub const SUPPORTED_APIS: &[&str] = &[v0_1_0::API_VERSION];
 
 /// A loaded plugin as the kernel sees it.
 #[derive(Debug, Clone)]
@@ -59,7 +54,8 @@ impl PluginInfo {
     #[cfg(test)]
     pub(crate) fn for_tests(id: &str, templates: Vec<(String, String)>) -> Self {
         let text = format!(
-            "id = \"{id}\"\nversion = \"0.1.0\"\napi = \"0.1.0\"\ncapabilities = []\n[name]\nen = \"Test\"\n"
+            "id = \"{id}\"\nversion = \"0.1.0\"\napi = \"{}\"\ncapabilities = []\n[name]\nen = \"Test\"\n",
+            api::newest()
         );
         Self {
             manifest: Manifest::parse(&text).unwrap_or_else(|e| panic!("{e}")),
@@ -84,7 +80,7 @@ pub enum LoadError {
     Manifest { path: PathBuf, error: ManifestError },
     #[error(
         "{path}: api: plugin {plugin} was built for tillit:plugin {api}; this kernel supports {}",
-        SUPPORTED_APIS.join(", ")
+        api::supported().collect::<Vec<_>>().join(", ")
     )]
     UnsupportedApi {
         path: PathBuf,
@@ -129,20 +125,6 @@ pub enum LoadError {
     },
 }
 
-/// The compiled, pre-linked component of one API version.
-#[derive(Clone)]
-pub(crate) enum Pre {
-    V0_1_0(v0_1_0::Pre),
-}
-
-impl fmt::Debug for Pre {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Pre::V0_1_0(_) => f.write_str("Pre::V0_1_0(..)"),
-        }
-    }
-}
-
 /// A plugin version ready to run: one `InstancePre`, shared by every call
 /// and tenant.
 #[derive(Debug)]
@@ -165,7 +147,7 @@ pub(crate) fn load(dir: &Path, engine: &Engine, linkers: &Linkers) -> Result<Loa
         path: manifest_path.clone(),
         error,
     })?;
-    if !SUPPORTED_APIS.contains(&manifest.api.as_str()) {
+    if !api::supported().any(|v| v == manifest.api) {
         return Err(LoadError::UnsupportedApi {
             path: manifest_path,
             plugin: manifest.id,
@@ -238,11 +220,9 @@ pub(crate) fn load(dir: &Path, engine: &Engine, linkers: &Linkers) -> Result<Loa
         api: manifest.api.clone(),
         message: format!("{e:#}"),
     };
-    let pre = match manifest.api.as_str() {
-        v0_1_0::API_VERSION => {
-            Pre::V0_1_0(v0_1_0::pre(&linkers.v0_1_0, &component).map_err(link_error)?)
-        }
-        _ => {
+    let pre = match linkers.pre(&manifest.api, &component) {
+        Some(pre) => pre.map_err(link_error)?,
+        None => {
             return Err(LoadError::UnsupportedApi {
                 path: manifest_path,
                 plugin: manifest.id,

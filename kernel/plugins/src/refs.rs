@@ -8,8 +8,9 @@
 //! treatment in their own domain.
 //!
 //! There is no general reverse lookup: the kernel gets back a person id only
-//! for the participants of the call's visit ([`Pseudonyms::participant`]),
-//! which is all it needs to deliver live messages or show a profile.
+//! for the participants of the call's visit
+//! ([`crate::PluginHost::participant`]), which is all it needs to deliver
+//! live messages or show a profile.
 
 use std::fmt;
 

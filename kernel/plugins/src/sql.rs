@@ -3,19 +3,17 @@
 //!
 //! The SQL lives in `tillit-store` with the rest of the kernel's SQL (one
 //! file, checked against both databases, tenant-scoped like everything
-//! there); this is only the adapter, kept here so that the store does not
-//! depend on the plugin host and its WebAssembly runtime.
+//! there), in the same words as the host ([`tillit_domain::plugin_data`]);
+//! this is only the adapter from the trait to the store, kept here so that
+//! the store does not depend on the plugin host and its WebAssembly runtime.
 
+use tillit_domain::plugin_data::{
+    BlobInfo, BlobPut, Condition, Deleted, Document, Space, Usage, Written,
+};
 use tillit_domain::{TenantId, Timestamp};
-use tillit_store::{
-    PluginBlobInfo, PluginBlobPut, PluginCondition, PluginDelete, PluginSpace, PluginWrite, Store,
-    StoreError,
-};
+use tillit_store::{Store, StoreError};
 
-use crate::storage::{
-    BlobInfo, BlobPut, Condition, Deleted, Document, Owner, Pending, PluginStorage, Space,
-    StorageError, Usage, Written,
-};
+use crate::storage::{Pending, PluginStorage, StorageError};
 
 /// Plugins' documents and blobs in the kernel's database.
 #[derive(Debug, Clone)]
@@ -29,104 +27,73 @@ impl SqlStorage {
     }
 }
 
-fn space(s: &Space) -> PluginSpace<'_> {
-    PluginSpace {
-        plugin: &s.plugin,
-        owner: match &s.owner {
-            Owner::Tenant => "",
-            Owner::Person(reference) => reference,
-        },
-    }
-}
-
-fn condition(c: Condition) -> PluginCondition {
-    match c {
-        Condition::Always => PluginCondition::Always,
-        Condition::IfAbsent => PluginCondition::IfAbsent,
-        Condition::IfRevision(r) => PluginCondition::IfRevision(r),
-    }
-}
-
 fn failed(e: StoreError) -> StorageError {
     StorageError(e.to_string())
 }
 
-fn blob_info(i: PluginBlobInfo) -> BlobInfo {
-    BlobInfo {
-        id: i.id,
-        content_type: i.content_type,
-        size: i.size,
-        created_at: i.created_at,
-    }
-}
-
 impl PluginStorage for SqlStorage {
-    fn get<'a>(&'a self, s: &'a Space, key: &'a str) -> Pending<'a, Option<Document>> {
+    fn get<'a>(
+        &'a self,
+        tenant: &'a TenantId,
+        space: &'a Space,
+        key: &'a str,
+    ) -> Pending<'a, Option<Document>> {
         Box::pin(async move {
-            let found = self
-                .store
-                .tenant(s.tenant.clone())
-                .plugin_document(space(s), key)
+            self.store
+                .tenant(tenant.clone())
+                .plugin_document(space, key)
                 .await
-                .map_err(failed)?;
-            Ok(found.map(|d| Document {
-                value: d.value,
-                revision: d.revision,
-                updated_at: d.updated_at,
-            }))
+                .map_err(failed)
         })
     }
 
     fn set<'a>(
         &'a self,
-        s: &'a Space,
+        tenant: &'a TenantId,
+        space: &'a Space,
         key: &'a str,
         value: &'a [u8],
-        c: Condition,
+        condition: Condition,
         quota: u64,
         now: Timestamp,
     ) -> Pending<'a, Written> {
         Box::pin(async move {
-            let written = self
-                .store
-                .tenant(s.tenant.clone())
-                .set_plugin_document(space(s), key, value, condition(c), quota, now)
+            self.store
+                .tenant(tenant.clone())
+                .set_plugin_document(space, key, value, condition, quota, now)
                 .await
-                .map_err(failed)?;
-            Ok(match written {
-                PluginWrite::Written(r) => Written::Revision(r),
-                PluginWrite::Conflict => Written::Conflict,
-                PluginWrite::QuotaExceeded => Written::QuotaExceeded,
-            })
+                .map_err(failed)
         })
     }
 
-    fn delete<'a>(&'a self, s: &'a Space, key: &'a str, c: Condition) -> Pending<'a, Deleted> {
+    fn delete<'a>(
+        &'a self,
+        tenant: &'a TenantId,
+        space: &'a Space,
+        key: &'a str,
+        condition: Condition,
+    ) -> Pending<'a, Deleted> {
         Box::pin(async move {
-            let deleted = self
-                .store
-                .tenant(s.tenant.clone())
-                .delete_plugin_document(space(s), key, condition(c))
+            self.store
+                .tenant(tenant.clone())
+                .delete_plugin_document(space, key, condition)
                 .await
-                .map_err(failed)?;
-            Ok(match deleted {
-                PluginDelete::Deleted(existed) => Deleted::Done(existed),
-                PluginDelete::Conflict => Deleted::Conflict,
-            })
+                .map_err(failed)
         })
     }
 
     fn list<'a>(
         &'a self,
-        s: &'a Space,
+        tenant: &'a TenantId,
+        space: &'a Space,
         prefix: &'a str,
         after: Option<&'a str>,
         limit: u32,
     ) -> Pending<'a, Vec<String>> {
         Box::pin(async move {
             self.store
-                .tenant(s.tenant.clone())
-                .plugin_keys(space(s), prefix, after, limit)
+                .tenant(tenant.clone())
+                .plugin_keys(space, prefix, after, limit)
                 .await
                 .map_err(failed)
         })
@@ -134,7 +101,8 @@ impl PluginStorage for SqlStorage {
 
     fn put_blob<'a>(
         &'a self,
-        s: &'a Space,
+        tenant: &'a TenantId,
+        space: &'a Space,
         id: &'a str,
         content_type: &'a str,
         data: &'a [u8],
@@ -142,52 +110,54 @@ impl PluginStorage for SqlStorage {
         now: Timestamp,
     ) -> Pending<'a, BlobPut> {
         Box::pin(async move {
-            let put = self
-                .store
-                .tenant(s.tenant.clone())
-                .put_plugin_blob(space(s), id, content_type, data, quota, now)
+            self.store
+                .tenant(tenant.clone())
+                .put_plugin_blob(space, id, content_type, data, quota, now)
                 .await
-                .map_err(failed)?;
-            Ok(match put {
-                PluginBlobPut::Stored(info) => BlobPut::Stored(blob_info(info)),
-                PluginBlobPut::QuotaExceeded => BlobPut::QuotaExceeded,
-            })
+                .map_err(failed)
         })
     }
 
     fn get_blob<'a>(
         &'a self,
-        s: &'a Space,
+        tenant: &'a TenantId,
+        space: &'a Space,
         id: &'a str,
     ) -> Pending<'a, Option<(BlobInfo, Vec<u8>)>> {
         Box::pin(async move {
-            let found = self
-                .store
-                .tenant(s.tenant.clone())
-                .plugin_blob(space(s), id)
+            self.store
+                .tenant(tenant.clone())
+                .plugin_blob(space, id)
                 .await
-                .map_err(failed)?;
-            Ok(found.map(|(info, data)| (blob_info(info), data)))
+                .map_err(failed)
         })
     }
 
-    fn blob_info<'a>(&'a self, s: &'a Space, id: &'a str) -> Pending<'a, Option<BlobInfo>> {
-        Box::pin(async move {
-            let found = self
-                .store
-                .tenant(s.tenant.clone())
-                .plugin_blob_info(space(s), id)
-                .await
-                .map_err(failed)?;
-            Ok(found.map(blob_info))
-        })
-    }
-
-    fn delete_blob<'a>(&'a self, s: &'a Space, id: &'a str) -> Pending<'a, bool> {
+    fn blob_info<'a>(
+        &'a self,
+        tenant: &'a TenantId,
+        space: &'a Space,
+        id: &'a str,
+    ) -> Pending<'a, Option<BlobInfo>> {
         Box::pin(async move {
             self.store
-                .tenant(s.tenant.clone())
-                .delete_plugin_blob(space(s), id)
+                .tenant(tenant.clone())
+                .plugin_blob_info(space, id)
+                .await
+                .map_err(failed)
+        })
+    }
+
+    fn delete_blob<'a>(
+        &'a self,
+        tenant: &'a TenantId,
+        space: &'a Space,
+        id: &'a str,
+    ) -> Pending<'a, bool> {
+        Box::pin(async move {
+            self.store
+                .tenant(tenant.clone())
+                .delete_plugin_blob(space, id)
                 .await
                 .map_err(failed)
         })
@@ -195,16 +165,11 @@ impl PluginStorage for SqlStorage {
 
     fn usage<'a>(&'a self, tenant: &'a TenantId, plugin: &'a str) -> Pending<'a, Usage> {
         Box::pin(async move {
-            let usage = self
-                .store
+            self.store
                 .tenant(tenant.clone())
                 .plugin_usage(plugin)
                 .await
-                .map_err(failed)?;
-            Ok(Usage {
-                document_bytes: usage.document_bytes,
-                blob_bytes: usage.blob_bytes,
-            })
+                .map_err(failed)
         })
     }
 }

@@ -278,7 +278,7 @@ async fn crafted_keys_are_refused_and_nothing_lands_outside_the_namespace() {
                 "{key}"
             );
             assert!(owner.is_empty() || *owner == karin_ref, "{owner}");
-            assert!(tillit_plugins::storage::is_valid_key(key), "{key:?}");
+            assert!(tillit_domain::plugin_data::is_valid_key(key), "{key:?}");
         }
         let mut stored: Vec<&str> = rows.iter().map(|r| r.3.as_str()).collect();
         stored.sort();

@@ -7,6 +7,7 @@ mod kit;
 
 use kit::*;
 use serde_json::json;
+use tillit_domain::plugin_data::{Owner, Space};
 use tillit_plugins::{CallContext, CallError, HttpRequest, HttpResponse, Method, Page, Role, Slot};
 
 async fn call(
@@ -103,9 +104,9 @@ async fn a_clinicians_note_is_theirs_alone() {
             .store
             .tenant(tenant("alfa"))
             .plugin_keys(
-                tillit_store::PluginSpace {
-                    plugin: "notes",
-                    owner: &karin_ref,
+                &Space {
+                    plugin: "notes".into(),
+                    owner: Owner::Person(karin_ref),
                 },
                 "",
                 None,
@@ -118,9 +119,9 @@ async fn a_clinicians_note_is_theirs_alone() {
             .store
             .tenant(tenant("alfa"))
             .plugin_keys(
-                tillit_store::PluginSpace {
-                    plugin: "notes",
-                    owner: "",
+                &Space {
+                    plugin: "notes".into(),
+                    owner: Owner::Tenant,
                 },
                 "",
                 None,

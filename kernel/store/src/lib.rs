@@ -19,9 +19,9 @@
 //! - [`outbox`]: messages and plugin events written with the change that
 //!   causes them, and the workers that deliver them.
 //! - `plugin_storage`: plugins' documents and blobs with their quotas, for
-//!   the plugin host ([`PluginSpace`] and the `plugin_*` methods of
-//!   [`TenantStore`]).
-//! - [`testing`] (feature `test-support`): fresh SQLite and PostgreSQL
+//!   the plugin host (the `plugin_*` methods of [`TenantStore`], in the
+//!   words of [`tillit_domain::plugin_data`]).
+//! - `testing` (feature `test-support`): fresh SQLite and PostgreSQL
 //!   databases for tests.
 //!
 //! # Tenant scoping
@@ -206,10 +206,6 @@ mod visits;
 
 pub use bookings::{BookOutcome, ChangedBy, NewBooking, RescheduleOutcome};
 pub use people::Contact;
-pub use plugin_storage::{
-    PluginBlobInfo, PluginBlobPut, PluginCondition, PluginDelete, PluginDocument, PluginSpace,
-    PluginUsage, PluginWrite,
-};
 
 /// A connection pool to the configured database.
 #[derive(Debug, Clone)]

@@ -2,7 +2,9 @@
 //! owner), with quotas per (tenant, plugin). The plugin host
 //! (`tillit-plugins`) is the only caller: it checks keys, derives the
 //! owner from the authenticated caller, and picks the quotas; this module
-//! keeps the spaces apart and makes each write atomic.
+//! keeps the spaces apart and makes each write atomic. The words
+//! (spaces, conditions, what a write came to) are the domain's,
+//! [`tillit_domain::plugin_data`], which the host uses too.
 //!
 //! Tenant-scoped like the rest of the store: reached through
 //! [`TenantStore`], every statement binds the tenant as `$1`.
@@ -15,93 +17,22 @@
 
 use crate::{Pool, Result, StoreError, TenantStore};
 use tillit_domain::Timestamp;
+use tillit_domain::plugin_data::{
+    BlobInfo, BlobPut, Condition, Deleted, Document, Owner, Space, Usage, Written,
+};
 
-/// Whose data: one plugin of the tenant, and the owner within it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PluginSpace<'a> {
-    /// The plugin's manifest id.
-    pub plugin: &'a str,
-    /// `""` for the plugin's tenant-wide space, else the person reference
-    /// the host derived from the caller.
-    pub owner: &'a str,
-}
-
-/// When a write may happen.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PluginCondition {
-    Always,
-    /// Only if the key does not exist.
-    IfAbsent,
-    /// Only if the key exists with this revision.
-    IfRevision(u64),
-}
-
-impl PluginCondition {
-    fn holds(self, current: Option<i64>) -> bool {
-        match (self, current) {
-            (PluginCondition::Always, _) | (PluginCondition::IfAbsent, None) => true,
-            (PluginCondition::IfRevision(want), Some(have)) => i64::try_from(want) == Ok(have),
-            _ => false,
-        }
+/// The `owner` column: `""` for the plugin's tenant-wide space, else the
+/// person reference (never empty) the host derived from the caller.
+fn owner(space: &Space) -> &str {
+    match &space.owner {
+        Owner::Tenant => "",
+        Owner::Person(reference) => reference,
     }
 }
 
-/// A stored document.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PluginDocument {
-    pub value: Vec<u8>,
-    pub revision: u64,
-    pub updated_at: Timestamp,
-}
-
-/// What became of a write. Nothing changed unless `Written`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PluginWrite {
-    /// Written with this revision.
-    Written(u64),
-    /// The condition did not hold.
-    Conflict,
-    /// The write would take the (tenant, plugin) over its quota.
-    QuotaExceeded,
-}
-
-/// What became of a delete.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PluginDelete {
-    /// Whether the key existed.
-    Deleted(bool),
-    /// The condition did not hold; nothing changed.
-    Conflict,
-}
-
-/// A blob without its bytes.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PluginBlobInfo {
-    pub id: String,
-    pub content_type: String,
-    pub size: u64,
-    pub created_at: Timestamp,
-}
-
-/// What became of storing a blob.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum PluginBlobPut {
-    Stored(PluginBlobInfo),
-    /// It would take the (tenant, plugin) over its blob quota; not stored.
-    QuotaExceeded,
-}
-
-/// The bytes a (tenant, plugin) uses.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct PluginUsage {
-    /// Keys and values of documents.
-    pub document_bytes: u64,
-    /// Blob contents.
-    pub blob_bytes: u64,
-}
-
-/// Keys are ASCII below DEL (the host's key rules), so every key starting
-/// with `prefix` sorts in `[prefix, prefix + DEL)` and nothing else does.
+/// Keys are ASCII below DEL ([`tillit_domain::plugin_data::is_valid_key`]),
+/// so every key starting with `prefix` sorts in `[prefix, prefix + DEL)`
+/// and nothing else does.
 fn prefix_end(prefix: &str) -> String {
     format!("{prefix}\u{7f}")
 }
@@ -130,20 +61,16 @@ macro_rules! next_revision {
 
 impl TenantStore<'_> {
     /// Reads a document.
-    pub async fn plugin_document(
-        &self,
-        space: PluginSpace<'_>,
-        key: &str,
-    ) -> Result<Option<PluginDocument>> {
+    pub async fn plugin_document(&self, space: &Space, key: &str) -> Result<Option<Document>> {
         let t = &self.tenant;
         let row = dispatch!(self.pool, read, |ex| q::plugin_document(
             ex,
             t,
-            space.plugin,
-            space.owner,
+            &space.plugin,
+            owner(space),
             key
         ))?;
-        Ok(row.map(|(value, revision, updated_at)| PluginDocument {
+        Ok(row.map(|(value, revision, updated_at)| Document {
             value,
             revision: unsigned(revision),
             updated_at: Timestamp(updated_at),
@@ -155,34 +82,34 @@ impl TenantStore<'_> {
     /// does not grow the usage is always allowed.
     pub async fn set_plugin_document(
         &self,
-        space: PluginSpace<'_>,
+        space: &Space,
         key: &str,
         value: &[u8],
-        condition: PluginCondition,
+        condition: Condition,
         quota: u64,
         now: Timestamp,
-    ) -> Result<PluginWrite> {
+    ) -> Result<Written> {
         let t = &self.tenant;
         let size = signed((key.len() + value.len()) as u64);
         let quota = signed(quota);
-        let mut refused = PluginWrite::Conflict;
+        let mut refused = Written::Conflict;
         let written: Option<i64> = in_transaction!(self.pool, |tx| 'body: {
-            let (revision, used) = next_revision!(q, tx, t, space.plugin);
+            let (revision, used) = next_revision!(q, tx, t, &space.plugin);
             let current =
-                q::plugin_document_meta(&mut *tx, t, space.plugin, space.owner, key).await?;
-            if !condition.holds(current.map(|(r, _)| r)) {
+                q::plugin_document_meta(&mut *tx, t, &space.plugin, owner(space), key).await?;
+            if !condition.holds(current.map(|(r, _)| unsigned(r))) {
                 break 'body None;
             }
             let old = current.map_or(0, |(_, s)| s);
             if size > old && used - old + size > quota {
-                refused = PluginWrite::QuotaExceeded;
+                refused = Written::QuotaExceeded;
                 break 'body None;
             }
             q::put_plugin_document(
                 &mut *tx,
                 t,
-                space.plugin,
-                space.owner,
+                &space.plugin,
+                owner(space),
                 key,
                 value,
                 size,
@@ -190,38 +117,39 @@ impl TenantStore<'_> {
                 now,
             )
             .await?;
-            q::add_plugin_document_bytes(&mut *tx, t, space.plugin, size - old).await?;
+            q::add_plugin_document_bytes(&mut *tx, t, &space.plugin, size - old).await?;
             Some(revision)
         })?;
-        Ok(written.map_or(refused, |r| PluginWrite::Written(unsigned(r))))
+        Ok(written.map_or(refused, |r| Written::Revision(unsigned(r))))
     }
 
     /// Deletes a document if `condition` holds.
     pub async fn delete_plugin_document(
         &self,
-        space: PluginSpace<'_>,
+        space: &Space,
         key: &str,
-        condition: PluginCondition,
-    ) -> Result<PluginDelete> {
+        condition: Condition,
+    ) -> Result<Deleted> {
         let t = &self.tenant;
         let deleted: Option<bool> = in_transaction!(self.pool, |tx| 'body: {
             // Serialises with the plugin's writes, like a write.
-            let _ = next_revision!(q, tx, t, space.plugin);
+            let _ = next_revision!(q, tx, t, &space.plugin);
             let current =
-                q::plugin_document_meta(&mut *tx, t, space.plugin, space.owner, key).await?;
-            if !condition.holds(current.map(|(r, _)| r)) {
+                q::plugin_document_meta(&mut *tx, t, &space.plugin, owner(space), key).await?;
+            if !condition.holds(current.map(|(r, _)| unsigned(r))) {
                 break 'body None;
             }
             match current {
                 Some((_, size)) => {
-                    q::delete_plugin_document(&mut *tx, t, space.plugin, space.owner, key).await?;
-                    q::add_plugin_document_bytes(&mut *tx, t, space.plugin, -size).await?;
+                    q::delete_plugin_document(&mut *tx, t, &space.plugin, owner(space), key)
+                        .await?;
+                    q::add_plugin_document_bytes(&mut *tx, t, &space.plugin, -size).await?;
                     Some(true)
                 }
                 None => Some(false),
             }
         })?;
-        Ok(deleted.map_or(PluginDelete::Conflict, PluginDelete::Deleted))
+        Ok(deleted.map_or(Deleted::Conflict, Deleted::Done))
     }
 
     /// Keys starting with `prefix` and sorting after `after`, in byte
@@ -229,7 +157,7 @@ impl TenantStore<'_> {
     /// (ASCII, no DEL).
     pub async fn plugin_keys(
         &self,
-        space: PluginSpace<'_>,
+        space: &Space,
         prefix: &str,
         after: Option<&str>,
         limit: u32,
@@ -241,8 +169,8 @@ impl TenantStore<'_> {
         dispatch!(self.pool, read, |ex| q::plugin_keys(
             ex,
             t,
-            space.plugin,
-            space.owner,
+            &space.plugin,
+            owner(space),
             prefix,
             &until,
             after,
@@ -254,27 +182,27 @@ impl TenantStore<'_> {
     /// plugin)'s blobs stay within `quota` bytes.
     pub async fn put_plugin_blob(
         &self,
-        space: PluginSpace<'_>,
+        space: &Space,
         id: &str,
         content_type: &str,
         data: &[u8],
         quota: u64,
         now: Timestamp,
-    ) -> Result<PluginBlobPut> {
+    ) -> Result<BlobPut> {
         let t = &self.tenant;
         let size = signed(data.len() as u64);
         let quota = signed(quota);
         let stored: Option<()> = in_transaction!(self.pool, |tx| 'body: {
-            let _ = next_revision!(q, tx, t, space.plugin);
-            let used = q::add_plugin_blob_bytes(&mut *tx, t, space.plugin, size).await?;
+            let _ = next_revision!(q, tx, t, &space.plugin);
+            let used = q::add_plugin_blob_bytes(&mut *tx, t, &space.plugin, size).await?;
             if used > quota {
                 break 'body None;
             }
             q::insert_plugin_blob(
                 &mut *tx,
                 t,
-                space.plugin,
-                space.owner,
+                &space.plugin,
+                owner(space),
                 id,
                 content_type,
                 data,
@@ -284,33 +212,33 @@ impl TenantStore<'_> {
             Some(())
         })?;
         Ok(match stored {
-            Some(()) => PluginBlobPut::Stored(PluginBlobInfo {
+            Some(()) => BlobPut::Stored(BlobInfo {
                 id: id.to_owned(),
                 content_type: content_type.to_owned(),
                 size: data.len() as u64,
                 created_at: now,
             }),
-            None => PluginBlobPut::QuotaExceeded,
+            None => BlobPut::QuotaExceeded,
         })
     }
 
     /// A blob with its bytes.
     pub async fn plugin_blob(
         &self,
-        space: PluginSpace<'_>,
+        space: &Space,
         id: &str,
-    ) -> Result<Option<(PluginBlobInfo, Vec<u8>)>> {
+    ) -> Result<Option<(BlobInfo, Vec<u8>)>> {
         let t = &self.tenant;
         let row = dispatch!(self.pool, read, |ex| q::plugin_blob(
             ex,
             t,
-            space.plugin,
-            space.owner,
+            &space.plugin,
+            owner(space),
             id
         ))?;
         Ok(row.map(|(content_type, size, created_at, data)| {
             (
-                PluginBlobInfo {
+                BlobInfo {
                     id: id.to_owned(),
                     content_type,
                     size: unsigned(size),
@@ -322,20 +250,16 @@ impl TenantStore<'_> {
     }
 
     /// A blob without its bytes.
-    pub async fn plugin_blob_info(
-        &self,
-        space: PluginSpace<'_>,
-        id: &str,
-    ) -> Result<Option<PluginBlobInfo>> {
+    pub async fn plugin_blob_info(&self, space: &Space, id: &str) -> Result<Option<BlobInfo>> {
         let t = &self.tenant;
         let row = dispatch!(self.pool, read, |ex| q::plugin_blob_info(
             ex,
             t,
-            space.plugin,
-            space.owner,
+            &space.plugin,
+            owner(space),
             id
         ))?;
-        Ok(row.map(|(content_type, size, created_at)| PluginBlobInfo {
+        Ok(row.map(|(content_type, size, created_at)| BlobInfo {
             id: id.to_owned(),
             content_type,
             size: unsigned(size),
@@ -344,12 +268,12 @@ impl TenantStore<'_> {
     }
 
     /// Deletes a blob; returns whether it existed.
-    pub async fn delete_plugin_blob(&self, space: PluginSpace<'_>, id: &str) -> Result<bool> {
+    pub async fn delete_plugin_blob(&self, space: &Space, id: &str) -> Result<bool> {
         let t = &self.tenant;
         let deleted: Option<bool> = in_transaction!(self.pool, |tx| {
-            match q::delete_plugin_blob(&mut *tx, t, space.plugin, space.owner, id).await? {
+            match q::delete_plugin_blob(&mut *tx, t, &space.plugin, owner(space), id).await? {
                 Some(size) => {
-                    q::add_plugin_blob_bytes(&mut *tx, t, space.plugin, -size).await?;
+                    q::add_plugin_blob_bytes(&mut *tx, t, &space.plugin, -size).await?;
                     Some(true)
                 }
                 None => Some(false),
@@ -359,14 +283,12 @@ impl TenantStore<'_> {
     }
 
     /// The bytes the plugin uses in this tenant.
-    pub async fn plugin_usage(&self, plugin: &str) -> Result<PluginUsage> {
+    pub async fn plugin_usage(&self, plugin: &str) -> Result<Usage> {
         let t = &self.tenant;
         let row = dispatch!(self.pool, read, |ex| q::plugin_usage(ex, t, plugin))?;
-        Ok(
-            row.map_or(PluginUsage::default(), |(documents, blobs)| PluginUsage {
-                document_bytes: unsigned(documents),
-                blob_bytes: unsigned(blobs),
-            }),
-        )
+        Ok(row.map_or(Usage::default(), |(documents, blobs)| Usage {
+            document_bytes: unsigned(documents),
+            blob_bytes: unsigned(blobs),
+        }))
     }
 }

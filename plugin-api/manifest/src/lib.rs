@@ -25,8 +25,10 @@ use serde::{Deserialize, Serialize};
 /// The WIT package every plugin interface belongs to.
 pub const WIT_PACKAGE: &str = "tillit:plugin";
 
-/// The API versions (`plugin-api/wit/v<version>/`) this SDK and build know.
-/// A host may support fewer.
+/// The versions of the plugin API, oldest first: one frozen WIT directory
+/// each (`plugin-api/wit/v<version>/`). The one list of them: the build
+/// packs plugins for these, and the host (`tillit-plugins`) runs exactly
+/// these, with one module per version (it does not compile otherwise).
 pub const SUPPORTED_APIS: &[&str] = &["0.1.0"];
 
 /// A manifest that failed to parse or broke a rule.
@@ -375,7 +377,7 @@ impl Manifest {
             .collect()
     }
 
-    /// Whether the API version is one this SDK knows.
+    /// Whether the API version is one of [`SUPPORTED_APIS`].
     pub fn api_supported(&self) -> bool {
         SUPPORTED_APIS.contains(&self.api.as_str())
     }

@@ -1,22 +1,19 @@
 //! API `tillit:plugin@0.1.0` (`plugin-api/wit/v0.1.0/`): the bindings, the
 //! capability imports (converting WIT types and delegating to
 //! [`crate::call`], which holds the rules), and the exports called with
-//! the host's own types.
-//!
-//! A later API version gets a module of its own beside this one; each
-//! delegates to the same version-independent host, so old plugins keep
-//! running while new ones use the new API.
+//! the host's own types ([`super::Exports`]).
 
+use tillit_domain::plugin_data::{BlobInfo, Condition};
 use wasmtime::Store;
 use wasmtime::component::{Component, HasSelf, Linker};
 
+use super::{Answer, Exports, GuestEvent, GuestSlot, Linked, Prepared, Version};
 use crate::call::{self, CallState, LogLevel, PluginError, Scope};
 use crate::context::{Role, VisitStatus};
 use crate::http::{HttpRequest, HttpResponse};
-use crate::storage::Condition;
+use crate::storage::BoxFuture;
 
-/// The WIT package version this module implements.
-pub const API_VERSION: &str = "0.1.0";
+pub(super) const VERSION: Version = Version { api: "0.1.0", link };
 
 mod bindings {
     wasmtime::component::bindgen!({
@@ -36,109 +33,110 @@ mod bindings {
 use bindings::exports::tillit::plugin::{events, http, ui};
 use bindings::tillit::plugin::{blobs, clock, context, live, log, storage, types};
 
-/// A component pre-linked against this API.
-pub(crate) type Pre = bindings::PluginPre<CallState>;
-/// An instance of it, in one call's store.
-pub(crate) type Instance = bindings::Plugin;
+/// The linker every plugin of this API version is instantiated with.
+struct PluginLinker(Linker<CallState>);
 
-/// The linker every plugin of this API version is instantiated with: every
-/// capability is defined, and each checks its grant when called.
-pub(crate) fn linker(engine: &wasmtime::Engine) -> wasmtime::Result<Linker<CallState>> {
+fn link(engine: &wasmtime::Engine) -> wasmtime::Result<Box<dyn Linked>> {
     let mut linker = Linker::new(engine);
     bindings::Plugin::add_to_linker::<CallState, HasSelf<CallState>>(&mut linker, |s| s)?;
-    Ok(linker)
+    Ok(Box::new(PluginLinker(linker)))
 }
 
-pub(crate) fn pre(linker: &Linker<CallState>, component: &Component) -> wasmtime::Result<Pre> {
-    Pre::new(linker.instantiate_pre(component)?)
+impl Linked for PluginLinker {
+    fn pre(&self, component: &Component) -> wasmtime::Result<Box<dyn Prepared>> {
+        let pre = bindings::PluginPre::new(self.0.instantiate_pre(component)?)?;
+        Ok(Box::new(pre))
+    }
 }
 
-/// What the host passes for a slot, with people as references already.
-pub(crate) enum GuestSlot {
-    VisitPanel,
-    ProfileSection(String),
-    BetweenVisitsPage,
-}
-
-/// What the host passes for an event, with people as references already.
-pub(crate) enum GuestEvent {
-    BookingCreated,
-    BookingCancelled,
-    VisitStarted,
-    VisitEnded,
-    ParticipantJoined(String),
-    ParticipantLeft(String),
-}
-
-pub(crate) async fn handle_http(
-    plugin: &Instance,
-    store: &mut Store<CallState>,
-    request: HttpRequest,
-) -> wasmtime::Result<Result<HttpResponse, PluginError>> {
-    let request = http::Request {
-        method: match request.method {
-            crate::context::Method::Get => http::Method::Get,
-            crate::context::Method::Post => http::Method::Post,
-            crate::context::Method::Put => http::Method::Put,
-            crate::context::Method::Patch => http::Method::Patch,
-            crate::context::Method::Delete => http::Method::Delete,
-        },
-        path: request.path,
-        query: request.query,
-        headers: request.headers,
-        body: request.body,
-    };
-    let answer = plugin
-        .tillit_plugin_http()
-        .call_handle(&mut *store, &request)
-        .await?;
-    Ok(answer
-        .map(|r| HttpResponse {
-            status: r.status,
-            headers: r.headers,
-            body: r.body,
+impl Prepared for bindings::PluginPre<CallState> {
+    fn instantiate<'a>(
+        &'a self,
+        store: &'a mut Store<CallState>,
+    ) -> BoxFuture<'a, wasmtime::Result<Box<dyn Exports>>> {
+        Box::pin(async move {
+            let plugin = self.instantiate_async(store).await?;
+            Ok(Box::new(plugin) as Box<dyn Exports>)
         })
-        .map_err(from_wit))
+    }
 }
 
-/// `(template, data)`, or None to show nothing.
-pub(crate) async fn render(
-    plugin: &Instance,
-    store: &mut Store<CallState>,
-    slot: GuestSlot,
-) -> wasmtime::Result<Result<Option<(String, String)>, PluginError>> {
-    let slot = match slot {
-        GuestSlot::VisitPanel => ui::Slot::VisitPanel,
-        GuestSlot::ProfileSection(person) => ui::Slot::ProfileSection(person),
-        GuestSlot::BetweenVisitsPage => ui::Slot::BetweenVisitsPage,
-    };
-    let answer = plugin
-        .tillit_plugin_ui()
-        .call_render(&mut *store, &slot)
-        .await?;
-    Ok(answer
-        .map(|view| view.map(|v| (v.template, v.data)))
-        .map_err(from_wit))
-}
+impl Exports for bindings::Plugin {
+    fn handle_http<'a>(
+        &'a self,
+        store: &'a mut Store<CallState>,
+        request: HttpRequest,
+    ) -> Answer<'a, HttpResponse> {
+        let request = http::Request {
+            method: match request.method {
+                crate::context::Method::Get => http::Method::Get,
+                crate::context::Method::Post => http::Method::Post,
+                crate::context::Method::Put => http::Method::Put,
+                crate::context::Method::Patch => http::Method::Patch,
+                crate::context::Method::Delete => http::Method::Delete,
+            },
+            path: request.path,
+            query: request.query,
+            headers: request.headers,
+            body: request.body,
+        };
+        Box::pin(async move {
+            let answer = self
+                .tillit_plugin_http()
+                .call_handle(&mut *store, &request)
+                .await?;
+            Ok(answer
+                .map(|r| HttpResponse {
+                    status: r.status,
+                    headers: r.headers,
+                    body: r.body,
+                })
+                .map_err(from_wit))
+        })
+    }
 
-pub(crate) async fn handle_event(
-    plugin: &Instance,
-    store: &mut Store<CallState>,
-    event: GuestEvent,
-) -> wasmtime::Result<Result<(), PluginError>> {
-    let event = match event {
-        GuestEvent::BookingCreated => events::Event::BookingCreated,
-        GuestEvent::BookingCancelled => events::Event::BookingCancelled,
-        GuestEvent::VisitStarted => events::Event::VisitStarted,
-        GuestEvent::VisitEnded => events::Event::VisitEnded,
-        GuestEvent::ParticipantJoined(p) => events::Event::ParticipantJoined(p),
-        GuestEvent::ParticipantLeft(p) => events::Event::ParticipantLeft(p),
-    };
-    let answer = plugin
-        .tillit_plugin_events()
-        .call_handle(&mut *store, &event)
-        .await?;
-    Ok(answer.map_err(from_wit))
+    fn render<'a>(
+        &'a self,
+        store: &'a mut Store<CallState>,
+        slot: GuestSlot,
+    ) -> Answer<'a, Option<(String, String)>> {
+        let slot = match slot {
+            GuestSlot::VisitPanel => ui::Slot::VisitPanel,
+            GuestSlot::ProfileSection(person) => ui::Slot::ProfileSection(person),
+            GuestSlot::BetweenVisitsPage => ui::Slot::BetweenVisitsPage,
+        };
+        Box::pin(async move {
+            let answer = self
+                .tillit_plugin_ui()
+                .call_render(&mut *store, &slot)
+                .await?;
+            Ok(answer
+                .map(|view| view.map(|v| (v.template, v.data)))
+                .map_err(from_wit))
+        })
+    }
+
+    fn handle_event<'a>(
+        &'a self,
+        store: &'a mut Store<CallState>,
+        event: GuestEvent,
+    ) -> Answer<'a, ()> {
+        let event = match event {
+            GuestEvent::BookingCreated => events::Event::BookingCreated,
+            GuestEvent::BookingCancelled => events::Event::BookingCancelled,
+            GuestEvent::VisitStarted => events::Event::VisitStarted,
+            GuestEvent::VisitEnded => events::Event::VisitEnded,
+            GuestEvent::ParticipantJoined(p) => events::Event::ParticipantJoined(p),
+            GuestEvent::ParticipantLeft(p) => events::Event::ParticipantLeft(p),
+        };
+        Box::pin(async move {
+            let answer = self
+                .tillit_plugin_events()
+                .call_handle(&mut *store, &event)
+                .await?;
+            Ok(answer.map_err(from_wit))
+        })
+    }
 }
 
 fn from_wit(e: types::Error) -> PluginError {
@@ -195,7 +193,7 @@ fn role(r: Role) -> types::Role {
     }
 }
 
-fn wit_blob_info(i: crate::storage::BlobInfo) -> blobs::BlobInfo {
+fn wit_blob_info(i: BlobInfo) -> blobs::BlobInfo {
     blobs::BlobInfo {
         id: i.id,
         content_type: i.content_type,
