@@ -24,6 +24,7 @@
 //! - [`profiles`]: a clinician's profile, picture and visit types, and
 //!   publishing them.
 //! - [`terms`]: the terms a patient accepts.
+//! - [`messages`]: providers' delivery reports on messages sent.
 //! - [`sessions`]: logging in (whatever the identity provider) and out.
 //! - [`access`]: the access-log entries for reads of patient data.
 //! - [`error`]: what a use case refuses, for each door to map once.
@@ -40,6 +41,7 @@ use tillit_store::TenantStore;
 pub mod access;
 pub mod bookings;
 pub mod error;
+pub mod messages;
 pub mod people;
 pub mod profiles;
 pub mod sessions;

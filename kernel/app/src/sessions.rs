@@ -3,6 +3,7 @@
 //! with the personnummer it vouches for, so the rule of who may log in lives
 //! here once.
 
+use tillit_domain::session::{SessionCheck, SessionExpired, SessionPolicy};
 use tillit_domain::{Person, Personnummer, Timestamp};
 
 use crate::{Env, Error};
@@ -50,4 +51,48 @@ pub async fn log_in(
 pub async fn log_out(env: Env<'_>, token_hash: &str) -> Result<(), Error> {
     env.store.delete_session(token_hash).await?;
     Ok(())
+}
+
+/// What became of a request's session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Resumed {
+    /// Valid: the person it belongs to (its last-seen time moved on when
+    /// the policy asks for it).
+    Valid(Person),
+    /// It ran out now, and is gone: tell the person why.
+    Ended(SessionExpired),
+    /// No such session here: logged out, another tenant's, or the person
+    /// may no longer log in.
+    Unknown,
+}
+
+/// The session stored under `token_hash`, checked against the tenant's
+/// `policy` at `env.now`: an idle or too old session is deleted, a valid
+/// one touched.
+pub async fn resume(
+    env: Env<'_>,
+    token_hash: &str,
+    policy: &SessionPolicy,
+) -> Result<Resumed, Error> {
+    let record = match env.store.session(token_hash).await? {
+        Some(r) if r.person.status.can_log_in() => r,
+        _ => return Ok(Resumed::Unknown),
+    };
+    match policy.check(record.times(), env.now) {
+        Ok(check) => {
+            if check == SessionCheck::ValidTouch {
+                let mut times = record.times();
+                times.last_seen_at = env.now;
+                env.store
+                    .touch_session(token_hash, env.now, policy.expires_at(times))
+                    .await?;
+            }
+            Ok(Resumed::Valid(record.person))
+        }
+        Err(why) => {
+            env.store.delete_session(token_hash).await?;
+            tracing::info!(reason = %why, "session ended");
+            Ok(Resumed::Ended(why))
+        }
+    }
 }

@@ -72,9 +72,19 @@ impl AppState {
         ctx: &'a crate::http::session::Ctx,
         store: &'a tillit_store::TenantStore<'a>,
     ) -> tillit_app::Env<'a> {
+        self.env_for(&ctx.tenant, store)
+    }
+
+    /// What the use cases work in for `tenant`, now (for requests before
+    /// their `Ctx` exists, and for jobs).
+    pub fn env_for<'a>(
+        &'a self,
+        tenant: &'a Tenant,
+        store: &'a tillit_store::TenantStore<'a>,
+    ) -> tillit_app::Env<'a> {
         tillit_app::Env {
             store,
-            rules: booking_rules(&ctx.tenant),
+            rules: booking_rules(tenant),
             now: self.clock.now(),
             ids: &tillit_app::RandomIds,
         }

@@ -27,7 +27,8 @@ use cookie::{Cookie, SameSite};
 use hmac::{Hmac, Mac};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
-use tillit_domain::session::{SessionCheck, SessionExpired};
+use tillit_app::sessions::{self, Resumed};
+use tillit_domain::session::SessionExpired;
 use tillit_domain::{Person, Role, Timestamp};
 
 use crate::http::error::AppError;
@@ -236,39 +237,24 @@ async fn run(state: &AppState, req: Request, next: Next) -> Result<Response, App
         })?;
     let headers = req.headers();
     let mut set_cookies: Vec<HeaderValue> = Vec::new();
-    let store = state.store.tenant(tenant.id.clone());
-
     // Who is this?
     let mut user = None;
     let mut ended = None;
     let mut session_hash = None;
     if let Some(token) = read_cookie(headers, &cookie_name(state, SESSION)) {
         let hash = hash_token(&token);
-        match store.session(&hash).await? {
-            Some(record) if record.person.status.can_log_in() => {
-                let now = state.clock.now();
-                match tenant.session.check(record.times(), now) {
-                    Ok(check) => {
-                        if check == SessionCheck::ValidTouch {
-                            let mut times = record.times();
-                            times.last_seen_at = now;
-                            store
-                                .touch_session(&hash, now, tenant.session.expires_at(times))
-                                .await?;
-                        }
-                        user = Some(record.person);
-                        session_hash = Some(hash);
-                    }
-                    Err(why) => {
-                        store.delete_session(&hash).await?;
-                        tracing::info!(reason = %why, "session ended");
-                        ended = Some(why);
-                        set_cookies.push(clear_cookie(state, SESSION));
-                    }
-                }
+        let store = state.store.tenant(tenant.id.clone());
+        let env = state.env_for(&tenant, &store);
+        match sessions::resume(env, &hash, &tenant.session).await? {
+            Resumed::Valid(person) => {
+                user = Some(person);
+                session_hash = Some(hash);
             }
-            // Unknown here (logged out, another tenant's, or the person lost access).
-            _ => set_cookies.push(clear_cookie(state, SESSION)),
+            Resumed::Ended(why) => {
+                ended = Some(why);
+                set_cookies.push(clear_cookie(state, SESSION));
+            }
+            Resumed::Unknown => set_cookies.push(clear_cookie(state, SESSION)),
         }
     }
 

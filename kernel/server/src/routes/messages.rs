@@ -5,6 +5,7 @@ use axum::extract::{Form, Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
+use tillit_app::messages::{self, Delivery};
 
 use crate::http::error::AppError;
 use crate::http::extract::Portal;
@@ -53,18 +54,14 @@ pub async fn delivery_report(
     if !crate::http::session::constant_time_eq(expected.as_bytes(), token.as_bytes()) {
         return StatusCode::NOT_FOUND.into_response();
     }
-    let status = match report.status.as_str() {
-        "delivered" | "failed" | "sent" => report.status.as_str(),
-        _ => return (StatusCode::BAD_REQUEST, "unknown status\n").into_response(),
+    let Some(delivery) = Delivery::parse(&report.status) else {
+        return (StatusCode::BAD_REQUEST, "unknown status\n").into_response();
     };
-    match state
-        .store
-        .tenant(tenant.id.clone())
-        .record_delivery(&id, &report.id, status, state.clock.now())
-        .await
-    {
-        Ok(true) => StatusCode::NO_CONTENT.into_response(),
-        Ok(false) => StatusCode::NOT_FOUND.into_response(),
+    let store = state.store.tenant(tenant.id.clone());
+    let env = state.env_for(tenant, &store);
+    match messages::record_delivery(env, &id, &report.id, delivery).await {
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Err(tillit_app::Error::NotFound) => StatusCode::NOT_FOUND.into_response(),
         Err(e) => AppError::from(e).into_response(),
     }
 }
