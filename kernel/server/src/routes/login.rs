@@ -140,17 +140,48 @@ pub async fn set_language(
     Form(form): Form<LanguageForm>,
 ) -> PageResult {
     let lang = Language::parse(&form.lang).ok_or(AppError::BadRequest("unknown language"))?;
-    // Only same-site paths, so the form cannot be used as an open redirect.
-    let back = if form.return_to.starts_with('/')
-        && !form.return_to.starts_with("//")
-        && !form.return_to.contains('\\')
-    {
-        form.return_to.as_str()
-    } else {
-        "/"
-    };
+    let back = local_path(&form.return_to);
     Ok(see_other(
         back,
         Some(session::language_cookie(&state, lang)),
     ))
+}
+
+/// `to` if it is a path on this site, else `/`, so that no form can be
+/// used as an open redirect. Browsers drop tabs and newlines from a URL and
+/// read `\` as `/`, so `/\t/evil.example` would become `//evil.example`:
+/// a path with a control character, whitespace or backslash is refused, as
+/// is one that starts with `//` (another host) and anything not ASCII (a
+/// path this site links to is percent-encoded).
+fn local_path(to: &str) -> &str {
+    let safe = to.starts_with('/')
+        && !to.starts_with("//")
+        && to.len() <= 2048
+        && to.bytes().all(|b| b.is_ascii_graphic() && b != b'\\');
+    if safe { to } else { "/" }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::local_path;
+
+    #[test]
+    fn only_paths_on_this_site_are_returned_to() {
+        for ok in ["/", "/login", "/visits/abc?tab=notes#x", "/a%2F%2Fb"] {
+            assert_eq!(local_path(ok), ok);
+        }
+        for bad in [
+            "",
+            "login",
+            "//evil.example",
+            "/\\evil.example",
+            "/\t/evil.example",
+            "/\n/evil.example",
+            "/ /evil.example",
+            "https://evil.example/",
+            "/\u{202e}x",
+        ] {
+            assert_eq!(local_path(bad), "/", "{bad:?}");
+        }
+    }
 }

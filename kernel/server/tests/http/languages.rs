@@ -30,6 +30,18 @@ async fn swedish_by_default_english_on_request() {
         )
         .await;
     assert_eq!(res.location(), "/");
+    // Browsers drop the tab and the newline, which would leave `//evil…`;
+    // a newline must not break the response either.
+    for sneaky in ["/\t/evil.example", "/\n/evil.example", "/\\evil.example"] {
+        let res = b
+            .post("/language", &[("lang", "sv"), ("return_to", sneaky)])
+            .await;
+        assert_eq!(
+            (res.status, res.location()),
+            (StatusCode::SEE_OTHER, "/"),
+            "{sneaky:?}"
+        );
+    }
     let res = b.post("/language", &[("lang", "xx")]).await;
     assert_eq!(res.status, StatusCode::BAD_REQUEST);
 }
