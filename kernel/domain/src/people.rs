@@ -95,7 +95,7 @@ impl PersonName {
                 max: Self::MAX_CHARS,
             });
         }
-        if s.chars().any(char::is_control) {
+        if s.chars().any(|c| c.is_control() || is_invisible_format(c)) {
             return Err(NameError::BadCharacters);
         }
         Ok(Self(s.to_owned()))
@@ -104,6 +104,25 @@ impl PersonName {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+}
+
+/// Characters that change how the text around them is shown without being
+/// seen themselves: bidirectional overrides, embeddings and isolates (which
+/// can make a name read as another on a clinician's screen) and invisible
+/// spaces and marks. The zero-width (non-)joiner stays: names in Persian
+/// and Indic scripts need it.
+fn is_invisible_format(c: char) -> bool {
+    matches!(
+        c,
+        '\u{061C}'
+            | '\u{180E}'
+            | '\u{200B}'
+            | '\u{200E}'..='\u{200F}'
+            | '\u{202A}'..='\u{202E}'
+            | '\u{2060}'..='\u{2064}'
+            | '\u{2066}'..='\u{2069}'
+            | '\u{FEFF}'
+    )
 }
 
 impl fmt::Debug for PersonName {
@@ -215,6 +234,24 @@ mod tests {
             Err(NameError::TooLong { max: 100 })
         );
         assert_eq!(PersonName::parse("a\u{0}b"), Err(NameError::BadCharacters));
+        // A right-to-left override would show "Anna\u{202e}nossk" as
+        // another name; invisible marks hide in copies.
+        for sneaky in [
+            "Anna\u{202e}nossk",
+            "An\u{2066}na",
+            "An\u{200b}na",
+            "\u{feff}Anna",
+        ] {
+            assert_eq!(
+                PersonName::parse(sneaky),
+                Err(NameError::BadCharacters),
+                "{sneaky:?}"
+            );
+        }
+        assert!(
+            PersonName::parse("\u{645}\u{200c}\u{6cc}").is_ok(),
+            "a zero-width non-joiner is part of some names"
+        );
         assert_eq!(PersonName::parse(" Anna ").unwrap().as_str(), "Anna");
     }
 

@@ -33,6 +33,21 @@ async fn patients_update_their_own_contact_details() {
             tove.get("/me").await.body.contains("Tove Toll"),
             "nothing changed"
         );
+        // A right-to-left override would make the name read as another on
+        // a clinician's screen: refused like any other bad character.
+        let page = tove
+            .post(
+                "/me",
+                &[
+                    ("given_name", "Tove"),
+                    ("family_name", "Toll\u{202e}nossrep"),
+                    ("phone", ""),
+                    ("email", ""),
+                ],
+            )
+            .await;
+        assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY, "{backend:?}");
+        assert!(!tove.get("/me").await.body.contains('\u{202e}'));
 
         let page = tove
             .post(
