@@ -10,6 +10,7 @@ use tillit_domain::booking::{
     Actor as BookingActor, Booking, BookingAction, BookingFor, BookingStatus, Colleague,
     MobileNumber, VisitType, transition,
 };
+use tillit_domain::invitee::OnFileChoices;
 use tillit_domain::people::NewPerson;
 use tillit_domain::{Person, PersonId, Role, Timestamp};
 use tillit_store::{BookOutcome, NewBooking, RescheduleOutcome};
@@ -24,8 +25,9 @@ pub const MAX_COLLEAGUES: usize = 49;
 /// Who a booking is for.
 #[derive(Debug, Clone)]
 pub enum Invitee {
-    /// A patient given by personnummer, name and mobile number: matched if
-    /// they are in the tenant, created if not.
+    /// A patient given by personnummer, name and mobile number: created if
+    /// new, else matched by the rule of `tillit_domain::invitee` (the
+    /// record on file wins; changing it is an explicit choice).
     New {
         person: NewPerson,
         phone: MobileNumber,
@@ -69,6 +71,9 @@ pub struct Book {
     /// The clinician has seen that the time overlaps another booking of
     /// theirs and books anyway.
     pub accept_overlap: bool,
+    /// What the clinician chose to do to a patient on file when asked
+    /// ([`Conflict::PatientOnFile`]).
+    pub on_file: OnFileChoices,
 }
 
 /// Whether the clinician's profile is published (nobody can be booked
@@ -290,6 +295,7 @@ pub async fn book(env: Env<'_>, actor: &Actor, cmd: Book) -> Result<Booking, Err
                 event_id: env.ids.new_id(),
                 reminder_lead: env.rules.reminder_lead,
                 participants: checked.colleagues.iter().map(|c| c.id.clone()).collect(),
+                choices: cmd.on_file,
             },
             env.now,
         )
@@ -308,6 +314,14 @@ pub async fn book(env: Env<'_>, actor: &Actor, cmd: Book) -> Result<Booking, Err
             Ok(b)
         }
         BookOutcome::PatientInactive => Err(Error::invalid(Problem::PatientInactive)),
+        BookOutcome::NameDiffers => Err(Error::invalid(Problem::NameDiffers)),
+        BookOutcome::NeedsChoice {
+            removed,
+            other_phone,
+        } => Err(Error::Conflict(Conflict::PatientOnFile {
+            removed,
+            other_phone,
+        })),
         BookOutcome::NotAPatient => Err(Error::invalid(Problem::NotAPatient)),
         BookOutcome::NoSuchPerson => Err(Error::invalid(Problem::PatientUnknown)),
         BookOutcome::SlotTaken => Err(Error::invalid(Problem::SlotTaken)),

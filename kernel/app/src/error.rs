@@ -47,6 +47,9 @@ pub enum Problem {
     PatientInactive,
     /// The personnummer belongs to a member of staff.
     NotAPatient,
+    /// The name given is not the one on file for the personnummer (which
+    /// one is on file is not said).
+    NameDiffers,
     /// The colleague is the clinician themself.
     ColleagueIsSelf,
     /// Not an active clinician of the tenant.
@@ -80,6 +83,10 @@ pub enum Conflict {
     CannotStartNow,
     /// The visit is not in progress.
     NotInProgress,
+    /// The patient on file is removed, or has another mobile number: the
+    /// command may be repeated choosing to make them active again and/or
+    /// to replace the number (`Book::on_file`), which is logged.
+    PatientOnFile { removed: bool, other_phone: bool },
 }
 
 impl Error {

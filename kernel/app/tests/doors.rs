@@ -94,6 +94,7 @@ fn invite(start: Timestamp) -> Book {
         message: String::new(),
         colleagues: Vec::new(),
         accept_overlap: false,
+        on_file: Default::default(),
     }
 }
 

@@ -540,8 +540,8 @@ impl Colleague {
 pub enum BookingFor {
     /// Someone already in the tenant, by id.
     Existing(crate::PersonId),
-    /// A patient given by personnummer and name: matched if they exist
-    /// (and made active again if removed), created if not.
+    /// A patient given by personnummer and name: created if new, else
+    /// matched by the rule of [`crate::invitee`].
     Patient {
         person: crate::people::NewPerson,
         phone: MobileNumber,

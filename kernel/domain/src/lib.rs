@@ -14,6 +14,8 @@
 //! - [`access`]: what the patient-data access log records.
 //! - [`booking`]: the booking state machine, visit types, clinician profiles
 //!   and mobile numbers.
+//! - [`invitee`]: what inviting a patient already on file may do to their
+//!   record (name, mobile number, removed status).
 //! - [`events`]: which event the tenant's plugins hear about a booking change.
 //! - [`notify`]: which messages a change to a booking sends, and when;
 //!   what a message may say.
@@ -29,6 +31,7 @@ pub mod access;
 pub mod booking;
 pub mod events;
 pub mod ids;
+pub mod invitee;
 pub mod notify;
 pub mod people;
 pub mod personnummer;

@@ -4,8 +4,9 @@
 
 use std::time::Duration;
 
-use tillit_domain::access::AccessEvent;
+use tillit_domain::access::{AccessAction, AccessEvent};
 use tillit_domain::booking::{Booking, BookingFor, BookingListItem, BookingStatus, Colleague};
+use tillit_domain::invitee::{OnFile, OnFileChoices, invite_on_file};
 use tillit_domain::notify::BookingChange;
 use tillit_domain::{PersonId, PersonStatus, Role, Timestamp};
 
@@ -27,6 +28,8 @@ pub struct NewBooking<'a> {
     pub reminder_lead: Duration,
     /// Colleagues invited besides the responsible clinician.
     pub participants: Vec<PersonId>,
+    /// What to do to a patient on file, if the rule asks.
+    pub choices: OnFileChoices,
 }
 
 /// Who changes a booking: recorded in its history, and in the access log
@@ -56,6 +59,14 @@ pub enum BookOutcome {
     Booked(Booking),
     /// The patient exists here but is inactive: they cannot be invited.
     PatientInactive,
+    /// The name given is not the one on file for the personnummer.
+    NameDiffers,
+    /// The patient on file is removed, or has another mobile number, and
+    /// the command did not choose what to do about it.
+    NeedsChoice {
+        removed: bool,
+        other_phone: bool,
+    },
     /// The personnummer belongs to a member of staff, not a patient.
     NotAPatient,
     /// The chosen person is not in this tenant.
@@ -95,44 +106,104 @@ impl TenantStore<'_> {
         ) -> Result<i64> = read q::overlapping_bookings;
     }
 
-    /// Makes a booking in one transaction: finds or creates the patient
-    /// (making a removed patient active again), saves their mobile number,
-    /// inserts the booking, its first event and the access-log entry. Either
-    /// all of it happens or none of it.
+    /// Makes a booking in one transaction: creates the patient if new, or
+    /// matches the one on file by the rule of `tillit_domain::invitee`
+    /// (making them active again or saving their number only as chosen),
+    /// inserts the booking, its first event and the access-log entries.
+    /// Either all of it happens or none of it.
     pub async fn create_booking(&self, new: NewBooking<'_>, now: Timestamp) -> Result<BookOutcome> {
         let t = &self.tenant;
         let mut outcome = BookOutcome::NoSuchPerson;
         let booked: Option<(Booking, bool)> = in_transaction!(self.pool, |tx| 'body: {
+            let mut on_file_changes: Vec<&'static str> = Vec::new();
             let patient = match new.patient {
-                BookingFor::Existing(id) => q::person_by_id(&mut *tx, t, id).await?,
-                BookingFor::Patient { person, .. } => {
-                    q::insert_person_if_absent(&mut *tx, t, &new.new_patient_id, person, now)
-                        .await?;
-                    q::person_by_personnummer(&mut *tx, t, &person.personnummer).await?
+                BookingFor::Existing(id) => {
+                    let found = q::person_by_id(&mut *tx, t, id).await?;
+                    if let Some(found) = &found
+                        && found.status == PersonStatus::Removed
+                    {
+                        if !new.choices.reactivate {
+                            outcome = BookOutcome::NeedsChoice {
+                                removed: true,
+                                other_phone: false,
+                            };
+                            break 'body None;
+                        }
+                        q::set_person_status(&mut *tx, t, &found.id, PersonStatus::Active, now)
+                            .await?;
+                        on_file_changes.push("status");
+                    }
+                    found
+                }
+                BookingFor::Patient { person, phone } => {
+                    let created =
+                        q::insert_person_if_absent(&mut *tx, t, &new.new_patient_id, person, now)
+                            .await?;
+                    let Some(found) =
+                        q::person_by_personnummer(&mut *tx, t, &person.personnummer).await?
+                    else {
+                        break 'body None;
+                    };
+                    let set_phone = if created {
+                        true
+                    } else {
+                        let (phone_on_file, _) = q::contact_of(&mut *tx, t, &found.id).await?;
+                        match invite_on_file(
+                            &found,
+                            phone_on_file.as_deref(),
+                            person,
+                            phone,
+                            new.choices,
+                        ) {
+                            OnFile::Use {
+                                reactivate,
+                                set_phone,
+                            } => {
+                                if reactivate {
+                                    q::set_person_status(
+                                        &mut *tx,
+                                        t,
+                                        &found.id,
+                                        PersonStatus::Active,
+                                        now,
+                                    )
+                                    .await?;
+                                    on_file_changes.push("status");
+                                }
+                                if set_phone && phone_on_file.is_some() {
+                                    on_file_changes.push("contact");
+                                }
+                                set_phone
+                            }
+                            refused => {
+                                outcome = match refused {
+                                    OnFile::NameDiffers => BookOutcome::NameDiffers,
+                                    OnFile::NeedsChoice {
+                                        removed,
+                                        other_phone,
+                                    } => BookOutcome::NeedsChoice {
+                                        removed,
+                                        other_phone,
+                                    },
+                                    OnFile::Inactive => BookOutcome::PatientInactive,
+                                    _ => BookOutcome::NotAPatient,
+                                };
+                                break 'body None;
+                            }
+                        }
+                    };
+                    if set_phone {
+                        q::set_person_phone(&mut *tx, t, &found.id, phone, now).await?;
+                    }
+                    Some(found)
                 }
             };
             let Some(patient) = patient else {
                 break 'body None;
             };
-            if let BookingFor::Patient { .. } = new.patient
-                && patient.role != Role::Patient
-            {
-                outcome = BookOutcome::NotAPatient;
+            if patient.status == PersonStatus::Inactive {
+                outcome = BookOutcome::PatientInactive;
                 break 'body None;
-            }
-            match patient.status {
-                PersonStatus::Inactive => {
-                    outcome = BookOutcome::PatientInactive;
-                    break 'body None;
-                }
-                PersonStatus::Removed => {
-                    q::set_person_status(&mut *tx, t, &patient.id, PersonStatus::Active, now)
-                        .await?;
-                }
-                PersonStatus::Active => {}
-            }
-            if let BookingFor::Patient { phone, .. } = new.patient {
-                q::set_person_phone(&mut *tx, t, &patient.id, phone, now).await?;
             }
             let booking = Booking {
                 patient: patient.id.clone(),
@@ -156,16 +227,22 @@ impl TenantStore<'_> {
                 now,
             )
             .await?;
-            // Booking a patient changes their data: logged in the same transaction.
-            let access = AccessEvent {
-                actor: new.created_by.clone(),
-                actor_role: new.created_by_role,
-                patient: patient.id.clone(),
-                patient_personnummer: patient.personnummer.clone(),
-                action: tillit_domain::access::AccessAction::Create,
-                what: "booking",
-            };
-            q::insert_access_event(&mut *tx, t, &access, now).await?;
+            // Booking a patient changes their data, and so does making them
+            // active again or replacing their number: logged in the same
+            // transaction.
+            for (action, what) in std::iter::once((AccessAction::Create, "booking"))
+                .chain(on_file_changes.iter().map(|w| (AccessAction::Update, *w)))
+            {
+                let access = AccessEvent {
+                    actor: new.created_by.clone(),
+                    actor_role: new.created_by_role,
+                    patient: patient.id.clone(),
+                    patient_personnummer: patient.personnummer.clone(),
+                    action,
+                    what,
+                };
+                q::insert_access_event(&mut *tx, t, &access, now).await?;
+            }
             for p in &new.participants {
                 if *p != booking.clinician && *p != booking.patient {
                     q::insert_participant(&mut *tx, t, &booking.id, p, new.created_by, now).await?;

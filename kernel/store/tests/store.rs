@@ -637,6 +637,7 @@ mod bookings {
     use tillit_domain::booking::{
         Booking, BookingFor, BookingStatus, MobileNumber, VisitKind, VisitTypeSpec,
     };
+    use tillit_domain::invitee::OnFileChoices;
     use tillit_store::{BookOutcome, NewBooking, TenantStore};
 
     async fn setup(store: &Store) -> (TenantStore<'_>, PersonId, String) {
@@ -683,6 +684,16 @@ mod bookings {
     }
 
     async fn book(t: &TenantStore<'_>, who: &BookingFor, b: Booking, by: &PersonId) -> BookOutcome {
+        book_choosing(t, who, b, by, OnFileChoices::default()).await
+    }
+
+    async fn book_choosing(
+        t: &TenantStore<'_>,
+        who: &BookingFor,
+        b: Booking,
+        by: &PersonId,
+        choices: OnFileChoices,
+    ) -> BookOutcome {
         let id = b.id.clone();
         t.create_booking(
             NewBooking {
@@ -694,6 +705,7 @@ mod bookings {
                 event_id: format!("e-{id}"),
                 reminder_lead: LEAD,
                 participants: Vec::new(),
+                choices,
             },
             T0,
         )
@@ -789,7 +801,7 @@ mod bookings {
     }
 
     #[tokio::test]
-    async fn inactive_patients_and_staff_cannot_be_booked_and_removed_ones_come_back() {
+    async fn inactive_patients_and_staff_cannot_be_booked_and_removed_ones_come_back_when_chosen() {
         for backend in BACKENDS {
             let db = TestDb::new(backend);
             let store = store_with_tenants(&db).await;
@@ -847,12 +859,35 @@ mod bookings {
             )
             .await
             .unwrap();
+            let again = || draft("b4", &karin, at.plus(Duration::from_secs(3600)));
+            for who in [
+                new_patient("200002292381"),
+                BookingFor::Existing(b.patient.clone()),
+            ] {
+                assert_eq!(
+                    book(&alfa, &who, again(), &karin).await,
+                    BookOutcome::NeedsChoice {
+                        removed: true,
+                        other_phone: false
+                    },
+                    "{backend:?}: not brought back unasked"
+                );
+            }
+            assert_eq!(
+                alfa.person(&b.patient).await.unwrap().unwrap().status,
+                PersonStatus::Removed
+            );
+            let reactivate = OnFileChoices {
+                reactivate: true,
+                replace_phone: false,
+            };
             assert!(matches!(
-                book(
+                book_choosing(
                     &alfa,
                     &new_patient("200002292381"),
-                    draft("b4", &karin, at.plus(Duration::from_secs(3600))),
-                    &karin
+                    again(),
+                    &karin,
+                    reactivate
                 )
                 .await,
                 BookOutcome::Booked(_)

@@ -97,6 +97,7 @@ impl From<tillit_app::Error> for AppError {
                 Conflict::ChangedMeanwhile => "changed concurrently",
                 Conflict::CannotStartNow => "the visit cannot be started now",
                 Conflict::NotInProgress => "the visit is not in progress",
+                Conflict::PatientOnFile { .. } => "the patient on file needs a choice",
             }),
             Error::Store(e) => e.into(),
         }

@@ -67,6 +67,7 @@ impl FieldErrors {
                     self.add(fields.patient_state, "booking.patient_inactive")
                 }
                 Problem::NotAPatient => self.add(fields.patient_state, "booking.not_a_patient"),
+                Problem::NameDiffers => self.add("given_name", "booking.name_differs"),
                 Problem::ColleagueIsSelf => self.add("colleague_id", "booking.self"),
                 Problem::ColleagueUnknown => {
                     self.add(fields.colleague.0, fields.colleague.1);

@@ -19,6 +19,7 @@ use tillit_domain::booking::{
     Actor as BookingActor, Booking, BookingAction, BookingListItem, BookingStatus, MobileNumber,
     ProfileFacts, VisitType, transition,
 };
+use tillit_domain::invitee::OnFileChoices;
 use tillit_domain::people::NewPerson;
 use tillit_domain::time::LocalTimeError;
 use tillit_domain::{Person, PersonId, PersonName, Personnummer, Role, Timestamp};
@@ -58,6 +59,10 @@ pub struct InviteForm {
     message: String,
     /// Present when "Boka nu" was pressed.
     book_now: Option<String>,
+    /// Present when the clinician chose to make a removed patient active.
+    reactivate: Option<String>,
+    /// Present when the clinician chose to replace the number on file.
+    replace_phone: Option<String>,
     /// Present when the clinician accepts a double booking.
     confirm_overlap: Option<String>,
 }
@@ -136,7 +141,7 @@ struct InvitePage<'a> {
     colleagues: Vec<PersonChoice<'a>>,
     form: InviteFormView<'a>,
     errors: Value,
-    overlap: bool,
+    asks: Asks,
     message_max: usize,
 }
 
@@ -159,7 +164,7 @@ async fn render_invite(
     me: &Actor,
     form: &InviteForm,
     errors: &FieldErrors,
-    overlap: bool,
+    asks: Asks,
     status: StatusCode,
 ) -> PageResult {
     let store = p.store();
@@ -227,7 +232,7 @@ async fn render_invite(
             message: &form.message,
         },
         errors: errors.to_json(),
-        overlap,
+        asks,
         message_max: MESSAGE_MAX,
     };
     Ok((status, p.page("booking_new", page)?).into_response())
@@ -239,7 +244,7 @@ pub async fn new_form(p: Portal, Clinician(me): Clinician) -> PageResult {
         &me,
         &InviteForm::default(),
         &FieldErrors::default(),
-        false,
+        Asks::default(),
         StatusCode::OK,
     )
     .await
@@ -277,17 +282,23 @@ pub async fn create(
         message: form.message.clone(),
         colleagues: Vec::new(),
         accept_overlap: form.confirm_overlap.is_some(),
+        on_file: OnFileChoices {
+            reactivate: form.reactivate.is_some(),
+            replace_phone: form.replace_phone.is_some(),
+        },
     };
     let store = p.store();
     let outcome = uc::book(p.env(&store), &me, cmd).await;
-    let (status, overlap) = match outcome {
+    let (status, asks) = match outcome {
         Ok(_) => return Ok(Redirect::to("/bookings?done=created").into_response()),
         Err(tillit_app::Error::Conflict(Conflict::NotPublished)) => {
             // The page says what is missing; the fields do not matter yet.
             errors = FieldErrors::default();
-            (StatusCode::CONFLICT, false)
+            (StatusCode::CONFLICT, Asks::default())
         }
-        Err(tillit_app::Error::Conflict(Conflict::Overlap)) => (StatusCode::CONFLICT, true),
+        Err(tillit_app::Error::Conflict(c)) if Asks::of(c).is_some() => {
+            (StatusCode::CONFLICT, Asks::of(c).unwrap_or_default())
+        }
         Err(tillit_app::Error::Invalid(problems)) => {
             let existing = form.who == "existing";
             let patient = if existing {
@@ -303,11 +314,42 @@ pub async fn create(
                     colleague: ("colleague_id", "field.required"),
                 },
             );
-            (invalid_status(&problems), false)
+            (invalid_status(&problems), Asks::default())
         }
         Err(e) => return Err(e.into()),
     };
-    render_invite(&p, &me, &form, &errors, overlap, status).await
+    render_invite(&p, &me, &form, &errors, asks, status).await
+}
+
+/// What a booking form asks the clinician before it books: to accept an
+/// overlap with their own time, to make a removed patient active again, to
+/// replace the mobile number on file.
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub(crate) struct Asks {
+    pub overlap: bool,
+    pub removed: bool,
+    pub other_phone: bool,
+}
+
+impl Asks {
+    /// The question a conflict puts to the clinician, if it is one.
+    pub(crate) fn of(c: Conflict) -> Option<Self> {
+        match c {
+            Conflict::Overlap => Some(Self {
+                overlap: true,
+                ..Self::default()
+            }),
+            Conflict::PatientOnFile {
+                removed,
+                other_phone,
+            } => Some(Self {
+                removed,
+                other_phone,
+                ..Self::default()
+            }),
+            _ => None,
+        }
+    }
 }
 
 /// A taken slot is a conflict with another booking; every other problem

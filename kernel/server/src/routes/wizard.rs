@@ -22,13 +22,15 @@ use tillit_app::bookings as uc;
 use tillit_app::{Actor, Conflict, Problem};
 use tillit_domain::access::AccessAction;
 use tillit_domain::booking::Colleague;
+use tillit_domain::invitee::OnFileChoices;
 use tillit_domain::{PersonId, Timestamp};
 
 use crate::http::extract::{Clinician, Portal};
 use crate::http::forms::{FieldErrors, ProblemFields, log_access_all};
 use crate::http::render::PageResult;
+
 use crate::routes::bookings::{
-    PersonChoice, VisitTypeChoice, WhoFields, invitees, parse_start, parse_who, published,
+    Asks, PersonChoice, VisitTypeChoice, WhoFields, invitees, parse_start, parse_who, published,
 };
 
 /// Every answer so far: each step posts them all back.
@@ -71,6 +73,8 @@ pub struct WizardForm {
     #[serde(default)]
     role: String,
     confirm_overlap: Option<String>,
+    reactivate: Option<String>,
+    replace_phone: Option<String>,
 }
 
 impl WizardForm {
@@ -124,6 +128,10 @@ impl WizardForm {
                 Vec::new()
             },
             accept_overlap: self.confirm_overlap.is_some(),
+            on_file: OnFileChoices {
+                reactivate: self.reactivate.is_some(),
+                replace_phone: self.replace_phone.is_some(),
+            },
         }
     }
 }
@@ -139,7 +147,7 @@ pub async fn start(p: Portal, Clinician(me): Clinician) -> PageResult {
         &form,
         1,
         &FieldErrors::default(),
-        false,
+        Asks::default(),
         StatusCode::OK,
     )
     .await
@@ -157,7 +165,7 @@ pub async fn post(
             &form,
             1,
             &FieldErrors::default(),
-            false,
+            Asks::default(),
             StatusCode::CONFLICT,
         )
         .await;
@@ -174,10 +182,10 @@ pub async fn post(
     match (form.step, verb.as_str()) {
         (2 | 3, "back") => {
             let to = form.step - 1;
-            return render(&p, &me, &form, to, &errors, false, StatusCode::OK).await;
+            return render(&p, &me, &form, to, &errors, Asks::default(), StatusCode::OK).await;
         }
         (2, "search") => {
-            return render(&p, &me, &form, 2, &errors, false, StatusCode::OK).await;
+            return render(&p, &me, &form, 2, &errors, Asks::default(), StatusCode::OK).await;
         }
         (2, "add") => {
             let mut chosen = form.chosen();
@@ -192,12 +200,12 @@ pub async fn post(
             } else {
                 StatusCode::UNPROCESSABLE_ENTITY
             };
-            return render(&p, &me, &form, 2, &errors, false, status).await;
+            return render(&p, &me, &form, 2, &errors, Asks::default(), status).await;
         }
         (2, "remove") => {
             let chosen: Vec<String> = form.chosen().into_iter().filter(|c| *c != target).collect();
             form.colleagues = chosen.join(",");
-            return render(&p, &me, &form, 2, &errors, false, StatusCode::OK).await;
+            return render(&p, &me, &form, 2, &errors, Asks::default(), StatusCode::OK).await;
         }
         _ => {}
     }
@@ -212,13 +220,13 @@ pub async fn post(
             &form,
             1,
             &errors,
-            false,
+            Asks::default(),
             StatusCode::UNPROCESSABLE_ENTITY,
         )
         .await;
     }
     if form.step == 1 {
-        return render(&p, &me, &form, 2, &errors, false, StatusCode::OK).await;
+        return render(&p, &me, &form, 2, &errors, Asks::default(), StatusCode::OK).await;
     }
     let cmd = form.command(true, &mut errors);
     let (_, problems) = uc::check(env, &me, &cmd).await?;
@@ -230,31 +238,32 @@ pub async fn post(
             &form,
             2,
             &errors,
-            false,
+            Asks::default(),
             StatusCode::UNPROCESSABLE_ENTITY,
         )
         .await;
     }
     if form.step == 2 || form.action != "send" {
-        return render(&p, &me, &form, 3, &errors, false, StatusCode::OK).await;
+        return render(&p, &me, &form, 3, &errors, Asks::default(), StatusCode::OK).await;
     }
-    let (step, status, overlap) = match uc::book(env, &me, cmd).await {
+    let none = Asks::default();
+    let (step, status, asks) = match uc::book(env, &me, cmd).await {
         Ok(_) => return Ok(Redirect::to("/bookings?done=created").into_response()),
-        Err(tillit_app::Error::Conflict(Conflict::Overlap)) => (3, StatusCode::CONFLICT, true),
-        Err(tillit_app::Error::Conflict(Conflict::NotPublished)) => {
-            (1, StatusCode::CONFLICT, false)
+        Err(tillit_app::Error::Conflict(c)) if Asks::of(c).is_some() => {
+            (3, StatusCode::CONFLICT, Asks::of(c).unwrap_or_default())
         }
+        Err(tillit_app::Error::Conflict(Conflict::NotPublished)) => (1, StatusCode::CONFLICT, none),
         Err(tillit_app::Error::Invalid(problems)) => {
             errors.add_problems(&problems, ProblemFields::WIZARD);
             if problems.contains(&Problem::SlotTaken) {
-                (1, StatusCode::CONFLICT, false)
+                (1, StatusCode::CONFLICT, none)
             } else {
-                (2, StatusCode::UNPROCESSABLE_ENTITY, false)
+                (2, StatusCode::UNPROCESSABLE_ENTITY, none)
             }
         }
         Err(e) => return Err(e.into()),
     };
-    render(&p, &me, &form, step, &errors, overlap, status).await
+    render(&p, &me, &form, step, &errors, asks, status).await
 }
 
 /// A colleague, found or chosen.
@@ -316,7 +325,7 @@ struct WizardPage<'a> {
     when: String,
     form: WizardFormView<'a>,
     errors: Value,
-    overlap: bool,
+    asks: Asks,
 }
 
 /// The answers so far, to show again and to post back.
@@ -366,7 +375,7 @@ async fn render(
     form: &WizardForm,
     step: u8,
     errors: &FieldErrors,
-    overlap: bool,
+    asks: Asks,
     status: StatusCode,
 ) -> PageResult {
     let me = &actor.person;
@@ -480,7 +489,7 @@ async fn render(
         when,
         form: WizardFormView::of(form),
         errors: errors.to_json(),
-        overlap,
+        asks,
     };
     Ok((status, p.page("booking_group", page)?).into_response())
 }

@@ -134,6 +134,7 @@ async fn a_clinician_invites_a_patient_who_confirms() {
         // (when the clinician insists) a clear refusal for the taken slot.
         let mut again = invite("0701234568", "20000229-2381", tomorrow.clone(), "10:00");
         again[3] = ("given_name", "Tove".to_owned());
+        again[4] = ("family_name", "Toll".to_owned());
         let page = karin.post("/bookings", &as_refs(&post(&again))).await;
         assert_eq!(page.status, StatusCode::CONFLICT);
         assert!(page.body.contains("överlappar"));
@@ -259,13 +260,16 @@ async fn the_overview_and_changing_the_time_of_a_visit() {
             .to_stockholm()
             .date()
             .to_string();
-        for (pnr, given, time) in [("19850707-1119", "Sara", "10:00"), (TOVE, "Tove", "11:00")] {
+        for (pnr, given, family, time) in [
+            ("19850707-1119", "Sara", "Test", "10:00"),
+            (TOVE, "Tove", "Toll", "11:00"),
+        ] {
             let f = [
                 ("who", "new"),
                 ("phone", "0701234567"),
                 ("personnummer", pnr),
                 ("given_name", given),
-                ("family_name", "Test"),
+                ("family_name", family),
                 ("visit_type_id", vt.as_str()),
                 ("date", tomorrow.as_str()),
                 ("time", time),
@@ -380,6 +384,176 @@ async fn the_overview_and_changing_the_time_of_a_visit() {
         assert!(
             log.iter().any(|e| e.what == "booking.time")
                 && log.iter().any(|e| e.what == "overview")
+        );
+    }
+}
+
+/// [2.2] finding 1: the invite form's "new patient" with the personnummer
+/// of a patient on file never silently changes their record. Tove has set
+/// her own number; Karin invites her personnummer with another name (refused,
+/// without learning the name on file), then with another number (asked,
+/// nothing changed until she chooses, then changed and logged). A removed
+/// patient comes back only when chosen, and that is logged too.
+#[tokio::test]
+async fn inviting_a_patient_on_file_changes_their_record_only_when_chosen() {
+    use tillit_domain::PersonStatus;
+    for backend in BACKENDS {
+        let app = TestApp::new(backend).await;
+        let demo = app.state.store.tenant(TenantId::parse("demo").unwrap());
+        let tove_pnr = Personnummer::parse(TOVE).unwrap();
+        let tove = person_id(&app, TOVE).await;
+        let mut patient = app.browser("demo.localhost");
+        patient.login(TOVE).await;
+        let page = patient
+            .post(
+                "/me",
+                &[
+                    ("given_name", "Tove"),
+                    ("family_name", "Toll"),
+                    ("phone", "070-111 22 33"),
+                    ("email", ""),
+                ],
+            )
+            .await;
+        assert!(page.status.is_redirection() || page.status == StatusCode::OK);
+        let phone = || async { demo.contact_of(&tove).await.unwrap().0 };
+        assert_eq!(phone().await.as_deref(), Some("+46701112233"));
+
+        let mut karin = app.browser("demo.localhost");
+        karin.login(KARIN).await;
+        publish_profile(&mut karin).await;
+        let vt = visit_type_id(&karin.get("/bookings/new").await);
+        let date = app
+            .clock
+            .now()
+            .plus(24 * HOUR)
+            .to_stockholm()
+            .date()
+            .to_string();
+        let form =
+            |given: &'static str, phone: &'static str, extra: &[(&'static str, &'static str)]| {
+                let mut f = vec![
+                    ("who", "new".to_owned()),
+                    ("phone", phone.to_owned()),
+                    ("personnummer", TOVE.to_owned()),
+                    ("given_name", given.to_owned()),
+                    ("family_name", "Toll".to_owned()),
+                    ("visit_type_id", vt.clone()),
+                    ("date", date.clone()),
+                    ("time", "10:00".to_owned()),
+                ];
+                for (k, v) in extra {
+                    f.retain(|(key, _)| key != k);
+                    f.push((*k, (*v).to_owned()));
+                }
+                f
+            };
+        let bookings = || async {
+            demo.bookings_of(&tove, app.clock.now())
+                .await
+                .unwrap()
+                .len()
+        };
+
+        // Another name: refused on the name field, and the name on file is
+        // nowhere on the page.
+        let page = karin
+            .post("/bookings", &as_refs(&form("Mallory", "0739999999", &[])))
+            .await;
+        assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY, "{backend:?}");
+        assert!(
+            page.body
+                .contains("stämmer inte med det som finns registrerat")
+        );
+        assert!(
+            !page.body.contains("Tove"),
+            "{backend:?}: the name on file leaked"
+        );
+        assert_eq!(bookings().await, 0);
+
+        // The right name but another number: asked, nothing changed.
+        let page = karin
+            .post("/bookings", &as_refs(&form("tove", "0739999999", &[])))
+            .await;
+        assert_eq!(page.status, StatusCode::CONFLICT, "{backend:?}");
+        assert!(page.body.contains("id=\"replace-phone\""));
+        assert!(!page.body.contains("070-111") && !page.body.contains("+46701112233"));
+        assert_eq!(phone().await.as_deref(), Some("+46701112233"));
+        assert_eq!(bookings().await, 0);
+
+        // The number on file: booked, nothing asked.
+        let page = karin
+            .post(
+                "/bookings",
+                &as_refs(&form("Tove", "+46 70 111 22 33", &[])),
+            )
+            .await;
+        assert_eq!(page.status, StatusCode::SEE_OTHER, "{backend:?}");
+        assert_eq!(bookings().await, 1);
+        // Another number, chosen: replaced, and logged.
+        let page = karin
+            .post(
+                "/bookings",
+                &as_refs(&form(
+                    "Tove",
+                    "0739999999",
+                    &[("time", "11:00"), ("replace_phone", "1")],
+                )),
+            )
+            .await;
+        assert_eq!(page.status, StatusCode::SEE_OTHER, "{backend:?}");
+        assert_eq!(phone().await.as_deref(), Some("+46739999999"));
+
+        // Removed: asked, then brought back when chosen.
+        let mut ada = app.browser("demo.localhost");
+        ada.login(ADA).await;
+        ada.post(
+            &format!("/admin/people/{tove}/status"),
+            &[("status", "removed")],
+        )
+        .await;
+        let page = karin
+            .post(
+                "/bookings",
+                &as_refs(&form("Tove", "0739999999", &[("time", "12:00")])),
+            )
+            .await;
+        assert_eq!(page.status, StatusCode::CONFLICT, "{backend:?}");
+        assert!(
+            page.body.contains("id=\"reactivate\"") && !page.body.contains("id=\"replace-phone\"")
+        );
+        let status = || async { demo.person(&tove).await.unwrap().unwrap().status };
+        assert_eq!(status().await, PersonStatus::Removed);
+        let page = karin
+            .post(
+                "/bookings",
+                &as_refs(&form(
+                    "Tove",
+                    "0739999999",
+                    &[("time", "12:00"), ("reactivate", "1")],
+                )),
+            )
+            .await;
+        assert_eq!(page.status, StatusCode::SEE_OTHER, "{backend:?}");
+        assert_eq!(status().await, PersonStatus::Active);
+
+        let karin_id = person_id(&app, KARIN).await;
+        let mut by_karin: Vec<(String, String)> = demo
+            .access_log_for(&tove_pnr)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|e| e.actor_id == karin_id.as_str() && e.action.as_str() == "update")
+            .map(|e| (e.action.as_str().to_owned(), e.what.clone()))
+            .collect();
+        by_karin.sort();
+        assert_eq!(
+            by_karin,
+            [
+                ("update".to_owned(), "contact".to_owned()),
+                ("update".to_owned(), "status".to_owned())
+            ],
+            "{backend:?}"
         );
     }
 }

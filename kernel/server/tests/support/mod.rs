@@ -358,6 +358,7 @@ pub async fn book_visit(
                 new_patient_id: tillit_domain::PersonId::new("unused"),
                 event_id: format!("{id}-created"),
                 reminder_lead: 30 * MINUTE,
+                choices: Default::default(),
                 participants,
             },
             app.clock.now(),
