@@ -6,7 +6,7 @@
 use std::collections::HashSet;
 
 use tillit_domain::access::{AccessAction, AccessEvent};
-use tillit_domain::{Person, PersonId, Personnummer, Role};
+use tillit_domain::{Person, PersonId, Personnummer, Role, Timestamp};
 
 use crate::{Actor, Env, Error};
 
@@ -47,4 +47,36 @@ pub async fn log_people_read<'p>(
 ) -> Result<(), Error> {
     let subjects = people.into_iter().map(|p| (&p.id, &p.personnummer, p.role));
     log(env, actor, subjects, AccessAction::Read, what).await
+}
+
+/// The patients whose data a call by `actor` outside a visit could show
+/// or change (a plugin's route or page, say): for a clinician, every
+/// patient of a visit they hold or were invited to, past or coming; for an
+/// administrator, every patient of the tenant; a patient's own data is
+/// not logged. The door logs a read or change of each of them whom the
+/// call names.
+pub async fn reachable_patients(env: Env<'_>, actor: &Actor) -> Result<Vec<Person>, Error> {
+    let me = &actor.person;
+    let patients = env.store.people(Role::Patient).await?;
+    Ok(match me.role {
+        Role::Patient => Vec::new(),
+        Role::Administrator => patients,
+        Role::Clinician => {
+            let mut mine: HashSet<PersonId> = HashSet::new();
+            for item in env.store.bookings_of(&me.id, Timestamp(0)).await? {
+                mine.insert(item.booking.patient);
+            }
+            for item in env
+                .store
+                .bookings_as_participant(&me.id, Timestamp(0))
+                .await?
+            {
+                mine.insert(item.booking.patient);
+            }
+            patients
+                .into_iter()
+                .filter(|p| mine.contains(&p.id))
+                .collect()
+        }
+    })
 }

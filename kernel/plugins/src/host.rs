@@ -556,6 +556,30 @@ impl PluginHost {
             .cloned()
     }
 
+    /// Which of `candidates` are named, by `plugin`'s reference for them,
+    /// in any of `texts` (a request's path, query and body, a response): how
+    /// the kernel learns whom a call outside a visit was about, to log it.
+    /// No MAC is computed unless some text holds a reference at all.
+    pub fn named_in<'c>(
+        &self,
+        tenant: &TenantId,
+        plugin: &str,
+        candidates: impl IntoIterator<Item = &'c PersonId>,
+        texts: &[&[u8]],
+    ) -> Vec<&'c PersonId> {
+        let found: std::collections::HashSet<&str> = texts
+            .iter()
+            .flat_map(|t| crate::refs::person_refs_in(t))
+            .collect();
+        if found.is_empty() {
+            return Vec::new();
+        }
+        candidates
+            .into_iter()
+            .filter(|p| found.contains(self.person_ref(tenant, plugin, p).as_str()))
+            .collect()
+    }
+
     /// How `plugin` sees `person` in `tenant`.
     pub fn person_ref(&self, tenant: &TenantId, plugin: &str, person: &PersonId) -> String {
         self.services.pseudonyms.person(tenant, plugin, person)

@@ -12,6 +12,7 @@
 //! ([`crate::PluginHost::participant`]), which is all it needs to deliver
 //! live messages or show a profile.
 
+use std::collections::HashSet;
 use std::fmt;
 
 use hmac::{Hmac, Mac};
@@ -132,6 +133,17 @@ impl Pseudonyms {
 
 const HEX: &[u8; 16] = b"0123456789abcdef";
 
+/// The person references in `text`: each `p` and 32 hex digits standing
+/// alone (not part of a longer word of `a-z 0-9 _ -`), as a plugin would
+/// put one in a URL, a form or JSON. Cheap: no MAC is computed.
+pub(crate) fn person_refs_in(text: &[u8]) -> HashSet<&str> {
+    let word = |b: u8| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-';
+    text.split(|b| !word(*b))
+        .filter(|w| w.len() == 33 && w[0] == b'p' && w[1..].iter().all(|b| HEX.contains(b)))
+        .filter_map(|w| std::str::from_utf8(w).ok())
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -158,6 +170,34 @@ mod tests {
                 .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
         );
         assert!(!a.contains(anna.as_str()));
+    }
+
+    #[test]
+    fn references_are_found_standing_alone_in_any_text() {
+        let p = Pseudonyms::new(&RefKey::new(vec![7; 32]).unwrap());
+        let r = p.person(&tenant("demo"), "notes", &PersonId::new("tove"));
+        let texts = [
+            format!("/note?patient={r}"),
+            format!("{{\"patient\":\"{r}\",\"text\":\"x\"}}"),
+            format!("_csrf=t&patient={r}&text=a"),
+            format!("<li data-p=\"{r}\">"),
+        ];
+        for t in &texts {
+            assert_eq!(
+                person_refs_in(t.as_bytes()).into_iter().collect::<Vec<_>>(),
+                [r.as_str()],
+                "{t}"
+            );
+        }
+        for t in [
+            format!("x{r}"),
+            format!("{r}0"),
+            format!("{r}_a"),
+            r[..32].to_owned(),
+            r.to_uppercase(),
+        ] {
+            assert!(person_refs_in(t.as_bytes()).is_empty(), "{t}");
+        }
     }
 
     #[test]

@@ -245,6 +245,92 @@ async fn private_notes_are_the_writing_clinicians_alone() {
     }
 }
 
+/// [2.2] finding 2: a note read or written outside a visit (no
+/// `X-Tillit-Visit`) is logged as it is in one, however the patient's
+/// reference is written (query, form, JSON with escapes), and also when
+/// the plugin's answer is a conflict that shows the current note.
+#[tokio::test]
+async fn notes_outside_a_visit_are_access_logged_too() {
+    for backend in BACKENDS {
+        let app = TestApp::new(backend).await;
+        let mut karin = app.browser("demo.localhost");
+        karin.login(KARIN).await;
+        publish_profile(&mut karin).await;
+        started(&app, "o1", 5).await;
+        let room = karin.get("/visits/o1/room").await;
+        let tove_ref = patient_ref(&room.body);
+        let demo = app
+            .state
+            .store
+            .tenant(tillit_domain::TenantId::parse("demo").unwrap());
+        let karin_id = person_id(&app, KARIN).await;
+        let logged = || async {
+            demo.access_log_for(&tillit_domain::Personnummer::parse(TOVE).unwrap())
+                .await
+                .unwrap()
+                .into_iter()
+                .filter(|e| e.actor_id == karin_id.as_str() && e.what == "plugin")
+                .map(|e| e.action)
+                .collect::<Vec<_>>()
+        };
+        let before = logged().await.len();
+
+        let (status, saved) = call(
+            &mut karin,
+            "PUT",
+            "/plugins/notes/note",
+            None,
+            &[
+                ("patient", &tove_ref),
+                ("text", "Utanför besöket."),
+                ("base_version", "0"),
+            ],
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{backend:?}: {saved}");
+        assert_eq!(
+            logged().await[before..],
+            ["update"],
+            "{backend:?}: the write"
+        );
+
+        let (status, read) = call(
+            &mut karin,
+            "GET",
+            &format!("/plugins/notes/note?patient={tove_ref}"),
+            None,
+            &[],
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(read["text"], "Utanför besöket.");
+        assert_eq!(
+            logged().await[before..],
+            ["update", "read"],
+            "{backend:?}: the read"
+        );
+
+        // JSON with the reference's first letter escaped, and a stale
+        // version: the conflict answer shows the note, so it is logged.
+        let escaped = format!("\\u0070{}", &tove_ref[1..]);
+        let body = format!(r#"{{"patient":"{escaped}","text":"x","base_version":0}}"#);
+        let mut req = karin
+            .request("PUT", "/plugins/notes/note")
+            .header("accept", "application/json")
+            .header("content-type", "application/json");
+        if let Some(token) = karin.csrf.clone() {
+            req = req.header("x-csrf-token", token);
+        }
+        let page = karin.send(req.body(Body::from(body)).unwrap()).await;
+        assert_eq!(page.status, StatusCode::CONFLICT, "{}", page.body);
+        assert_eq!(
+            logged().await[before..],
+            ["update", "read", "update"],
+            "{backend:?}: the escaped reference"
+        );
+    }
+}
+
 /// In a real browser: Karin writes in the room's notes tab, saves with the
 /// button, and the note is there when the room is opened again; Tove's
 /// room has no notes tab.

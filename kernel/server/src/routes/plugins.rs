@@ -5,20 +5,18 @@
 //! Plugin errors become HTTP here and nowhere else ([`call_error`]).
 
 use axum::body::Bytes;
-use axum::extract::{Path as UrlPath, RawQuery, State};
+use axum::extract::{Path as UrlPath, RawQuery};
 use axum::http::{HeaderMap, HeaderValue, Method as HttpMethod, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use serde_json::json;
+use tillit_domain::Person;
 use tillit_domain::access::AccessAction;
-use tillit_domain::{Person, Role};
 use tillit_plugins::{CallContext, CallError, HttpRequest, Method, Slot};
 
 use crate::http::error::AppError;
 use crate::http::extract::Portal;
 use crate::http::forms::log_access_all;
-use crate::http::session::Ctx;
-use crate::state::AppState;
 
 /// A plugin's page's data: the plugin's HTML, rendered with the kernel's
 /// escaping, inside the theme's layout.
@@ -82,21 +80,33 @@ pub async fn route(
         caller: Some(crate::plugins::caller(ctx, &me)),
         visit,
     };
+    // Kept to learn whom a call outside a visit was about.
+    let asked: Vec<Vec<u8>> = if visit_id.is_none() && me.role.is_staff() {
+        asked_texts(&request)
+    } else {
+        Vec::new()
+    };
     match state.plugins.handle_http(&call, &plugin, request).await {
         Ok(called) => {
-            // What a clinician reads or writes in a visit is about its
-            // patients: access-logged, as every read of patient data is.
-            if me.role == Role::Clinician && called.value.status < 400 {
-                let patients: Vec<&Person> =
-                    people.iter().filter(|p| p.role == Role::Patient).collect();
-                if !patients.is_empty() {
-                    let action = if method == Method::Get {
-                        AccessAction::Read
-                    } else {
-                        AccessAction::Update
-                    };
-                    log_access_all(&p, &me, patients, action, "plugin").await?;
-                }
+            // Whatever a member of staff reads or changes through a plugin
+            // is about patients: in a visit, its patients; elsewhere, the
+            // patients the call names (by the plugin's reference for them,
+            // in the request or the answer). Logged before the answer goes
+            // out, whatever its status (a conflict can carry the data too).
+            if me.role.is_staff() {
+                let action = if method == Method::Get {
+                    AccessAction::Read
+                } else {
+                    AccessAction::Update
+                };
+                let concerned = if visit_id.is_some() {
+                    people
+                } else {
+                    let mut texts: Vec<&[u8]> = asked.iter().map(Vec::as_slice).collect();
+                    texts.push(&called.value.body);
+                    named_patients(&p, &me, &plugin, &texts).await?
+                };
+                log_access_all(&p, &me, &concerned, action, "plugin").await?;
             }
             if let Some(id) = &visit_id {
                 let room = crate::routes::room::room_key(&ctx.tenant.id, id);
@@ -119,6 +129,60 @@ pub async fn route(
             Ok(response)
         }
         Err(e) => Ok(call_error(&e)),
+    }
+}
+
+/// The patients `me` may reach whom `texts` name by `plugin`'s reference
+/// for them: whom a call outside a visit was about.
+async fn named_patients(
+    p: &Portal,
+    me: &Person,
+    plugin: &str,
+    texts: &[&[u8]],
+) -> Result<Vec<Person>, AppError> {
+    let store = p.store();
+    let actor = tillit_app::Actor::portal(me.clone());
+    let reachable = tillit_app::access::reachable_patients(p.env(&store), &actor).await?;
+    let named = p.state.plugins.named_in(
+        &p.ctx.tenant.id,
+        plugin,
+        reachable.iter().map(|r| &r.id),
+        texts,
+    );
+    let named: Vec<tillit_domain::PersonId> = named.into_iter().cloned().collect();
+    Ok(reachable
+        .into_iter()
+        .filter(|r| named.contains(&r.id))
+        .collect())
+}
+
+/// What a request says, as a plugin may read it: the path, the query's
+/// values (already decoded), the body as sent, and the body decoded as a
+/// form and as JSON strings, so a reference written with escapes is still
+/// seen.
+fn asked_texts(request: &HttpRequest) -> Vec<Vec<u8>> {
+    let mut texts = vec![request.path.clone().into_bytes(), request.body.clone()];
+    texts.extend(request.query.iter().map(|(_, v)| v.clone().into_bytes()));
+    if let Ok(form) = serde_urlencoded::from_bytes::<Vec<(String, String)>>(&request.body) {
+        texts.extend(form.into_iter().map(|(_, v)| v.into_bytes()));
+    }
+    if let Ok(json) = serde_json::from_slice::<serde_json::Value>(&request.body) {
+        let mut strings = Vec::new();
+        json_strings(&json, &mut strings);
+        texts.push(strings.join(" ").into_bytes());
+    }
+    texts
+}
+
+fn json_strings<'v>(v: &'v serde_json::Value, out: &mut Vec<&'v str>) {
+    match v {
+        serde_json::Value::String(s) => out.push(s),
+        serde_json::Value::Array(a) => a.iter().for_each(|v| json_strings(v, out)),
+        serde_json::Value::Object(o) => o.iter().for_each(|(k, v)| {
+            out.push(k);
+            json_strings(v, out);
+        }),
+        _ => {}
     }
 }
 
@@ -167,14 +231,14 @@ pub fn call_error(e: &CallError) -> Response {
 /// `/features/{id}`: a plugin's page of its own, between visits (404 when
 /// the tenant has not enabled it or it has no such page).
 pub async fn feature_page(
-    State(state): State<AppState>,
-    ctx: Ctx,
+    p: Portal,
     UrlPath(plugin): UrlPath<String>,
 ) -> Result<Response, AppError> {
+    let (state, ctx) = (&p.state, &p.ctx);
     let me = ctx.user()?.clone();
     let call = CallContext {
         tenant: ctx.tenant.id.clone(),
-        caller: Some(crate::plugins::caller(&ctx, &me)),
+        caller: Some(crate::plugins::caller(ctx, &me)),
         visit: None,
     };
     let view = match state
@@ -193,6 +257,11 @@ pub async fn feature_page(
             lang,
         })
         .map_err(|e| AppError::Internal(format!("plugin {plugin} page: {e}")))?;
+    // A page that names patients is a read of their data.
+    if me.role.is_staff() {
+        let named = named_patients(&p, &me, &plugin, &[html.as_bytes()]).await?;
+        log_access_all(&p, &me, &named, AccessAction::Read, "plugin").await?;
+    }
     let name = state
         .plugins
         .plugin(&plugin)
@@ -204,5 +273,5 @@ pub async fn feature_page(
         name,
         html,
     };
-    Ok(crate::http::render::page(&state, &ctx, "plugin_page", page)?.into_response())
+    Ok(p.page("plugin_page", page)?.into_response())
 }
