@@ -124,6 +124,7 @@ pub async fn start(
         media,
         plugins,
         live: crate::plugins::LiveRooms::default(),
+        cpu: crate::cpu::CpuPool::for_this_machine(),
         config,
     }))
 }

@@ -18,6 +18,9 @@ pub const MAX_BYTES: usize = 5 * 1024 * 1024;
 pub const MAX_REQUEST_BYTES: usize = MAX_BYTES + 64 * 1024;
 const SIDE: u32 = 400;
 const MAX_SIDE: u32 = 8000;
+/// The most pixels decoded: a 24-megapixel photo (6000 × 4000). Checked
+/// from the file's header, before anything is decoded.
+pub const MAX_PIXELS: u64 = 24_000_000;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum PictureError {
@@ -79,6 +82,12 @@ pub fn process(bytes: &[u8]) -> Result<Vec<u8>, PictureError> {
         return Err(PictureError::TooLarge);
     }
     let format = sniff(bytes).ok_or(PictureError::NotAnImage)?;
+    let (width, height) = ImageReader::with_format(Cursor::new(bytes), format)
+        .into_dimensions()
+        .map_err(|_| PictureError::Unreadable)?;
+    if width > MAX_SIDE || height > MAX_SIDE || u64::from(width) * u64::from(height) > MAX_PIXELS {
+        return Err(PictureError::TooManyPixels);
+    }
     let mut reader = ImageReader::with_format(Cursor::new(bytes), format);
     let mut limits = Limits::default();
     limits.max_image_width = Some(MAX_SIDE);
@@ -89,6 +98,17 @@ pub fn process(bytes: &[u8]) -> Result<Vec<u8>, PictureError> {
         image::ImageError::Limits(_) => PictureError::TooManyPixels,
         _ => PictureError::Unreadable,
     })?;
+    // A large photo is first shrunk with a cheap box filter to twice the
+    // final size, so the fine filter works on few pixels.
+    let image = if image.width().min(image.height()) > 4 * SIDE {
+        let scale = f64::from(2 * SIDE) / f64::from(image.width().min(image.height()));
+        image.thumbnail(
+            (f64::from(image.width()) * scale).ceil() as u32,
+            (f64::from(image.height()) * scale).ceil() as u32,
+        )
+    } else {
+        image
+    };
     let square = image
         .resize_to_fill(SIDE, SIDE, FilterType::Lanczos3)
         .to_rgb8();
@@ -145,12 +165,40 @@ mod tests {
     fn a_small_file_claiming_huge_dimensions_is_refused() {
         // A well-formed PNG header (with a correct checksum) claiming
         // 100000 × 100000 pixels, in a file of a few dozen bytes.
+        assert_eq!(
+            process(&claiming(100_000, 100_000)),
+            Err(PictureError::TooManyPixels)
+        );
+    }
+
+    /// A 1×1 PNG whose header (with a correct checksum) claims other
+    /// dimensions.
+    fn claiming(width: u32, height: u32) -> Vec<u8> {
         let mut bomb = png(1, 1);
-        bomb[16..20].copy_from_slice(&100_000u32.to_be_bytes());
-        bomb[20..24].copy_from_slice(&100_000u32.to_be_bytes());
+        bomb[16..20].copy_from_slice(&width.to_be_bytes());
+        bomb[20..24].copy_from_slice(&height.to_be_bytes());
         let crc = crc32(&bomb[12..29]);
         bomb[29..33].copy_from_slice(&crc.to_be_bytes());
-        assert_eq!(process(&bomb), Err(PictureError::TooManyPixels));
+        bomb
+    }
+
+    #[test]
+    fn an_image_over_the_pixel_cap_is_refused_before_decoding() {
+        // 8000 × 8000 (of one colour, a file of a few hundred kilobytes)
+        // is within each side's limit but would take seconds to decode.
+        assert_eq!(
+            process(&claiming(8000, 8000)),
+            Err(PictureError::TooManyPixels)
+        );
+        let tall = png(100, 8001);
+        assert_eq!(process(&tall), Err(PictureError::TooManyPixels));
+    }
+
+    #[test]
+    fn a_large_photo_under_the_cap_is_still_a_400_pixel_square() {
+        let out = process(&png(2400, 1800)).unwrap();
+        let back = image::load_from_memory(&out).unwrap();
+        assert_eq!((back.width(), back.height()), (400, 400));
     }
 
     /// CRC-32 as PNG chunks use it (over the chunk type and data).

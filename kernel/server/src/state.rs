@@ -45,6 +45,9 @@ pub struct Inner {
     pub plugins: Arc<tillit_plugins::PluginHost>,
     /// Room connections, for plugins' live messages.
     pub live: crate::plugins::LiveRooms,
+    /// Where CPU-heavy work runs (picture uploads), never on the async
+    /// workers.
+    pub cpu: crate::cpu::CpuPool,
 }
 
 /// Cheap to clone; handed to every handler.

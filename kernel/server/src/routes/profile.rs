@@ -470,7 +470,18 @@ pub async fn upload_picture(
             bytes = Some(field.bytes().await.map_err(upload_error)?);
         }
     }
-    let result = picture::process(bytes.as_deref().unwrap_or_default());
+    let bytes = bytes.unwrap_or_default();
+    let result = p
+        .state
+        .cpu
+        .run(move || picture::process(&bytes))
+        .await
+        .map_err(|e| match e {
+            crate::cpu::CpuError::Busy => {
+                AppError::Unavailable("picture processing is busy".into())
+            }
+            crate::cpu::CpuError::Panicked => AppError::Internal("picture job panicked".into()),
+        })?;
     match result {
         Ok(jpeg) => {
             let hash = crate::theme::content_hash(&jpeg);

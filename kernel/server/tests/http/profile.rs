@@ -257,3 +257,43 @@ async fn profile_pictures_are_checked_reencoded_and_scoped() {
         assert_eq!(nils.get(&url).await.status, StatusCode::NOT_FOUND);
     }
 }
+
+/// [2.2] finding 3: decoding a large picture does not run on the async
+/// worker. The test runs on one thread (a current-thread runtime): while
+/// Karin's upload of a 23-megapixel picture is being decoded, another
+/// tenant's login page is answered. Were the decode on the worker, the
+/// upload would have to finish first.
+#[tokio::test]
+async fn a_large_upload_does_not_hold_up_other_requests() {
+    use std::sync::atomic::{AtomicU8, Ordering};
+    let app = TestApp::new(Backend::Sqlite).await;
+    let mut karin = app.browser("demo.localhost");
+    karin.login(KARIN).await;
+    karin.get("/profile").await;
+    let mut png = std::io::Cursor::new(Vec::new());
+    image::RgbImage::from_pixel(4800, 4800, image::Rgb([20, 90, 160]))
+        .write_to(&mut png, image::ImageFormat::Png)
+        .unwrap();
+    let png = png.into_inner();
+    let mut other = app.browser("norrland.localhost");
+    let order = AtomicU8::new(0);
+    let to = format!("/profile/picture?_csrf={}", karin.csrf.clone().unwrap());
+    let (upload_done, other_done) = tokio::join!(
+        async {
+            let page = karin.upload(&to, "big.png", &png).await;
+            assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
+            order.fetch_add(1, Ordering::SeqCst)
+        },
+        async {
+            tokio::task::yield_now().await;
+            let page = other.get("/login").await;
+            assert_eq!(page.status, StatusCode::OK);
+            order.fetch_add(1, Ordering::SeqCst)
+        }
+    );
+    assert_eq!(
+        (other_done, upload_done),
+        (0, 1),
+        "the other tenant's page waited for the upload's decoding"
+    );
+}
