@@ -304,10 +304,30 @@ async fn run(state: &AppState, req: Request, next: Next) -> Result<Response, App
         res.headers_mut()
             .insert(header::LOCATION, HeaderValue::from_static(to));
     }
+    // A cookie the handler set (a login's new session) is newer than what
+    // this layer decided before the handler ran (clearing the stale one the
+    // request came with): the layer's own for the same name is dropped, as
+    // browsers would keep whichever comes last.
+    let set_by_handler: Vec<String> = res
+        .headers()
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| cookie_name_of(v))
+        .collect();
     for c in set_cookies {
+        if cookie_name_of(&c).is_some_and(|n| set_by_handler.contains(&n)) {
+            continue;
+        }
         res.headers_mut().append(header::SET_COOKIE, c);
     }
     Ok(res)
+}
+
+/// The name of the cookie a `Set-Cookie` value sets.
+fn cookie_name_of(v: &HeaderValue) -> Option<String> {
+    let v = v.to_str().ok()?;
+    let (name, _) = v.split_once('=')?;
+    Some(name.trim().to_owned())
 }
 
 fn is_state_changing(m: &Method) -> bool {

@@ -158,3 +158,34 @@ async fn sessions_end_after_the_idle_timeout_and_the_absolute_lifetime() {
         assert_eq!(n.get("/me").await.location(), "/login?ended=idle");
     }
 }
+
+/// [2.2] finding 4 at the HTTP level (the browser test is in
+/// `login_browser.rs`): a login posted with a session cookie that has
+/// expired meanwhile sets the new session cookie, and only that one.
+#[tokio::test]
+async fn a_login_with_a_stale_session_cookie_ends_logged_in() {
+    let app = TestApp::new(Backend::Sqlite).await;
+    let mut b = app.browser("demo.localhost");
+    b.get("/login").await;
+    let form_token = b.csrf.clone();
+    let page = b.post("/login/test", &[("personnummer", KARIN)]).await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER);
+    app.clock.advance(3 * HOUR);
+    b.csrf = form_token;
+    let page = b.post("/login/test", &[("personnummer", KARIN)]).await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
+    let session_cookies: Vec<&str> = page
+        .headers
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .map(|v| v.to_str().unwrap())
+        .filter(|v| v.contains("session="))
+        .collect();
+    assert_eq!(session_cookies.len(), 1, "{session_cookies:?}");
+    assert!(
+        !session_cookies[0].contains("Max-Age=0"),
+        "{session_cookies:?}"
+    );
+    let home = b.get("/").await;
+    assert!(home.body.contains("id=\"greeting\""), "{}", home.body);
+}

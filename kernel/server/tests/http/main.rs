@@ -8,6 +8,8 @@
 // Helpers here are test code too: a panic is the failure report.
 #![allow(clippy::unwrap_used)]
 
+#[path = "../support/headless.rs"]
+mod headless;
 #[path = "../support/mod.rs"]
 mod support;
 
@@ -17,6 +19,7 @@ mod contacts;
 mod health;
 mod languages;
 mod login;
+mod login_browser;
 mod my_details;
 mod privacy;
 mod profile;
