@@ -11,9 +11,10 @@
 
 use axum::Router;
 use axum::extract::Request;
-use axum::http::HeaderName;
+use axum::handler::Handler;
+use axum::http::{HeaderName, Method};
 use axum::middleware::{from_fn, from_fn_with_state};
-use axum::routing::{get, post};
+use axum::routing::{MethodFilter, MethodRouter, get, on, post};
 use tower::ServiceBuilder;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
@@ -28,72 +29,252 @@ use crate::routes::{
 };
 use crate::state::AppState;
 
-pub fn router(state: AppState) -> Router {
-    let pages = Router::new()
-        .route("/", get(home::show))
-        .route("/login", get(login::form))
-        .route("/login/test", post(login::test_login))
-        .route("/logout", post(login::logout))
-        .route("/language", post(login::set_language))
-        .route("/me", get(me::show).post(me::update))
-        .route(
+/// Who may use a route. Every portal route is declared with one (the
+/// router is built from [`Routes`] only), and `tests/http/routes.rs` walks
+/// them all as every kind of visitor of every tenant, with and without the
+/// CSRF token, checking that the answers match what is declared here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Anyone, logged in or not.
+    Public,
+    /// Anyone logged in to this tenant (what they then see is the use
+    /// case's to decide: their own visits, say).
+    User,
+    Patient,
+    Clinician,
+    Administrator,
+    /// Called by a provider's server, not a browser: no session, no CSRF
+    /// token; the URL carries a secret of its own.
+    Hook,
+}
+
+/// One declared route: method, path as the router has it, who may use it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RouteInfo {
+    pub method: Method,
+    pub path: &'static str,
+    pub access: Access,
+}
+
+/// Routes and what each declares, built together so neither can exist
+/// without the other.
+struct Routes {
+    router: Router<AppState>,
+    info: Vec<RouteInfo>,
+}
+
+impl Routes {
+    fn new() -> Self {
+        Self {
+            router: Router::new(),
+            info: Vec::new(),
+        }
+    }
+
+    /// `handler` for `method` on `path`, for `access`.
+    fn at<H, T>(self, method: Method, path: &'static str, access: Access, handler: H) -> Self
+    where
+        H: Handler<T, AppState>,
+        T: 'static,
+    {
+        let filter = MethodFilter::try_from(method.clone())
+            .unwrap_or_else(|_| panic!("{method} {path}: not a method a route can have"));
+        self.with(&[method], path, access, on(filter, handler))
+    }
+
+    /// A method router for `methods` on `path` (several methods, or one
+    /// with a layer of its own).
+    fn with(
+        mut self,
+        methods: &[Method],
+        path: &'static str,
+        access: Access,
+        route: MethodRouter<AppState>,
+    ) -> Self {
+        self.router = self.router.route(path, route);
+        self.info.extend(methods.iter().map(|m| RouteInfo {
+            method: m.clone(),
+            path,
+            access,
+        }));
+        self
+    }
+}
+
+/// The methods a plugin's routes may have.
+const PLUGIN_METHODS: [Method; 5] = [
+    Method::GET,
+    Method::POST,
+    Method::PUT,
+    Method::PATCH,
+    Method::DELETE,
+];
+
+/// The portal's pages, behind the session, CSRF and terms layers.
+fn pages() -> Routes {
+    use Access::*;
+    let plugin_methods = PLUGIN_METHODS
+        .iter()
+        .filter_map(|m| MethodFilter::try_from(m.clone()).ok())
+        .reduce(MethodFilter::or)
+        .unwrap_or(MethodFilter::GET);
+    Routes::new()
+        .at(Method::GET, "/", Public, home::show)
+        .at(Method::GET, "/login", Public, login::form)
+        .at(Method::POST, "/login/test", Public, login::test_login)
+        .at(Method::POST, "/logout", Public, login::logout)
+        .at(Method::POST, "/language", Public, login::set_language)
+        .at(Method::GET, "/me", User, me::show)
+        .at(Method::POST, "/me", Patient, me::update)
+        .at(Method::GET, "/admin/people", Administrator, admin::people)
+        .at(
+            Method::POST,
             "/admin/people",
-            get(admin::people).post(admin::create_person),
+            Administrator,
+            admin::create_person,
         )
-        .route("/admin/people/{id}/status", post(admin::set_status))
-        .route("/terms", get(terms::show).post(terms::accept))
-        .route("/bookings", get(bookings::list).post(bookings::create))
-        .route("/bookings/new", get(bookings::new_form))
-        .route("/bookings/group", get(wizard::start).post(wizard::post))
-        .route("/contacts", get(bookings::contacts))
-        .route("/dev/outbox", get(messages::page))
-        .route("/visits/{id}", get(visits::show))
-        .route("/visits/{id}/room", get(room::show))
-        .route("/visits/{id}/ws", get(room::socket))
-        .route("/plugins/{id}/{*path}", axum::routing::any(plugins::route))
-        .route("/features/{id}", get(plugins::feature_page))
-        .route("/video-test", get(room::test_page))
-        .route("/video-test/ws", get(room::test_socket))
-        .route("/visits/{id}/start", post(visits::start))
-        .route("/visits/{id}/end", post(visits::end))
-        .route("/bookings/{id}/cancel", post(bookings::cancel))
-        .route(
+        .at(
+            Method::POST,
+            "/admin/people/{id}/status",
+            Administrator,
+            admin::set_status,
+        )
+        .at(Method::GET, "/terms", Patient, terms::show)
+        .at(Method::POST, "/terms", Patient, terms::accept)
+        .at(Method::GET, "/bookings", Clinician, bookings::list)
+        .at(Method::POST, "/bookings", Clinician, bookings::create)
+        .at(Method::GET, "/bookings/new", Clinician, bookings::new_form)
+        .at(Method::GET, "/bookings/group", Clinician, wizard::start)
+        .at(Method::POST, "/bookings/group", Clinician, wizard::post)
+        .at(Method::GET, "/contacts", Clinician, bookings::contacts)
+        .at(Method::GET, "/dev/outbox", User, messages::page)
+        .at(Method::GET, "/visits/{id}", User, visits::show)
+        .at(Method::GET, "/visits/{id}/room", User, room::show)
+        .at(Method::GET, "/visits/{id}/ws", User, room::socket)
+        .with(
+            &PLUGIN_METHODS,
+            "/plugins/{id}/{*path}",
+            User,
+            on(plugin_methods, plugins::route),
+        )
+        .at(Method::GET, "/features/{id}", User, plugins::feature_page)
+        .at(Method::GET, "/video-test", User, room::test_page)
+        .at(Method::GET, "/video-test/ws", User, room::test_socket)
+        .at(Method::POST, "/visits/{id}/start", User, visits::start)
+        .at(Method::POST, "/visits/{id}/end", User, visits::end)
+        .at(
+            Method::POST,
+            "/bookings/{id}/cancel",
+            User,
+            bookings::cancel,
+        )
+        .at(
+            Method::GET,
             "/bookings/{id}/time",
-            get(bookings::time_form).post(bookings::change_time),
+            Clinician,
+            bookings::time_form,
         )
-        .route("/bookings/{id}/confirm", post(bookings::confirm))
-        .route("/profile", get(profile::show).post(profile::save))
-        .route("/profile/publish", post(profile::publish))
-        .route(
+        .at(
+            Method::POST,
+            "/bookings/{id}/time",
+            Clinician,
+            bookings::change_time,
+        )
+        .at(
+            Method::POST,
+            "/bookings/{id}/confirm",
+            User,
+            bookings::confirm,
+        )
+        .at(Method::GET, "/profile", Clinician, profile::show)
+        .at(Method::POST, "/profile", Clinician, profile::save)
+        .at(
+            Method::POST,
+            "/profile/publish",
+            Clinician,
+            profile::publish,
+        )
+        .with(
+            &[Method::POST],
             "/profile/picture",
+            Clinician,
             post(profile::upload_picture).layer(axum::extract::DefaultBodyLimit::max(
                 crate::picture::MAX_REQUEST_BYTES,
             )),
         )
-        .route("/people/{id}/picture/{hash}", get(profile::serve_picture))
-        .route("/profile/unpublish", post(profile::unpublish))
-        .route("/profile/visit-types", post(profile::create_visit_type))
-        .route(
+        .at(
+            Method::GET,
+            "/people/{id}/picture/{hash}",
+            User,
+            profile::serve_picture,
+        )
+        .at(
+            Method::POST,
+            "/profile/unpublish",
+            Clinician,
+            profile::unpublish,
+        )
+        .at(
+            Method::POST,
+            "/profile/visit-types",
+            Clinician,
+            profile::create_visit_type,
+        )
+        .at(
+            Method::POST,
             "/profile/visit-types/{id}",
-            post(profile::update_visit_type),
+            Clinician,
+            profile::update_visit_type,
         )
-        .route(
+        .at(
+            Method::POST,
             "/profile/visit-types/{id}/archive",
-            post(profile::archive_visit_type),
+            Clinician,
+            profile::archive_visit_type,
         )
+}
+
+/// The tenant's routes outside the session layer: theme and brand assets,
+/// and providers' webhooks.
+fn outside_sessions() -> Routes {
+    use Access::*;
+    Routes::new()
+        .at(
+            Method::POST,
+            "/hooks/46elks/{id}/{token}",
+            Hook,
+            messages::delivery_report,
+        )
+        .at(
+            Method::GET,
+            "/assets/{theme}/{hash}/{*path}",
+            Public,
+            assets::theme_asset,
+        )
+        .at(
+            Method::GET,
+            "/brand/{hash}/{file}",
+            Public,
+            assets::brand_asset,
+        )
+}
+
+/// Every route of a tenant's portal, with who may use it.
+pub fn route_table() -> Vec<RouteInfo> {
+    let mut all = pages().info;
+    all.extend(outside_sessions().info);
+    all
+}
+
+pub fn router(state: AppState) -> Router {
+    let pages = pages()
+        .router
         .route_layer(from_fn(tag_route))
         .fallback(crate::http::error::not_found)
         .layer(from_fn_with_state(state.clone(), terms::gate))
         .layer(from_fn_with_state(state.clone(), session::middleware));
-    let portal = Router::new()
-        // Called by 46elks, not by a browser: no session, no CSRF token;
-        // the URL carries a token of its own.
-        .route(
-            "/hooks/46elks/{id}/{token}",
-            post(messages::delivery_report),
-        )
-        .route("/assets/{theme}/{hash}/{*path}", get(assets::theme_asset))
-        .route("/brand/{hash}/{file}", get(assets::brand_asset))
+    let portal = outside_sessions()
+        .router
         .route_layer(from_fn(tag_route))
         .merge(pages)
         .layer(from_fn_with_state(state.clone(), error_pages))

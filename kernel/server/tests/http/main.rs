@@ -23,6 +23,7 @@ mod login_browser;
 mod my_details;
 mod privacy;
 mod profile;
+mod routes;
 mod security;
 mod tenancy;
 mod terms;
