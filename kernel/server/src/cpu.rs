@@ -24,13 +24,21 @@ pub enum CpuError {
 #[derive(Debug, Clone)]
 pub struct CpuPool {
     slots: Arc<Semaphore>,
+    count: usize,
 }
 
 impl CpuPool {
     pub fn new(slots: usize) -> Self {
+        let count = slots.max(1);
         Self {
-            slots: Arc::new(Semaphore::new(slots.max(1))),
+            slots: Arc::new(Semaphore::new(count)),
+            count,
         }
+    }
+
+    /// How many jobs run at once.
+    pub fn slots(&self) -> usize {
+        self.count
     }
 
     /// Half the machine's cores (at least one): the other half keeps

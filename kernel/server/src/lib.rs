@@ -17,13 +17,13 @@
 //! - [`plugins`]: the tenants' WebAssembly plugins wired into the kernel:
 //!   events, live messages, UI slots.
 //! - `picture`: what a profile picture upload must be, and what is kept.
-//! - `cpu`: CPU-heavy work on the blocking pool, a few jobs at a time.
+//! - [`cpu`]: CPU-heavy work on the blocking pool, a few jobs at a time.
 //! - [`telemetry`]: logs and metrics.
 //! - [`values`]: value types of config files and their error messages.
 
 pub mod app;
 pub mod config;
-mod cpu;
+pub mod cpu;
 mod http;
 pub mod i18n;
 pub mod outbox;
