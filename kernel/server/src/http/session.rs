@@ -312,7 +312,7 @@ async fn run(state: &AppState, req: Request, next: Next) -> Result<Response, App
         .headers()
         .get_all(header::SET_COOKIE)
         .iter()
-        .filter_map(|v| cookie_name_of(v))
+        .filter_map(cookie_name_of)
         .collect();
     for c in set_cookies {
         if cookie_name_of(&c).is_some_and(|n| set_by_handler.contains(&n)) {
