@@ -29,13 +29,7 @@ async fn a_clinician_invites_a_patient_who_confirms() {
         publish_profile(&mut karin).await;
         let page = karin.get("/bookings/new").await;
         let vt = visit_type_id(&page);
-        let tomorrow = app
-            .clock
-            .now()
-            .plus(24 * HOUR)
-            .to_stockholm()
-            .date()
-            .to_string();
+        let tomorrow = tomorrow(&app);
         let yesterday = app
             .clock
             .now()
@@ -253,13 +247,7 @@ async fn the_overview_and_changing_the_time_of_a_visit() {
         karin.login(KARIN).await;
         publish_profile(&mut karin).await;
         let vt = visit_type_id(&karin.get("/bookings/new").await);
-        let tomorrow = app
-            .clock
-            .now()
-            .plus(24 * HOUR)
-            .to_stockholm()
-            .date()
-            .to_string();
+        let tomorrow = tomorrow(&app);
         for (pnr, given, family, time) in [
             ("19850707-1119", "Sara", "Test", "10:00"),
             (TOVE, "Tove", "Toll", "11:00"),
@@ -423,13 +411,7 @@ async fn inviting_a_patient_on_file_changes_their_record_only_when_chosen() {
         karin.login(KARIN).await;
         publish_profile(&mut karin).await;
         let vt = visit_type_id(&karin.get("/bookings/new").await);
-        let date = app
-            .clock
-            .now()
-            .plus(24 * HOUR)
-            .to_stockholm()
-            .date()
-            .to_string();
+        let date = tomorrow(&app);
         let form =
             |given: &'static str, phone: &'static str, extra: &[(&'static str, &'static str)]| {
                 let mut f = vec![

@@ -1,7 +1,6 @@
 //! "Mina kontakter": a clinician's patients with their history.
 
 use crate::support::*;
-use tillit_domain::Clock;
 
 /// "Mina kontakter": the clinician's patients with their history, and only theirs.
 #[tokio::test]
@@ -19,13 +18,7 @@ async fn my_contacts_lists_my_patients_with_their_history() {
         );
         publish_profile(&mut karin).await;
         let vt = visit_type_id(&karin.get("/bookings/new").await);
-        let tomorrow = app
-            .clock
-            .now()
-            .plus(24 * HOUR)
-            .to_stockholm()
-            .date()
-            .to_string();
+        let tomorrow = tomorrow(&app);
         for time in ["09:00", "13:00"] {
             let f = [
                 ("who", "new"),

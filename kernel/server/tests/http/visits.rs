@@ -1,7 +1,6 @@
 //! The visit page: waiting room, start and end, by the handbook's rules.
 
 use crate::support::*;
-use tillit_domain::Clock;
 
 /// The visit page's rules: the room opens 15 minutes before; only a
 /// clinician taking part starts it (a colleague who does becomes the
@@ -18,13 +17,7 @@ async fn the_visit_room_opens_starts_and_ends_by_the_handbooks_rules() {
         karin.login(KARIN).await;
         publish_profile(&mut karin).await;
         let olof_id = person_id(&app, "19700101-0003").await;
-        let tomorrow = app
-            .clock
-            .now()
-            .plus(24 * HOUR)
-            .to_stockholm()
-            .date()
-            .to_string();
+        let tomorrow = tomorrow(&app);
         let ten = Timestamp::from_stockholm(&tomorrow, "10:00").unwrap();
         book_visit(&app, "visit-1", ten, vec![olof_id.clone()]).await;
 

@@ -36,13 +36,7 @@ async fn the_booking_wizard_invites_a_patient_and_a_colleague_only_at_the_last_s
             "the tenant's reasons are offered"
         );
         let vt = visit_type_id(&page);
-        let tomorrow = app
-            .clock
-            .now()
-            .plus(24 * HOUR)
-            .to_stockholm()
-            .date()
-            .to_string();
+        let tomorrow = tomorrow(&app);
         let yesterday = app
             .clock
             .now()

@@ -319,6 +319,17 @@ pub fn visit_type_id(page: &Page) -> String {
     page.body[j..j + page.body[j..].find('"').unwrap()].to_owned()
 }
 
+/// Tomorrow's date in Stockholm by the app's clock, as a date field takes it.
+pub fn tomorrow(app: &TestApp) -> String {
+    use tillit_domain::Clock;
+    app.clock
+        .now()
+        .plus(24 * HOUR)
+        .to_stockholm()
+        .date()
+        .to_string()
+}
+
 pub fn as_refs<'a>(fields: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
     fields.iter().map(|(k, v)| (*k, v.as_str())).collect()
 }
