@@ -111,6 +111,50 @@ fn configure(registry: &mut Handlebars<'_>) {
     // plugin's template shows up in its tests, not as a blank in a page.
     registry.set_strict_mode(true);
     registry.register_escape_fn(handlebars::html_escape);
+    registry.register_helper("url", Box::new(url_helper));
+}
+
+/// `{{url value}}`: a URL from the plugin's data, for `href`, `src` or
+/// `action` (the only way data becomes a URL: the template check refuses
+/// any other). Passed on if it is an `https:` link or a path under the
+/// plugin's own mount without `..`; anything else becomes `#`.
+fn url_helper(
+    h: &handlebars::Helper<'_>,
+    _: &Handlebars<'_>,
+    ctx: &handlebars::Context,
+    _: &mut handlebars::RenderContext<'_, '_>,
+    out: &mut dyn handlebars::Output,
+) -> handlebars::HelperResult {
+    let value = h.param(0).and_then(|p| p.value().as_str()).unwrap_or("");
+    let mount = ctx
+        .data()
+        .get("mount")
+        .and_then(|m| m.as_str())
+        .unwrap_or("");
+    let shown = if safe_url(value, mount) { value } else { "#" };
+    out.write(&handlebars::html_escape(shown))?;
+    Ok(())
+}
+
+/// Whether `url` may be put into a plugin's page: `https://` with a host,
+/// or a path under `mount` (`/plugins/<id>`), with no `..` (plain or
+/// percent-encoded), backslash, whitespace or control character anywhere.
+pub fn safe_url(url: &str, mount: &str) -> bool {
+    let lower = url.to_ascii_lowercase();
+    let clean = !url
+        .chars()
+        .any(|c| c.is_whitespace() || c.is_control() || c == '\\')
+        && !lower.contains("..")
+        && !lower.contains("%2e")
+        && !lower.contains("%5c");
+    let https = lower
+        .strip_prefix("https://")
+        .is_some_and(|rest| !rest.is_empty() && !rest.starts_with('/'));
+    let own = !mount.is_empty()
+        && url
+            .strip_prefix(mount)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with(['/', '?', '#']));
+    clean && (https || own)
 }
 
 /// The name a plugin's template is registered under: `plugin/<id>/<name>`,
@@ -184,6 +228,32 @@ mod tests {
             Some(
                 r#"<form action="/plugins/demo/x"><input value="tok">&lt;script&gt;alert(1)&lt;/script&gt;</form>"#
             )
+        );
+    }
+
+    #[test]
+    fn urls_from_data_are_the_plugins_own_paths_or_https() {
+        let v = view(
+            r#"{{#each data.links}}<a href="{{url this}}">x</a>{{/each}}"#,
+            json!({ "links": [
+                "/plugins/demo/doc/1",
+                "https://example.se/help",
+                "javascript:alert(1)",
+                "JAVASCRIPT:alert(1)",
+                "/plugins/demo/../../logout",
+                "/plugins/demo/%2E%2E/admin",
+                "/plugins/demox/steal",
+                "/logout",
+                "//evil.example/x",
+                "https:///evil",
+                "data:text/html,<script>",
+                "/plugins/demo/\\..\\x",
+            ] }),
+        );
+        let html = v.render(&PAGE).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            html,
+            r##"<a href="/plugins/demo/doc/1">x</a><a href="https://example.se/help">x</a><a href="#">x</a><a href="#">x</a><a href="#">x</a><a href="#">x</a><a href="#">x</a><a href="#">x</a><a href="#">x</a><a href="#">x</a><a href="#">x</a><a href="#">x</a>"##
         );
     }
 

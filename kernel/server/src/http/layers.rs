@@ -49,17 +49,49 @@ pub async fn record_metrics(req: Request, next: Next) -> Response {
     res
 }
 
-const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
-                   font-src 'self'; connect-src 'self'; media-src 'self'; form-action 'self'; \
-                   frame-ancestors 'none'; base-uri 'none'";
+/// The portal's content security policy for a page served to `origin`:
+/// scripts and styles only from the kernel's own hashed assets (a
+/// plugin's route is on the same origin, and must not be able to serve a
+/// script the portal would run), no inline script, no framing.
+fn csp(origin: Option<&str>) -> String {
+    let (scripts, styles) = match origin {
+        Some(o) => (format!("{o}/assets/"), format!("{o}/assets/ {o}/brand/")),
+        None => ("'none'".to_owned(), "'none'".to_owned()),
+    };
+    format!(
+        "default-src 'none'; script-src {scripts}; style-src {styles}; img-src 'self' data:; \
+         font-src 'self'; connect-src 'self'; media-src 'self'; form-action 'self'; \
+         frame-ancestors 'none'; base-uri 'none'"
+    )
+}
+
+/// `scheme://host` of the request, if its `Host` is a plain host name (and
+/// port): anything else could add directives to the policy.
+fn origin_of(req: &Request, tls: bool) -> Option<String> {
+    let host = req.headers().get(header::HOST)?.to_str().ok()?;
+    let plain = !host.is_empty()
+        && host.len() <= 255
+        && host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':'));
+    let scheme = if tls { "https" } else { "http" };
+    plain.then(|| format!("{scheme}://{}", host.to_ascii_lowercase()))
+}
 
 pub async fn security_headers(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let origin = origin_of(&req, state.config.server.behind_tls);
     let mut res = next.run(req).await;
     let h = res.headers_mut();
     let set = |h: &mut axum::http::HeaderMap, k: &'static str, v: &'static str| {
         h.insert(HeaderName::from_static(k), HeaderValue::from_static(v));
     };
-    set(h, "content-security-policy", CSP);
+    // A response with a stricter policy of its own (a plugin's answer is
+    // sandboxed) keeps it.
+    if !h.contains_key(header::CONTENT_SECURITY_POLICY)
+        && let Ok(v) = HeaderValue::from_str(&csp(origin.as_deref()))
+    {
+        h.insert(header::CONTENT_SECURITY_POLICY, v);
+    }
     set(h, "x-content-type-options", "nosniff");
     set(h, "x-frame-options", "DENY");
     // Same-origin: no URL leaks to other sites, and same-origin form posts

@@ -14,6 +14,8 @@ use tillit_domain::Person;
 use tillit_domain::access::AccessAction;
 use tillit_plugins::{CallContext, CallError, HttpRequest, Method, Slot};
 
+mod answer;
+
 use crate::http::error::AppError;
 use crate::http::extract::Portal;
 use crate::http::forms::log_access_all;
@@ -112,21 +114,17 @@ pub async fn route(
                 let room = crate::routes::room::room_key(&ctx.tenant.id, id);
                 state.live.deliver(&room, called.live);
             }
-            let mut response = (
-                StatusCode::from_u16(called.value.status)
-                    .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
-                called.value.body,
-            )
-                .into_response();
-            for (name, value) in called.value.headers {
-                if let (Ok(name), Ok(value)) = (
-                    header::HeaderName::from_bytes(name.as_bytes()),
-                    HeaderValue::from_str(&value),
-                ) {
-                    response.headers_mut().insert(name, value);
+            let value = called.value;
+            match answer::to_browser(value.status, &value.headers, value.body) {
+                Ok(response) => Ok(response),
+                Err(refused) => {
+                    tracing::warn!(%plugin, error = %refused, "plugin answer not passed on");
+                    Ok(plain(
+                        StatusCode::BAD_GATEWAY,
+                        "the feature answered with something the portal does not pass on",
+                    ))
                 }
             }
-            Ok(response)
         }
         Err(e) => Ok(call_error(&e)),
     }
