@@ -6,7 +6,10 @@
 //! `Negotiating` → (the kernel's `answer`) → `Live`. While live, either side
 //! may renegotiate (the kernel sends an `offer` when tracks come or go; the
 //! browser answers), the browser sends ICE candidates and mute changes, and
-//! `leave` ends it. Anything malformed or out of order gets an `error`
+//! `leave` ends it. The kernel ends it with `ended` (the visit is over),
+//! `replaced` (the person opened the room again elsewhere) or
+//! `session-ended`, then a close frame whose code says the same
+//! ([`ServerMessage::close_code`]); after those the browser does not rejoin. Anything malformed or out of order gets an `error`
 //! message with a code and leaves the state as it was: it never closes the
 //! room or the process.
 
@@ -102,12 +105,33 @@ pub enum ServerMessage {
     },
     /// The visit was ended by a clinician: leave, no re-entry.
     Ended,
+    /// The same person opened the room again (a reload, another tab or
+    /// device): this connection is closed; do not rejoin, or the two
+    /// would take turns.
+    Replaced,
+    /// The session ended (logged out, expired, or the person may no longer
+    /// log in): this connection is closed; log in again to return.
+    SessionEnded,
     /// The media plane dropped this connection: join again.
     Rejoin,
     Error {
         code: ErrorCode,
         message: String,
     },
+}
+
+impl ServerMessage {
+    /// The WebSocket close code (private range) and reason the kernel
+    /// closes a connection with after this message, for the messages that
+    /// end one: a client that missed the message still learns why.
+    pub fn close_code(&self) -> Option<(u16, &'static str)> {
+        match self {
+            ServerMessage::Ended => Some((4000, "the visit has ended")),
+            ServerMessage::Replaced => Some((4001, "replaced by a newer connection")),
+            ServerMessage::SessionEnded => Some((4002, "the session has ended")),
+            _ => None,
+        }
+    }
 }
 
 /// Why a message was refused.
@@ -233,7 +257,13 @@ impl Connection {
         match (self.state, msg) {
             (State::Negotiating, ServerMessage::Answer { .. }) => self.state = State::Live,
             (State::Live, ServerMessage::Offer { .. }) => self.state = State::Renegotiating,
-            (_, ServerMessage::Ended | ServerMessage::Rejoin) => self.state = State::Left,
+            (
+                _,
+                ServerMessage::Ended
+                | ServerMessage::Replaced
+                | ServerMessage::SessionEnded
+                | ServerMessage::Rejoin,
+            ) => self.state = State::Left,
             _ => {}
         }
     }
@@ -355,5 +385,28 @@ mod tests {
             serde_json::to_string(&m).unwrap(),
             r#"{"type":"peer-joined","peer":3,"name":"K. L.","clinician":false}"#
         );
+    }
+
+    /// The page stops for good on these three (`room.js`), and a client
+    /// that reads only the close frame learns the same.
+    #[test]
+    fn the_messages_that_end_a_connection_come_with_their_close_codes() {
+        for (m, json, code) in [
+            (ServerMessage::Ended, r#"{"type":"ended"}"#, 4000),
+            (ServerMessage::Replaced, r#"{"type":"replaced"}"#, 4001),
+            (
+                ServerMessage::SessionEnded,
+                r#"{"type":"session-ended"}"#,
+                4002,
+            ),
+        ] {
+            assert_eq!(serde_json::to_string(&m).unwrap(), json);
+            assert_eq!(m.close_code().map(|c| c.0), Some(code));
+            let mut c = Connection::default();
+            c.receive(r#"{"type":"join"}"#).unwrap();
+            c.send(&m);
+            assert_eq!(c.state(), State::Left, "{json}");
+        }
+        assert_eq!(ServerMessage::Rejoin.close_code(), None, "the page rejoins");
     }
 }

@@ -171,6 +171,16 @@
         ended = true;
         end(T.ended);
         break;
+      // Closed by the kernel for good: rejoining would fail, or (replaced
+      // by another window) take the room back from it, back and forth.
+      case "replaced":
+        ended = true;
+        end(T.replaced);
+        break;
+      case "session-ended":
+        ended = true;
+        end(T.session_ended);
+        break;
       case "rejoin":
         rejoin();
         break;

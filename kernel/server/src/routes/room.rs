@@ -87,6 +87,8 @@ fn room_texts(p: &Portal) -> String {
         "ended",
         "left",
         "full",
+        "replaced",
+        "session_ended",
         "no_devices",
         "speaking",
         "clinician",
