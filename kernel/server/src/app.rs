@@ -121,6 +121,7 @@ pub async fn start(
         metrics,
         senders,
         bound_port: std::sync::OnceLock::new(),
+        sockets: crate::sockets::Sockets::default(),
         media,
         plugins,
         live: crate::plugins::LiveRooms::default(),

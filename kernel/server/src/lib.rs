@@ -16,6 +16,8 @@
 //! - [`outbox`]: sending messages (SMS, e-mail) and the reminder tick.
 //! - [`plugins`]: the tenants' WebAssembly plugins wired into the kernel:
 //!   events, live messages, UI slots.
+//! - [`sockets`]: the open room connections by who holds them: one per
+//!   person and place, a newer one replacing the older.
 //! - `picture`: what a profile picture upload must be, and what is kept.
 //! - [`cpu`]: CPU-heavy work on the blocking pool, a few jobs at a time.
 //! - [`telemetry`]: logs and metrics.
@@ -30,6 +32,7 @@ pub mod outbox;
 mod picture;
 pub mod plugins;
 mod routes;
+pub mod sockets;
 mod state;
 pub mod telemetry;
 pub mod tenants;

@@ -48,6 +48,8 @@ pub struct Inner {
     /// Where CPU-heavy work runs (picture uploads), never on the async
     /// workers.
     pub cpu: crate::cpu::CpuPool,
+    /// Room connections by who holds them: one per person and place.
+    pub sockets: crate::sockets::Sockets,
 }
 
 /// Cheap to clone; handed to every handler.

@@ -4,13 +4,16 @@
 //!
 //! Only participants of the visit, in its tenant, while it is in progress,
 //! get in: the WebSocket checks the session, the origin and
-//! `tillit_domain::visit::may_enter` before upgrading, and the visit's end
-//! closes the room for everyone (`visits::end` → `Hub::end`).
+//! `tillit_domain::visit::may_enter` before upgrading. Each connection is
+//! registered in `crate::sockets` (one per person and room, a newer one
+//! replacing the older), and runs until the browser leaves, its lease says
+//! it was replaced, or the visit's end closes the room for everyone
+//! (`visits::end` → `Hub::end`).
 
 use std::collections::BTreeMap;
 
 use axum::extract::Path;
-use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect};
 use serde::Serialize;
@@ -27,8 +30,10 @@ use crate::http::error::AppError;
 use crate::http::extract::{Portal, User};
 use crate::http::forms::log_access;
 use crate::http::render::PageResult;
+use crate::http::session::Ctx;
 use crate::plugins::Panel;
 use crate::routes::visits::participation;
+use crate::sockets::{Closed, Lease, Place};
 use crate::state::AppState;
 
 /// The SFU room of a visit: tenant and booking, so tenants never meet.
@@ -206,6 +211,7 @@ pub async fn socket(
     }
     let Portal { state, ctx } = p;
     let me = me.person;
+    let lease = lease(&state, &ctx, &me, Place::Visit(booking.id.clone()));
     let session = Session {
         room: room_key(&ctx.tenant.id, &booking.id),
         cap: ctx.tenant.booking.max_participants,
@@ -225,7 +231,7 @@ pub async fn socket(
                 &booking,
                 Event::ParticipantJoined(me.id.clone()),
             );
-            session.run(state.clone(), socket).await;
+            session.run(state.clone(), socket, lease).await;
             crate::plugins::dispatch_presence(
                 &state,
                 &tenant,
@@ -246,6 +252,7 @@ pub async fn test_socket(
     same_origin(&headers)?;
     let User(me) = user?;
     let me = &me.person;
+    let lease = lease(&p.state, &p.ctx, me, Place::VideoTest);
     let session = Session {
         room: format!("{}/test/{}", p.ctx.tenant.id, uuid::Uuid::new_v4()),
         cap: 1,
@@ -256,8 +263,14 @@ pub async fn test_socket(
     let state = p.state;
     Ok(ws
         .max_message_size(MAX_MESSAGE)
-        .on_upgrade(move |socket| session.run(state, socket))
+        .on_upgrade(move |socket| session.run(state, socket, lease))
         .into_response())
+}
+
+/// Registers the connection `me` is opening to `place`: an earlier one of
+/// theirs there closes.
+fn lease(state: &AppState, ctx: &Ctx, me: &Person, place: Place) -> Lease {
+    state.sockets.open(&ctx.tenant.id, &me.id, place)
 }
 
 fn participant(p: &Person) -> Participant {
@@ -267,6 +280,10 @@ fn participant(p: &Person) -> Participant {
         clinician: p.role == Role::Clinician,
     }
 }
+
+/// How long a closing connection waits for the browser to take its last
+/// message and close frame.
+const GOODBYE_WITHIN: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// One participant's signalling connection.
 struct Session {
@@ -288,8 +305,15 @@ impl Session {
         }
     }
 
-    async fn run(self, state: AppState, mut socket: WebSocket) {
+    async fn run(self, state: AppState, mut socket: WebSocket, mut lease: Lease) {
         let hub = state.media.clone();
+        // A reload: the connection this one replaces leaves the room first,
+        // so the person never holds two places in it.
+        lease.replaced_gone().await;
+        // Why the kernel ends the connection, when it does: the message to
+        // send last, if not sent yet, and the close code and reason.
+        let mut last_word: Option<ServerMessage> = None;
+        let mut close: Option<(u16, &'static str)> = None;
         let mut conn = Connection::default();
         let mut me: Option<PeerId> = None;
         let mut notices: Option<tokio::sync::mpsc::UnboundedReceiver<Notice>> = None;
@@ -387,6 +411,16 @@ impl Session {
                         break;
                     }
                 }
+                why = &mut lease.closed => {
+                    let msg = match why {
+                        Ok(Closed::Replaced) => ServerMessage::Replaced,
+                        // The registry itself is gone: the kernel stops.
+                        Err(_) => break,
+                    };
+                    close = msg.close_code();
+                    last_word = Some(msg);
+                    break;
+                }
                 Some((plugin, message)) = live.recv() => {
                     if send(&mut socket, &mut conn, ServerMessage::Plugin { plugin, message }).await.is_err() {
                         break;
@@ -415,12 +449,14 @@ impl Session {
                         Notice::Failed => Some(ServerMessage::Rejoin),
                     };
                     let last = matches!(msg, Some(ServerMessage::Ended | ServerMessage::Rejoin));
+                    let ends = msg.as_ref().and_then(ServerMessage::close_code);
                     if let Some(msg) = msg
                         && send(&mut socket, &mut conn, msg).await.is_err()
                     {
                         break;
                     }
                     if last {
+                        close = ends;
                         me = None;
                         break;
                     }
@@ -440,7 +476,21 @@ impl Session {
         if let Some(peer) = me {
             hub.leave(self.room.clone(), peer);
         }
-        let _ = socket.send(Message::Close(None)).await;
+        // Out of the SFU (the leave is queued before anything a successor
+        // sends it): a connection that replaces this one may enter now,
+        // however slowly this browser reads what follows.
+        drop(lease);
+        let frame = close.map(|(code, reason)| CloseFrame {
+            code,
+            reason: reason.into(),
+        });
+        let goodbye = async {
+            if let Some(msg) = last_word {
+                let _ = send(&mut socket, &mut conn, msg).await;
+            }
+            let _ = socket.send(Message::Close(frame)).await;
+        };
+        let _ = tokio::time::timeout(GOODBYE_WITHIN, goodbye).await;
     }
 }
 

@@ -25,6 +25,7 @@ mod privacy;
 mod profile;
 mod routes;
 mod security;
+mod sockets;
 mod tenancy;
 mod terms;
 mod visits;
