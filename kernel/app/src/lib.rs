@@ -6,13 +6,16 @@
 //! parses its input, calls the use case and renders the outcome.
 //!
 //! Each use case takes an [`Env`] (the tenant's store, its booking rules,
-//! the time, and where new ids come from), the [`Actor`] (who, in which
-//! role, through which [`Door`]) and its command, and returns a domain
-//! outcome or an [`Error`]. A use case that changes something makes exactly
+//! the time, where new ids come from, and the live connections), the
+//! [`Actor`] (who, in which role, through which [`Door`]) and its command,
+//! and returns a domain outcome or an [`Error`]. A use case that changes something makes exactly
 //! one transactional call to the store, which writes the change together
 //! with everything it causes: the booking's history, the access-log entry,
 //! the messages and reminders, and the event the tenant's plugins hear. So
-//! a change and its effects exist together or not at all.
+//! a change and its effects exist together or not at all. The one effect
+//! outside the database is on live connections: once an ending is stored
+//! (a session, a person's access, a visit), the use case tells
+//! [`Env::live`], and the open rooms it concerns close.
 //!
 //! # Layout
 //! - [`bookings`]: booking a visit (1:1, "Boka nu", a colleague's test
@@ -27,6 +30,8 @@
 //! - [`messages`]: providers' delivery reports on messages sent.
 //! - [`sessions`]: logging in (whatever the identity provider) and out.
 //! - [`access`]: the access-log entries for reads of patient data.
+//! - [`live`]: the live connections (video rooms) that some changes end
+//!   at once, as the kernel holds them.
 //! - [`error`]: what a use case refuses, for each door to map once.
 //!
 //! # Invariant
@@ -41,6 +46,7 @@ use tillit_store::TenantStore;
 pub mod access;
 pub mod bookings;
 pub mod error;
+pub mod live;
 pub mod messages;
 pub mod people;
 pub mod profiles;
@@ -49,6 +55,7 @@ pub mod terms;
 pub mod visits;
 
 pub use error::{Conflict, Error, Problem};
+pub use live::{Live, NoLive};
 
 /// Where a request came in. Recorded with what it does, and the reason a
 /// rule may differ by door (none does yet).
@@ -132,13 +139,17 @@ impl Ids for RandomIds {
     }
 }
 
-/// What every use case works in: one tenant's data and rules, at one time.
+/// What every use case works in: one tenant's data and rules, at one time,
+/// and the live connections its changes may end.
 #[derive(Clone, Copy)]
 pub struct Env<'a> {
     pub store: &'a TenantStore<'a>,
     pub rules: BookingRules<'a>,
     pub now: Timestamp,
     pub ids: &'a dyn Ids,
+    /// Told when a session, a person's access or a visit ends (after the
+    /// change is stored), so their open rooms close at once.
+    pub live: &'a dyn Live,
 }
 
 impl std::fmt::Debug for Env<'_> {

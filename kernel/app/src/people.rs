@@ -95,6 +95,11 @@ pub async fn set_status(
     {
         return Err(Error::NotFound);
     }
+    if !status.can_log_in() {
+        // The store ended their sessions with the change; their open rooms
+        // end now too.
+        env.live.person_shut_out(env.store.tenant(), id);
+    }
     tracing::info!(tenant = %env.store.tenant(), by = %admin.id, person = %id, status = status.as_str(), "status changed");
     Ok(())
 }

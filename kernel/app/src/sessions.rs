@@ -47,9 +47,10 @@ pub async fn log_in(
     Ok(Ok(person))
 }
 
-/// Ends the session stored under `token_hash`.
+/// Ends the session stored under `token_hash`, and the rooms it has open.
 pub async fn log_out(env: Env<'_>, token_hash: &str) -> Result<(), Error> {
     env.store.delete_session(token_hash).await?;
+    env.live.session_ended(env.store.tenant(), token_hash);
     Ok(())
 }
 
@@ -67,8 +68,10 @@ pub enum Resumed {
 }
 
 /// The session stored under `token_hash`, checked against the tenant's
-/// `policy` at `env.now`: an idle or too old session is deleted, a valid
-/// one touched.
+/// `policy` at `env.now`: an idle or too old session is deleted (and the
+/// rooms it has open close), a valid one touched. The kernel also calls
+/// this for every open room every few seconds, so a call in progress counts
+/// as activity, like a page, until the absolute lifetime.
 pub async fn resume(
     env: Env<'_>,
     token_hash: &str,
@@ -91,6 +94,7 @@ pub async fn resume(
         }
         Err(why) => {
             env.store.delete_session(token_hash).await?;
+            env.live.session_ended(env.store.tenant(), token_hash);
             tracing::info!(reason = %why, "session ended");
             Ok(Resumed::Ended(why))
         }

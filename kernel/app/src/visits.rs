@@ -59,8 +59,8 @@ pub async fn start(env: Env<'_>, actor: &Actor, id: &str) -> Result<Booking, Err
     Ok(booking)
 }
 
-/// Ends a visit in progress for everyone; nobody can enter it again. The
-/// door closes the room's live connections when this returns.
+/// Ends a visit in progress for everyone; nobody can enter it again, and
+/// its room's live connections close.
 pub async fn end(env: Env<'_>, actor: &Actor, id: &str) -> Result<Booking, Error> {
     let me = actor.clinician()?;
     let (booking, _) = participation(env, me, id).await?;
@@ -87,6 +87,7 @@ pub async fn end(env: Env<'_>, actor: &Actor, id: &str) -> Result<Booking, Error
     if !ended {
         return Err(Error::Conflict(Conflict::ChangedMeanwhile));
     }
+    env.live.visit_ended(env.store.tenant(), id);
     tracing::info!(tenant = %env.store.tenant(), by = %me.id, door = ?actor.door, booking = %id, "visit ended");
     Ok(booking)
 }

@@ -49,6 +49,7 @@ fn env<'a>(store: &'a TenantStore<'a>, ids: &'a Counting, now: Timestamp) -> Env
         },
         now,
         ids,
+        live: &tillit_app::NoLive,
     }
 }
 
@@ -351,5 +352,127 @@ async fn people_terms_and_logins_follow_one_set_of_rules_through_any_door() {
                 "{backend:?}: {what} not in {whats:?}"
             );
         }
+    }
+}
+
+/// What the use cases told the live connections, in order.
+#[derive(Default)]
+struct Heard(std::sync::Mutex<Vec<String>>);
+
+impl tillit_app::Live for Heard {
+    fn session_ended(&self, tenant: &TenantId, token_hash: &str) {
+        self.0
+            .lock()
+            .unwrap()
+            .push(format!("{tenant}: session {token_hash}"));
+    }
+    fn person_shut_out(&self, tenant: &TenantId, person: &PersonId) {
+        self.0
+            .lock()
+            .unwrap()
+            .push(format!("{tenant}: person {person}"));
+    }
+    fn visit_ended(&self, tenant: &TenantId, booking: &str) {
+        self.0
+            .lock()
+            .unwrap()
+            .push(format!("{tenant}: visit {booking}"));
+    }
+}
+
+impl Heard {
+    fn take(&self) -> Vec<String> {
+        std::mem::take(&mut *self.0.lock().unwrap())
+    }
+}
+
+/// The endings that close open rooms are told by the use cases themselves,
+/// once stored, so a door without pages (FHIR, the administrator's tool)
+/// closes rooms as the portal does; nothing else is told.
+#[tokio::test]
+async fn endings_reach_the_live_connections_through_any_door() {
+    use tillit_app::{people, sessions};
+    use tillit_domain::PersonStatus;
+    use tillit_domain::session::SessionPolicy;
+
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        let db = TestDb::new(backend);
+        let store = db.store().await;
+        let tenant = TenantId::parse("alfa").unwrap();
+        store.register_tenant(&tenant, T0).await.unwrap();
+        let t = store.tenant(tenant);
+        let ids = Counting(Default::default());
+        let heard = Heard::default();
+        let at = |now| Env {
+            live: &heard,
+            ..env(&t, &ids, now)
+        };
+        let karin = clinician(&t, true).await;
+        let ehr = Actor {
+            person: karin.clone(),
+            door: Door::Fhir,
+        };
+        let ada = t
+            .create_person(
+                &PersonId::new("ada"),
+                &person(Role::Administrator, "191212121212", "Ada"),
+                T0,
+            )
+            .await
+            .unwrap();
+        let admin = Actor {
+            person: ada,
+            door: Door::Admin,
+        };
+
+        // A visit booked, confirmed, started and ended through FHIR.
+        let b = bookings::book(at(T0), &ehr, invite(T0.plus(DAY)))
+            .await
+            .unwrap();
+        let pnr = Personnummer::parse("200002292381").unwrap();
+        let tove = t.person_by_personnummer(&pnr).await.unwrap().unwrap();
+        bookings::change_status(
+            at(T0),
+            &Actor::portal(tove.clone()),
+            &b.id,
+            BookingAction::Confirm,
+        )
+        .await
+        .unwrap();
+        let start = T0.plus(DAY).minus(Duration::from_secs(300));
+        visits::start(at(start), &ehr, &b.id).await.unwrap();
+        assert!(heard.take().is_empty(), "{backend:?}: nothing ended yet");
+        visits::end(at(start), &ehr, &b.id).await.unwrap();
+        assert_eq!(heard.take(), [format!("alfa: visit {}", b.id)]);
+
+        // Logging out, and a session found idle.
+        sessions::log_in(at(T0), &pnr, "hash-1", T0.plus(DAY))
+            .await
+            .unwrap()
+            .unwrap();
+        sessions::log_out(at(T0), "hash-1").await.unwrap();
+        assert_eq!(heard.take(), ["alfa: session hash-1"]);
+        sessions::log_in(at(T0), &pnr, "hash-2", T0.plus(DAY))
+            .await
+            .unwrap()
+            .unwrap();
+        let policy = SessionPolicy::default();
+        let idle = T0.plus(policy.idle_timeout);
+        assert!(matches!(
+            sessions::resume(at(idle), "hash-2", &policy).await,
+            Ok(sessions::Resumed::Ended(_))
+        ));
+        assert_eq!(heard.take(), ["alfa: session hash-2"]);
+
+        // Made inactive by an administrator: all of Tove's rooms; made
+        // active again: nothing to close.
+        people::set_status(at(T0), &admin, &tove.id, PersonStatus::Inactive)
+            .await
+            .unwrap();
+        assert_eq!(heard.take(), [format!("alfa: person {}", tove.id)]);
+        people::set_status(at(T0), &admin, &tove.id, PersonStatus::Active)
+            .await
+            .unwrap();
+        assert!(heard.take().is_empty(), "{backend:?}");
     }
 }

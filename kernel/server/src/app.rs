@@ -121,7 +121,7 @@ pub async fn start(
         metrics,
         senders,
         bound_port: std::sync::OnceLock::new(),
-        sockets: crate::sockets::Sockets::default(),
+        sockets: crate::sockets::Sockets::new(media.clone()),
         media,
         plugins,
         live: crate::plugins::LiveRooms::default(),
@@ -239,6 +239,7 @@ pub async fn serve(
         let _ = state.bound_port.set(addr.port());
     }
     let housekeeping = spawn_housekeeping(state.clone());
+    let session_check = crate::sockets::spawn_session_check(state.clone());
     let plugin_reload = state
         .config
         .is_development()
@@ -254,6 +255,7 @@ pub async fn serve(
         .with_graceful_shutdown(shutdown)
         .await;
     housekeeping.abort();
+    session_check.abort();
     if let Some(r) = plugin_reload {
         r.abort();
     }

@@ -131,6 +131,10 @@ pub struct ServerConfig {
     pub behind_tls: bool,
     /// The largest request body accepted, in bytes.
     pub max_body_bytes: usize,
+    /// How often open room connections have their session checked again:
+    /// a connection whose session ended (logout, expiry, the person made
+    /// inactive, in this process or another) closes within this.
+    pub session_check: ConfigDuration,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -177,6 +181,7 @@ impl Default for Config {
                 listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
                 behind_tls: false,
                 max_body_bytes: 64 * 1024,
+                session_check: ConfigDuration(Duration::from_secs(5)),
             },
             database: DatabaseConfig {
                 url: String::new(),

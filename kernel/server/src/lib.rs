@@ -17,7 +17,7 @@
 //! - [`plugins`]: the tenants' WebAssembly plugins wired into the kernel:
 //!   events, live messages, UI slots.
 //! - [`sockets`]: the open room connections by who holds them: one per
-//!   person and place, a newer one replacing the older.
+//!   person and place, closed when their session, access or visit ends.
 //! - `picture`: what a profile picture upload must be, and what is kept.
 //! - [`cpu`]: CPU-heavy work on the blocking pool, a few jobs at a time.
 //! - [`telemetry`]: logs and metrics.

@@ -48,7 +48,7 @@ pub struct Inner {
     /// Where CPU-heavy work runs (picture uploads), never on the async
     /// workers.
     pub cpu: crate::cpu::CpuPool,
-    /// Room connections by who holds them: one per person and place.
+    /// Room connections by who holds them, and what ends them.
     pub sockets: crate::sockets::Sockets,
 }
 
@@ -71,7 +71,7 @@ impl Deref for AppState {
 
 impl AppState {
     /// What the use cases (`tillit_app`) work in for a request of `ctx`'s
-    /// tenant, now.
+    /// tenant, now; the endings they report close room connections.
     pub fn env<'a>(
         &'a self,
         ctx: &'a crate::http::session::Ctx,
@@ -92,6 +92,7 @@ impl AppState {
             rules: booking_rules(tenant),
             now: self.clock.now(),
             ids: &tillit_app::RandomIds,
+            live: &self.sockets,
         }
     }
 }

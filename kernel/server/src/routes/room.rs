@@ -6,9 +6,9 @@
 //! get in: the WebSocket checks the session, the origin and
 //! `tillit_domain::visit::may_enter` before upgrading. Each connection is
 //! registered in `crate::sockets` (one per person and room, a newer one
-//! replacing the older), and runs until the browser leaves, its lease says
-//! it was replaced, or the visit's end closes the room for everyone
-//! (`visits::end` → `Hub::end`).
+//! replacing the older), and runs until the browser leaves or its lease
+//! says it is over: replaced, its session ended, or the visit ended
+//! (`visits::end` → `Sockets::visit_ended`, which also ends the SFU's room).
 
 use std::collections::BTreeMap;
 
@@ -211,7 +211,7 @@ pub async fn socket(
     }
     let Portal { state, ctx } = p;
     let me = me.person;
-    let lease = lease(&state, &ctx, &me, Place::Visit(booking.id.clone()));
+    let lease = lease(&state, &ctx, &me, Place::Visit(booking.id.clone()))?;
     let session = Session {
         room: room_key(&ctx.tenant.id, &booking.id),
         cap: ctx.tenant.booking.max_participants,
@@ -252,7 +252,7 @@ pub async fn test_socket(
     same_origin(&headers)?;
     let User(me) = user?;
     let me = &me.person;
-    let lease = lease(&p.state, &p.ctx, me, Place::VideoTest);
+    let lease = lease(&p.state, &p.ctx, me, Place::VideoTest)?;
     let session = Session {
         room: format!("{}/test/{}", p.ctx.tenant.id, uuid::Uuid::new_v4()),
         cap: 1,
@@ -267,10 +267,11 @@ pub async fn test_socket(
         .into_response())
 }
 
-/// Registers the connection `me` is opening to `place`: an earlier one of
-/// theirs there closes.
-fn lease(state: &AppState, ctx: &Ctx, me: &Person, place: Place) -> Lease {
-    state.sockets.open(&ctx.tenant.id, &me.id, place)
+/// Registers the connection `me` is opening to `place` under the request's
+/// session: an earlier one of theirs there closes.
+fn lease(state: &AppState, ctx: &Ctx, me: &Person, place: Place) -> Result<Lease, AppError> {
+    let session = ctx.session_hash.as_deref().ok_or(AppError::LoginRequired)?;
+    Ok(state.sockets.open(&ctx.tenant.id, &me.id, place, session))
 }
 
 fn participant(p: &Person) -> Participant {
@@ -414,6 +415,8 @@ impl Session {
                 why = &mut lease.closed => {
                     let msg = match why {
                         Ok(Closed::Replaced) => ServerMessage::Replaced,
+                        Ok(Closed::SessionEnded) => ServerMessage::SessionEnded,
+                        Ok(Closed::VisitEnded) => ServerMessage::Ended,
                         // The registry itself is gone: the kernel stops.
                         Err(_) => break,
                     };

@@ -130,12 +130,9 @@ pub async fn start(p: Portal, User(me): User, Path(id): Path<String>) -> PageRes
 }
 
 /// Ends the visit for everyone; nobody can enter it again, and the room's
-/// connections are closed.
+/// connections are closed (by the use case, through `Env::live`).
 pub async fn end(p: Portal, User(me): User, Path(id): Path<String>) -> PageResult {
     let store = p.store();
     tillit_app::visits::end(p.env(&store), &me, &id).await?;
-    p.state
-        .media
-        .end(crate::routes::room::room_key(&p.ctx.tenant.id, &id));
     Ok(Redirect::to(&format!("/visits/{id}")).into_response())
 }

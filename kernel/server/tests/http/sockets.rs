@@ -1,4 +1,6 @@
-//! A person holds one connection per room: a new one (a reload) replaces
+//! The room's WebSockets end with what they stand on: a logout in another
+//! tab, a session gone idle, a person made inactive, the visit's end. And
+//! a person holds one connection per room: a new one (a reload) replaces
 //! the old, so one patient cannot fill a room with sockets.
 //!
 //! A WebSocket needs a real connection: the kernel serves on a port, as
@@ -15,8 +17,10 @@ const OLOF: &str = "19700101-0003";
 /// How long a test waits for what should come at once.
 const BOUND: Duration = Duration::from_secs(10);
 
-/// The close code of `tillit_sfu::signal::ServerMessage::Replaced`.
+/// The close codes of `tillit_sfu::signal::ServerMessage::close_code`.
+const VISIT_ENDED: u16 = 4000;
 const REPLACED: u16 = 4001;
+const SESSION_ENDED: u16 = 4002;
 
 /// The kernel on a real port, as `serve` runs it; stopped when dropped.
 struct Served {
@@ -157,6 +161,139 @@ async fn started_visit(app: &TestApp) -> (Browser<'_>, Browser<'_>, Browser<'_>)
 
 fn cookie(b: &Browser<'_>) -> String {
     b.session_cookie().expect("logged in").clone()
+}
+
+#[tokio::test]
+async fn logging_out_in_another_tab_closes_the_room_at_once() {
+    for backend in BACKENDS {
+        let app = TestApp::new(backend).await;
+        let (karin, mut tove, _) = started_visit(&app).await;
+        let served = serve(&app).await;
+        let mut k = open(served.port, "/visits/v1/ws", &cookie(&karin))
+            .await
+            .unwrap();
+        k.join().await;
+        let tove_cookie = cookie(&tove);
+        let mut t = open(served.port, "/visits/v1/ws", &tove_cookie)
+            .await
+            .unwrap();
+        t.join().await;
+        k.expect("peer-joined").await;
+
+        // Another tab of Tove's logs out.
+        tove.get("/").await;
+        let out = tove.post("/logout", &[]).await;
+        assert_eq!(out.location(), "/login?ended=logout");
+        let (before, code) = t.closed().await;
+        assert_eq!(code, Some(SESSION_ENDED), "{backend:?}: after {before:?}");
+        assert!(before.contains(&"session-ended".to_owned()), "{before:?}");
+        // Her media left the room: Karin, still there, sees her go.
+        k.expect("peer-left").await;
+        // And the old cookie opens nothing.
+        assert!(
+            open(served.port, "/visits/v1/ws", &tove_cookie)
+                .await
+                .is_err()
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_session_that_goes_idle_closes_its_room() {
+    for backend in BACKENDS {
+        let app = TestApp::with(backend, |c| {
+            c.server.session_check =
+                tillit_kernel::values::ConfigDuration(Duration::from_millis(100));
+        })
+        .await;
+        let (_, mut tove, _) = started_visit(&app).await;
+        let served = serve(&app).await;
+        let mut t = open(served.port, "/visits/v1/ws", &cookie(&tove))
+            .await
+            .unwrap();
+        t.join().await;
+        // The demo tenant's idle timeout is two hours; nothing else happens.
+        app.clock.advance(2 * HOUR + MINUTE);
+        let (before, code) = t.closed().await;
+        assert_eq!(code, Some(SESSION_ENDED), "{backend:?}: after {before:?}");
+        let me = tove.get("/me").await;
+        assert!(
+            me.location().starts_with("/login"),
+            "the session itself is over too: {}",
+            me.location()
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_administrator_making_a_person_inactive_closes_their_room() {
+    for backend in BACKENDS {
+        let app = TestApp::new(backend).await;
+        let (karin, tove, _) = started_visit(&app).await;
+        let served = serve(&app).await;
+        let mut k = open(served.port, "/visits/v1/ws", &cookie(&karin))
+            .await
+            .unwrap();
+        k.join().await;
+        let mut t = open(served.port, "/visits/v1/ws", &cookie(&tove))
+            .await
+            .unwrap();
+        t.join().await;
+
+        let mut ada = app.browser("demo.localhost");
+        ada.login(ADA).await;
+        ada.get("/admin/people").await;
+        let tove_id = person_id(&app, TOVE).await;
+        let page = ada
+            .post(
+                &format!("/admin/people/{tove_id}/status"),
+                &[("status", "inactive")],
+            )
+            .await;
+        assert_eq!(page.location(), "/admin/people?done=status");
+        let (before, code) = t.closed().await;
+        assert_eq!(code, Some(SESSION_ENDED), "{backend:?}: after {before:?}");
+        k.expect("peer-left").await;
+    }
+}
+
+#[tokio::test]
+async fn ending_the_visit_closes_every_socket_of_its_room() {
+    for backend in BACKENDS {
+        let app = TestApp::new(backend).await;
+        let (mut karin, tove, olof) = started_visit(&app).await;
+        let served = serve(&app).await;
+        let mut k = open(served.port, "/visits/v1/ws", &cookie(&karin))
+            .await
+            .unwrap();
+        k.join().await;
+        let mut t = open(served.port, "/visits/v1/ws", &cookie(&tove))
+            .await
+            .unwrap();
+        t.join().await;
+        // Olof's page has its socket but has not joined yet (the browser
+        // still asks for the camera).
+        let mut o = open(served.port, "/visits/v1/ws", &cookie(&olof))
+            .await
+            .unwrap();
+
+        karin.get("/visits/v1").await;
+        let page = karin.post("/visits/v1/end", &[]).await;
+        assert_eq!(page.location(), "/visits/v1");
+        for (who, socket) in [("Karin", &mut k), ("Tove", &mut t), ("Olof", &mut o)] {
+            let (before, code) = socket.closed().await;
+            assert_eq!(
+                code,
+                Some(VISIT_ENDED),
+                "{backend:?}: {who}'s socket, after {before:?}"
+            );
+        }
+        assert_eq!(
+            app.state.media.stats().await.rooms,
+            0,
+            "the SFU's room is gone"
+        );
+    }
 }
 
 #[tokio::test]
