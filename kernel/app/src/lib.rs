@@ -27,7 +27,8 @@
 //! - [`profiles`]: a clinician's profile, picture and visit types, and
 //!   publishing them.
 //! - [`terms`]: the terms a patient accepts.
-//! - [`messages`]: providers' delivery reports on messages sent.
+//! - [`messages`]: who may read the outbox, and providers' delivery
+//!   reports on messages sent.
 //! - [`sessions`]: logging in (whatever the identity provider) and out.
 //! - [`access`]: the access-log entries for reads of patient data.
 //! - [`live`]: the live connections (video rooms) that some changes end

@@ -110,15 +110,17 @@ const PLUGIN_METHODS: [Method; 5] = [
     Method::DELETE,
 ];
 
-/// The portal's pages, behind the session, CSRF and terms layers.
-fn pages() -> Routes {
+/// The portal's pages, behind the session, CSRF and terms layers; in
+/// `development`, also the outbox (what would have been sent, with phone
+/// numbers: not even a route in production).
+fn pages(development: bool) -> Routes {
     use Access::*;
     let plugin_methods = PLUGIN_METHODS
         .iter()
         .filter_map(|m| MethodFilter::try_from(m.clone()).ok())
         .reduce(MethodFilter::or)
         .unwrap_or(MethodFilter::GET);
-    Routes::new()
+    let routes = Routes::new()
         .at(Method::GET, "/", Public, home::show)
         .at(Method::GET, "/login", Public, login::form)
         .at(Method::POST, "/login/test", Public, login::test_login)
@@ -147,7 +149,6 @@ fn pages() -> Routes {
         .at(Method::GET, "/bookings/group", Clinician, wizard::start)
         .at(Method::POST, "/bookings/group", Clinician, wizard::post)
         .at(Method::GET, "/contacts", Clinician, bookings::contacts)
-        .at(Method::GET, "/dev/outbox", User, messages::page)
         .at(Method::GET, "/visits/{id}", User, visits::show)
         .at(Method::GET, "/visits/{id}/room", User, room::show)
         .at(Method::GET, "/visits/{id}/ws", User, room::socket)
@@ -231,7 +232,12 @@ fn pages() -> Routes {
             "/profile/visit-types/{id}/archive",
             Clinician,
             profile::archive_visit_type,
-        )
+        );
+    if development {
+        routes.at(Method::GET, "/dev/outbox", User, messages::page)
+    } else {
+        routes
+    }
 }
 
 /// The tenant's routes outside the session layer: theme and brand assets,
@@ -259,15 +265,15 @@ fn outside_sessions() -> Routes {
         )
 }
 
-/// Every route of a tenant's portal, with who may use it.
+/// Every route a tenant's portal can have, with who may use it.
 pub fn route_table() -> Vec<RouteInfo> {
-    let mut all = pages().info;
+    let mut all = pages(true).info;
     all.extend(outside_sessions().info);
     all
 }
 
 pub fn router(state: AppState) -> Router {
-    let pages = pages()
+    let pages = pages(state.config.is_development())
         .router
         .route_layer(from_fn(tag_route))
         .fallback(crate::http::error::not_found)

@@ -541,11 +541,10 @@ async fn a_clinician_invites_and_the_patient_confirms_in_a_real_browser() {
     wait_for_text(c, "#notice", "Inbjudan är skapad").await;
     wait_for_text(c, "#bookings", "Sara Svensson").await;
     wait_for_text(c, "#bookings", "Obekräftad").await;
-    c.find(Id("logout")).await.unwrap().click().await.unwrap();
-    wait_for_text(c, "#notice", "utloggad").await;
 
     // The patient's SMS, as the development outbox shows what would have
-    // been sent: the time and a link, nothing about the visit's content.
+    // been sent (to staff, and to each patient their own): the time and a
+    // link, nothing about the visit's content.
     let started = Instant::now();
     let text = loop {
         c.goto(&server.url("demo.localhost", "/dev/outbox"))
@@ -580,6 +579,8 @@ async fn a_clinician_invites_and_the_patient_confirms_in_a_real_browser() {
         .to_owned();
     assert_eq!(link, server.url("demo.localhost", "/"));
     screenshot(c, "07-outbox").await;
+    c.find(Id("logout")).await.unwrap().click().await.unwrap();
+    wait_for_text(c, "#notice", "utloggad").await;
     c.goto(&link).await.unwrap();
     c.find(Id("login-link"))
         .await

@@ -416,6 +416,82 @@ async fn sms_go_out_through_46elks_with_delivery_reports_and_no_health_informati
     }
 }
 
+/// The development outbox shows phone numbers and times: staff see every
+/// message, their read logged as a read of each recipient's data; a
+/// patient sees only their own; nobody logged out sees anything.
+#[tokio::test]
+async fn the_outbox_shows_staff_every_message_and_a_patient_only_their_own() {
+    const SARA: &str = "19850707-1119";
+    const OLLE: &str = "19900315-4565";
+    for backend in BACKENDS {
+        let mut app = TestApp::new(backend).await;
+        app.start_worker();
+        let mut karin = app.browser("demo.localhost");
+        karin.login(KARIN).await;
+        publish_profile(&mut karin).await;
+        let tomorrow = day(&app, 1);
+        let b1 = invite_new(&app, &mut karin, "070-123 45 67", SARA, &tomorrow, "10:00").await;
+        let b2 = invite_new(&app, &mut karin, "070-765 43 21", OLLE, &tomorrow, "11:00").await;
+        settled(&app, &b1).await;
+        settled(&app, &b2).await;
+        let (sara_phone, olle_phone) = ("+46701234567", "+46707654321");
+
+        let mut anonymous = app.browser("demo.localhost");
+        let page = anonymous.get("/dev/outbox").await;
+        assert_eq!(
+            (page.status, page.location()),
+            (StatusCode::SEE_OTHER, "/login"),
+            "{backend:?}"
+        );
+        assert!(!page.body.contains(sara_phone) && !page.body.contains(olle_phone));
+
+        let mut ada = app.browser("demo.localhost");
+        ada.login(ADA).await;
+        for staff in [&mut karin, &mut ada] {
+            let page = staff.get("/dev/outbox").await;
+            assert_eq!(page.status, StatusCode::OK, "{backend:?}");
+            assert!(page.body.contains(sara_phone) && page.body.contains(olle_phone));
+        }
+
+        let mut sara = app.browser("demo.localhost");
+        sara.login(SARA).await;
+        let page = sara.get("/dev/outbox").await;
+        assert_eq!(page.status, StatusCode::OK, "{backend:?}");
+        assert!(page.body.contains(sara_phone), "{}", page.body);
+        assert!(!page.body.contains(olle_phone), "{}", page.body);
+        assert_eq!(page.body.matches("<tr class=\"message\"").count(), 1);
+
+        // Every read of a message is a read of its recipient's data.
+        let demo = app.state.store.tenant(demo());
+        let (karin_id, ada_id, sara_id) = (
+            person_id(&app, KARIN).await,
+            person_id(&app, ADA).await,
+            person_id(&app, SARA).await,
+        );
+        for (pnr, expected) in [
+            (SARA, vec![&karin_id, &ada_id, &sara_id]),
+            (OLLE, vec![&karin_id, &ada_id]),
+        ] {
+            let log = demo
+                .access_log_for(&Personnummer::parse(pnr).unwrap())
+                .await
+                .unwrap();
+            let mut got: Vec<&str> = log
+                .iter()
+                .filter(|e| e.what == "outbox" && e.action == "read")
+                .map(|e| e.actor_id.as_str())
+                .collect();
+            got.sort_unstable();
+            let mut expected: Vec<&str> = expected.iter().map(|id| id.as_str()).collect();
+            expected.sort_unstable();
+            assert_eq!(got, expected, "{backend:?}: outbox reads of {pnr}");
+        }
+        if let Some(w) = app.worker.take() {
+            w.abort();
+        }
+    }
+}
+
 /// An e-mail as its recipient's mail program reads it.
 struct Mail {
     envelope_to: String,

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use tillit_app::messages::{self, Delivery};
 
 use crate::http::error::AppError;
-use crate::http::extract::Portal;
+use crate::http::extract::{Portal, User};
 use crate::http::render::PageResult;
 use crate::state::AppState;
 
@@ -66,15 +66,12 @@ pub async fn delivery_report(
     }
 }
 
-/// `GET /dev/outbox`: what would have been sent, newest first. Development
-/// mode only (404 otherwise), since it shows phone numbers and addresses.
-pub async fn page(p: Portal) -> PageResult {
-    if !p.state.config.is_development() {
-        return Err(AppError::NotFound);
-    }
-    let messages: Vec<Message> = p
-        .store()
-        .recent_notifications(200)
+/// `GET /dev/outbox`: what would have been sent, newest first, as far as
+/// the visitor may read it (`messages::outbox`). Routed in development
+/// only: it shows phone numbers and addresses.
+pub async fn page(p: Portal, User(actor): User) -> PageResult {
+    let store = p.store();
+    let messages: Vec<Message> = messages::outbox(p.env(&store), &actor, 200)
         .await?
         .into_iter()
         .map(|n| {
