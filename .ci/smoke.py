@@ -4,10 +4,11 @@
 From the repository root, with no configuration: `cargo xtask run` (the
 plugins, the build, `tillit serve` on the embedded default with its
 relative paths `data/`, `tenants/`, `themes/`, `plugins/target/dist`).
-Then, as a new user would: wait for /readyz, open the demo tenant's login
-page, log in with the test login as the clinician the banner names, load
-the home page logged in, and stop with Ctrl-C. Any step that does not work
-fails CI, with the server's output.
+Then, as a new user would: wait for /readyz on the operators' address
+(server.ops_listen, 127.0.0.1:9090 by default; the portals do not serve
+it), open the demo tenant's login page, log in with the test login as the
+clinician the banner names, load the home page logged in, and stop with
+Ctrl-C. Any step that does not work fails CI, with the server's output.
 
 Standard library only: CI needs nothing installed for it.
 """
@@ -25,6 +26,8 @@ import urllib.parse
 
 HOST = "demo.localhost:8080"
 ADDR = ("127.0.0.1", 8080)
+# Health, readiness and metrics: server.ops_listen's default.
+OPS_ADDR = ("127.0.0.1", 9090)
 # The clinician of tenants/demo.toml, as printed in the banner.
 CLINICIAN = "19811218-9876"
 # The first build of the release binary and the plugins on a cold machine.
@@ -33,6 +36,15 @@ START_TIMEOUT = 40 * 60
 
 class Failed(Exception):
     pass
+
+
+def ops_request(path):
+    conn = http.client.HTTPConnection(*OPS_ADDR, timeout=30)
+    conn.request("GET", path)
+    res = conn.getresponse()
+    text = res.read().decode("utf-8", "replace")
+    conn.close()
+    return res.status, text
 
 
 def request(method, path, cookies, body=None, headers=None):
@@ -74,13 +86,13 @@ def step(name):
 
 
 def check(server, log_path):
-    step(f"waiting for http://{HOST}/readyz (the build comes first)")
+    step(f"waiting for http://{OPS_ADDR[0]}:{OPS_ADDR[1]}/readyz (the build comes first)")
     started = time.monotonic()
     while True:
         if server.poll() is not None:
             raise Failed(f"`cargo xtask run` exited with {server.returncode} before it was ready")
         try:
-            status, _, _ = request("GET", "/readyz", {})
+            status, _ = ops_request("/readyz")
             if status == 200:
                 break
         except OSError:
@@ -116,6 +128,14 @@ def check(server, log_path):
         raise Failed(f"the home page answered {status} and is not the logged-in home page")
     step("logged in; the home page loads")
 
+    status, text = ops_request("/metrics")
+    if status != 200 or "http_requests_total" not in text:
+        raise Failed(f"GET /metrics on the operators' address answered {status} without the request counts")
+    status, _, _ = request("GET", "/metrics", {})
+    if status != 404:
+        raise Failed(f"the demo tenant's host answered /metrics with {status}; only the operators' address serves it")
+    step("metrics on the operators' address only")
+
     with open(log_path, encoding="utf-8", errors="replace") as f:
         output = f.read()
     if "plugin loaded" not in output:
@@ -127,14 +147,15 @@ def check(server, log_path):
 
 def main():
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    probe = http.client.HTTPConnection(*ADDR, timeout=2)
-    try:
-        probe.connect()
-        probe.close()
-        print(f"smoke: something already listens on {ADDR[0]}:{ADDR[1]}; stop it first", file=sys.stderr)
-        return 1
-    except OSError:
-        pass
+    for addr in (ADDR, OPS_ADDR):
+        probe = http.client.HTTPConnection(*addr, timeout=2)
+        try:
+            probe.connect()
+            probe.close()
+            print(f"smoke: something already listens on {addr[0]}:{addr[1]}; stop it first", file=sys.stderr)
+            return 1
+        except OSError:
+            pass
 
     log = tempfile.NamedTemporaryFile("w+b", prefix="tillit-smoke-", suffix=".log", delete=False)
     step("cargo xtask run (as the README says, from " + root + ")")

@@ -17,7 +17,8 @@ pub enum Refused {
 }
 
 impl Refused {
-    /// For counting and logging (never shown).
+    /// For the log (never shown, and never a metric label: counted
+    /// together, as the door answers them together).
     pub fn as_str(self) -> &'static str {
         match self {
             Refused::Unknown => "unknown",

@@ -2,8 +2,10 @@
 //!
 //! [`start`] loads catalogs, themes and tenants, connects to and migrates
 //! the database, registers the tenants and creates their bootstrap staff.
-//! [`serve`] runs the router on a listener until `shutdown` resolves, so tests
-//! can bind port 0 and stop the server when they are done.
+//! [`serve`] runs the portals' router on a listener until `shutdown`
+//! resolves, so tests can bind port 0 and stop the server when they are
+//! done; [`serve_ops`] does the same for health, readiness and metrics on
+//! their own address.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -229,7 +231,20 @@ pub fn spawn_housekeeping(state: AppState) -> tokio::task::JoinHandle<()> {
     })
 }
 
-/// Serves `state` on `listener` until `shutdown` resolves.
+/// Serves health, readiness and metrics (`web::ops_router`) on `listener`
+/// (bound to `server.ops_listen`) until `shutdown` resolves.
+pub async fn serve_ops(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, crate::web::ops_router(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+/// Serves the tenants' portals of `state` on `listener` until `shutdown`
+/// resolves.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: AppState,

@@ -125,7 +125,12 @@ pub struct OutboxConfig {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ServerConfig {
+    /// Where the tenants' portals are served.
     pub listen: SocketAddr,
+    /// Where health, readiness and metrics are served, for the
+    /// installation's operators: an address of its own, so that no tenant's
+    /// host name (nor an unknown one) reaches them. Loopback by default.
+    pub ops_listen: SocketAddr,
     /// Set when a TLS-terminating proxy is in front: cookies get `Secure`
     /// and the `__Host-` prefix, and responses carry HSTS.
     pub behind_tls: bool,
@@ -179,6 +184,7 @@ impl Default for Config {
             reload_templates: false,
             server: ServerConfig {
                 listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+                ops_listen: SocketAddr::from(([127, 0, 0, 1], 9090)),
                 behind_tls: false,
                 max_body_bytes: 64 * 1024,
                 session_check: ConfigDuration(Duration::from_secs(5)),
@@ -280,6 +286,13 @@ impl Config {
                 ));
             }
         }
+        if self.server.ops_listen == self.server.listen && self.server.listen.port() != 0 {
+            return Err(ConfigError::Invalid(format!(
+                "server.ops_listen: expected an address other than server.listen ({}): \
+                 health and metrics are served apart from the portals",
+                self.server.listen
+            )));
+        }
         if self.media.listen.ip().is_unspecified() && self.media.announce.is_none() {
             return Err(ConfigError::Invalid(
                 "media.listen: a wildcard address needs media.announce, the address browsers \
@@ -310,6 +323,7 @@ mod tests {
         let c = load("").unwrap();
         assert_eq!(c.mode, Mode::Development);
         assert_eq!(c.server.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(c.server.ops_listen.to_string(), "127.0.0.1:9090");
         assert_eq!(c.database.url, "sqlite://data/tillit.db");
         assert!(c.identity.dev_login);
     }
@@ -341,5 +355,9 @@ mod tests {
             e.contains("database.connect_timeout") && e.contains("30m"),
             "{e}"
         );
+        let e = load("[server]\nops_listen = \"127.0.0.1:8080\"")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("server.ops_listen"), "{e}");
     }
 }

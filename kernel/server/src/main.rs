@@ -152,6 +152,7 @@ async fn serve(config: Config) -> ExitCode {
     let started = Instant::now();
     tillit_kernel::telemetry::init_logging(&config.log);
     let listen = config.server.listen;
+    let ops_listen = config.server.ops_listen;
     let state = match app::start(
         config,
         Arc::new(SystemClock),
@@ -174,12 +175,22 @@ async fn serve(config: Config) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let ops_listener = match tokio::net::TcpListener::bind(ops_listen).await {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!(
+                "tillit: cannot listen on {ops_listen}: {e} (set server.ops_listen or TILLIT_SERVER__OPS_LISTEN)"
+            );
+            return ExitCode::FAILURE;
+        }
+    };
     let port = listener
         .local_addr()
         .map(|a| a.port())
         .unwrap_or(listen.port());
-    tracing::info!(%listen, startup_ms = started.elapsed().as_millis() as u64, "listening");
-    print_banner(&state, port);
+    let ops = ops_listener.local_addr().unwrap_or(ops_listen);
+    tracing::info!(%listen, %ops, startup_ms = started.elapsed().as_millis() as u64, "listening");
+    print_banner(&state, port, ops);
     let shutdown = async {
         let ctrl_c = tokio::signal::ctrl_c();
         #[cfg(unix)]
@@ -194,7 +205,18 @@ async fn serve(config: Config) -> ExitCode {
         tracing::info!("shutting down");
     };
     let store = state.store.clone();
+    let (stop_ops, ops_stopped) = tokio::sync::oneshot::channel::<()>();
+    let ops_server = tokio::spawn(app::serve_ops(ops_listener, state.clone(), async {
+        let _ = ops_stopped.await;
+    }));
     let result = app::serve(listener, state, shutdown).await;
+    // Ready until the portals have stopped; then the operators' side goes too.
+    let _ = stop_ops.send(());
+    match tokio::time::timeout(std::time::Duration::from_secs(5), ops_server).await {
+        Ok(Ok(Err(e))) => tracing::warn!(error = %e, "the operations server failed"),
+        Ok(_) => {}
+        Err(_) => tracing::warn!("the operations server did not stop within 5 s"),
+    }
     store.close().await;
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -208,12 +230,13 @@ async fn serve(config: Config) -> ExitCode {
 /// Where to go, on standard output (not the log). In development it also
 /// lists the test identities from the tenants' bootstrap config, which are
 /// fictitious test numbers.
-fn print_banner(state: &app::AppState, port: u16) {
+fn print_banner(state: &app::AppState, port: u16, ops: std::net::SocketAddr) {
     println!(
         "\nTillit is running ({:?} mode, {:?} database).",
         state.config.mode,
         state.store.backend()
     );
+    println!("Health, readiness and metrics: http://{ops}/healthz, /readyz, /metrics");
     for t in state.tenants.all() {
         let host = t.hosts.first().map_or("?", String::as_str);
         println!("\n  {}  http://{host}:{port}/", t.display_name);

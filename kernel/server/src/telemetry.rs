@@ -3,7 +3,8 @@
 //! Logs are structured `tracing` events on standard error, as text or JSON.
 //! They carry ids (tenant, person, request), never personal data: the domain
 //! types that hold it print a placeholder, and handlers log ids only.
-//! Metrics are Prometheus text at `/metrics`.
+//! Metrics are Prometheus text at `/metrics` on the operators' address
+//! (`server.ops_listen`). Their labels tell no accounts apart.
 
 use std::sync::OnceLock;
 

@@ -1,10 +1,13 @@
 //! The HTTP surface: which route goes to which feature, and the layers
 //! every request passes through.
 //!
-//! Outermost first: request id → tracing span → metrics → security headers →
-//! (ops routes: `/healthz`, `/readyz`, `/metrics`) → tenant from `Host`
-//! (unknown host: a plain 404) → themed error pages → theme and brand assets,
-//! or the session-and-CSRF layer → the terms gate → portal pages.
+//! Two routers, on two addresses. [`router`], the tenants' portals on
+//! `server.listen`, outermost first: request id → tracing span → metrics →
+//! security headers → tenant from `Host` (unknown host: a plain 404) →
+//! themed error pages → theme and brand assets, or the session-and-CSRF
+//! layer → the terms gate → portal pages. [`ops_router`], for the
+//! installation's operators on `server.ops_listen`: `/healthz`, `/readyz`,
+//! `/metrics`, and nothing of any tenant.
 //!
 //! The handlers live in `routes`, one module per feature; the plumbing they
 //! share (errors, sessions, extractors, rendering) in `http`.
@@ -279,20 +282,13 @@ pub fn router(state: AppState) -> Router {
         .fallback(crate::http::error::not_found)
         .layer(from_fn_with_state(state.clone(), terms::gate))
         .layer(from_fn_with_state(state.clone(), session::middleware));
-    let portal = outside_sessions()
+    let request_id = HeaderName::from_static("x-request-id");
+    outside_sessions()
         .router
         .route_layer(from_fn(tag_route))
         .merge(pages)
         .layer(from_fn_with_state(state.clone(), error_pages))
         .layer(from_fn_with_state(state.clone(), resolve_tenant))
-        .with_state(state.clone());
-    let request_id = HeaderName::from_static("x-request-id");
-    Router::new()
-        .route("/healthz", get(ops::healthz))
-        .route("/readyz", get(ops::readyz))
-        .route("/metrics", get(ops::metrics))
-        .route_layer(from_fn(tag_route))
-        .fallback_service(portal)
         .layer(axum::extract::DefaultBodyLimit::max(state.config.server.max_body_bytes))
         .layer(
             ServiceBuilder::new()
@@ -310,5 +306,16 @@ pub fn router(state: AppState) -> Router {
                 .layer(from_fn(record_metrics))
                 .layer(from_fn_with_state(state.clone(), security_headers)),
         )
+        .with_state(state)
+}
+
+/// Health, readiness and metrics, served on `server.ops_listen` only: a
+/// tenant's host (or an unknown one) never reaches them, and the portals'
+/// router has no such routes.
+pub fn ops_router(state: AppState) -> Router {
+    Router::new()
+        .route("/healthz", get(ops::healthz))
+        .route("/readyz", get(ops::readyz))
+        .route("/metrics", get(ops::metrics))
         .with_state(state)
 }

@@ -46,9 +46,11 @@ fn tillit(dir: &TempDir, args: &[&str], env: &[(&str, &str)]) -> Command {
     for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("TILLIT_")) {
         cmd.env_remove(k);
     }
+    // Tests run side by side: health and metrics on a free port each.
     cmd.env("TILLIT_TENANTS_DIR", repo().join("tenants"))
         .env("TILLIT_THEMES_DIR", repo().join("themes"))
         .env("TILLIT_DATA_DIR", dir.0.join("data"))
+        .env("TILLIT_SERVER__OPS_LISTEN", "127.0.0.1:0")
         .env_remove("RUST_LOG");
     for (k, v) in env {
         cmd.env(k, v);

@@ -1,7 +1,8 @@
 # Shared by the load benchmarks (sourced, not run). Before sourcing, set
 # `bench_db` (the PostgreSQL database the script creates, dropped on exit)
-# and `port`. Provides: root, duration, connections, threads, pg_admin,
-# bin, work, base, tenants_dir, start_server, stop_server, login, csrf_in.
+# and `port` (the portals'; health and metrics listen on `port + 1`).
+# Provides: root, duration, connections, threads, pg_admin, bin, work,
+# base, ops_base, tenants_dir, start_server, stop_server, login, csrf_in.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)
 duration=${BENCH_DURATION:-15s}
@@ -16,6 +17,7 @@ bin=$root/target/release/tillit
 work=$(mktemp -d)
 tenants_dir=$root/tenants
 base=http://127.0.0.1:$port
+ops_base=http://127.0.0.1:$((port + 1))
 server_pid=
 cleanup() {
   [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null || true
@@ -24,17 +26,19 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# start_server DATABASE_URL: starts tillit, waits for /readyz, and sets
-# server_pid and ready_ms (no subshell, so the pid is kept).
+# start_server DATABASE_URL: starts tillit, waits for /readyz (on the
+# operators' address), and sets server_pid and ready_ms (no subshell, so
+# the pid is kept).
 start_server() {
   local t0 t1
   t0=$(date +%s%N)
-  TILLIT_DATABASE__URL=$1 TILLIT_SERVER__LISTEN=127.0.0.1:$port TILLIT_DATA_DIR=$work/data \
+  TILLIT_DATABASE__URL=$1 TILLIT_SERVER__LISTEN=127.0.0.1:$port \
+    TILLIT_SERVER__OPS_LISTEN=127.0.0.1:$((port + 1)) TILLIT_DATA_DIR=$work/data \
     TILLIT_TENANTS_DIR=$tenants_dir TILLIT_THEMES_DIR=$root/themes TILLIT_LOG__FILTER=warn \
     "$bin" serve >/dev/null 2>"$work/server.log" &
   server_pid=$!
   for _ in $(seq 1 2000); do
-    if curl -fsS -o /dev/null "$base/readyz" 2>/dev/null; then
+    if curl -fsS -o /dev/null "$ops_base/readyz" 2>/dev/null; then
       t1=$(date +%s%N)
       ready_ms=$(( (t1 - t0) / 1000000 ))
       return 0

@@ -1,5 +1,6 @@
 //! Operations: liveness, readiness (the database answers) and metrics, on
-//! any host, outside the tenants' portals.
+//! the operators' own address (`server.ops_listen`, `web::ops_router`),
+//! never on a tenant's host.
 
 use std::time::Duration;
 
