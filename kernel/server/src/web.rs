@@ -2,12 +2,13 @@
 //! every request passes through.
 //!
 //! Two routers, on two addresses. [`router`], the tenants' portals on
-//! `server.listen`, outermost first: request id → tracing span → metrics →
-//! security headers → tenant from `Host` (unknown host: a plain 404) →
-//! themed error pages → theme and brand assets, or the session-and-CSRF
-//! layer → the terms gate → portal pages. [`ops_router`], for the
-//! installation's operators on `server.ops_listen`: `/healthz`, `/readyz`,
-//! `/metrics`, and nothing of any tenant.
+//! `server.listen`, outermost first: request id (a client's kept only if it
+//! is a short, safe token) → tracing span → metrics → security headers →
+//! tenant from `Host` (unknown host: a plain 404) → themed error pages →
+//! theme and brand assets, or the session-and-CSRF layer → the terms gate
+//! → portal pages. [`ops_router`], for the installation's operators on
+//! `server.ops_listen`: `/healthz`, `/readyz`, `/metrics`, and nothing of
+//! any tenant.
 //!
 //! The handlers live in `routes`, one module per feature; the plumbing they
 //! share (errors, sessions, extractors, rendering) in `http`.
@@ -23,7 +24,8 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 
 use crate::http::layers::{
-    error_pages, record_metrics, resolve_tenant, security_headers, tag_route,
+    REQUEST_ID, accept_request_id, error_pages, record_metrics, resolve_tenant, security_headers,
+    tag_route,
 };
 use crate::http::session;
 use crate::routes::{
@@ -282,7 +284,7 @@ pub fn router(state: AppState) -> Router {
         .fallback(crate::http::error::not_found)
         .layer(from_fn_with_state(state.clone(), terms::gate))
         .layer(from_fn_with_state(state.clone(), session::middleware));
-    let request_id = HeaderName::from_static("x-request-id");
+    let request_id = HeaderName::from_static(REQUEST_ID);
     outside_sessions()
         .router
         .route_layer(from_fn(tag_route))
@@ -292,11 +294,12 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::extract::DefaultBodyLimit::max(state.config.server.max_body_bytes))
         .layer(
             ServiceBuilder::new()
+                .layer(from_fn(accept_request_id))
                 .layer(SetRequestIdLayer::new(request_id.clone(), MakeRequestUuid))
                 .layer(
                     TraceLayer::new_for_http()
                         .make_span_with(|req: &Request| {
-                            let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
+                            let id = req.headers().get(REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("-");
                             // The path only: query strings may carry personal data.
                             tracing::info_span!("request", id, method = %req.method(), path = req.uri().path())
                         })

@@ -1,5 +1,6 @@
-//! The layers every request passes through: route labels and metrics,
-//! security headers, the tenant from `Host`, and themed error pages.
+//! The layers every request passes through: the client's request id
+//! checked, route labels and metrics, security headers, the tenant from
+//! `Host`, and themed error pages.
 
 use std::time::Instant;
 
@@ -11,6 +12,37 @@ use axum::response::{Html, IntoResponse, Response};
 use crate::http::error::ErrorKind;
 use crate::http::session::TenantOf;
 use crate::state::AppState;
+
+/// The header that names a request in the logs and in its response.
+pub const REQUEST_ID: &str = "x-request-id";
+
+/// Keeps a client's `X-Request-Id` only if it is one short token of safe
+/// characters ([`is_safe_request_id`]): it is echoed in the response and
+/// written in every log line of the request, where anything else could
+/// forge fields or carry data. Otherwise the header goes, and the request
+/// id layer after this one gives the request a new id.
+pub async fn accept_request_id(mut req: Request, next: Next) -> Response {
+    let keep = {
+        let mut ids = req.headers().get_all(REQUEST_ID).iter();
+        match (ids.next(), ids.next()) {
+            (Some(id), None) => is_safe_request_id(id.as_bytes()),
+            (None, _) => true,
+            (Some(_), Some(_)) => false,
+        }
+    };
+    if !keep {
+        req.headers_mut().remove(REQUEST_ID);
+    }
+    next.run(req).await
+}
+
+/// 1 to 64 of `A–Z a–z 0–9 . _ -`: enough for a UUID or a proxy's own id.
+pub fn is_safe_request_id(id: &[u8]) -> bool {
+    (1..=64).contains(&id.len())
+        && id
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+}
 
 /// The route that served a request, passed out to the metrics layer (which
 /// runs before routing and so cannot see it on the request).
@@ -175,4 +207,33 @@ pub async fn error_pages(State(state): State<AppState>, req: Request, next: Next
     );
     parts.headers.remove(header::CONTENT_LENGTH);
     Response::from_parts(parts, body.into_response().into_body())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_safe_request_id;
+
+    #[test]
+    fn a_clients_request_id_is_kept_only_when_short_and_plain() {
+        for ok in [
+            "a",
+            "3f2b6c1e-8f4a-4d7e-9c3b-2a1d0e9f8b7c",
+            "lb.1_2-3",
+            &"x".repeat(64),
+        ] {
+            assert!(is_safe_request_id(ok.as_bytes()), "{ok}");
+        }
+        for bad in [
+            "",
+            &"x".repeat(65),
+            "a b",
+            "id\" injected=\"1",
+            "<script>",
+            "ä",
+            "a/b",
+            "a\tb",
+        ] {
+            assert!(!is_safe_request_id(bad.as_bytes()), "{bad}");
+        }
+    }
 }

@@ -155,3 +155,41 @@ async fn behind_tls_cookies_are_secure_and_host_prefixed() {
     );
     assert!(res.header("strict-transport-security").contains("max-age="));
 }
+/// A client's `X-Request-Id` is echoed and logged only if it is a short
+/// token of safe characters; anything else, or two of them, is replaced by
+/// an id of the kernel's own, so a client cannot forge log fields.
+#[tokio::test]
+async fn a_clients_request_id_is_kept_only_if_short_and_plain() {
+    let app = TestApp::new(Backend::Sqlite).await;
+    let mut b = app.browser("demo.localhost");
+    let mut with_ids = async |ids: &[&str]| {
+        let mut req = b.request("GET", "/login");
+        for id in ids {
+            req = req.header("x-request-id", *id);
+        }
+        b.send(req.body(Body::empty()).unwrap()).await
+    };
+    let page = with_ids(&["lb-7f3a.1_X"]).await;
+    assert_eq!(page.header("x-request-id"), "lb-7f3a.1_X");
+
+    let long = "r".repeat(65);
+    for ids in [
+        &["req\" forged-field-4c1=\"x"][..],
+        &["<script>forged-field-4c1</script>"],
+        &[long.as_str()],
+        &["forged-field-4c1 two words"],
+        &["first-4c1", "second-4c1"],
+    ] {
+        let page = with_ids(ids).await;
+        let id = page.header("x-request-id");
+        assert!(
+            id.len() == 36 && id.bytes().all(|c| c.is_ascii_hexdigit() || c == b'-'),
+            "{ids:?} gave {id:?}"
+        );
+    }
+    let logs = String::from_utf8_lossy(&captured_logs().lock().unwrap()).into_owned();
+    assert!(logs.contains("lb-7f3a.1_X"), "a good id is logged");
+    for forged in ["forged-field-4c1", "first-4c1", &long] {
+        assert!(!logs.contains(forged), "{forged} reached the log");
+    }
+}
