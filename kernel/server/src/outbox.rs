@@ -61,12 +61,7 @@ pub fn portal_origin(state: &AppState, tenant: &Tenant) -> String {
     if state.config.server.behind_tls {
         format!("https://{host}")
     } else {
-        let port = state
-            .bound_port
-            .get()
-            .copied()
-            .unwrap_or(state.config.server.listen.port());
-        format!("http://{host}:{port}")
+        format!("http://{host}:{}", state.public_port())
     }
 }
 

@@ -70,6 +70,20 @@ impl Deref for AppState {
 }
 
 impl AppState {
+    /// The port the portals are reached on: a proxy's 443 behind TLS, else
+    /// the port `serve` listens on. The installation's links use it, and a
+    /// `Host` naming another port reaches no tenant.
+    pub fn public_port(&self) -> u16 {
+        if self.config.server.behind_tls {
+            443
+        } else {
+            self.bound_port
+                .get()
+                .copied()
+                .unwrap_or(self.config.server.listen.port())
+        }
+    }
+
     /// What the use cases (`tillit_app`) work in for a request of `ctx`'s
     /// tenant, now; the endings they report close room connections.
     pub fn env<'a>(

@@ -16,7 +16,8 @@ use tillit_domain::Clock;
 
 const OLOF: &str = "19700101-0003";
 
-/// The kernel on a real port, as `serve` runs it.
+/// The kernel on a real port, as `serve` runs it (once per kernel: the
+/// first port is the public one its hosts answer on).
 async fn serve(app: &TestApp) -> u16 {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
@@ -207,7 +208,9 @@ async fn a_clinician_and_a_patient_see_each_other_in_real_browsers() {
     let page = karin.post("/visits/v1/start", &[]).await;
     assert_eq!(page.location(), "/visits/v1", "{}", page.body);
 
-    let port = serve(&app).await;
+    // The same server: a tenant's host is served on the kernel's one
+    // public port.
+    let port = early;
     // Only the visit's participants, from the portal's own pages, get in.
     let own = format!("http://demo.localhost:{port}");
     assert_eq!(

@@ -149,7 +149,8 @@ pub async fn security_headers(State(state): State<AppState>, req: Request, next:
     res
 }
 
-/// Finds the tenant from the `Host` header. An unknown host learns nothing.
+/// Finds the tenant from the `Host` header, on the installation's public
+/// port only (`Registry::by_host`). An unknown host learns nothing.
 pub async fn resolve_tenant(
     State(state): State<AppState>,
     mut req: Request,
@@ -161,7 +162,7 @@ pub async fn resolve_tenant(
         .and_then(|v| v.to_str().ok())
         .or_else(|| req.uri().host())
         .unwrap_or_default();
-    match state.tenants.by_host(host) {
+    match state.tenants.by_host(host, state.public_port()) {
         Some(t) => {
             let t = TenantOf(t.clone());
             req.extensions_mut().insert(t);

@@ -64,3 +64,46 @@ async fn a_session_from_one_tenant_is_refused_on_another() {
         assert!(demo.get("/").await.body.contains("Välkommen, Ada"));
     }
 }
+/// Tenant files name hosts without a port, meaning the port the
+/// installation's links use: the one it listens on, or 443 behind TLS.
+/// The same name on another port (another service on the machine, or a
+/// forged `Host`) reaches no tenant.
+#[tokio::test]
+async fn a_tenants_host_on_another_port_reaches_no_tenant() {
+    // In-process, the kernel's public port is its configured 8080.
+    let app = TestApp::new(Backend::Sqlite).await;
+    for host in [
+        "demo.localhost",
+        "demo.localhost:8080",
+        "DEMO.localhost.:8080",
+    ] {
+        let page = app.browser(host).get("/login").await;
+        assert_eq!(page.status, StatusCode::OK, "{host}");
+        assert!(page.body.contains("Demovården"), "{host}");
+    }
+    for host in [
+        "demo.localhost:8081",
+        "demo.localhost:80",
+        "demo.localhost:443",
+        "demo.localhost:",
+        "demo.localhost:08080x",
+    ] {
+        let page = app.browser(host).get("/login").await;
+        assert_eq!(page.status, StatusCode::NOT_FOUND, "{host}");
+        assert!(!page.body.contains("Demo"), "{host}: {}", page.body);
+        assert!(page.headers.get("set-cookie").is_none(), "{host}");
+    }
+
+    let tls = TestApp::with(Backend::Sqlite, |c| c.server.behind_tls = true).await;
+    for (host, status) in [
+        ("demo.localhost", StatusCode::OK),
+        ("demo.localhost:443", StatusCode::OK),
+        ("demo.localhost:8080", StatusCode::NOT_FOUND),
+    ] {
+        assert_eq!(
+            tls.browser(host).get("/login").await.status,
+            status,
+            "{host}"
+        );
+    }
+}
