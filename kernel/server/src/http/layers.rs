@@ -9,7 +9,7 @@ use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Response};
 
-use crate::http::error::ErrorKind;
+use crate::http::error::{AppError, ErrorKind};
 use crate::http::session::TenantOf;
 use crate::state::AppState;
 
@@ -149,26 +149,53 @@ pub async fn security_headers(State(state): State<AppState>, req: Request, next:
     res
 }
 
-/// Finds the tenant from the `Host` header, on the installation's public
-/// port only (`Registry::by_host`). An unknown host learns nothing.
+/// Finds the tenant from the `Host` header (or, without one, the request
+/// target's authority, as HTTP/2 sends it), on the installation's public
+/// port only (`Registry::by_host`). An unknown host learns nothing; a
+/// request that names its host twice gets 400 (see [`request_host`]).
 pub async fn resolve_tenant(
     State(state): State<AppState>,
     mut req: Request,
     next: Next,
 ) -> Response {
-    let host = req
-        .headers()
-        .get(header::HOST)
-        .and_then(|v| v.to_str().ok())
-        .or_else(|| req.uri().host())
-        .unwrap_or_default();
-    match state.tenants.by_host(host, state.public_port()) {
+    let host = match request_host(&req) {
+        Ok(host) => host,
+        Err(e) => return e.into_response(),
+    };
+    match state.tenants.by_host(&host, state.public_port()) {
         Some(t) => {
             let t = TenantOf(t.clone());
             req.extensions_mut().insert(t);
             next.run(req).await
         }
         None => unknown_host(),
+    }
+}
+
+/// The host a request is for. Two `Host` headers, or a `Host` that differs
+/// from an authority in the request target, are refused: a proxy in front,
+/// a cache or a layer here could each read another one, and serve or key
+/// one tenant's answer under the other's name.
+fn request_host(req: &Request) -> Result<String, AppError> {
+    let header = {
+        let mut hosts = req.headers().get_all(header::HOST).iter();
+        match (hosts.next(), hosts.next()) {
+            (_, Some(_)) => return Err(AppError::BadRequest("more than one Host header")),
+            (Some(h), None) => Some(
+                h.to_str()
+                    .map_err(|_| AppError::BadRequest("a Host header that is not text"))?,
+            ),
+            (None, _) => None,
+        }
+    };
+    let target = req.uri().authority().map(|a| a.as_str());
+    match (header, target) {
+        (Some(h), Some(t)) if !h.eq_ignore_ascii_case(t) => Err(AppError::BadRequest(
+            "the Host header and the request target name different hosts",
+        )),
+        (Some(h), _) => Ok(h.to_owned()),
+        (None, Some(t)) => Ok(t.to_owned()),
+        (None, None) => Ok(String::new()),
     }
 }
 

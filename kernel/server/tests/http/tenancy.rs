@@ -107,3 +107,28 @@ async fn a_tenants_host_on_another_port_reaches_no_tenant() {
         );
     }
 }
+
+/// A request that names its host twice (two `Host` headers, or a `Host`
+/// and another host in an absolute request target) is refused: whatever
+/// sits in front could read the other one.
+#[tokio::test]
+async fn a_request_naming_two_hosts_is_refused() {
+    let app = TestApp::new(Backend::Sqlite).await;
+    let mut b = app.browser("demo.localhost");
+    for second in ["norrland.localhost", "demo.localhost"] {
+        let req = b
+            .request("GET", "/login")
+            .header(header::HOST, second)
+            .body(Body::empty())
+            .unwrap();
+        let page = b.send(req).await;
+        assert_eq!(page.status, StatusCode::BAD_REQUEST, "Host twice: {second}");
+        assert!(!page.body.contains("Vårdmöte") && !page.body.contains("Demov"));
+    }
+    let page = b.get("http://norrland.localhost/login").await;
+    assert_eq!(page.status, StatusCode::BAD_REQUEST, "{}", page.body);
+    // The same host in both places is one host.
+    let page = b.get("http://demo.localhost/login").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("Demovården"));
+}
