@@ -1,5 +1,7 @@
-//! The themes' static files and each tenant's generated brand files, by
-//! content hash (cached forever when the hash matches).
+//! A tenant's theme's static files and its generated brand files, by
+//! content hash (cached forever when the hash matches). A host serves its
+//! own tenant's only: another theme's files on it would tell which themes
+//! (and so which other care providers) the installation serves.
 
 use axum::extract::{Path, State};
 use axum::http::{HeaderValue, header};
@@ -38,8 +40,12 @@ fn serve_asset(asset: &Asset, requested_hash: &str) -> Response {
 
 pub async fn theme_asset(
     State(state): State<AppState>,
+    axum::Extension(TenantOf(tenant)): axum::Extension<TenantOf>,
     Path((theme, hash, path)): Path<(String, String, String)>,
 ) -> Response {
+    if theme != tenant.theme {
+        return AppError::NotFound.into_response();
+    }
     match state.themes.get(&theme).and_then(|t| t.assets.get(&path)) {
         Some(a) => serve_asset(a, &hash),
         None => AppError::NotFound.into_response(),
