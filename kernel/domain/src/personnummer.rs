@@ -6,11 +6,19 @@
 //! to guesswork. A samordningsnummer has 60 added to the day of birth. The
 //! last digit is a Luhn check digit over the last ten.
 //!
+//! A number someone gives (a form, an identity provider, an EHR) is read
+//! with [`Personnummer::parse_at`], which also refuses a date of birth
+//! after today: the domain has no clock, so the door passes the time.
+//! [`Personnummer::parse`] alone is for numbers accepted once already
+//! (stored rows, the tenant files' staff).
+//!
 //! A [`Personnummer`] never prints its digits: `Debug` and `Display` show a
 //! placeholder, so one cannot reach a log line by accident. Code that needs
 //! the digits (storage, lookups) calls [`Personnummer::as_str`].
 
 use std::fmt;
+
+use crate::Timestamp;
 
 /// A validated personnummer or samordningsnummer, normalised to 12 digits.
 #[derive(Clone, PartialEq, Eq, Hash)]
@@ -28,6 +36,9 @@ pub enum PersonnummerError {
     InvalidDate,
     #[error("the check digit does not match; a digit may be mistyped")]
     BadCheckDigit,
+    /// A real date, but after today: nobody is born in the future.
+    #[error("the date of birth is in the future")]
+    BornInFuture,
 }
 
 /// Whether the number identifies someone by birth date or by coordination.
@@ -67,6 +78,31 @@ impl Personnummer {
             return Err(PersonnummerError::BadCheckDigit);
         }
         Ok(Self(digits))
+    }
+
+    /// [`parse`](Self::parse), and the date of birth is not after today
+    /// (in Sweden) at `now`. Every door that takes a personnummer from a
+    /// person or another system reads it with this, so a number is refused
+    /// for the same reason with the same error wherever it is typed.
+    pub fn parse_at(input: &str, now: Timestamp) -> Result<Self, PersonnummerError> {
+        let pnr = Self::parse(input)?;
+        let today = now.to_stockholm().date();
+        let today = (
+            i32::from(today.year()),
+            i32::from(today.month()),
+            i32::from(today.day()),
+        );
+        if pnr.date_of_birth() > today {
+            return Err(PersonnummerError::BornInFuture);
+        }
+        Ok(pnr)
+    }
+
+    /// Year, month and day of birth (a samordningsnummer's day less 60).
+    fn date_of_birth(&self) -> (i32, i32, i32) {
+        let n = |r: std::ops::Range<usize>| self.0[r].parse::<i32>().unwrap_or(0);
+        let day = n(6..8);
+        (n(0..4), n(4..6), if day > 60 { day - 60 } else { day })
     }
 
     /// The 12 digits. For storage and lookups only; never log this.
@@ -164,6 +200,51 @@ mod tests {
         for (input, want) in cases {
             assert_eq!(Personnummer::parse(input), Err(want), "{input:?}");
         }
+    }
+
+    /// A valid number born on `date` (`YYYYMMDD`, day + 60 for a
+    /// samordningsnummer).
+    fn born(date: &str) -> String {
+        let digits: Vec<u32> = format!("{date}123")
+            .bytes()
+            .map(|b| u32::from(b - b'0'))
+            .collect();
+        format!("{date}123{}", luhn_check_digit(&digits[2..]))
+    }
+
+    #[test]
+    fn nobody_is_born_after_today() {
+        // 2027-01-15 09:00 in Stockholm.
+        let now = Timestamp(1_800_000_000_000);
+        for ok in [
+            "19121212-1212",
+            &born("20270115"),
+            &born("20270175"),
+            &born("20261231"),
+        ] {
+            assert!(Personnummer::parse_at(ok, now).is_ok(), "{ok}");
+        }
+        for future in [
+            born("20270116"),
+            born("20270176"),
+            born("20280101"),
+            born("29991231"),
+        ] {
+            assert!(
+                Personnummer::parse(&future).is_ok(),
+                "{future}: well-formed"
+            );
+            assert_eq!(
+                Personnummer::parse_at(&future, now),
+                Err(PersonnummerError::BornInFuture),
+                "{future}"
+            );
+        }
+        // Malformed first: the date is checked only on a well-formed number.
+        assert_eq!(
+            Personnummer::parse_at("29991231123", now),
+            Err(PersonnummerError::WrongLength)
+        );
     }
 
     #[test]

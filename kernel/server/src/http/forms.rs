@@ -165,6 +165,7 @@ pub fn personnummer_error_key(e: PersonnummerError) -> &'static str {
         PersonnummerError::NotDigits => "field.personnummer.digits",
         PersonnummerError::InvalidDate => "field.personnummer.date",
         PersonnummerError::BadCheckDigit => "field.personnummer.check_digit",
+        PersonnummerError::BornInFuture => "field.personnummer.born.future",
     }
 }
 

@@ -141,7 +141,7 @@ pub async fn create_person(
             None
         }
     };
-    let pnr = Personnummer::parse(&form.personnummer)
+    let pnr = Personnummer::parse_at(&form.personnummer, p.state.clock.now())
         .map_err(|e| errors.add("personnummer", personnummer_error_key(e)))
         .ok();
     let given = PersonName::parse(&form.given_name)

@@ -267,6 +267,7 @@ pub async fn create(
             patient_id: &form.patient_id,
             colleague_id: &form.colleague_id,
         },
+        p.state.clock.now(),
         &mut errors,
     );
     let start = if form.book_now.is_some() {
@@ -375,17 +376,21 @@ pub(crate) struct WhoFields<'a> {
     pub colleague_id: &'a str,
 }
 
-/// Who a booking is for, as far as the form says; what cannot be read goes
-/// to `errors` by field. Whether the person may be invited is the use
-/// case's to say.
-pub(crate) fn parse_who(f: WhoFields<'_>, errors: &mut FieldErrors) -> Option<uc::Invitee> {
+/// Who a booking is for, as far as the form says at `now`; what cannot be
+/// read goes to `errors` by field. Whether the person may be invited is the
+/// use case's to say.
+pub(crate) fn parse_who(
+    f: WhoFields<'_>,
+    now: Timestamp,
+    errors: &mut FieldErrors,
+) -> Option<uc::Invitee> {
     match f.who {
         "new" => {
             let phone = MobileNumber::parse(f.phone).or_else(|| {
                 errors.add("phone", "field.mobile");
                 None
             });
-            let pnr = Personnummer::parse(f.personnummer)
+            let pnr = Personnummer::parse_at(f.personnummer, now)
                 .map_err(|e| errors.add("personnummer", personnummer_error_key(e)))
                 .ok();
             let given = PersonName::parse(f.given_name)

@@ -109,15 +109,16 @@ impl WizardForm {
         self.chosen().into_iter().map(PersonId::new).collect()
     }
 
-    /// The booking the form describes so far; what cannot be read goes to
-    /// `errors`. Step 1 asks only for the details (no one invited yet).
-    fn command(&self, with_people: bool, errors: &mut FieldErrors) -> uc::Book {
+    /// The booking the form describes so far, read at `now`; what cannot be
+    /// read goes to `errors`. Step 1 asks only for the details (no one
+    /// invited yet).
+    fn command(&self, with_people: bool, now: Timestamp, errors: &mut FieldErrors) -> uc::Book {
         uc::Book {
             visit_type_id: self.visit_type_id.clone(),
             title: uc::Title::Reason(self.reason.clone()),
             start: parse_start(&self.date, &self.time, errors).map(uc::Start::At),
             invitee: if with_people {
-                parse_who(self.who_fields(), errors)
+                parse_who(self.who_fields(), now, errors)
             } else {
                 None
             },
@@ -210,7 +211,7 @@ pub async fn post(
         _ => {}
     }
     // Step 1's details, checked again at every later step.
-    let details = form.command(false, &mut errors);
+    let details = form.command(false, p.state.clock.now(), &mut errors);
     let (_, problems) = uc::check(env, &me, &details).await?;
     errors.add_problems(&problems, ProblemFields::WIZARD);
     if !errors.is_empty() {
@@ -228,7 +229,7 @@ pub async fn post(
     if form.step == 1 {
         return render(&p, &me, &form, 2, &errors, Asks::default(), StatusCode::OK).await;
     }
-    let cmd = form.command(true, &mut errors);
+    let cmd = form.command(true, p.state.clock.now(), &mut errors);
     let (_, problems) = uc::check(env, &me, &cmd).await?;
     errors.add_problems(&problems, ProblemFields::WIZARD);
     if cmd.invitee.is_none() || !errors.is_empty() {

@@ -140,3 +140,31 @@ async fn administrators_manage_staff_with_field_errors_and_nothing_else_can() {
         assert_eq!(status, tillit_domain::PersonStatus::Inactive);
     }
 }
+/// An administrator cannot create staff born in the future.
+#[tokio::test]
+async fn staff_born_after_today_are_a_field_error() {
+    let app = TestApp::new(Backend::Sqlite).await;
+    let mut admin = app.browser("demo.localhost");
+    admin.login(ADA).await;
+    admin.get("/admin/people").await;
+    let page = admin
+        .post(
+            "/admin/people",
+            &[
+                ("role", "clinician"),
+                ("personnummer", "29991231-1231"),
+                ("given_name", "Framtida"),
+                ("family_name", "Läkare"),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        page.body.contains("Födelsedatumet ligger i framtiden"),
+        "{}",
+        page.body
+    );
+    let demo = app.state.store.tenant(TenantId::parse("demo").unwrap());
+    let pnr = Personnummer::parse("29991231-1231").unwrap();
+    assert!(demo.person_by_personnummer(&pnr).await.unwrap().is_none());
+}

@@ -538,4 +538,46 @@ async fn inviting_a_patient_on_file_changes_their_record_only_when_chosen() {
             "{backend:?}"
         );
     }
+
+/// A clinician cannot invite a new patient born in the future.
+#[tokio::test]
+async fn an_invitation_for_someone_born_after_today_is_a_field_error() {
+    let app = TestApp::new(Backend::Sqlite).await;
+    let mut karin = app.browser("demo.localhost");
+    karin.login(KARIN).await;
+    publish_profile(&mut karin).await;
+    let page = karin.get("/bookings/new").await;
+    let vt = visit_type_id(&page);
+    let tomorrow = app
+        .clock
+        .now()
+        .plus(24 * HOUR)
+        .to_stockholm()
+        .date()
+        .to_string();
+    let page = karin
+        .post(
+            "/bookings",
+            &[
+                ("who", "new"),
+                ("phone", "070-123 45 67"),
+                ("personnummer", "29991231-1231"),
+                ("given_name", "Sara"),
+                ("family_name", "Svensson"),
+                ("visit_type_id", &vt),
+                ("date", &tomorrow),
+                ("time", "10:00"),
+                ("message", ""),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        page.body.contains("Födelsedatumet ligger i framtiden"),
+        "{}",
+        page.body
+    );
+    let demo = app.state.store.tenant(TenantId::parse("demo").unwrap());
+    let pnr = Personnummer::parse("29991231-1231").unwrap();
+    assert!(demo.person_by_personnummer(&pnr).await.unwrap().is_none());
 }

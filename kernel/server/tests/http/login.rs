@@ -188,4 +188,24 @@ async fn a_login_with_a_stale_session_cookie_ends_logged_in() {
     );
     let home = b.get("/").await;
     assert!(home.body.contains("id=\"greeting\""), "{}", home.body);
+
+/// Nobody is born in the future: a date of birth after today is a field
+/// error, like any other number that cannot be right.
+#[tokio::test]
+async fn a_date_of_birth_after_today_is_a_field_error_at_login() {
+    let app = TestApp::new(Backend::Sqlite).await;
+    let mut b = app.browser("demo.localhost");
+    b.get("/login").await;
+    // The test clock says 2027-01-15: the 16th is in the future too.
+    for typed in ["29991231-1231", "20270116-1230"] {
+        let page = b.post("/login/test", &[("personnummer", typed)]).await;
+        assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY, "{typed}");
+        assert!(
+            page.body.contains("Födelsedatumet ligger i framtiden"),
+            "{typed}: {}",
+            page.body
+        );
+        assert!(page.body.contains("aria-invalid=\"true\""));
+        assert!(b.session_cookie().is_none());
+    }
 }
