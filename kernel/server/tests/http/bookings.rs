@@ -538,6 +538,7 @@ async fn inviting_a_patient_on_file_changes_their_record_only_when_chosen() {
             "{backend:?}"
         );
     }
+}
 
 /// A clinician cannot invite a new patient born in the future.
 #[tokio::test]
@@ -548,13 +549,7 @@ async fn an_invitation_for_someone_born_after_today_is_a_field_error() {
     publish_profile(&mut karin).await;
     let page = karin.get("/bookings/new").await;
     let vt = visit_type_id(&page);
-    let tomorrow = app
-        .clock
-        .now()
-        .plus(24 * HOUR)
-        .to_stockholm()
-        .date()
-        .to_string();
+    let tomorrow = tomorrow(&app);
     let page = karin
         .post(
             "/bookings",

@@ -188,6 +188,7 @@ async fn a_login_with_a_stale_session_cookie_ends_logged_in() {
     );
     let home = b.get("/").await;
     assert!(home.body.contains("id=\"greeting\""), "{}", home.body);
+}
 
 /// Nobody is born in the future: a date of birth after today is a field
 /// error, like any other number that cannot be right.
