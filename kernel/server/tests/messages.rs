@@ -191,6 +191,12 @@ async fn invite_new(
     let page = b.get("/bookings/new").await;
     let vt = visit_type_id(&page);
     let before = booking_ids_of(app, KARIN).await;
+    // A patient on file is invited by the name on file.
+    let (given, family) = if pnr == TOVE {
+        ("Tove", "Toll")
+    } else {
+        ("Sara", "Svensson")
+    };
     let page = b
         .post(
             "/bookings",
@@ -198,8 +204,8 @@ async fn invite_new(
                 ("who", "new"),
                 ("phone", phone),
                 ("personnummer", pnr),
-                ("given_name", "Sara"),
-                ("family_name", "Svensson"),
+                ("given_name", given),
+                ("family_name", family),
                 ("visit_type_id", &vt),
                 ("date", date),
                 ("time", time),

@@ -479,3 +479,127 @@ async fn every_booking_change_reaches_plugins_through_the_outbox() {
         );
     }
 }
+
+/// [2.3] item 1: a hostile vendor's plugin (`plugins/hostile/scripter`)
+/// tries to run script in the portal as the viewing clinician, by every
+/// way its template and routes still allow after the template check. In a
+/// real browser, nothing of it runs: its `javascript:` link is `#`, its data
+/// stays text, its script, page and SVG are refused, and a script tag
+/// pointing at its route (as a template that slipped through would make)
+/// is blocked by the portal's policy.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_hostile_plugin_cannot_run_script_in_the_portal() {
+    let app = TestApp::new(Backend::Sqlite).await;
+    let dir = repo("plugins/target/dist-hostile/hostile-scripter-0.1.0");
+    let info = app
+        .state
+        .plugins
+        .load(&dir)
+        .unwrap_or_else(|e| panic!("{e}: run `cargo xtask plugins`"));
+    let demo = tillit_domain::TenantId::parse("demo").unwrap();
+    app.state
+        .plugins
+        .enable(
+            &demo,
+            "hostile-scripter",
+            tillit_plugins::Grant::requested(&info),
+        )
+        .unwrap();
+    let mut karin = app.browser("demo.localhost");
+    karin.login(KARIN).await;
+    publish_profile(&mut karin).await;
+    started(&app, "xs", 5).await;
+
+    // In the HTML: the kernel neutralised what the data tried.
+    let room = karin.get("/visits/xs/room").await;
+    assert!(room.body.contains("plugin-scripter"), "{}", room.body);
+    assert!(room.body.contains(r##"id="scripter-link" href="#""##));
+    assert!(!room.body.contains("javascript:"));
+    assert!(!room.body.contains("<script>document.title"));
+    assert!(!room.body.contains("\"><img src=x"));
+    let csp = room.headers["content-security-policy"].to_str().unwrap();
+    assert!(
+        csp.contains("script-src http://demo.localhost/assets/;"),
+        "{csp}"
+    );
+    // An https image of another site may be in the page, but not loaded.
+    assert!(csp.contains("img-src 'self' data:;"), "{csp}");
+
+    // Its routes: nothing a browser would run, and no cookie planted.
+    for path in ["evil.js", "page", "picture.svg"] {
+        let page = karin
+            .get(&format!("/plugins/hostile-scripter/{path}"))
+            .await;
+        assert_eq!(
+            page.status,
+            StatusCode::BAD_GATEWAY,
+            "{path}: {}",
+            page.body
+        );
+        assert!(!page.body.contains("document.title"), "{path}");
+        assert!(page.headers.get("set-cookie").is_none(), "{path}");
+    }
+
+    // In Chromium.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let state = app.state.clone();
+    tokio::spawn(async move {
+        let _ = tillit_kernel::app::serve(listener, state, std::future::pending()).await;
+    });
+    let chrome = Headless::with_fake_media().await;
+    let c = &chrome.client;
+    login(c, port, "19811218-9876").await;
+    c.goto(&format!("http://demo.localhost:{port}/visits/xs/room"))
+        .await
+        .unwrap();
+    c.wait().for_element(Id("scripter-link")).await.unwrap();
+    // A script tag naming the plugin's route, as a template that slipped
+    // through the check would write: the portal's policy does not run it.
+    let ran = c
+        .execute_async(
+            r#"const done = arguments[arguments.length - 1];
+               const s = document.createElement('script');
+               s.src = '/plugins/hostile-scripter/evil.js';
+               s.onload = () => done('loaded');
+               s.onerror = () => done('blocked');
+               document.head.appendChild(s);
+               setTimeout(() => done('timeout'), 5000);"#,
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(ran.as_str(), Some("blocked"));
+    c.find(Id("scripter-link"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.find(Css(".plugin-scripter p")).await.unwrap();
+    for path in ["page", "picture.svg"] {
+        c.goto(&format!(
+            "http://demo.localhost:{port}/plugins/hostile-scripter/{path}"
+        ))
+        .await
+        .unwrap();
+        assert_ne!(c.title().await.unwrap(), "pwned-by-scripter", "{path}");
+    }
+    c.goto(&format!("http://demo.localhost:{port}/visits/xs/room"))
+        .await
+        .unwrap();
+    c.wait().for_element(Id("scripter-quote")).await.unwrap();
+    assert_ne!(c.title().await.unwrap(), "pwned-by-scripter");
+    let text = c
+        .find(Id("scripter-quote"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        text.contains("onerror"),
+        "the quote is shown as text: {text}"
+    );
+    let _ = c.clone().close().await;
+}

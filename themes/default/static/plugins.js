@@ -56,6 +56,10 @@
 
   async function submit(form) {
     const status = statusOf(form);
+    // Only to the plugins' own routes: the token this sends must never
+    // reach a kernel page on a plugin's say.
+    const target = new URL(form.action, location.href);
+    if (target.origin !== location.origin || !target.pathname.startsWith("/plugins/")) return;
     const method = (form.dataset.tillitMethod || form.method || "POST").toUpperCase();
     const body = new URLSearchParams(new FormData(form));
     const csrf = form.querySelector("input[name=_csrf]");
