@@ -66,6 +66,31 @@ impl PluginError {
     }
 }
 
+/// What a plugin said, fit for a log line or a response: control
+/// characters escaped, so no line can be forged, and cut after `max` bytes
+/// at a character boundary, with `…`. The one rule for every text of a
+/// plugin's that leaves the host: its log lines, its errors' reasons, the
+/// template names it answers with, the messages of its traps (which name
+/// its functions). Reads no further than it keeps.
+pub fn said(text: &str, max: usize) -> String {
+    let mut out = String::with_capacity(text.len().min(max) + 3);
+    let mut escaped = String::new();
+    for c in text.chars() {
+        escaped.clear();
+        if c.is_control() {
+            escaped.extend(c.escape_default());
+        } else {
+            escaped.push(c);
+        }
+        if out.len() + escaped.len() > max {
+            out.push('…');
+            break;
+        }
+        out.push_str(&escaped);
+    }
+    out
+}
+
 /// Whose data a storage or blob operation works on, as the plugin asks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Scope {
@@ -586,18 +611,7 @@ impl CallState {
             return;
         }
         self.log_lines += 1;
-        let mut line = String::with_capacity(message.len().min(limits.log_line_len));
-        for c in message.chars() {
-            if line.len() >= limits.log_line_len {
-                line.push('…');
-                break;
-            }
-            if c.is_control() {
-                line.extend(c.escape_default());
-            } else {
-                line.push(c);
-            }
-        }
+        let line = said(message, limits.text_len);
         let (plugin, tenant) = (&*self.plugin, &self.ctx.tenant);
         match level {
             LogLevel::Trace => {
@@ -817,5 +831,17 @@ mod tests {
         assert!(is_reference("b0a1"));
         assert!(!is_reference("../b1"));
         assert!(!is_reference(""));
+    }
+
+    #[test]
+    fn what_a_plugin_says_is_escaped_and_cut() {
+        assert_eq!(said("ok", 10), "ok");
+        assert_eq!(said("a\nforged", 100), "a\\nforged");
+        assert_eq!(said("abcdef", 3), "abc…");
+        // At a character boundary, escapes whole.
+        assert_eq!(said("ååå", 5), "åå…");
+        assert_eq!(said("ab\u{1b}", 4), "ab…");
+        let long = "x".repeat(10 << 20);
+        assert_eq!(said(&long, 2048).len(), 2048 + '…'.len_utf8());
     }
 }

@@ -55,8 +55,11 @@ pub struct Limits {
     pub quotas: Quotas,
     /// Log lines a call may write; later ones are dropped.
     pub log_lines: u32,
-    /// Longer log lines are cut, in bytes.
-    pub log_line_len: usize,
+    /// The longest text of a plugin's that reaches the kernel's log or a
+    /// response, in bytes: a log line, an error's reason, a template's
+    /// name, a trap's message. Longer text is cut, and control characters
+    /// are escaped, where it crosses into the host ([`crate::call::said`]).
+    pub text_len: usize,
     /// Live messages a call may send.
     pub live_messages: u32,
 }
@@ -74,7 +77,7 @@ impl Default for Limits {
             blob_size: 8 << 20,
             quotas: Quotas::default(),
             log_lines: 100,
-            log_line_len: 2048,
+            text_len: 2048,
             live_messages: 32,
         }
     }

@@ -20,7 +20,7 @@ use wasmtime::{
 };
 
 use crate::api::{GuestEvent, GuestSlot, Instance, Linkers, Pre};
-use crate::call::{CallState, Grants, PluginError, Services};
+use crate::call::{CallState, Grants, PluginError, Services, said};
 use crate::config::{HostConfig, Limits, Quotas};
 use crate::context::{CallContext, Event, LiveMessage, Slot, Visit};
 use crate::http::{self, HttpRequest, HttpResponse, RouteMatch};
@@ -140,9 +140,14 @@ pub enum CallError {
     },
     #[error("the request body is over {limit} bytes")]
     BodyTooLarge { plugin: String, limit: usize },
-    /// The plugin answered with an error (`types.error`).
+    /// The plugin answered with an error (`types.error`) other than
+    /// `internal`; an `invalid` one's reason is for the person.
     #[error("plugin {plugin} answered: {error}")]
     Returned { plugin: String, error: PluginError },
+    /// The plugin answered `internal`: its reason is for the log, never
+    /// for the person.
+    #[error("plugin {plugin} reported an internal error: {reason}")]
+    Internal { plugin: String, reason: String },
     #[error("plugin {plugin} ran longer than {limit:?} and was stopped")]
     TimedOut { plugin: String, limit: Duration },
     #[error("plugin {plugin} reached its memory limit of {limit} bytes and was stopped")]
@@ -167,7 +172,8 @@ impl CallError {
             CallError::BodyTooLarge { .. } => 413,
             CallError::Returned { error, .. } => error.status(),
             CallError::Unavailable { .. } => 503,
-            CallError::TimedOut { .. }
+            CallError::Internal { .. }
+            | CallError::TimedOut { .. }
             | CallError::OutOfMemory { .. }
             | CallError::Panicked { .. }
             | CallError::Trapped { .. }
@@ -175,9 +181,9 @@ impl CallError {
         }
     }
 
-    /// The plugin misbehaved (trap, time or memory limit, bad answer), as
-    /// opposed to answering with an error or being asked for something it
-    /// does not have.
+    /// The plugin failed (trap, time or memory limit, bad answer, its own
+    /// internal error), as opposed to answering with an error or being
+    /// asked for something it does not have.
     pub fn is_failure(&self) -> bool {
         self.status() == 500 && !matches!(self, CallError::Returned { .. })
     }
@@ -624,11 +630,10 @@ impl PluginHost {
         let outcome = instance.handle_http(&mut store, request).await;
         let Called { value, live } = self.finish(store, plugin, outcome)?;
         if !(100..=599).contains(&value.status) {
-            return Err(self.bad_answer(ctx, plugin, format!("status {}", value.status)));
+            return Err(bad_answer(plugin, format!("status {}", value.status)));
         }
         if value.body.len() > limits.response_body {
-            return Err(self.bad_answer(
-                ctx,
+            return Err(bad_answer(
                 plugin,
                 format!("a body of {} bytes", value.body.len()),
             ));
@@ -672,8 +677,7 @@ impl PluginHost {
             return Ok(Called { value: None, live });
         };
         if !loaded.templates.has(plugin, &template) {
-            return Err(self.bad_answer(
-                ctx,
+            return Err(bad_answer(
                 plugin,
                 format!("a view of template {template:?}, which it does not have"),
             ));
@@ -681,8 +685,7 @@ impl PluginHost {
         let data: serde_json::Value = match serde_json::from_str(&data) {
             Ok(v @ serde_json::Value::Object(_)) => v,
             _ => {
-                return Err(self.bad_answer(
-                    ctx,
+                return Err(bad_answer(
                     plugin,
                     "view data that is not a JSON object".to_owned(),
                 ));
@@ -816,7 +819,6 @@ impl PluginHost {
                 if e.downcast_ref::<Trap>().is_some() {
                     return Err(self.failed(store, plugin, e));
                 }
-                tracing::warn!(plugin, error = %format!("{e:#}"), "plugin instance could not be made");
                 Err(CallError::Unavailable {
                     plugin: plugin.to_owned(),
                     message: format!("{e:#}"),
@@ -838,25 +840,26 @@ impl PluginHost {
                 value,
                 live: std::mem::take(&mut store.data_mut().live),
             }),
-            Ok(Err(error)) => {
-                // `internal` is for the log, never for the person.
-                if let PluginError::Internal(reason) = &error {
-                    tracing::warn!(plugin, tenant = %store.data().ctx.tenant, reason, "plugin reported an internal error");
-                }
-                Err(CallError::Returned {
-                    plugin: plugin.to_owned(),
-                    error,
-                })
-            }
+            // `internal` is for the log, never for the person.
+            Ok(Err(PluginError::Internal(reason))) => Err(CallError::Internal {
+                plugin: plugin.to_owned(),
+                reason,
+            }),
+            Ok(Err(error)) => Err(CallError::Returned {
+                plugin: plugin.to_owned(),
+                error,
+            }),
             Err(e) => Err(self.failed(&store, plugin, e)),
         }
     }
 
+    /// Why a call trapped, from what its state recorded. Nothing is logged
+    /// here: whoever made the call logs its failure, once.
     fn failed(&self, store: &Store<CallState>, plugin: &str, e: wasmtime::Error) -> CallError {
         let state = store.data();
         let limits = &self.services.limits;
         let plugin = plugin.to_owned();
-        let error = if state.timed_out {
+        if state.timed_out {
             CallError::TimedOut {
                 plugin,
                 limit: limits.call_time,
@@ -877,22 +880,22 @@ impl PluginHost {
                 message: line.clone(),
             }
         } else {
+            // The message has the guest's backtrace, with names of the
+            // plugin's choosing.
             CallError::Trapped {
                 plugin,
-                message: format!("{e:#}"),
+                message: said(&format!("{e:#}"), limits.text_len),
             }
-        };
-        tracing::warn!(tenant = %state.ctx.tenant, error = %error, "plugin call failed");
-        error
+        }
     }
+}
 
-    fn bad_answer(&self, ctx: &CallContext, plugin: &str, what: String) -> CallError {
-        let error = CallError::BadAnswer {
-            plugin: plugin.to_owned(),
-            reason: what,
-        };
-        tracing::warn!(tenant = %ctx.tenant, error = %error, "plugin call failed");
-        error
+/// An answer the host cannot use; `what` holds nothing of the plugin's
+/// longer than [`Limits::text_len`].
+fn bad_answer(plugin: &str, what: String) -> CallError {
+    CallError::BadAnswer {
+        plugin: plugin.to_owned(),
+        reason: what,
     }
 }
 

@@ -35,7 +35,8 @@
 //!   [`PluginHost::render_slot`], [`PluginHost::handle_event`]).
 //! - [`load`]: reading and checking one packaged plugin ([`LoadError`]).
 //! - [`call`]: one call's state and the capabilities, whatever the API
-//!   version; [`PluginError`].
+//!   version; [`PluginError`], and [`call::said`], the one rule for a
+//!   plugin's text that reaches a log or a response.
 //! - `api`: the only place that names API versions: which ones the host
 //!   runs, and one module per version (bindings, type conversions,
 //!   exports) behind version-neutral types. A new version is a module
@@ -62,6 +63,10 @@
 //! - Plugins see pseudonyms, never the kernel's ids or personal numbers.
 //! - Every call gets a fresh store under a memory cap and a time limit; a
 //!   trapped instance is never reused.
+//! - None of a plugin's text reaches a log line or a response longer than
+//!   [`Limits::text_len`].
+//! - The host logs a plugin's own lines; a failed call is returned, for
+//!   the caller to log once.
 
 mod api;
 pub mod call;

@@ -8,7 +8,7 @@ mod kit;
 use std::time::Instant;
 
 use kit::*;
-use tillit_plugins::{CallError, Event, HttpRequest, Method, Role, Slot};
+use tillit_plugins::{CallError, Event, HttpRequest, Method, PluginError, Role, Slot};
 use tillit_store::Backend;
 
 fn get(path: &str) -> HttpRequest {
@@ -518,4 +518,76 @@ async fn limits_come_back_as_errors_with_their_status() {
         ),
         404
     );
+}
+
+#[tokio::test]
+async fn what_a_plugin_says_is_cut_before_it_reaches_a_log_or_a_response() {
+    let (log, _guard) = LogCapture::start();
+    let kit = Kit::new(Backend::Sqlite).await;
+    kit.enable("hostile-loud", &["alfa"]);
+    let ctx = as_in_visit("alfa", karin(), Role::Clinician);
+    let limits = kit.host.limits().clone();
+    let loud = |path: &str, bytes: usize| get(path).with_query("bytes", &bytes.to_string());
+    let fits = |text: &str| {
+        assert!(text.len() <= limits.text_len + 3, "{} bytes", text.len());
+        assert!(!text.contains('\n'), "a raw newline: {text:.200}");
+    };
+
+    // `internal`: for the log (by whoever made the call), cut.
+    let e = kit
+        .host
+        .handle_http(&ctx, "hostile-loud", loud("/internal", 4 << 20))
+        .await
+        .err()
+        .unwrap();
+    let CallError::Internal { reason, .. } = &e else {
+        panic!("{e}")
+    };
+    fits(reason);
+    assert!(
+        reason.contains("\\nERROR tillit: forged line"),
+        "{reason:.200}"
+    );
+    assert_eq!(e.status(), 500);
+
+    // `invalid`: for the person, cut. The kernel answers with its text.
+    let e = kit
+        .host
+        .handle_http(&ctx, "hostile-loud", loud("/invalid", 4 << 20))
+        .await
+        .err()
+        .unwrap();
+    let CallError::Returned {
+        error: error @ PluginError::Invalid(reason),
+        ..
+    } = &e
+    else {
+        panic!("{e}")
+    };
+    fits(reason);
+    assert_eq!(error.status(), 400);
+    assert!(error.to_string().len() < limits.text_len + 64);
+
+    // A log line: cut, and its newlines escaped.
+    let ok = kit
+        .host
+        .handle_http(&ctx, "hostile-loud", loud("/log", 4 << 20))
+        .await
+        .unwrap();
+    assert_eq!(ok.value.status, 200);
+
+    // In the log: the plugin's own line, cut; and nothing of the host's
+    // about the failed calls, which their caller logs, once.
+    let events = log.events();
+    let guest: Vec<_> = events
+        .iter()
+        .filter(|l| l.target == "tillit_plugins::guest")
+        .collect();
+    assert_eq!(guest.len(), 1, "{guest:#?}");
+    fits(guest[0].field("message").unwrap());
+    let host: Vec<_> = events
+        .iter()
+        .filter(|l| l.target.starts_with("tillit_plugins") && l.target != "tillit_plugins::guest")
+        .collect();
+    assert!(host.is_empty(), "the host logged failures: {host:.300?}");
 }

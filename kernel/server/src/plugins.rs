@@ -227,6 +227,8 @@ pub fn dispatch_presence(
     tokio::spawn(async move { deliver(&state, tenant, visit, &event).await });
 }
 
+/// The host returns a plugin's failures without logging them: this is the
+/// one place an event's is logged.
 async fn deliver(state: &AppState, tenant: tillit_domain::TenantId, visit: Visit, event: &Event) {
     let ctx = CallContext {
         tenant,
@@ -235,7 +237,7 @@ async fn deliver(state: &AppState, tenant: tillit_domain::TenantId, visit: Visit
     };
     for (plugin, result) in state.plugins.dispatch_event(&ctx, event).await {
         if let Err(e) = result {
-            tracing::warn!(plugin, error = %e, "plugin event failed");
+            tracing::warn!(tenant = %ctx.tenant, plugin, error = %e, "plugin event failed");
         }
     }
 }
@@ -340,7 +342,9 @@ pub fn spawn_reload(state: AppState) -> tokio::task::JoinHandle<()> {
 }
 
 /// Renders the views of every enabled plugin that fills `slot` (a failing
-/// plugin is logged and left out): (plugin id, its name, HTML).
+/// plugin is logged, here and only here, and left out): (plugin id, its
+/// name, HTML). A view renders within the host's limits on its size and
+/// time, so a plugin's view cannot hold this thread for long.
 async fn render_slot_html(
     state: &AppState,
     ctx: &Ctx,
@@ -353,7 +357,7 @@ async fn render_slot_html(
         let view = match result {
             Ok(called) => called.value,
             Err(e) => {
-                tracing::error!(plugin = info.id(), error = %e, "plugin view failed");
+                tracing::error!(tenant = %call.tenant, plugin = info.id(), error = %e, "plugin view failed");
                 continue;
             }
         };
@@ -364,7 +368,9 @@ async fn render_slot_html(
         };
         match view.render(&page) {
             Ok(html) => out.push((info.id().to_owned(), info.name(lang).to_owned(), html)),
-            Err(e) => tracing::error!(plugin = info.id(), error = %e, "plugin view did not render"),
+            Err(e) => {
+                tracing::error!(tenant = %call.tenant, plugin = info.id(), error = %e, "plugin view did not render")
+            }
         }
     }
     out

@@ -8,7 +8,7 @@ use wasmtime::Store;
 use wasmtime::component::{Component, HasSelf, Linker};
 
 use super::{Answer, Exports, GuestEvent, GuestSlot, Linked, Prepared, Version};
-use crate::call::{self, CallState, LogLevel, PluginError, Scope};
+use crate::call::{self, CallState, LogLevel, PluginError, Scope, said};
 use crate::context::{Role, VisitStatus};
 use crate::http::{HttpRequest, HttpResponse};
 use crate::storage::BoxFuture;
@@ -85,13 +85,14 @@ impl Exports for bindings::Plugin {
                 .tillit_plugin_http()
                 .call_handle(&mut *store, &request)
                 .await?;
+            let text = text_len(store);
             Ok(answer
                 .map(|r| HttpResponse {
                     status: r.status,
                     headers: r.headers,
                     body: r.body,
                 })
-                .map_err(from_wit))
+                .map_err(|e| from_wit(e, text)))
         })
     }
 
@@ -110,9 +111,12 @@ impl Exports for bindings::Plugin {
                 .tillit_plugin_ui()
                 .call_render(&mut *store, &slot)
                 .await?;
+            let text = text_len(store);
+            // The template's name reaches the log if the plugin has no such
+            // template; a name cut short names none it has.
             Ok(answer
-                .map(|view| view.map(|v| (v.template, v.data)))
-                .map_err(from_wit))
+                .map(|view| view.map(|v| (said(&v.template, text), v.data)))
+                .map_err(|e| from_wit(e, text)))
         })
     }
 
@@ -134,20 +138,28 @@ impl Exports for bindings::Plugin {
                 .tillit_plugin_events()
                 .call_handle(&mut *store, &event)
                 .await?;
-            Ok(answer.map_err(from_wit))
+            let text = text_len(store);
+            Ok(answer.map_err(|e| from_wit(e, text)))
         })
     }
 }
 
-fn from_wit(e: types::Error) -> PluginError {
+/// The longest text of a plugin's the host passes on ([`said`]).
+fn text_len(store: &Store<CallState>) -> usize {
+    store.data().services.limits.text_len
+}
+
+/// A hook's error, its reason cut to `text` bytes: an `invalid` reason is
+/// shown to the person, an `internal` one logged.
+fn from_wit(e: types::Error, text: usize) -> PluginError {
     match e {
         types::Error::NotFound => PluginError::NotFound,
         types::Error::Denied => PluginError::Denied,
         types::Error::Conflict => PluginError::Conflict,
         types::Error::QuotaExceeded => PluginError::QuotaExceeded,
         types::Error::TooLarge => PluginError::TooLarge,
-        types::Error::Invalid(s) => PluginError::Invalid(s),
-        types::Error::Internal(s) => PluginError::Internal(s),
+        types::Error::Invalid(s) => PluginError::Invalid(said(&s, text)),
+        types::Error::Internal(s) => PluginError::Internal(said(&s, text)),
     }
 }
 
