@@ -91,6 +91,19 @@ pub fn said(text: &str, max: usize) -> String {
     out
 }
 
+/// Why the host stopped a call before the plugin answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Stop {
+    /// Its own running time ([`Limits::call_time`]).
+    GuestTime,
+    /// Its time with its host calls ([`Limits::call_wall_time`]).
+    WallTime,
+    /// Its storage and blob operations ([`Limits::host_calls`]).
+    HostCalls,
+    /// The bytes of those ([`Limits::host_bytes`]).
+    HostBytes,
+}
+
 /// Whose data a storage or blob operation works on, as the plugin asks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Scope {
@@ -180,7 +193,12 @@ pub(crate) struct CallState {
     pub started: Instant,
     /// Time spent in the host's storage during the call; not the plugin's.
     pub host_time: Duration,
-    pub timed_out: bool,
+    /// Set when the host stops the call; the call then traps and is
+    /// reported as this.
+    pub stopped: Option<Stop>,
+    /// Storage and blob operations so far, and their bytes.
+    host_calls: u32,
+    host_bytes: u64,
     /// The last error-level line the plugin logged: the SDK's panic hook
     /// writes the panic message there before the trap.
     pub last_error_log: Option<String>,
@@ -209,7 +227,9 @@ impl CallState {
             limiter,
             started: Instant::now(),
             host_time: Duration::ZERO,
-            timed_out: false,
+            stopped: None,
+            host_calls: 0,
+            host_bytes: 0,
             last_error_log: None,
             caller_ref: None,
             log_lines: 0,
@@ -219,6 +239,63 @@ impl CallState {
     /// The plugin's own running time so far.
     pub(crate) fn guest_time(&self) -> Duration {
         self.started.elapsed().saturating_sub(self.host_time)
+    }
+
+    /// When the call's wall-clock time is up.
+    pub(crate) fn deadline(&self) -> Instant {
+        self.started + self.services.limits.call_wall_time
+    }
+
+    /// Marks the call stopped (the first reason stays). The API layer
+    /// traps instead of passing on the error returned here, so the plugin
+    /// never sees it.
+    pub(crate) fn stop(&mut self, why: Stop) -> PluginError {
+        self.stopped.get_or_insert(why);
+        PluginError::Internal("the call was stopped".to_owned())
+    }
+
+    /// Lets one storage or blob operation start, moving `bytes` (its key
+    /// and what it writes), or stops the call: its wall-clock time is up,
+    /// or it has used its operations or bytes. A plugin that loops over
+    /// storage is stopped here, since its own running time barely grows.
+    fn begin_host_call(&mut self, bytes: usize) -> Result<(), PluginError> {
+        let limits = &self.services.limits;
+        let over = if let Some(stopped) = self.stopped {
+            Some(stopped)
+        } else if Instant::now() >= self.deadline() {
+            Some(Stop::WallTime)
+        } else if self.host_calls >= limits.host_calls {
+            Some(Stop::HostCalls)
+        } else {
+            None
+        };
+        if let Some(why) = over {
+            return Err(self.stop(why));
+        }
+        self.host_calls += 1;
+        self.count_bytes(bytes)
+    }
+
+    fn count_bytes(&mut self, bytes: usize) -> Result<(), PluginError> {
+        self.host_bytes = self.host_bytes.saturating_add(bytes as u64);
+        if self.host_bytes > self.services.limits.host_bytes {
+            return Err(self.stop(Stop::HostBytes));
+        }
+        Ok(())
+    }
+
+    /// What a storage operation came to, run until the call's deadline
+    /// ([`within`]): its time is the host's, not the plugin's, and one
+    /// that did not finish in time stops the call.
+    fn landed<T>(
+        &mut self,
+        (done, took): (Option<Result<T, StorageError>>, Duration),
+    ) -> Result<T, PluginError> {
+        self.host_time += took;
+        match done {
+            Some(result) => result.map_err(|e| self.storage_failed(&e)),
+            None => Err(self.stop(Stop::WallTime)),
+        }
     }
 
     fn require(&self, capability: Capability) -> Result<(), PluginError> {
@@ -331,14 +408,15 @@ impl CallState {
         self.require(Capability::Storage)?;
         Self::check_key(key)?;
         let space = self.space(scope)?;
-        let started = Instant::now();
-        let found = self
-            .services
-            .storage
-            .get(&self.ctx.tenant, &space, key)
-            .await;
-        self.host_time += started.elapsed();
-        found.map_err(|e| self.storage_failed(&e))
+        self.begin_host_call(key.len())?;
+        let found = within(
+            self.deadline(),
+            self.services.storage.get(&self.ctx.tenant, &space, key),
+        )
+        .await;
+        let found = self.landed(found)?;
+        self.count_bytes(found.as_ref().map_or(0, |d| d.value.len()))?;
+        Ok(found)
     }
 
     pub(crate) async fn storage_set(
@@ -354,12 +432,11 @@ impl CallState {
             return Err(PluginError::TooLarge);
         }
         let space = self.space(scope)?;
+        self.begin_host_call(key.len() + value.len())?;
         let now = self.services.clock.now();
-        let started = Instant::now();
-        let written = self
-            .services
-            .storage
-            .set(
+        let written = within(
+            self.deadline(),
+            self.services.storage.set(
                 &self.ctx.tenant,
                 &space,
                 key,
@@ -367,10 +444,10 @@ impl CallState {
                 condition,
                 self.quotas.storage,
                 now,
-            )
-            .await;
-        self.host_time += started.elapsed();
-        match written.map_err(|e| self.storage_failed(&e))? {
+            ),
+        )
+        .await;
+        match self.landed(written)? {
             Written::Revision(r) => Ok(r),
             Written::Conflict => Err(PluginError::Conflict),
             Written::QuotaExceeded => Err(PluginError::QuotaExceeded),
@@ -391,14 +468,15 @@ impl CallState {
             ));
         }
         let space = self.space(scope)?;
-        let started = Instant::now();
-        let deleted = self
-            .services
-            .storage
-            .delete(&self.ctx.tenant, &space, key, condition)
-            .await;
-        self.host_time += started.elapsed();
-        match deleted.map_err(|e| self.storage_failed(&e))? {
+        self.begin_host_call(key.len())?;
+        let deleted = within(
+            self.deadline(),
+            self.services
+                .storage
+                .delete(&self.ctx.tenant, &space, key, condition),
+        )
+        .await;
+        match self.landed(deleted)? {
             Deleted::Done(existed) => Ok(existed),
             Deleted::Conflict => Err(PluginError::Conflict),
         }
@@ -427,14 +505,16 @@ impl CallState {
         }
         let limit = limit.min(MAX_LIST);
         let space = self.space(scope)?;
-        let started = Instant::now();
-        let listed = self
-            .services
-            .storage
-            .list(&self.ctx.tenant, &space, prefix, cursor, limit + 1)
-            .await;
-        self.host_time += started.elapsed();
-        let mut keys = listed.map_err(|e| self.storage_failed(&e))?;
+        self.begin_host_call(prefix.len() + cursor.map_or(0, str::len))?;
+        let listed = within(
+            self.deadline(),
+            self.services
+                .storage
+                .list(&self.ctx.tenant, &space, prefix, cursor, limit + 1),
+        )
+        .await;
+        let mut keys = self.landed(listed)?;
+        self.count_bytes(keys.iter().map(String::len).sum())?;
         let more = keys.len() > limit as usize;
         keys.truncate(limit as usize);
         let next = if more { keys.last().cloned() } else { None };
@@ -464,14 +544,13 @@ impl CallState {
             return Err(PluginError::TooLarge);
         }
         let space = self.space(scope)?;
+        self.begin_host_call(content_type.len() + data.len())?;
         // The host picks the id: a plugin cannot choose a name that escapes.
         let id = format!("b{}", uuid::Uuid::new_v4().simple());
         let now = self.services.clock.now();
-        let started = Instant::now();
-        let put = self
-            .services
-            .storage
-            .put_blob(
+        let put = within(
+            self.deadline(),
+            self.services.storage.put_blob(
                 &self.ctx.tenant,
                 &space,
                 &id,
@@ -479,10 +558,10 @@ impl CallState {
                 data,
                 self.quotas.blobs,
                 now,
-            )
-            .await;
-        self.host_time += started.elapsed();
-        match put.map_err(|e| self.storage_failed(&e))? {
+            ),
+        )
+        .await;
+        match self.landed(put)? {
             BlobPut::Stored(info) => Ok(info),
             BlobPut::QuotaExceeded => Err(PluginError::QuotaExceeded),
         }
@@ -498,16 +577,15 @@ impl CallState {
         if !is_reference(id) {
             return Err(PluginError::NotFound);
         }
-        let started = Instant::now();
-        let found = self
-            .services
-            .storage
-            .get_blob(&self.ctx.tenant, &space, id)
-            .await;
-        self.host_time += started.elapsed();
-        found
-            .map_err(|e| self.storage_failed(&e))?
-            .ok_or(PluginError::NotFound)
+        self.begin_host_call(id.len())?;
+        let found = within(
+            self.deadline(),
+            self.services.storage.get_blob(&self.ctx.tenant, &space, id),
+        )
+        .await;
+        let (info, data) = self.landed(found)?.ok_or(PluginError::NotFound)?;
+        self.count_bytes(data.len())?;
+        Ok((info, data))
     }
 
     pub(crate) async fn blob_info(
@@ -520,16 +598,15 @@ impl CallState {
         if !is_reference(id) {
             return Err(PluginError::NotFound);
         }
-        let started = Instant::now();
-        let found = self
-            .services
-            .storage
-            .blob_info(&self.ctx.tenant, &space, id)
-            .await;
-        self.host_time += started.elapsed();
-        found
-            .map_err(|e| self.storage_failed(&e))?
-            .ok_or(PluginError::NotFound)
+        self.begin_host_call(id.len())?;
+        let found = within(
+            self.deadline(),
+            self.services
+                .storage
+                .blob_info(&self.ctx.tenant, &space, id),
+        )
+        .await;
+        self.landed(found)?.ok_or(PluginError::NotFound)
     }
 
     pub(crate) async fn blob_delete(&mut self, scope: Scope, id: &str) -> Result<(), PluginError> {
@@ -538,14 +615,15 @@ impl CallState {
         if !is_reference(id) {
             return Err(PluginError::NotFound);
         }
-        let started = Instant::now();
-        let deleted = self
-            .services
-            .storage
-            .delete_blob(&self.ctx.tenant, &space, id)
-            .await;
-        self.host_time += started.elapsed();
-        if deleted.map_err(|e| self.storage_failed(&e))? {
+        self.begin_host_call(id.len())?;
+        let deleted = within(
+            self.deadline(),
+            self.services
+                .storage
+                .delete_blob(&self.ctx.tenant, &space, id),
+        )
+        .await;
+        if self.landed(deleted)? {
             Ok(())
         } else {
             Err(PluginError::NotFound)
@@ -632,6 +710,16 @@ impl CallState {
             }
         }
     }
+}
+
+/// Runs a storage operation until `deadline`, with the time it took: None
+/// if it had not finished by then (it is dropped, which cancels it).
+async fn within<T>(deadline: Instant, op: impl Future<Output = T>) -> (Option<T>, Duration) {
+    let started = Instant::now();
+    let done = tokio::time::timeout_at(tokio::time::Instant::from_std(deadline), op)
+        .await
+        .ok();
+    (done, started.elapsed())
 }
 
 /// `type/subtype`, printable ASCII, at most 255 bytes.
@@ -723,6 +811,20 @@ mod tests {
     use tillit_domain::{PersonId, TenantId, Timestamp};
 
     fn state(granted: &[Capability], caller: bool) -> CallState {
+        state_with(
+            granted,
+            caller,
+            Limits::default(),
+            Arc::new(MemoryStorage::new()),
+        )
+    }
+
+    fn state_with(
+        granted: &[Capability],
+        caller: bool,
+        limits: Limits,
+        storage: Arc<dyn PluginStorage>,
+    ) -> CallState {
         let ctx = CallContext {
             tenant: TenantId::parse("demo").unwrap_or_else(|e| panic!("{e}")),
             caller: caller.then(|| Caller {
@@ -734,9 +836,9 @@ mod tests {
             visit: None,
         };
         let services = Services {
-            limits: Limits::default(),
+            limits,
             pseudonyms: Pseudonyms::new(&RefKey::new([1u8; 32]).unwrap_or_else(|e| panic!("{e}"))),
-            storage: Arc::new(MemoryStorage::new()),
+            storage,
             clock: Arc::new(ManualClock::new(Timestamp(0))),
         };
         CallState::new(
@@ -751,6 +853,7 @@ mod tests {
 
     fn block_on<F: std::future::Future>(f: F) -> F::Output {
         let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
             .build()
             .unwrap_or_else(|e| panic!("{e}"));
         rt.block_on(f)
@@ -831,6 +934,154 @@ mod tests {
         assert!(is_reference("b0a1"));
         assert!(!is_reference("../b1"));
         assert!(!is_reference(""));
+    }
+
+    /// A database that never answers.
+    #[derive(Debug)]
+    struct Stalled;
+
+    fn never<'a, T: Send + 'a>() -> crate::storage::Pending<'a, T> {
+        Box::pin(std::future::pending())
+    }
+
+    impl PluginStorage for Stalled {
+        fn get<'a>(
+            &'a self,
+            _: &'a TenantId,
+            _: &'a Space,
+            _: &'a str,
+        ) -> crate::storage::Pending<'a, Option<Document>> {
+            never()
+        }
+        fn set<'a>(
+            &'a self,
+            _: &'a TenantId,
+            _: &'a Space,
+            _: &'a str,
+            _: &'a [u8],
+            _: Condition,
+            _: u64,
+            _: Timestamp,
+        ) -> crate::storage::Pending<'a, Written> {
+            never()
+        }
+        fn delete<'a>(
+            &'a self,
+            _: &'a TenantId,
+            _: &'a Space,
+            _: &'a str,
+            _: Condition,
+        ) -> crate::storage::Pending<'a, Deleted> {
+            never()
+        }
+        fn list<'a>(
+            &'a self,
+            _: &'a TenantId,
+            _: &'a Space,
+            _: &'a str,
+            _: Option<&'a str>,
+            _: u32,
+        ) -> crate::storage::Pending<'a, Vec<String>> {
+            never()
+        }
+        fn put_blob<'a>(
+            &'a self,
+            _: &'a TenantId,
+            _: &'a Space,
+            _: &'a str,
+            _: &'a str,
+            _: &'a [u8],
+            _: u64,
+            _: Timestamp,
+        ) -> crate::storage::Pending<'a, BlobPut> {
+            never()
+        }
+        fn get_blob<'a>(
+            &'a self,
+            _: &'a TenantId,
+            _: &'a Space,
+            _: &'a str,
+        ) -> crate::storage::Pending<'a, Option<(BlobInfo, Vec<u8>)>> {
+            never()
+        }
+        fn blob_info<'a>(
+            &'a self,
+            _: &'a TenantId,
+            _: &'a Space,
+            _: &'a str,
+        ) -> crate::storage::Pending<'a, Option<BlobInfo>> {
+            never()
+        }
+        fn delete_blob<'a>(
+            &'a self,
+            _: &'a TenantId,
+            _: &'a Space,
+            _: &'a str,
+        ) -> crate::storage::Pending<'a, bool> {
+            never()
+        }
+        fn usage<'a>(
+            &'a self,
+            _: &'a TenantId,
+            _: &'a str,
+        ) -> crate::storage::Pending<'a, plugin_data::Usage> {
+            never()
+        }
+    }
+
+    #[test]
+    fn a_storage_operation_that_hangs_is_cut_off_at_the_calls_deadline() {
+        let limits = Limits {
+            call_wall_time: Duration::from_millis(50),
+            ..Limits::default()
+        };
+        let mut s = state_with(&[Capability::Storage], true, limits, Arc::new(Stalled));
+        let started = Instant::now();
+        let got = block_on(s.storage_get(Scope::Tenant, "k"));
+        let took = started.elapsed();
+        assert!(got.is_err());
+        assert_eq!(s.stopped, Some(Stop::WallTime));
+        assert!(
+            took >= Duration::from_millis(50) && took < Duration::from_millis(500),
+            "{took:?}"
+        );
+        // And nothing more starts.
+        assert!(block_on(s.storage_get(Scope::Tenant, "k")).is_err());
+    }
+
+    #[test]
+    fn host_calls_have_a_budget_of_operations_and_bytes() {
+        let limits = Limits {
+            host_calls: 3,
+            host_bytes: 1000,
+            ..Limits::default()
+        };
+        let storage = Arc::new(MemoryStorage::new());
+        let mut s = state_with(
+            &[Capability::Storage],
+            true,
+            limits.clone(),
+            storage.clone(),
+        );
+        block_on(async {
+            for _ in 0..3 {
+                assert!(s.storage_get(Scope::Tenant, "k").await.is_ok());
+            }
+            assert!(s.storage_get(Scope::Tenant, "k").await.is_err());
+        });
+        assert_eq!(s.stopped, Some(Stop::HostCalls));
+
+        let mut s = state_with(&[Capability::Storage], true, limits, storage);
+        block_on(async {
+            assert!(
+                s.storage_set(Scope::Tenant, "k", &[b'x'; 600], Condition::Always)
+                    .await
+                    .is_ok()
+            );
+            // Reading it back brings the bytes to 1200.
+            assert!(s.storage_get(Scope::Tenant, "k").await.is_err());
+        });
+        assert_eq!(s.stopped, Some(Stop::HostBytes));
     }
 
     #[test]

@@ -29,6 +29,12 @@ impl HostConfig {
 
 /// What one call may use. Plugins learn limits only through errors
 /// (`too-large`, `quota-exceeded`) and traps.
+///
+/// The instance pool is shared by every tenant, so it is split: a tenant
+/// may hold at most [`Limits::tenant_calls`] of its
+/// [`Limits::concurrent_calls`] instances, and one plugin in one tenant at
+/// most [`Limits::plugin_calls`]; a call waits up to [`Limits::queue_time`]
+/// for its share, then gets [`crate::CallError::Busy`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Limits {
     /// Time the plugin's own code may run in one call (time spent waiting
@@ -36,13 +42,35 @@ pub struct Limits {
     /// looping plugin is stopped between `call_time` and `call_time +
     /// epoch_tick`.
     pub call_time: Duration,
+    /// Time one call may take from start to answer, its host calls and
+    /// their waiting included: ten times [`Limits::call_time`] by default,
+    /// room for storage under load. Checked at every epoch tick and around
+    /// every storage and blob operation, which is cut off when it runs
+    /// past it ([`crate::CallError::DeadlineExceeded`]).
+    pub call_wall_time: Duration,
     /// How often the background ticker advances the engine's epoch.
     pub epoch_tick: Duration,
     /// The most linear memory an instance may grow to, in bytes.
     pub memory: usize,
-    /// How many calls may run at once (the size of the instance pool);
-    /// more get [`crate::CallError::Unavailable`].
+    /// The size of the instance pool: how many calls may run at once over
+    /// all tenants.
     pub concurrent_calls: u32,
+    /// How many of those one tenant may hold at once: a quarter of the pool
+    /// by default, so one tenant's flood leaves the others three quarters.
+    pub tenant_calls: u32,
+    /// How many of those one plugin may hold in one tenant: an eighth of
+    /// the pool by default.
+    pub plugin_calls: u32,
+    /// How long a call waits for its share of the pool before it gets
+    /// [`crate::CallError::Busy`] (503).
+    pub queue_time: Duration,
+    /// Storage and blob operations one call may make; the next one stops
+    /// the call ([`crate::CallError::TooManyHostCalls`]).
+    pub host_calls: u32,
+    /// Bytes of documents and blobs one call may read and write, keys and
+    /// values; going over stops the call
+    /// ([`crate::CallError::TooManyHostBytes`]).
+    pub host_bytes: u64,
     /// The largest request body passed to a plugin.
     pub request_body: usize,
     /// The largest response body a plugin may return.
@@ -68,9 +96,15 @@ impl Default for Limits {
     fn default() -> Self {
         Self {
             call_time: Duration::from_millis(50),
+            call_wall_time: Duration::from_millis(500),
             epoch_tick: Duration::from_millis(10),
             memory: 32 << 20,
             concurrent_calls: 128,
+            tenant_calls: 32,
+            plugin_calls: 16,
+            queue_time: Duration::from_millis(500),
+            host_calls: 256,
+            host_bytes: 32 << 20,
             request_body: 1 << 20,
             response_body: 4 << 20,
             value_size: 256 << 10,

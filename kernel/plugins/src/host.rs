@@ -19,8 +19,9 @@ use wasmtime::{
     UpdateDeadline,
 };
 
+use crate::admission::{Admission, Admitted};
 use crate::api::{GuestEvent, GuestSlot, Instance, Linkers, Pre};
-use crate::call::{CallState, Grants, PluginError, Services, said};
+use crate::call::{CallState, Grants, PluginError, Services, Stop, said};
 use crate::config::{HostConfig, Limits, Quotas};
 use crate::context::{CallContext, Event, LiveMessage, Slot, Visit};
 use crate::http::{self, HttpRequest, HttpResponse, RouteMatch};
@@ -148,8 +149,21 @@ pub enum CallError {
     /// for the person.
     #[error("plugin {plugin} reported an internal error: {reason}")]
     Internal { plugin: String, reason: String },
+    /// Its own running time ([`Limits::call_time`]).
     #[error("plugin {plugin} ran longer than {limit:?} and was stopped")]
     TimedOut { plugin: String, limit: Duration },
+    /// Its time with its storage and blob operations
+    /// ([`Limits::call_wall_time`]).
+    #[error("plugin {plugin} took longer than {limit:?} with its host calls and was stopped")]
+    DeadlineExceeded { plugin: String, limit: Duration },
+    #[error(
+        "plugin {plugin} made more than {limit} storage and blob operations in one call and was stopped"
+    )]
+    TooManyHostCalls { plugin: String, limit: u32 },
+    #[error(
+        "plugin {plugin} moved more than {limit} bytes through storage and blobs in one call and was stopped"
+    )]
+    TooManyHostBytes { plugin: String, limit: u64 },
     #[error("plugin {plugin} reached its memory limit of {limit} bytes and was stopped")]
     OutOfMemory { plugin: String, limit: usize },
     #[error("plugin {plugin} panicked: {message}")]
@@ -158,7 +172,11 @@ pub enum CallError {
     Trapped { plugin: String, message: String },
     #[error("plugin {plugin} answered something the host cannot use: {reason}")]
     BadAnswer { plugin: String, reason: String },
-    /// No instance could be made (all instance slots busy, say).
+    /// Its tenant's share of the instances, or the plugin's, stayed taken
+    /// for [`Limits::queue_time`].
+    #[error("plugin {plugin} is busy: no instance came free in {waited:?}")]
+    Busy { plugin: String, waited: Duration },
+    /// No instance could be made.
     #[error("plugin {plugin} could not be started: {message}")]
     Unavailable { plugin: String, message: String },
 }
@@ -171,9 +189,12 @@ impl CallError {
             CallError::MethodNotAllowed { .. } => 405,
             CallError::BodyTooLarge { .. } => 413,
             CallError::Returned { error, .. } => error.status(),
-            CallError::Unavailable { .. } => 503,
+            CallError::Busy { .. } | CallError::Unavailable { .. } => 503,
             CallError::Internal { .. }
             | CallError::TimedOut { .. }
+            | CallError::DeadlineExceeded { .. }
+            | CallError::TooManyHostCalls { .. }
+            | CallError::TooManyHostBytes { .. }
             | CallError::OutOfMemory { .. }
             | CallError::Panicked { .. }
             | CallError::Trapped { .. }
@@ -196,6 +217,7 @@ pub struct PluginHost {
     linkers: Linkers,
     cache: Option<Cache>,
     services: Arc<Services>,
+    admission: Admission,
     snapshot: RwLock<Arc<Snapshot>>,
     /// Directories given to [`Self::load_dir`] and [`Self::load`], for
     /// [`Self::reload`]; the flag says whether it is a directory of plugins.
@@ -283,10 +305,11 @@ impl PluginHost {
             cache,
             services: Arc::new(Services {
                 pseudonyms: Pseudonyms::new(&config.ref_key),
-                limits,
+                limits: limits.clone(),
                 storage,
                 clock,
             }),
+            admission: Admission::new(&limits),
             snapshot: RwLock::new(Arc::new(Snapshot::default())),
             sources: Mutex::new(Vec::new()),
         })
@@ -600,7 +623,7 @@ impl PluginHost {
         plugin: &str,
         mut request: HttpRequest,
     ) -> Result<Called<HttpResponse>, CallError> {
-        let (loaded, mut store) = self.prepare(ctx, plugin)?;
+        let (loaded, enabled) = self.find(ctx, plugin)?;
         let manifest = &loaded.info.manifest;
         match http::match_route(manifest, request.method, &request.path) {
             RouteMatch::Found => {}
@@ -626,9 +649,10 @@ impl PluginHost {
             });
         }
         request.headers = http::forwarded_headers(&request.headers);
-        let instance = self.instantiate(&loaded.pre, &mut store, plugin).await?;
-        let outcome = instance.handle_http(&mut store, request).await;
-        let Called { value, live } = self.finish(store, plugin, outcome)?;
+        let mut call = self.start(ctx, plugin, &enabled).await?;
+        let instance = self.instantiate(&loaded.pre, &mut call, plugin).await?;
+        let outcome = instance.handle_http(&mut call.store, request).await;
+        let Called { value, live } = self.finish(call, plugin, outcome)?;
         if !(100..=599).contains(&value.status) {
             return Err(bad_answer(plugin, format!("status {}", value.status)));
         }
@@ -656,7 +680,7 @@ impl PluginHost {
         plugin: &str,
         slot: &Slot,
     ) -> Result<Called<Option<View>>, CallError> {
-        let (loaded, mut store) = self.prepare(ctx, plugin)?;
+        let (loaded, enabled) = self.find(ctx, plugin)?;
         if !loaded.info.manifest.slots.contains(&slot.kind()) {
             return Ok(Called {
                 value: None,
@@ -670,9 +694,10 @@ impl PluginHost {
             }
             Slot::BetweenVisitsPage => GuestSlot::BetweenVisitsPage,
         };
-        let instance = self.instantiate(&loaded.pre, &mut store, plugin).await?;
-        let outcome = instance.render(&mut store, guest_slot).await;
-        let Called { value, live } = self.finish(store, plugin, outcome)?;
+        let mut call = self.start(ctx, plugin, &enabled).await?;
+        let instance = self.instantiate(&loaded.pre, &mut call, plugin).await?;
+        let outcome = instance.render(&mut call.store, guest_slot).await;
+        let Called { value, live } = self.finish(call, plugin, outcome)?;
         let Some((template, data)) = value else {
             return Ok(Called { value: None, live });
         };
@@ -723,7 +748,7 @@ impl PluginHost {
             caller: None,
             ..ctx.clone()
         };
-        let (loaded, mut store) = self.prepare(&ctx, plugin)?;
+        let (loaded, enabled) = self.find(&ctx, plugin)?;
         if !loaded.info.manifest.events.contains(&event.kind()) {
             return Ok(Called {
                 value: (),
@@ -739,13 +764,14 @@ impl PluginHost {
             Event::ParticipantJoined(p) => GuestEvent::ParticipantJoined(reference(p)),
             Event::ParticipantLeft(p) => GuestEvent::ParticipantLeft(reference(p)),
         };
-        let instance = self.instantiate(&loaded.pre, &mut store, plugin).await?;
-        let outcome = instance.handle_event(&mut store, guest_event).await;
-        self.finish(store, plugin, outcome)
+        let mut call = self.start(&ctx, plugin, &enabled).await?;
+        let instance = self.instantiate(&loaded.pre, &mut call, plugin).await?;
+        let outcome = instance.handle_event(&mut call.store, guest_event).await;
+        self.finish(call, plugin, outcome)
     }
 
     /// Delivers an event to every plugin of the tenant that subscribes to
-    /// it; failures are logged and returned, never retried.
+    /// it; failures are returned, never retried.
     pub async fn dispatch_event(
         &self,
         ctx: &CallContext,
@@ -762,15 +788,12 @@ impl PluginHost {
         plugins.into_iter().zip(results).collect()
     }
 
-    /// A fresh store for one call, with its limits: the memory cap, and a
-    /// deadline checked at every epoch tick against the plugin's own
-    /// running time (yielding to the executor in between, so a busy plugin
-    /// does not hold a runtime thread).
-    fn prepare(
+    /// The plugin, and the tenant's enablement of it.
+    fn find(
         &self,
         ctx: &CallContext,
         plugin: &str,
-    ) -> Result<(Arc<Loaded>, Store<CallState>), CallError> {
+    ) -> Result<(Arc<Loaded>, Arc<Enabled>), CallError> {
         let snapshot = self.snapshot();
         let not_enabled = || CallError::NotEnabled {
             tenant: ctx.tenant.clone(),
@@ -782,6 +805,29 @@ impl PluginHost {
             .and_then(|t| t.get(plugin))
             .ok_or_else(not_enabled)?;
         let loaded = snapshot.plugins.get(plugin).ok_or_else(not_enabled)?;
+        Ok((loaded.clone(), enabled.clone()))
+    }
+
+    /// A place in the instance pool within the tenant's and the plugin's
+    /// shares, and a fresh store for one call with its limits: the memory
+    /// cap, and at every epoch tick a check of the plugin's own running time and of the
+    /// call's wall-clock time (yielding to the executor in between, so a
+    /// busy plugin does not hold a runtime thread).
+    async fn start(
+        &self,
+        ctx: &CallContext,
+        plugin: &str,
+        enabled: &Enabled,
+    ) -> Result<Call, CallError> {
+        let limits = &self.services.limits;
+        let admitted = self
+            .admission
+            .admit(&ctx.tenant, plugin)
+            .await
+            .ok_or_else(|| CallError::Busy {
+                plugin: plugin.to_owned(),
+                waited: limits.queue_time,
+            })?;
         let state = CallState::new(
             Arc::new(ctx.clone()),
             Arc::from(plugin),
@@ -792,32 +838,43 @@ impl PluginHost {
         );
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| &mut s.limiter);
-        let limit = self.services.limits.call_time;
+        let (own_time, wall_time) = (limits.call_time, limits.call_wall_time);
         store.epoch_deadline_callback(move |mut cx| {
             let state = cx.data_mut();
-            if state.guest_time() >= limit {
-                state.timed_out = true;
-                Ok(UpdateDeadline::Interrupt)
+            let over = if state.guest_time() >= own_time {
+                Some(Stop::GuestTime)
+            } else if state.started.elapsed() >= wall_time {
+                Some(Stop::WallTime)
             } else {
-                Ok(UpdateDeadline::Yield(1))
+                None
+            };
+            match over {
+                Some(why) => {
+                    state.stop(why);
+                    Ok(UpdateDeadline::Interrupt)
+                }
+                None => Ok(UpdateDeadline::Yield(1)),
             }
         });
         store.set_epoch_deadline(1);
-        Ok((loaded.clone(), store))
+        Ok(Call {
+            store,
+            _admitted: admitted,
+        })
     }
 
     async fn instantiate(
         &self,
         pre: &Pre,
-        store: &mut Store<CallState>,
+        call: &mut Call,
         plugin: &str,
     ) -> Result<Instance, CallError> {
-        match pre.instantiate(store).await {
+        match pre.instantiate(&mut call.store).await {
             Ok(instance) => Ok(instance),
             Err(e) => {
                 // A start function can trap like any call.
                 if e.downcast_ref::<Trap>().is_some() {
-                    return Err(self.failed(store, plugin, e));
+                    return Err(self.failed(&call.store, plugin, e));
                 }
                 Err(CallError::Unavailable {
                     plugin: plugin.to_owned(),
@@ -831,14 +888,14 @@ impl PluginHost {
     /// whatever happened: a trapped instance never runs again.
     fn finish<T>(
         &self,
-        mut store: Store<CallState>,
+        mut call: Call,
         plugin: &str,
         outcome: wasmtime::Result<Result<T, PluginError>>,
     ) -> Result<Called<T>, CallError> {
         match outcome {
             Ok(Ok(value)) => Ok(Called {
                 value,
-                live: std::mem::take(&mut store.data_mut().live),
+                live: std::mem::take(&mut call.store.data_mut().live),
             }),
             // `internal` is for the log, never for the person.
             Ok(Err(PluginError::Internal(reason))) => Err(CallError::Internal {
@@ -849,7 +906,7 @@ impl PluginHost {
                 plugin: plugin.to_owned(),
                 error,
             }),
-            Err(e) => Err(self.failed(&store, plugin, e)),
+            Err(e) => Err(self.failed(&call.store, plugin, e)),
         }
     }
 
@@ -859,35 +916,56 @@ impl PluginHost {
         let state = store.data();
         let limits = &self.services.limits;
         let plugin = plugin.to_owned();
-        if state.timed_out {
-            CallError::TimedOut {
+        let message = format!("{e:#}");
+        match state.stopped {
+            Some(Stop::GuestTime) => CallError::TimedOut {
                 plugin,
                 limit: limits.call_time,
-            }
-        } else if state.limiter.hit {
-            CallError::OutOfMemory {
+            },
+            Some(Stop::WallTime) => CallError::DeadlineExceeded {
+                plugin,
+                limit: limits.call_wall_time,
+            },
+            Some(Stop::HostCalls) => CallError::TooManyHostCalls {
+                plugin,
+                limit: limits.host_calls,
+            },
+            Some(Stop::HostBytes) => CallError::TooManyHostBytes {
+                plugin,
+                limit: limits.host_bytes,
+            },
+            None if state.limiter.hit => CallError::OutOfMemory {
                 plugin,
                 limit: limits.memory,
-            }
-        } else if e.downcast_ref::<Trap>() == Some(&Trap::UnreachableCodeReached)
-            && let Some(line) = state
+            },
+            None => match state
                 .last_error_log
                 .as_ref()
                 .filter(|l| l.contains("panicked"))
-        {
-            CallError::Panicked {
-                plugin,
-                message: line.clone(),
-            }
-        } else {
-            // The message has the guest's backtrace, with names of the
-            // plugin's choosing.
-            CallError::Trapped {
-                plugin,
-                message: said(&format!("{e:#}"), limits.text_len),
-            }
+            {
+                Some(line) if e.downcast_ref::<Trap>() == Some(&Trap::UnreachableCodeReached) => {
+                    CallError::Panicked {
+                        plugin,
+                        message: line.clone(),
+                    }
+                }
+                // The message has the guest's backtrace, with names of
+                // the plugin's choosing.
+                _ => CallError::Trapped {
+                    plugin,
+                    message: said(&message, limits.text_len),
+                },
+            },
         }
     }
+}
+
+/// One call: its store, and its place in the pool. The fields drop in this
+/// order: the store gives its instance back to the pool before the place is
+/// free for the next call.
+struct Call {
+    store: Store<CallState>,
+    _admitted: Admitted,
 }
 
 /// An answer the host cannot use; `what` holds nothing of the plugin's

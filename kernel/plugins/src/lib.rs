@@ -35,8 +35,11 @@
 //!   [`PluginHost::render_slot`], [`PluginHost::handle_event`]).
 //! - [`load`]: reading and checking one packaged plugin ([`LoadError`]).
 //! - [`call`]: one call's state and the capabilities, whatever the API
-//!   version; [`PluginError`], and [`call::said`], the one rule for a
-//!   plugin's text that reaches a log or a response.
+//!   version, with the call's budget of host calls; [`PluginError`], and
+//!   [`call::said`], the one rule for a plugin's text that reaches a log
+//!   or a response.
+//! - `admission`: the instance pool shared out per tenant and per plugin,
+//!   so one tenant's calls cannot take another's instances.
 //! - `api`: the only place that names API versions: which ones the host
 //!   runs, and one module per version (bindings, type conversions,
 //!   exports) behind version-neutral types. A new version is a module
@@ -61,13 +64,20 @@
 //!   data it touches from the call (tenant, plugin, authenticated caller),
 //!   never from what the plugin passes.
 //! - Plugins see pseudonyms, never the kernel's ids or personal numbers.
-//! - Every call gets a fresh store under a memory cap and a time limit; a
-//!   trapped instance is never reused.
+//! - Every call gets a fresh store under a memory cap, a limit on its own
+//!   running time and one on its wall-clock time with its host calls, and a
+//!   budget of storage operations; a trapped instance is never reused.
+//! - No tenant can take another's instances: each has its share of the
+//!   pool, and each plugin its share of the tenant's.
 //! - None of a plugin's text reaches a log line or a response longer than
 //!   [`Limits::text_len`].
 //! - The host logs a plugin's own lines; a failed call is returned, for
 //!   the caller to log once.
+//!
+//! Calls need a tokio runtime with timers (the deadlines of storage
+//! operations, waiting for a share of the pool).
 
+mod admission;
 mod api;
 pub mod call;
 pub mod config;

@@ -521,6 +521,109 @@ async fn limits_come_back_as_errors_with_their_status() {
 }
 
 #[tokio::test]
+async fn a_storage_loop_is_stopped_at_its_budget_of_host_calls_or_its_wall_clock_time() {
+    // The plugin's own time barely grows: nearly all of it is in storage.
+    let kit = Kit::new(Backend::Sqlite).await;
+    kit.enable("hostile-hostcalls", &["alfa"]);
+    let ctx = as_in_visit("alfa", karin(), Role::Clinician);
+    let limits = kit.host.limits().clone();
+    let e = kit
+        .host
+        .handle_http(&ctx, "hostile-hostcalls", get("/loop"))
+        .await
+        .err()
+        .unwrap();
+    assert!(
+        matches!(e, CallError::TooManyHostCalls { limit, .. } if limit == limits.host_calls),
+        "{e}"
+    );
+    assert_eq!(e.status(), 500);
+
+    // With operations to spare, the wall-clock time stops it.
+    let wall = std::time::Duration::from_millis(200);
+    let kit = Kit::with_config(Backend::Sqlite, |c| {
+        c.limits.call_wall_time = wall;
+        c.limits.host_calls = u32::MAX;
+        c.limits.host_bytes = u64::MAX;
+    })
+    .await;
+    kit.enable("hostile-hostcalls", &["alfa"]);
+    let started = Instant::now();
+    let e = kit
+        .host
+        .handle_http(&ctx, "hostile-hostcalls", get("/loop"))
+        .await
+        .err()
+        .unwrap();
+    let took = started.elapsed();
+    assert!(
+        matches!(e, CallError::DeadlineExceeded { limit, .. } if limit == wall),
+        "{e}"
+    );
+    assert!(took >= wall, "{took:?}");
+    assert!(took < 10 * wall, "stopped only after {took:?}");
+    let ok = kit
+        .host
+        .handle_http(&ctx, "hostile-hostcalls", get("/ok"))
+        .await
+        .unwrap();
+    assert_eq!(ok.value.status, 200);
+}
+
+#[tokio::test]
+async fn a_tenant_flooding_the_host_leaves_the_other_tenants_their_instances() {
+    let kit = Kit::new(Backend::Sqlite).await;
+    kit.enable("hostile-spin", &["alfa", "beta"]);
+    kit.enable("hostile-hostcalls", &["alfa", "beta"]);
+    let limits = kit.host.limits().clone();
+    let alfa = as_in_visit("alfa", karin(), Role::Clinician);
+    let beta = as_in_visit("beta", karin(), Role::Clinician);
+    // As many calls as the pool has instances, of each of two plugins, all
+    // at once: calls that run long (the spin to its time limit, the loop
+    // to its budget of storage operations).
+    let flood = (0..limits.concurrent_calls).flat_map(|_| {
+        [
+            kit.host.handle_http(&alfa, "hostile-spin", get("/spin")),
+            kit.host
+                .handle_http(&alfa, "hostile-hostcalls", get("/loop")),
+        ]
+    });
+    let flood = futures::future::join_all(flood);
+    // Meanwhile, beta's calls to the same plugins are served.
+    let served = async {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        let mut results = Vec::new();
+        for _ in 0..20 {
+            for plugin in ["hostile-spin", "hostile-hostcalls"] {
+                results.push(kit.host.handle_http(&beta, plugin, get("/ok")).await);
+            }
+        }
+        results
+    };
+    let (flooded, served) = tokio::join!(flood, served);
+    for r in &served {
+        assert!(
+            matches!(r, Ok(c) if c.value.status == 200),
+            "beta's call failed while alfa flooded: {:?}",
+            r.as_ref().err()
+        );
+    }
+    // Alfa's own calls ran to their limits or waited for its share; none
+    // found the pool empty.
+    for r in &flooded {
+        match r {
+            Err(
+                CallError::TimedOut { .. }
+                | CallError::TooManyHostCalls { .. }
+                | CallError::DeadlineExceeded { .. }
+                | CallError::Busy { .. },
+            ) => {}
+            other => panic!("{:?}", other.as_ref().err()),
+        }
+    }
+}
+
+#[tokio::test]
 async fn what_a_plugin_says_is_cut_before_it_reaches_a_log_or_a_response() {
     let (log, _guard) = LogCapture::start();
     let kit = Kit::new(Backend::Sqlite).await;

@@ -19,11 +19,15 @@ mod bindings {
     wasmtime::component::bindgen!({
         world: "plugin",
         path: "../../plugin-api/wit/v0.1.0",
-        // Storage and blobs wait for the database. Context and clock return
-        // no error in the WIT, so a denied call to them traps.
+        // Storage and blobs wait for the database, and trap when the host
+        // stops the call (its deadline, its budget of host calls). Context
+        // and clock return no error in the WIT, so a denied call to them
+        // traps.
         imports: {
             "tillit:plugin/context": async | trappable,
             "tillit:plugin/clock": async | trappable,
+            "tillit:plugin/storage": async | trappable,
+            "tillit:plugin/blobs": async | trappable,
             default: async,
         },
         exports: { default: async },
@@ -181,6 +185,20 @@ fn trap(e: PluginError) -> wasmtime::Error {
     wasmtime::Error::msg(format!("capability call refused: {e}"))
 }
 
+/// A storage or blob operation's answer for the plugin, or a trap if the
+/// host stopped the call meanwhile (what stopped it is in the state).
+fn answer<T>(
+    state: &CallState,
+    result: Result<T, PluginError>,
+) -> wasmtime::Result<Result<T, types::Error>> {
+    match state.stopped {
+        Some(why) => Err(wasmtime::Error::msg(format!(
+            "the host stopped the call: {why:?}"
+        ))),
+        None => Ok(result.map_err(to_wit)),
+    }
+}
+
 fn scope(s: types::Scope) -> Scope {
     match s {
         types::Scope::Tenant => Scope::Tenant,
@@ -280,13 +298,15 @@ impl storage::Host for CallState {
         &mut self,
         s: types::Scope,
         key: String,
-    ) -> Result<Option<storage::Entry>, types::Error> {
-        let found = self.storage_get(scope(s), &key).await.map_err(to_wit)?;
-        Ok(found.map(|d| storage::Entry {
-            value: d.value,
-            revision: d.revision,
-            updated_at: d.updated_at.0,
-        }))
+    ) -> wasmtime::Result<Result<Option<storage::Entry>, types::Error>> {
+        let found = self.storage_get(scope(s), &key).await.map(|found| {
+            found.map(|d| storage::Entry {
+                value: d.value,
+                revision: d.revision,
+                updated_at: d.updated_at.0,
+            })
+        });
+        answer(self, found)
     }
 
     async fn set(
@@ -295,10 +315,9 @@ impl storage::Host for CallState {
         key: String,
         value: Vec<u8>,
         c: storage::Condition,
-    ) -> Result<storage::Revision, types::Error> {
-        self.storage_set(scope(s), &key, &value, condition(c))
-            .await
-            .map_err(to_wit)
+    ) -> wasmtime::Result<Result<storage::Revision, types::Error>> {
+        let written = self.storage_set(scope(s), &key, &value, condition(c)).await;
+        answer(self, written)
     }
 
     async fn delete(
@@ -306,10 +325,9 @@ impl storage::Host for CallState {
         s: types::Scope,
         key: String,
         c: storage::Condition,
-    ) -> Result<bool, types::Error> {
-        self.storage_delete(scope(s), &key, condition(c))
-            .await
-            .map_err(to_wit)
+    ) -> wasmtime::Result<Result<bool, types::Error>> {
+        let deleted = self.storage_delete(scope(s), &key, condition(c)).await;
+        answer(self, deleted)
     }
 
     async fn list(
@@ -318,19 +336,19 @@ impl storage::Host for CallState {
         prefix: String,
         cursor: Option<String>,
         limit: u32,
-    ) -> Result<storage::Page, types::Error> {
-        let (keys, cursor) = self
+    ) -> wasmtime::Result<Result<storage::Page, types::Error>> {
+        let listed = self
             .storage_list(scope(s), &prefix, cursor.as_deref(), limit)
             .await
-            .map_err(to_wit)?;
-        Ok(storage::Page { keys, cursor })
+            .map(|(keys, cursor)| storage::Page { keys, cursor });
+        answer(self, listed)
     }
 }
 
 impl blobs::Host for CallState {
-    async fn max_size(&mut self) -> u64 {
+    async fn max_size(&mut self) -> wasmtime::Result<u64> {
         // No error in the WIT: without the grant the plugin learns nothing.
-        self.blob_max_size().unwrap_or(0)
+        Ok(self.blob_max_size().unwrap_or(0))
     }
 
     async fn put(
@@ -338,30 +356,45 @@ impl blobs::Host for CallState {
         s: types::Scope,
         content_type: String,
         data: Vec<u8>,
-    ) -> Result<blobs::BlobInfo, types::Error> {
-        self.blob_put(scope(s), &content_type, &data)
+    ) -> wasmtime::Result<Result<blobs::BlobInfo, types::Error>> {
+        let put = self
+            .blob_put(scope(s), &content_type, &data)
             .await
-            .map(wit_blob_info)
-            .map_err(to_wit)
+            .map(wit_blob_info);
+        answer(self, put)
     }
 
-    async fn get(&mut self, s: types::Scope, id: String) -> Result<blobs::Blob, types::Error> {
-        let (info, data) = self.blob_get(scope(s), &id).await.map_err(to_wit)?;
-        Ok(blobs::Blob {
-            info: wit_blob_info(info),
-            data,
-        })
-    }
-
-    async fn info(&mut self, s: types::Scope, id: String) -> Result<blobs::BlobInfo, types::Error> {
-        self.blob_info(scope(s), &id)
+    async fn get(
+        &mut self,
+        s: types::Scope,
+        id: String,
+    ) -> wasmtime::Result<Result<blobs::Blob, types::Error>> {
+        let found = self
+            .blob_get(scope(s), &id)
             .await
-            .map(wit_blob_info)
-            .map_err(to_wit)
+            .map(|(info, data)| blobs::Blob {
+                info: wit_blob_info(info),
+                data,
+            });
+        answer(self, found)
     }
 
-    async fn delete(&mut self, s: types::Scope, id: String) -> Result<(), types::Error> {
-        self.blob_delete(scope(s), &id).await.map_err(to_wit)
+    async fn info(
+        &mut self,
+        s: types::Scope,
+        id: String,
+    ) -> wasmtime::Result<Result<blobs::BlobInfo, types::Error>> {
+        let info = self.blob_info(scope(s), &id).await.map(wit_blob_info);
+        answer(self, info)
+    }
+
+    async fn delete(
+        &mut self,
+        s: types::Scope,
+        id: String,
+    ) -> wasmtime::Result<Result<(), types::Error>> {
+        let deleted = self.blob_delete(scope(s), &id).await;
+        answer(self, deleted)
     }
 }
 
