@@ -75,6 +75,18 @@ pub struct Limits {
     pub request_body: usize,
     /// The largest response body a plugin may return.
     pub response_body: usize,
+    /// The largest view data (the JSON text `render` returns), in bytes;
+    /// larger is refused before it is parsed.
+    pub view_data: usize,
+    /// The deepest nesting of arrays and objects in view data; deeper is
+    /// refused before it is parsed.
+    pub view_depth: usize,
+    /// The most HTML one view may render to, in bytes: three nested
+    /// `#each` over a short list multiply it without end otherwise.
+    pub view_html: usize,
+    /// The longest one view may take to render. Rendering runs on the
+    /// kernel's request threads, so this is what it may take from them.
+    pub view_time: Duration,
     /// The largest document value.
     pub value_size: usize,
     /// The largest blob (`blobs.max-size`).
@@ -107,6 +119,10 @@ impl Default for Limits {
             host_bytes: 32 << 20,
             request_body: 1 << 20,
             response_body: 4 << 20,
+            view_data: 256 << 10,
+            view_depth: 32,
+            view_html: 1 << 20,
+            view_time: Duration::from_millis(25),
             value_size: 256 << 10,
             blob_size: 8 << 20,
             quotas: Quotas::default(),

@@ -28,7 +28,7 @@ use crate::http::{self, HttpRequest, HttpResponse, RouteMatch};
 use crate::load::{self, LoadError, Loaded, PluginInfo};
 use crate::refs::Pseudonyms;
 use crate::storage::PluginStorage;
-use crate::view::View;
+use crate::view::{self, RenderLimits, View};
 
 /// Bytes of each pooled linear memory reset in place rather than returned
 /// to the kernel between calls.
@@ -673,7 +673,9 @@ impl PluginHost {
     }
 
     /// Asks the plugin what to show in a slot. A plugin that does not list
-    /// the slot in its manifest is not called and shows nothing.
+    /// the slot in its manifest is not called and shows nothing. The view's
+    /// data is checked for size and depth before it is parsed, and the view
+    /// renders within [`Limits::view_html`] and [`Limits::view_time`].
     pub async fn render_slot(
         &self,
         ctx: &CallContext,
@@ -707,6 +709,29 @@ impl PluginHost {
                 format!("a view of template {template:?}, which it does not have"),
             ));
         }
+        let limits = &self.services.limits;
+        // Parsed JSON takes many times the room of its text (twenty times
+        // for a long list of small numbers): refuse what is too big or too
+        // deep before building it.
+        if data.len() > limits.view_data {
+            return Err(bad_answer(
+                plugin,
+                format!(
+                    "view data of {} bytes, over the limit of {}",
+                    data.len(),
+                    limits.view_data
+                ),
+            ));
+        }
+        if !view::nests_within(&data, limits.view_depth) {
+            return Err(bad_answer(
+                plugin,
+                format!(
+                    "view data nested deeper than {} arrays and objects",
+                    limits.view_depth
+                ),
+            ));
+        }
         let data: serde_json::Value = match serde_json::from_str(&data) {
             Ok(v @ serde_json::Value::Object(_)) => v,
             _ => {
@@ -716,8 +741,18 @@ impl PluginHost {
                 ));
             }
         };
+        let render_limits = RenderLimits {
+            html: limits.view_html,
+            time: limits.view_time,
+        };
         Ok(Called {
-            value: Some(View::new(plugin, template, data, loaded.templates.clone())),
+            value: Some(View::new(
+                plugin,
+                template,
+                data,
+                loaded.templates.clone(),
+                render_limits,
+            )),
             live,
         })
     }

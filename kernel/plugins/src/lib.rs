@@ -47,7 +47,8 @@
 //! - [`context`]: what the kernel says about a call (tenant, caller,
 //!   visit, slot, event) and what comes back ([`LiveMessage`]).
 //! - [`http`]: requests and responses, header filtering, route matching.
-//! - [`view`]: rendering a plugin's [`View`] with Handlebars.
+//! - [`view`]: rendering a plugin's [`View`] with Handlebars, within a
+//!   size and a time ([`ViewError`]).
 //! - [`refs`]: pseudonyms for people and visits.
 //! - [`storage`]: the [`PluginStorage`] trait and an in-memory
 //!   implementation; [`sql`]: the adapter to `tillit-store`. Both speak
@@ -103,4 +104,4 @@ pub use refs::RefKey;
 pub use sql::SqlStorage;
 pub use storage::{MemoryStorage, PluginStorage};
 pub use tillit_plugin_manifest as manifest;
-pub use view::{Page, View};
+pub use view::{Page, View, ViewError};

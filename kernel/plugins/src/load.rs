@@ -50,21 +50,6 @@ impl PluginInfo {
             .or_else(|| names.values().next())
             .map_or(self.manifest.id.as_str(), String::as_str)
     }
-
-    #[cfg(test)]
-    pub(crate) fn for_tests(id: &str, templates: Vec<(String, String)>) -> Self {
-        let text = format!(
-            "id = \"{id}\"\nversion = \"0.1.0\"\napi = \"{}\"\ncapabilities = []\n[name]\nen = \"Test\"\n",
-            api::newest()
-        );
-        Self {
-            manifest: Manifest::parse(&text).unwrap_or_else(|e| panic!("{e}")),
-            dir: PathBuf::new(),
-            sha256: String::new(),
-            templates,
-            imports: BTreeSet::new(),
-        }
-    }
 }
 
 /// Why a plugin was not loaded. Every message names the file, and the
