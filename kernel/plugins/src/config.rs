@@ -75,6 +75,11 @@ pub struct Limits {
     pub request_body: usize,
     /// The largest response body a plugin may return.
     pub response_body: usize,
+    /// The most response headers a plugin may return.
+    pub response_headers: usize,
+    /// The longest response header a plugin may return, name and value,
+    /// in bytes.
+    pub response_header_len: usize,
     /// The largest view data (the JSON text `render` returns), in bytes;
     /// larger is refused before it is parsed.
     pub view_data: usize,
@@ -104,6 +109,25 @@ pub struct Limits {
     pub live_messages: u32,
 }
 
+impl Limits {
+    /// The most bytes a plugin may make the host copy out of its memory at
+    /// once: one capability call's arguments, or one hook's answer
+    /// (wasmtime's "hostcall fuel", 128 MiB unless set). The largest thing a
+    /// plugin may legitimately pass (a blob, a response with its headers,
+    /// view data) and 64 KiB for the rest; a plugin that passes more is
+    /// stopped before the host copies it ([`crate::CallError::TooMuchData`]).
+    pub fn hostcall_fuel(&self) -> usize {
+        let blob = usize::try_from(self.blob_size).unwrap_or(usize::MAX);
+        let response = self.response_body.saturating_add(
+            self.response_headers
+                .saturating_mul(self.response_header_len),
+        );
+        blob.max(response)
+            .max(self.view_data)
+            .saturating_add(64 << 10)
+    }
+}
+
 impl Default for Limits {
     fn default() -> Self {
         Self {
@@ -119,6 +143,8 @@ impl Default for Limits {
             host_bytes: 32 << 20,
             request_body: 1 << 20,
             response_body: 4 << 20,
+            response_headers: 32,
+            response_header_len: 8 << 10,
             view_data: 256 << 10,
             view_depth: 32,
             view_html: 1 << 20,

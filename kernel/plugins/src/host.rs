@@ -164,6 +164,10 @@ pub enum CallError {
         "plugin {plugin} moved more than {limit} bytes through storage and blobs in one call and was stopped"
     )]
     TooManyHostBytes { plugin: String, limit: u64 },
+    /// It passed the host more than [`Limits::hostcall_fuel`] bytes at once
+    /// (in one capability call, or one answer), which were not copied.
+    #[error("plugin {plugin} passed the host more than {limit} bytes at once and was stopped")]
+    TooMuchData { plugin: String, limit: usize },
     #[error("plugin {plugin} reached its memory limit of {limit} bytes and was stopped")]
     OutOfMemory { plugin: String, limit: usize },
     #[error("plugin {plugin} panicked: {message}")]
@@ -195,6 +199,7 @@ impl CallError {
             | CallError::DeadlineExceeded { .. }
             | CallError::TooManyHostCalls { .. }
             | CallError::TooManyHostBytes { .. }
+            | CallError::TooMuchData { .. }
             | CallError::OutOfMemory { .. }
             | CallError::Panicked { .. }
             | CallError::Trapped { .. }
@@ -662,6 +667,26 @@ impl PluginHost {
                 format!("a body of {} bytes", value.body.len()),
             ));
         }
+        if value.headers.len() > limits.response_headers {
+            return Err(bad_answer(
+                plugin,
+                format!("{} headers", value.headers.len()),
+            ));
+        }
+        if let Some((name, value)) = value
+            .headers
+            .iter()
+            .find(|(n, v)| n.len() + v.len() > limits.response_header_len)
+        {
+            return Err(bad_answer(
+                plugin,
+                format!(
+                    "a header {:?} of {} bytes",
+                    said(name, 64),
+                    name.len() + value.len()
+                ),
+            ));
+        }
         Ok(Called {
             value: HttpResponse {
                 status: value.status,
@@ -845,7 +870,8 @@ impl PluginHost {
 
     /// A place in the instance pool within the tenant's and the plugin's
     /// shares, and a fresh store for one call with its limits: the memory
-    /// cap, and at every epoch tick a check of the plugin's own running time and of the
+    /// cap, the bytes the plugin may pass at once (hostcall fuel), and at
+    /// every epoch tick a check of the plugin's own running time and of the
     /// call's wall-clock time (yielding to the executor in between, so a
     /// busy plugin does not hold a runtime thread).
     async fn start(
@@ -873,6 +899,7 @@ impl PluginHost {
         );
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| &mut s.limiter);
+        store.set_hostcall_fuel(limits.hostcall_fuel());
         let (own_time, wall_time) = (limits.call_time, limits.call_wall_time);
         store.epoch_deadline_callback(move |mut cx| {
             let state = cx.data_mut();
@@ -973,6 +1000,12 @@ impl PluginHost {
                 plugin,
                 limit: limits.memory,
             },
+            // wasmtime's error for it is private: its message is all there
+            // is to go by (a test pins it).
+            None if message.contains(HOSTCALL_FUEL_EXHAUSTED) => CallError::TooMuchData {
+                plugin,
+                limit: limits.hostcall_fuel(),
+            },
             None => match state
                 .last_error_log
                 .as_ref()
@@ -994,6 +1027,9 @@ impl PluginHost {
         }
     }
 }
+
+/// What wasmtime says when a plugin passes more than the hostcall fuel.
+const HOSTCALL_FUEL_EXHAUSTED: &str = "fuel allocated for hostcalls has been exhausted";
 
 /// One call: its store, and its place in the pool. The fields drop in this
 /// order: the store gives its instance back to the pool before the place is

@@ -70,8 +70,9 @@
 //!   budget of storage operations; a trapped instance is never reused.
 //! - No tenant can take another's instances: each has its share of the
 //!   pool, and each plugin its share of the tenant's.
-//! - None of a plugin's text reaches a log line or a response longer than
-//!   [`Limits::text_len`].
+//! - Nothing a plugin passes is copied into the host beyond
+//!   [`Limits::hostcall_fuel`] bytes at once, and none of its text reaches
+//!   a log line or a response longer than [`Limits::text_len`].
 //! - The host logs a plugin's own lines; a failed call is returned, for
 //!   the caller to log once.
 //!

@@ -124,4 +124,32 @@ async fn view_data_too_big_or_too_deep_is_refused_before_it_is_parsed() {
     assert!(reason.contains("nested deeper than 32"), "{reason}");
     amplify(&kit, "deep", limits.view_depth - 1);
     assert!(panel(&kit).await.is_ok());
+
+    // 14 MiB: more than the plugin may pass at once. Not even copied.
+    amplify(&kit, "huge", 14 << 20);
+    let e = panel(&kit).await.err().unwrap();
+    assert!(
+        matches!(e, CallError::TooMuchData { limit, .. } if limit == limits.hostcall_fuel()),
+        "{e}"
+    );
+    assert!(limits.hostcall_fuel() < 14 << 20);
+}
+
+#[tokio::test]
+async fn a_long_template_name_is_cut_in_the_error() {
+    let kit = kit(|_| {}).await;
+    let limits = kit.host.limits().clone();
+    amplify(&kit, "template", 1 << 20);
+    let e = panel(&kit).await.err().unwrap();
+    assert!(matches!(e, CallError::BadAnswer { .. }), "{e}");
+    let logged = e.to_string();
+    assert!(
+        logged.len() < limits.text_len + 200,
+        "{} bytes",
+        logged.len()
+    );
+    // 24 MiB is over what the plugin may pass at once.
+    amplify(&kit, "template", 24 << 20);
+    let e = panel(&kit).await.err().unwrap();
+    assert!(matches!(e, CallError::TooMuchData { .. }), "{e}");
 }

@@ -679,6 +679,18 @@ async fn what_a_plugin_says_is_cut_before_it_reaches_a_log_or_a_response() {
         .unwrap();
     assert_eq!(ok.value.status, 200);
 
+    // 24 MiB: more than the plugin may pass at once; never copied.
+    let e = kit
+        .host
+        .handle_http(&ctx, "hostile-loud", loud("/internal", 24 << 20))
+        .await
+        .err()
+        .unwrap();
+    assert!(
+        matches!(e, CallError::TooMuchData { limit, .. } if limit == limits.hostcall_fuel()),
+        "{e}"
+    );
+
     // In the log: the plugin's own line, cut; and nothing of the host's
     // about the failed calls, which their caller logs, once.
     let events = log.events();
@@ -693,4 +705,63 @@ async fn what_a_plugin_says_is_cut_before_it_reaches_a_log_or_a_response() {
         .filter(|l| l.target.starts_with("tillit_plugins") && l.target != "tillit_plugins::guest")
         .collect();
     assert!(host.is_empty(), "the host logged failures: {host:.300?}");
+}
+
+#[tokio::test]
+async fn response_headers_are_bounded_before_they_are_copied() {
+    let kit = Kit::new(Backend::Sqlite).await;
+    kit.enable("hostile-loud", &["alfa"]);
+    let ctx = as_in_visit("alfa", karin(), Role::Clinician);
+    let limits = kit.host.limits().clone();
+    let headers = |count: usize, bytes: usize| {
+        get("/headers")
+            .with_query("count", &count.to_string())
+            .with_query("bytes", &bytes.to_string())
+    };
+    let reason =
+        |r: Result<tillit_plugins::Called<tillit_plugins::HttpResponse>, CallError>| match r {
+            Err(CallError::BadAnswer { reason, .. }) => reason,
+            other => panic!("{:?}", other.map(|c| c.value.headers.len())),
+        };
+    // Within the limits: kept.
+    let ok = kit
+        .host
+        .handle_http(&ctx, "hostile-loud", headers(2, 100))
+        .await
+        .unwrap();
+    assert_eq!(ok.value.headers.len(), 2);
+    // Too many.
+    let r = kit
+        .host
+        .handle_http(
+            &ctx,
+            "hostile-loud",
+            headers(limits.response_headers + 1, 16),
+        )
+        .await;
+    assert!(reason(r).contains("33 headers"));
+    // Too long.
+    let r = kit
+        .host
+        .handle_http(&ctx, "hostile-loud", headers(1, limits.response_header_len))
+        .await;
+    assert!(reason(r).contains("a header \"etag\""));
+    // 64 headers pointing at one 16 MiB string: the first copy is already
+    // over what the plugin may pass at once, so none is made (wasmtime's
+    // default would have copied 128 MiB before stopping).
+    let e = kit
+        .host
+        .handle_http(
+            &ctx,
+            "hostile-loud",
+            headers(64, 16 << 20).with_query("alias", "1"),
+        )
+        .await
+        .err()
+        .unwrap();
+    assert!(
+        matches!(e, CallError::TooMuchData { limit, .. } if limit == limits.hostcall_fuel()),
+        "{e}"
+    );
+    assert!(limits.hostcall_fuel() < 16 << 20);
 }
