@@ -43,8 +43,9 @@ pub struct Limits {
     /// epoch_tick`.
     pub call_time: Duration,
     /// Time one call may take from start to answer, its host calls and
-    /// their waiting included: ten times [`Limits::call_time`] by default,
-    /// room for storage under load. Checked at every epoch tick and around
+    /// their waiting included: a second by default, room for its
+    /// [`Limits::host_calls`] on a database under load (the budget of
+    /// operations, not this, stops a plugin that loops over storage). Checked at every epoch tick and around
     /// every storage and blob operation, which is cut off when it runs
     /// past it ([`crate::CallError::DeadlineExceeded`]).
     pub call_wall_time: Duration,
@@ -132,7 +133,7 @@ impl Default for Limits {
     fn default() -> Self {
         Self {
             call_time: Duration::from_millis(50),
-            call_wall_time: Duration::from_millis(500),
+            call_wall_time: Duration::from_secs(1),
             epoch_tick: Duration::from_millis(10),
             memory: 32 << 20,
             concurrent_calls: 128,

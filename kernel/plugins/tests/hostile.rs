@@ -572,7 +572,14 @@ async fn a_storage_loop_is_stopped_at_its_budget_of_host_calls_or_its_wall_clock
 
 #[tokio::test]
 async fn a_tenant_flooding_the_host_leaves_the_other_tenants_their_instances() {
-    let kit = Kit::new(Backend::Sqlite).await;
+    // A pool of 32 (a quarter of the default, so the flood is light enough
+    // to run beside other tests), shared out as by default.
+    let kit = Kit::with_config(Backend::Sqlite, |c| {
+        c.limits.concurrent_calls = 32;
+        c.limits.tenant_calls = 8;
+        c.limits.plugin_calls = 4;
+    })
+    .await;
     kit.enable("hostile-spin", &["alfa", "beta"]);
     kit.enable("hostile-hostcalls", &["alfa", "beta"]);
     let limits = kit.host.limits().clone();
