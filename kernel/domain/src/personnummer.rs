@@ -53,6 +53,17 @@ impl Personnummer {
     /// hyphen is allowed only before the last four digits.
     pub fn parse(input: &str) -> Result<Self, PersonnummerError> {
         let trimmed = input.trim();
+        // The ten-digit forms (ÅÅMMDD-NNNN, ÅÅMMDD+NNNN) are not accepted,
+        // and whoever types one is told how many digits are needed, not
+        // that the hyphen is misplaced.
+        let digit_count = trimmed.chars().filter(char::is_ascii_digit).count();
+        let separators = trimmed.chars().filter(|c| matches!(c, '-' | '+')).count();
+        let plain = trimmed
+            .chars()
+            .all(|c| c.is_ascii_digit() || c == '-' || c == '+');
+        if plain && separators <= 1 && digit_count != 12 {
+            return Err(PersonnummerError::WrongLength);
+        }
         let digits: String = match trimmed.char_indices().find(|&(_, c)| c == '-') {
             Some((8, _)) if trimmed.len() == 13 => trimmed.replacen('-', "", 1),
             Some(_) => return Err(PersonnummerError::NotDigits),
@@ -187,6 +198,9 @@ mod tests {
         use PersonnummerError::*;
         let cases = [
             ("1212121212", WrongLength),
+            ("121212-1212", WrongLength),
+            ("121212+1212", WrongLength),
+            ("1212-121212", WrongLength),
             ("1912121212123", WrongLength),
             ("", WrongLength),
             ("19121212+1212", NotDigits),

@@ -210,3 +210,23 @@ async fn a_date_of_birth_after_today_is_a_field_error_at_login() {
         assert!(b.session_cookie().is_none());
     }
 }
+
+/// [2.4] defect 12: the ten-digit form of a personnummer is told that 12
+/// digits are needed, not that only digits and a hyphen are allowed.
+#[tokio::test]
+async fn a_ten_digit_personnummer_is_told_to_use_twelve() {
+    let app = TestApp::new(Backend::Sqlite).await;
+    let mut b = app.browser("demo.localhost");
+    b.get("/login").await;
+    for typed in ["121212-1212", "1212121212", "121212+1212"] {
+        let page = b.post("/login/test", &[("personnummer", typed)]).await;
+        assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY, "{typed}");
+        assert!(
+            page.body
+                .contains("Personnumret ska ha 12 siffror (ÅÅÅÅMMDD-NNNN)."),
+            "{typed}: {}",
+            page.body
+        );
+        assert!(!page.body.contains("får bara innehålla siffror"), "{typed}");
+    }
+}
