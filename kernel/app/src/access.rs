@@ -56,27 +56,28 @@ pub async fn log_people_read<'p>(
 /// not logged. The door logs a read or change of each of them whom the
 /// call names.
 pub async fn reachable_patients(env: Env<'_>, actor: &Actor) -> Result<Vec<Person>, Error> {
-    let me = &actor.person;
-    let patients = env.store.people(Role::Patient).await?;
-    Ok(match me.role {
-        Role::Patient => Vec::new(),
-        Role::Administrator => patients,
+    match actor.person.role {
+        Role::Patient => Ok(Vec::new()),
+        Role::Administrator => Ok(env.store.people(Role::Patient).await?),
         Role::Clinician => {
-            let mut mine: HashSet<PersonId> = HashSet::new();
-            for item in env.store.bookings_of(&me.id, Timestamp(0)).await? {
-                mine.insert(item.booking.patient);
-            }
-            for item in env
+            // Their own patients, and those of visits they were invited to.
+            let mut reachable = crate::bookings::my_patients(env, actor).await?;
+            let invited: HashSet<PersonId> = env
                 .store
-                .bookings_as_participant(&me.id, Timestamp(0))
+                .bookings_as_participant(&actor.person.id, Timestamp(0))
                 .await?
-            {
-                mine.insert(item.booking.patient);
-            }
-            patients
                 .into_iter()
-                .filter(|p| mine.contains(&p.id))
-                .collect()
+                .map(|item| item.booking.patient)
+                .filter(|id| !reachable.iter().any(|p| p.id == *id))
+                .collect();
+            for id in &invited {
+                if let Some(p) = env.store.person(id).await?
+                    && p.role == Role::Patient
+                {
+                    reachable.push(p);
+                }
+            }
+            Ok(reachable)
         }
-    })
+    }
 }
