@@ -100,7 +100,10 @@ async fn a_template_that_loops_without_writing_stops_at_its_time_limit() {
 
 #[tokio::test]
 async fn view_data_too_big_or_too_deep_is_refused_before_it_is_parsed() {
-    let kit = kit(|_| {}).await;
+    // Time enough that only the data's size or depth can stop it: building
+    // 256 KiB in the plugin takes a good part of the 50 ms on a loaded
+    // machine.
+    let kit = kit(|c| c.limits.call_time = Duration::from_secs(5)).await;
     let limits = kit.host.limits().clone();
     let bad_answer = |r: Result<View, CallError>| match r {
         Err(CallError::BadAnswer { reason, .. }) => reason,
@@ -137,7 +140,8 @@ async fn view_data_too_big_or_too_deep_is_refused_before_it_is_parsed() {
 
 #[tokio::test]
 async fn a_long_template_name_is_cut_in_the_error() {
-    let kit = kit(|_| {}).await;
+    // Time enough that only the size can stop it.
+    let kit = kit(|c| c.limits.call_time = Duration::from_secs(5)).await;
     let limits = kit.host.limits().clone();
     amplify(&kit, "template", 1 << 20);
     let e = panel(&kit).await.err().unwrap();
