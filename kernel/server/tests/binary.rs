@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 #[path = "support/headless.rs"]
 mod headless;
-use headless::{Headless, SERVER_LOG, screenshot, wait_for_text};
+use headless::{Headless, SERVER_LOG, open_account_menu, screenshot, wait_for_text};
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -309,7 +309,8 @@ async fn a_person_logs_in_and_out_in_a_real_browser() {
     wait_for_text(c, "#greeting", "Välkommen, Ada").await;
     screenshot(c, "03-logged-in").await;
 
-    // English on request.
+    // English on request, from the menu behind one's initials.
+    open_account_menu(c).await;
     c.find(fantoccini::Locator::Css("form.lang button[value=en]"))
         .await
         .unwrap()
@@ -318,6 +319,7 @@ async fn a_person_logs_in_and_out_in_a_real_browser() {
         .unwrap();
     wait_for_text(c, "#greeting", "Welcome, Ada").await;
 
+    open_account_menu(c).await;
     c.find(fantoccini::Locator::Id("logout"))
         .await
         .unwrap()
@@ -581,6 +583,7 @@ async fn a_clinician_invites_and_the_patient_confirms_in_a_real_browser() {
         .to_owned();
     assert_eq!(link, server.url("demo.localhost", "/"));
     screenshot(c, "07-outbox").await;
+    open_account_menu(c).await;
     c.find(Id("logout")).await.unwrap().click().await.unwrap();
     wait_for_text(c, "#notice", "utloggad").await;
     c.goto(&link).await.unwrap();

@@ -16,18 +16,6 @@ use tillit_domain::Clock;
 
 const OLOF: &str = "19700101-0003";
 
-/// The kernel on a real port, as `serve` runs it (once per kernel: the
-/// first port is the public one its hosts answer on).
-async fn serve(app: &TestApp) -> u16 {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let state = app.state.clone();
-    tokio::spawn(async move {
-        let _ = app::serve(listener, state, std::future::pending()).await;
-    });
-    port
-}
-
 /// Opens the visit's signalling WebSocket as the holder of `cookie`, from
 /// `origin`; returns the HTTP status of the handshake (101: in).
 async fn ws_status(port: u16, visit: &str, cookie: Option<&String>, origin: &str) -> u16 {

@@ -3,7 +3,7 @@
 
 use crate::headless::{Headless, wait_for_text};
 use crate::support::*;
-use fantoccini::Locator::Id;
+use fantoccini::Locator::{Css, Id};
 
 /// [2.2] finding 4: a login form left open while the session of another
 /// tab expires still logs the person in. The browser posts the form with
@@ -12,12 +12,7 @@ use fantoccini::Locator::Id;
 #[tokio::test(flavor = "multi_thread")]
 async fn a_login_form_left_open_while_another_session_expires_still_logs_in() {
     let app = TestApp::new(Backend::Sqlite).await;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let state = app.state.clone();
-    tokio::spawn(async move {
-        let _ = tillit_kernel::app::serve(listener, state, std::future::pending()).await;
-    });
+    let port = serve(&app).await;
     let chrome = Headless::start().await;
     let c = &chrome.client;
 
@@ -76,4 +71,112 @@ async fn a_login_form_left_open_while_another_session_expires_still_logs_in() {
         "sent to the login page again"
     );
     let _ = c.clone().close().await;
+}
+
+/// [2.4] defect 10: one's initials open one's own menu (the FAQ: "klicka på
+/// din bokstav" → Min profil, or Logga ut), they do not log out.
+#[tokio::test(flavor = "multi_thread")]
+async fn clicking_ones_initials_opens_ones_menu_and_does_not_log_out() {
+    let app = TestApp::new(Backend::Sqlite).await;
+    let port = serve(&app).await;
+    let chrome = Headless::start().await;
+    let c = &chrome.client;
+    crate::headless::login(c, port, KARIN).await;
+    c.find(Css("#account-toggle .initials"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let menu = c.find(Css(".account-menu")).await.unwrap();
+    assert!(menu.is_displayed().await.unwrap());
+    let my_details = c.find(Id("my-details")).await.unwrap();
+    assert!(my_details.is_displayed().await.unwrap());
+    assert!(
+        c.find(Id("logout"))
+            .await
+            .unwrap()
+            .is_displayed()
+            .await
+            .unwrap()
+    );
+    my_details.click().await.unwrap();
+    wait_for_text(c, "h1", "Mina uppgifter").await;
+    assert_eq!(c.current_url().await.unwrap().path(), "/me");
+}
+
+/// The menu on a phone (patients are told to use theirs): at 360–430 px
+/// the page never scrolls sideways and the menu keeps to one row, in both
+/// themes, for a patient and for a clinician (who has the most links).
+#[tokio::test(flavor = "multi_thread")]
+async fn the_menu_fits_a_phone_in_both_themes() {
+    let app = TestApp::new(Backend::Sqlite).await;
+    let port = serve(&app).await;
+    for (host, pnr) in [
+        ("demo.localhost", TOVE),
+        ("demo.localhost", KARIN),
+        ("norrland.localhost", "19850707-1119"),
+        ("norrland.localhost", "19900315-4565"),
+    ] {
+        app.browser(host).login(pnr).await;
+        let chrome = Headless::start().await;
+        let c = &chrome.client;
+        c.goto(&format!("http://{host}:{port}/login"))
+            .await
+            .unwrap();
+        c.wait()
+            .for_element(Id("personnummer"))
+            .await
+            .unwrap()
+            .send_keys(pnr)
+            .await
+            .unwrap();
+        c.find(Id("login-submit"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        c.wait().for_element(Id("greeting")).await.unwrap();
+        for (width, height) in [(360, 740), (390, 844), (430, 932), (844, 390)] {
+            c.set_window_size(width, height).await.unwrap();
+            let layout = c
+                .execute(
+                    "const tops = [...document.querySelectorAll('nav.menu a')]
+                       .map(a => Math.round(a.getBoundingClientRect().top));
+                     const nav = document.querySelector('nav.menu').getBoundingClientRect();
+                     const main = document.querySelector('main').getBoundingClientRect();
+                     return [document.documentElement.scrollWidth, window.innerWidth,
+                             new Set(tops).size, nav.bottom <= main.top,
+                             Math.round(main.width)];",
+                    vec![],
+                )
+                .await
+                .unwrap();
+            if width == 390 {
+                crate::headless::screenshot(c, &format!("menu-phone-{host}-{pnr}")).await;
+            }
+            let (scroll, inner, rows) = (&layout[0], &layout[1], &layout[2]);
+            assert!(
+                scroll.as_u64() <= inner.as_u64(),
+                "{host} {pnr} at {width}×{height}: the page is {scroll} px wide in a {inner} px window"
+            );
+            if layout[3] == true {
+                // A menu above the page keeps to one row.
+                assert_eq!(
+                    rows.as_u64(),
+                    Some(1),
+                    "{host} {pnr} at {width}×{height}: the menu wraps onto {rows} rows"
+                );
+            } else {
+                // A menu beside the page leaves the page most of the width.
+                let main = layout[4].as_u64().unwrap();
+                assert!(
+                    main * 10 >= u64::from(width) * 6,
+                    "{host} {pnr} at {width}×{height}: the page has {main} px beside the menu"
+                );
+            }
+        }
+        let _ = c.clone().close().await;
+    }
 }

@@ -168,11 +168,6 @@ impl Drop for Headless {
     }
 }
 
-/// Waits until an element matching `css` shows text containing `want`, and
-/// returns that text. Polling for the expected text (not the first match)
-/// is what makes this safe right after a click: the old page may still have
-/// an element with the same selector, about to go stale. On failure it says
-/// what the browser showed instead and saves a screenshot.
 /// Logs `pnr` in to the demo tenant of the kernel on `port` with the test
 /// login, as a person types it, and waits for the start page.
 pub async fn login(c: &fantoccini::Client, port: u16, pnr: &str) {
@@ -196,6 +191,25 @@ pub async fn login(c: &fantoccini::Client, port: u16, pnr: &str) {
     wait_for_text(c, "#greeting", "").await;
 }
 
+/// Opens the menu behind the person's initials (their details, the
+/// language, "Logga ut"), as a person clicks their letter.
+pub async fn open_account_menu(c: &fantoccini::Client) {
+    let menu = c.find(fantoccini::Locator::Id("account")).await.unwrap();
+    if menu.attr("open").await.unwrap().is_none() {
+        c.find(fantoccini::Locator::Id("account-toggle"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+    }
+}
+
+/// Waits until an element matching `css` shows text containing `want`, and
+/// returns that text. Polling for the expected text (not the first match)
+/// is what makes this safe right after a click: the old page may still have
+/// an element with the same selector, about to go stale. On failure it says
+/// what the browser showed instead and saves a screenshot.
 pub async fn wait_for_text(c: &fantoccini::Client, css: &str, want: &str) -> String {
     let started = Instant::now();
     let mut last = String::new();

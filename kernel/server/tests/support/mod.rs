@@ -292,9 +292,27 @@ impl Browser<'_> {
 
 pub const BACKENDS: [Backend; 2] = [Backend::Sqlite, Backend::Postgres];
 
+/// The kernel on a real port, as `serve` runs it, for a browser (once per
+/// kernel: the first port is the public one its hosts answer on).
+pub async fn serve(app: &TestApp) -> u16 {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let state = app.state.clone();
+    tokio::spawn(async move {
+        let _ = tillit_kernel::app::serve(listener, state, std::future::pending()).await;
+    });
+    port
+}
+
 pub async fn person_id(app: &TestApp, pnr: &str) -> tillit_domain::PersonId {
-    let demo = app.state.store.tenant(TenantId::parse("demo").unwrap());
-    demo.person_by_personnummer(&Personnummer::parse(pnr).unwrap())
+    person_id_in(app, "demo", pnr).await
+}
+
+/// The id of the person with `pnr` in `tenant`.
+pub async fn person_id_in(app: &TestApp, tenant: &str, pnr: &str) -> tillit_domain::PersonId {
+    let store = app.state.store.tenant(TenantId::parse(tenant).unwrap());
+    store
+        .person_by_personnummer(&Personnummer::parse(pnr).unwrap())
         .await
         .unwrap()
         .unwrap()
@@ -343,18 +361,33 @@ pub async fn book_visit(
     starts_at: Timestamp,
     participants: Vec<tillit_domain::PersonId>,
 ) {
+    book_visit_in(app, ("demo", KARIN, TOVE), id, starts_at, participants).await;
+}
+
+/// Books `id` in `tenant` for `patient` with `clinician` (personnummer) at
+/// `starts_at`, confirmed, as [`book_visit`] does.
+pub async fn book_visit_in(
+    app: &TestApp,
+    (tenant, clinician, patient): (&str, &str, &str),
+    id: &str,
+    starts_at: Timestamp,
+    participants: Vec<tillit_domain::PersonId>,
+) {
     use tillit_domain::Clock;
     use tillit_domain::booking::{Booking, BookingFor, BookingStatus};
-    let demo = app.state.store.tenant(TenantId::parse("demo").unwrap());
-    let (karin_id, tove_id) = (person_id(app, KARIN).await, person_id(app, TOVE).await);
-    let vt = demo.visit_types_of(&karin_id).await.unwrap().remove(0);
-    let outcome = demo
+    let store = app.state.store.tenant(TenantId::parse(tenant).unwrap());
+    let (clinician_id, patient_id) = (
+        person_id_in(app, tenant, clinician).await,
+        person_id_in(app, tenant, patient).await,
+    );
+    let vt = store.visit_types_of(&clinician_id).await.unwrap().remove(0);
+    let outcome = store
         .create_booking(
             tillit_store::NewBooking {
-                patient: &BookingFor::Existing(tove_id),
+                patient: &BookingFor::Existing(patient_id),
                 booking: Booking {
                     id: id.into(),
-                    clinician: karin_id.clone(),
+                    clinician: clinician_id.clone(),
                     patient: tillit_domain::PersonId::new(""),
                     visit_type_id: vt.id.clone(),
                     title: "Uppföljning".into(),
@@ -364,7 +397,7 @@ pub async fn book_visit(
                     status: BookingStatus::Confirmed,
                     message: String::new(),
                 },
-                created_by: &karin_id,
+                created_by: &clinician_id,
                 created_by_role: tillit_domain::Role::Clinician,
                 new_patient_id: tillit_domain::PersonId::new("unused"),
                 event_id: format!("{id}-created"),
