@@ -111,6 +111,7 @@ fn run(args: &[String]) -> Result {
 fn test(args: &[String]) -> Result {
     ensure_browser()?;
     ensure_python_test_deps()?;
+    ensure_node_test_deps()?;
     let pg = ensure_postgres()?;
     // The plugins, built and packaged for the kernel's tests, and their
     // own unit tests (SDK, manifest rules, packaging, plugin logic).
@@ -239,6 +240,20 @@ fn ensure_python_test_deps() -> Result {
     pip.args(["-m", "pip", "install", "--quiet", "--requirement"])
         .arg(root().join("kernel/server/tests/support/requirements.txt"));
     status(pip)
+}
+
+/// axe-core, which the accessibility tests run in the browser on every
+/// page, pinned by `kernel/server/tests/support/a11y/package-lock.json`.
+fn ensure_node_test_deps() -> Result {
+    let dir = root().join("kernel/server/tests/support/a11y");
+    if dir.join("node_modules/axe-core/axe.min.js").exists() {
+        return Ok(());
+    }
+    eprintln!("xtask: installing the Node test dependencies (axe-core)");
+    let mut npm = Command::new("npm");
+    npm.args(["ci", "--no-audit", "--no-fund", "--prefix"])
+        .arg(&dir);
+    status(npm)
 }
 
 fn is_root() -> bool {

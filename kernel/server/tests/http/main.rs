@@ -13,6 +13,7 @@ mod headless;
 #[path = "../support/mod.rs"]
 mod support;
 
+mod a11y;
 mod admin;
 mod bookings;
 mod contacts;
