@@ -657,8 +657,10 @@ async fn a_narrow_downlink_gets_a_smaller_layer_and_recovers() {
         until_decoding(ca, 1, "karin"),
         until_decoding(cb, 1, "tove")
     );
-    let wide = |w| w >= 640;
-    until_width(cb, wide, 20, "tove before").await;
+    // Her top layer, or what her sender's browser makes of it when short of
+    // CPU (Chrome scales its layers down under load: 480 for 640, say):
+    // anything above the smallest.
+    let before = until_width(cb, |w| w > 320, 30, "tove before").await;
 
     let routes = cb
         .execute_async(
@@ -671,15 +673,16 @@ async fn a_narrow_downlink_gets_a_smaller_layer_and_recovers() {
     let tove_receives = u16::try_from(routes["receivePort"].as_u64().unwrap()).unwrap();
     // 240 kbit/s: less than the middle layer and audio need.
     let narrow = Outage::throttle(tove_receives, 30_000);
-    until_width(cb, |w| w == 320, 60, "tove on a narrow line").await;
+    let narrowed = until_width(cb, |w| w < before, 60, "tove on a narrow line").await;
+    let karin = until_width(ca, |_| true, 5, "karin").await;
     assert!(
-        wide(until_width(ca, |_| true, 5, "karin").await),
-        "karin's downlink is not narrowed"
+        karin > narrowed,
+        "karin's downlink is not narrowed: {karin} against tove's {narrowed}"
     );
     drop(narrow);
     // Probes that failed while the line was narrow doubled the wait before
     // the next one (up to `bandwidth_hold_max`, 2 min).
-    until_width(cb, wide, 150, "tove after the line widened").await;
+    until_width(cb, |w| w > narrowed, 150, "tove after the line widened").await;
     let _ = ca.clone().close().await;
     let _ = cb.clone().close().await;
 }
