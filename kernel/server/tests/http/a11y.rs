@@ -34,12 +34,15 @@ const NOT_PAGES: [&str; 6] = [
 /// fewer; a crawl that grows past it is following a loop.
 const MOST_PAGES: usize = 60;
 
+#[derive(Clone)]
 struct Visitor {
     host: &'static str,
     /// None: not logged in.
     pnr: Option<&'static str>,
     /// Pages reached from a form, an SMS or an e-mail rather than a link.
     extra: Vec<String>,
+    /// In Firefox ESR rather than Chromium: patients use either.
+    firefox: bool,
 }
 
 fn axe_source() -> String {
@@ -199,7 +202,15 @@ async fn crawl(
             .await
             .unwrap()
             .unwrap_or_default();
-        check(c, &format!("{base}{path} [{lang}]"), axe, found).await;
+        let engine = c
+            .execute(
+                "return navigator.userAgent.includes('Firefox') ? ' Firefox' : '';",
+                vec![],
+            )
+            .await
+            .unwrap();
+        let engine = engine.as_str().unwrap_or_default();
+        check(c, &format!("{base}{path} [{lang}]{engine}"), axe, found).await;
         seen.insert(shown.path().to_owned());
         for link in links(c).await {
             if !seen.contains(&link) {
@@ -289,6 +300,7 @@ async fn every_page_meets_wcag_2_1_aa_for_every_visitor_theme_and_language() {
                 host,
                 pnr: None,
                 extra: vec!["/login".into()],
+                firefox: false,
             },
             Visitor {
                 host,
@@ -298,6 +310,7 @@ async fn every_page_meets_wcag_2_1_aa_for_every_visitor_theme_and_language() {
                     vec!["/terms".into()],
                 ]
                 .concat(),
+                firefox: false,
             },
             Visitor {
                 host,
@@ -311,20 +324,38 @@ async fn every_page_meets_wcag_2_1_aa_for_every_visitor_theme_and_language() {
                     vec!["/no-such-page".into(), "/features/notes".into()],
                 ]
                 .concat(),
+                firefox: false,
             },
             Visitor {
                 host,
                 pnr: Some(admin),
                 extra: vec![],
+                firefox: false,
             },
         ]
     })
     .collect::<Vec<_>>();
+    // The patient's pages once more, in Firefox ESR.
+    let patient = &visitors[1];
+    let visitors = [
+        &visitors[..],
+        &[Visitor {
+            host: patient.host,
+            pnr: patient.pnr,
+            extra: patient.extra.clone(),
+            firefox: true,
+        }],
+    ]
+    .concat();
 
     let mut found = BTreeMap::new();
     let mut shown = BTreeSet::new();
     for v in &visitors {
-        let browser = Headless::with_fake_media().await;
+        let browser = if v.firefox {
+            Headless::firefox_with_fake_media().await
+        } else {
+            Headless::with_fake_media().await
+        };
         let c = &browser.client;
         c.set_window_size(1280, 900).await.unwrap();
         let base = format!("http://{}:{port}", v.host);
