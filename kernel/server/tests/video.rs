@@ -277,8 +277,10 @@ async fn a_clinician_and_a_patient_see_each_other_in_real_browsers() {
     assert!(peers_shown(cb).await.iter().any(|n| n.contains("Karin")));
     assert!(peers_shown(ca).await.iter().any(|n| n.contains("Tove")));
 
-    // The planned time left: booked to start in five minutes, 15 long.
-    wait_for_text(cb, "#room-time", "20 min kvar av planerad tid").await;
+    // Started early (booked to start in five minutes): the room counts
+    // down to the planned start, not the planned end.
+    let time = wait_for_text(cb, "#room-time", "Börjar om 5 min").await;
+    assert!(!time.contains("kvar"), "{time}");
 
     // Who is speaking: Tove mutes, Karin's fake microphone beeps on, and
     // Tove's room frames Karin's tile as the one speaking.

@@ -449,17 +449,28 @@
     }
   }
 
-  // The planned time: minutes left, then minutes past (the visit goes on
-  // until a clinician ends it).
+  // The planned time: before the planned start (a visit may be started
+  // early) the minutes until it, then the minutes left of its planned
+  // length, then minutes past (the visit goes on until a clinician ends it).
   function clock() {
     const el = $("room-time");
     if (!el || root.dataset.endsIn === undefined) return;
-    const ends = performance.now() + Number(root.dataset.endsIn);
+    const now = performance.now();
+    const starts = now + Number(root.dataset.startsIn || 0);
+    const ends = now + Number(root.dataset.endsIn);
     const show = () => {
-      const left = ends - performance.now();
-      // Minutes begun before the end, minutes completed after it.
-      const minutes = left >= 0 ? Math.ceil(left / 60000) : Math.max(1, Math.floor(-left / 60000));
-      el.textContent = (left >= 0 ? T.time_left : T.over_time).replace("{minutes}", minutes);
+      const t = performance.now();
+      const left = ends - t;
+      let text;
+      if (starts - t > 0) {
+        text = T.starts_in.replace("{minutes}", Math.ceil((starts - t) / 60000));
+      } else if (left >= 0) {
+        // Minutes begun before the end, minutes completed after it.
+        text = T.time_left.replace("{minutes}", Math.ceil(left / 60000));
+      } else {
+        text = T.over_time.replace("{minutes}", Math.max(1, Math.floor(-left / 60000)));
+      }
+      el.textContent = text;
       el.classList.toggle("over", left < 0);
     };
     show();

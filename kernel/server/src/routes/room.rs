@@ -80,7 +80,8 @@ fn ice_servers(state: &AppState) -> String {
 }
 
 /// The texts the room's script shows, in the visitor's language, as JSON
-/// (for a `data-` attribute): `{"you": "…", …}`.
+/// (for a `data-` attribute): `{"you": "…", …}`, from the `room` table and
+/// `ROOM2_TEXTS` from the `room2` table.
 fn room_texts(p: &Portal) -> String {
     let keys = [
         "you",
@@ -104,13 +105,19 @@ fn room_texts(p: &Portal) -> String {
     ];
     let texts: BTreeMap<&str, String> = keys
         .iter()
-        .map(|k| {
-            let key = format!("room.{k}");
-            (*k, p.state.catalogs.get(p.ctx.lang, &key).to_owned())
+        .map(|k| ("room", *k))
+        .chain(ROOM2_TEXTS.iter().map(|k| ("room2", *k)))
+        .map(|(table, k)| {
+            let key = format!("{table}.{k}");
+            (k, p.state.catalogs.get(p.ctx.lang, &key).to_owned())
         })
         .collect();
     serde_json::to_string(&texts).unwrap_or_default()
 }
+
+/// The script's texts from the `room2` table (their names differ from the
+/// `room` table's).
+const ROOM2_TEXTS: [&str; 1] = ["starts_in"];
 
 /// The room page's data.
 #[derive(Debug, Serialize)]
@@ -120,7 +127,11 @@ struct RoomPage<'a> {
     panels: Vec<Panel>,
     heading: &'a str,
     is_clinician: bool,
-    /// Relative, so the browser's own clock need not be right.
+    /// Until the planned start (negative once it has passed); relative, so
+    /// the browser's own clock need not be right. A visit may be started
+    /// before its planned time.
+    starts_in_ms: i64,
+    /// Until the planned end, likewise.
     ends_in_ms: i64,
     /// JSON: the browser's `RTCConfiguration`.
     ice_servers: String,
@@ -143,7 +154,8 @@ pub async fn show(p: Portal, User(me): User, Path(id): Path<String>) -> PageResu
         panels,
         heading: &booking.title,
         is_clinician: role == visit::Role::Clinician,
-        ends_in_ms: booking.ends_at().millis() - p.state.clock.now().millis(),
+        starts_in_ms: booking.starts_at.millis() - now.millis(),
+        ends_in_ms: booking.ends_at().millis() - now.millis(),
         ice_servers: ice_servers(&p.state),
         texts: room_texts(&p),
     };
