@@ -751,3 +751,374 @@ async fn testa_video_checks_camera_microphone_and_the_connection() {
     }
     let _ = c.clone().close().await;
 }
+
+// --- the room as a person uses it: controls, keyboard, phones -------------
+
+/// Presses `key` on whatever has focus in `c`, as a keyboard would.
+async fn press(c: &fantoccini::Client, key: fantoccini::key::Key) {
+    use fantoccini::actions::{InputSource, KeyAction, KeyActions};
+    let value: char = key.into();
+    let keys = KeyActions::new("keyboard".into())
+        .then(KeyAction::Down { value })
+        .then(KeyAction::Up { value });
+    c.perform_actions(keys).await.unwrap();
+}
+
+/// The id of the element that has focus in `c`.
+async fn focused(c: &fantoccini::Client) -> String {
+    c.execute(
+        "return (document.activeElement && document.activeElement.id) || '';",
+        vec![],
+    )
+    .await
+    .unwrap()
+    .as_str()
+    .unwrap_or_default()
+    .to_owned()
+}
+
+/// Runs `js` (a function body that returns a value) in `c` until it
+/// returns `true`; on failure, says what it returned last.
+async fn until_true(c: &fantoccini::Client, js: &str, what: &str) {
+    let started = std::time::Instant::now();
+    let mut last = serde_json::Value::Null;
+    while started.elapsed() < Duration::from_secs(10) {
+        last = c.execute(js, vec![]).await.unwrap();
+        if last == serde_json::Value::Bool(true) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    screenshot(c, "failure").await;
+    panic!("{what}: never so; last {last}");
+}
+
+/// Focuses the element `id` in `c`'s page.
+async fn focus(c: &fantoccini::Client, id: &str) {
+    c.execute(
+        "document.getElementById(arguments[0]).focus();",
+        vec![id.into()],
+    )
+    .await
+    .unwrap();
+}
+
+/// `el`'s text against what is behind it, and the contrast of its edge
+/// (its own background, or its border) against what surrounds it, both as
+/// WCAG contrast ratios: `{text, edge}`. `el` is `arguments[0]`, a CSS
+/// selector.
+const CONTRAST: &str = r#"
+    const el = document.querySelector(arguments[0]);
+    const rgba = (c) => { const v = c.match(/[\d.]+/g).map(Number); return v.length < 4 ? [...v, 1] : v; };
+    const lum = (c) => {
+      const f = (v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; };
+      return 0.2126 * f(c[0]) + 0.7152 * f(c[1]) + 0.0722 * f(c[2]);
+    };
+    const ratio = (a, b) => { const [x, y] = [lum(a), lum(b)].sort((p, q) => q - p); return (x + 0.05) / (y + 0.05); };
+    const behind = (e) => {
+      for (; e; e = e.parentElement) { const c = rgba(getComputedStyle(e).backgroundColor); if (c[3] > 0) return c; }
+      return [255, 255, 255, 1];
+    };
+    const s = getComputedStyle(el);
+    const around = behind(el.parentElement);
+    const own = rgba(s.backgroundColor);
+    const border = parseFloat(s.borderTopWidth) > 0 ? ratio(rgba(s.borderTopColor), around) : 1;
+    const r = el.getBoundingClientRect();
+    return {
+      text: ratio(rgba(s.color), behind(el)),
+      edge: Math.max(own[3] > 0 ? ratio(own, around) : 1, border),
+      shown: r.width > 0 && r.height > 0 && s.visibility !== "hidden",
+    };
+"#;
+
+async fn contrast(c: &fantoccini::Client, css: &str) -> (f64, f64, bool) {
+    let v = c.execute(CONTRAST, vec![css.into()]).await.unwrap();
+    (
+        v["text"].as_f64().unwrap(),
+        v["edge"].as_f64().unwrap(),
+        v["shown"].as_bool().unwrap(),
+    )
+}
+
+/// Every control `ids` of the room in `c` is shown whole inside the
+/// window, not covered by anything, and at least 44 px each way (a
+/// finger's width).
+async fn controls_in_view(c: &fantoccini::Client, ids: &[&str], what: &str) {
+    let js = r#"
+        const out = { width: innerWidth, height: innerHeight, problems: [] };
+        for (const id of arguments[0]) {
+          const el = document.getElementById(id);
+          if (!el) { out.problems.push(id + " missing"); continue; }
+          const r = el.getBoundingClientRect();
+          const inside = r.left >= 0 && r.top >= 0 && r.right <= innerWidth && r.bottom <= innerHeight;
+          const hit = inside && document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
+          if (!inside || r.width < 44 || r.height < 44 || !el.contains(hit)) {
+            out.problems.push(`${id} at ${Math.round(r.left)},${Math.round(r.top)} ${Math.round(r.width)}×${Math.round(r.height)}`);
+          }
+        }
+        return out;
+    "#;
+    let ids: Vec<serde_json::Value> = ids.iter().map(|&i| i.into()).collect();
+    let started = std::time::Instant::now();
+    loop {
+        let v = c
+            .execute(js, vec![serde_json::Value::Array(ids.clone())])
+            .await
+            .unwrap();
+        if v["problems"].as_array().is_some_and(Vec::is_empty) {
+            return;
+        }
+        // The window may still be taking its new size.
+        if started.elapsed() > Duration::from_secs(5) {
+            screenshot(c, &format!("failure-{}", what.replace(' ', "-"))).await;
+            panic!("{what}: controls not whole on the screen: {v}");
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// Sets `c`'s viewport (not its window, which adds the browser's own bars)
+/// to `width`×`height` CSS pixels.
+async fn viewport(c: &fantoccini::Client, width: u32, height: u32) {
+    let (mut w, mut h) = (width, height);
+    let mut size = serde_json::Value::Null;
+    for _ in 0..3 {
+        c.set_window_size(w, h).await.unwrap();
+        size = c
+            .execute("return [innerWidth, innerHeight];", vec![])
+            .await
+            .unwrap();
+        let inner = |i: usize| u32::try_from(size[i].as_u64().unwrap()).unwrap();
+        if (inner(0), inner(1)) == (width, height) {
+            return;
+        }
+        // What the window adds (or takes) beside the page.
+        w = (w + width).saturating_sub(inner(0));
+        h = (h + height).saturating_sub(inner(1));
+    }
+    panic!("the viewport is {size}, not {width}×{height}");
+}
+
+/// No two of the room's tiles in `c` overlap.
+async fn tiles_apart(c: &fantoccini::Client, what: &str) {
+    let overlaps = c
+        .execute(
+            "const r = [...document.querySelectorAll('#tiles .tile')].map(t => t.getBoundingClientRect());
+             return r.flatMap((a, i) => r.slice(i + 1).filter(b =>
+               a.left < b.right - 1 && b.left < a.right - 1 && a.top < b.bottom - 1 && b.top < a.bottom - 1)).length;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(overlaps, 0, "{what}: tiles overlap");
+}
+
+/// Issue [2.4], defects 5, 8 and 9 and the keyboard: a room of three
+/// (Karin, her colleague Olof, and Tove). Its controls stay whole on the
+/// screen of a desktop with the side panel open, and of a phone upright and
+/// sideways; they are reached and used by keyboard in order; the notes
+/// panel's buttons can be seen; a camera switched off shows the person's
+/// initials; the room counts down to a planned start that is still ahead;
+/// and Tove is told when the others leave.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_three_person_room_fits_the_screen_and_works_by_keyboard() {
+    use fantoccini::key::Key;
+    let app = TestApp::new(Backend::Sqlite).await;
+    let mut karin = app.browser("demo.localhost");
+    karin.login(KARIN).await;
+    publish_profile(&mut karin).await;
+    app.browser("demo.localhost").login(TOVE).await;
+    let olof = person_id(&app, OLOF).await;
+    book_visit(&app, "r3", app.clock.now().plus(5 * MINUTE), vec![olof]).await;
+    karin.get("/visits/r3").await;
+    karin.post("/visits/r3/start", &[]).await;
+    let port = serve(&app).await;
+    let (a, b, c) = tokio::join!(
+        Headless::with_fake_media(),
+        Headless::with_fake_media(),
+        Headless::with_fake_media()
+    );
+    let (ck, ct, co) = (&a.client, &b.client, &c.client);
+    tokio::join!(
+        login(ck, port, "19811218-9876"),
+        login(ct, port, TOVE),
+        login(co, port, OLOF)
+    );
+    let room = format!("http://demo.localhost:{port}/visits/r3/room");
+    for c in [ck, co] {
+        c.goto(&room).await.unwrap();
+    }
+    // Karin started five minutes early: her room counts down to the
+    // planned start. Tove comes in a minute after it, and is told the
+    // minutes left of the planned 15.
+    let early = wait_for_text(ck, "#room-time", "Börjar om 5 min").await;
+    assert!(!early.contains("kvar"), "{early}");
+    app.clock.advance(6 * MINUTE);
+    ct.goto(&room).await.unwrap();
+    wait_for_text(ct, "#room-time", "14 min kvar av planerad tid").await;
+    until_decoding(ck, 2, "karin").await;
+
+    // A desktop, 1280×900, with the side panel open: all of Karin's
+    // controls whole on the screen, with the three tiles.
+    let karins = [
+        "toggle-mic",
+        "toggle-camera",
+        "toggle-settings",
+        "toggle-panel",
+        "leave",
+        "end-visit",
+    ];
+    until_true(
+        ck,
+        "return document.querySelectorAll('#tiles .tile').length === 3 \
+           && !document.getElementById('side-panel').hidden;",
+        "three tiles and the panel",
+    )
+    .await;
+    viewport(ck, 1280, 900).await;
+    controls_in_view(ck, &karins, "karin at 1280×900").await;
+    tiles_apart(ck, "karin at 1280×900").await;
+    screenshot(ck, "room-desktop").await;
+
+    // Keyboard only: Tab goes from the panel's tab through its notes to the
+    // controls, in their order.
+    focus(ck, "tab-notes").await;
+    let wanted = [
+        "toggle-mic",
+        "toggle-camera",
+        "toggle-panel",
+        "leave",
+        "end-visit",
+    ];
+    let mut reached = Vec::new();
+    for _ in 0..20 {
+        press(ck, Key::Tab).await;
+        let id = focused(ck).await;
+        if wanted.contains(&id.as_str()) {
+            reached.push(id.clone());
+        }
+        if id == "end-visit" {
+            break;
+        }
+    }
+    assert_eq!(reached, wanted, "the order Tab reaches the controls in");
+    // Space and Enter switch the microphone off and on; the button says
+    // so (aria-pressed), and so does Karin's own tile.
+    focus(ck, "toggle-mic").await;
+    let pressed = "return document.getElementById('toggle-mic').getAttribute('aria-pressed')";
+    press(ck, Key::Space).await;
+    until_true(ck, &format!("{pressed} === 'true'"), "Space mutes").await;
+    wait_for_text(ck, "#tile-self .state", "mikrofon av").await;
+    press(ck, Key::Enter).await;
+    until_true(ck, &format!("{pressed} === 'false'"), "Enter unmutes").await;
+    // The panel hides and comes back by keyboard.
+    focus(ck, "toggle-panel").await;
+    press(ck, Key::Enter).await;
+    until_true(
+        ck,
+        "return document.getElementById('side-panel').hidden \
+           && document.getElementById('toggle-panel').getAttribute('aria-expanded') === 'false';",
+        "Enter hides the panel",
+    )
+    .await;
+    press(ck, Key::Space).await;
+    until_true(
+        ck,
+        "return !document.getElementById('side-panel').hidden;",
+        "Space shows it again",
+    )
+    .await;
+    // The device choice: opened by keyboard, its lists named, Esc closes it.
+    focus(ck, "toggle-settings").await;
+    press(ck, Key::Enter).await;
+    until_true(
+        ck,
+        "const d = document.getElementById('device-settings'); \
+         return d.open && ['camera-select', 'mic-select'].every(id => \
+           document.getElementById(id).labels.length === 1 \
+           && document.getElementById(id).getBoundingClientRect().width > 0);",
+        "the device choice opens, with labelled lists",
+    )
+    .await;
+    press(ck, Key::Escape).await;
+    until_true(
+        ck,
+        "return !document.getElementById('device-settings').open \
+           && document.activeElement.id === 'toggle-settings';",
+        "Esc closes the device choice",
+    )
+    .await;
+
+    // Defect 9: the notes' "Kopiera" is a button one can see on the light
+    // panel: its text AA, its edge at least 3:1.
+    let (text, edge, shown) = contrast(ck, ".plugin-notes [data-tillit-copy]").await;
+    assert!(
+        shown && text >= 4.5 && edge >= 3.0,
+        "Kopiera: text {text:.2}:1, edge {edge:.2}:1, shown {shown}"
+    );
+
+    // Tove switches her camera off: Karin sees Tove's initials, large and
+    // legible, where the video was; so does Tove in her own tile.
+    ct.find(Id("toggle-camera"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    until_true(
+        ck,
+        "return [...document.querySelectorAll('#tiles .tile')].some(t => \
+           t.querySelector('.name').textContent.includes('Tove') \
+           && t.classList.contains('no-video') \
+           && t.querySelector('.avatar').textContent === 'TT' \
+           && t.querySelector('.avatar').getBoundingClientRect().width >= 48);",
+        "Karin sees Tove's initials",
+    )
+    .await;
+    let (text, _, shown) = contrast(ck, ".tile.no-video .avatar").await;
+    assert!(shown && text >= 4.5, "initials {text:.2}:1");
+    wait_for_text(ct, "#tile-self .avatar", "TT").await;
+
+    // Phones, upright and sideways: the patient's and the clinician's
+    // controls (the panel open) whole on the screen.
+    let toves = ["toggle-mic", "toggle-camera", "toggle-settings", "leave"];
+    for (w, h) in [(390, 844), (844, 390)] {
+        for (c, ids, who) in [(ct, &toves[..], "tove"), (ck, &karins[..], "karin")] {
+            viewport(c, w, h).await;
+            let what = format!("{who} at {w}×{h}");
+            controls_in_view(c, ids, &what).await;
+            tiles_apart(c, &what).await;
+        }
+        let name = if w < h {
+            "room-phone"
+        } else {
+            "room-phone-landscape"
+        };
+        screenshot(ct, name).await;
+        screenshot(ck, &format!("{name}-clinician")).await;
+    }
+
+    // Olof leaves, then Karin: Tove is told each time, and at the end
+    // that she may wait or leave.
+    co.find(Id("leave")).await.unwrap().click().await.unwrap();
+    wait_for_text(ct, "#room-news", "Olof Berg har lämnat besöket.").await;
+    ck.find(Id("leave")).await.unwrap().click().await.unwrap();
+    wait_for_text(
+        ct,
+        "#room-news",
+        "Vårdgivaren har lämnat besöket. Du kan vänta kvar eller lämna.",
+    )
+    .await;
+    let live = ct
+        .find(Id("room-news"))
+        .await
+        .unwrap()
+        .attr("aria-live")
+        .await
+        .unwrap();
+    assert_eq!(live.as_deref(), Some("polite"), "read out when it changes");
+    screenshot(ct, "room-patient-alone").await;
+    for c in [ck, ct, co] {
+        let _ = c.clone().close().await;
+    }
+}

@@ -127,6 +127,10 @@
         break;
       case "answer":
         await pc.setRemoteDescription({ type: "answer", sdp: m.sdp });
+        // What was switched off before joining (or before a rejoin) stays
+        // so for the others.
+        if (micOff) send({ type: "mute", kind: "audio", muted: true });
+        if (cameraOff) send({ type: "mute", kind: "video", muted: true });
         break;
       case "offer": {
         if (!sub) receiving();
@@ -137,8 +141,8 @@
         reportSizes();
         break;
       }
-      case "peer-joined": addPeer(m.peer, m.name, m.clinician); break;
-      case "peer-left": removePeer(m.peer); break;
+      case "peer-joined": addPeer(m.peer, m.name, m.clinician); joined(m.name); break;
+      case "peer-left": left(m.peer); break;
       case "muted": {
         const p = peers.get(m.peer);
         if (p) { p[m.kind + "Muted"] = m.muted; paint(p); }
@@ -265,6 +269,15 @@
       const p = peers.get(id) || addPeer(id, "", false);
       p.stream = stream;
       p.tile.querySelector("video").srcObject = stream;
+      // A muted video track sends no frames (the SFU stopped forwarding
+      // it): show the initials until it comes back.
+      if (e.track.kind === "video") {
+        e.track.addEventListener("mute", () => { p.hasVideo = false; paint(p); });
+        e.track.addEventListener("unmute", () => {
+          p.hasVideo = p.tile.querySelector("video").videoWidth > 0;
+          paint(p);
+        });
+      }
     };
     // The SFU restarts ICE on this connection itself; if media does not
     // come back within a while, join afresh.
@@ -297,12 +310,20 @@
       const video = document.createElement("video");
       video.autoplay = true;
       video.playsInline = true;
+      const avatar = document.createElement("span");
+      avatar.className = "avatar";
+      avatar.setAttribute("aria-hidden", "true");
       const caption = document.createElement("figcaption");
       caption.innerHTML = '<span class="name"></span> <span class="state"></span>';
-      tile.append(video, caption);
+      tile.append(video, avatar, caption);
       $("tiles").append(tile);
-      p = { tile, stream: null, audioMuted: false, videoMuted: false, poor: false };
+      p = { tile, stream: null, audioMuted: false, videoMuted: false, poor: false, hasVideo: false };
       peers.set(id, p);
+      // Black until the first frame: initials until then.
+      const shows = () => { p.hasVideo = video.videoWidth > 0; paint(p); };
+      video.addEventListener("loadeddata", shows);
+      video.addEventListener("resize", shows);
+      video.addEventListener("emptied", shows);
       sizes.observe(tile);
     }
     if (name) { p.name = name; p.clinician = clinician; }
@@ -310,9 +331,20 @@
     return p;
   }
 
+  // "KL" for "Karin Lindblad"; a name that is already initials (how
+  // patients see other patients) as it is.
+  function initialsOf(name) {
+    const words = (name || "").trim().split(/\s+/).filter(Boolean);
+    if (!words.length) return "";
+    if (words.length === 1) return words[0].slice(0, 3).toUpperCase();
+    return (words[0][0] + words[words.length - 1][0]).toUpperCase();
+  }
+
   function paint(p) {
     const name = p.tile.querySelector(".name");
     name.textContent = (p.name || "") + (p.clinician ? ` (${T.clinician})` : "");
+    p.tile.querySelector(".avatar").textContent = initialsOf(p.name);
+    p.tile.classList.toggle("no-video", p.videoMuted || !p.hasVideo);
     const states = [];
     if (p.poor) states.push(T.poor);
     if (p.audioMuted) states.push(T.muted);
@@ -328,6 +360,42 @@
     sizes.unobserve(p.tile);
     p.tile.remove();
     peers.delete(id);
+  }
+
+  // Who left, told to those who stay (in a live region). A moment's grace:
+  // a participant whose connection drops and rejoins at once, or a visit
+  // that is ending for everyone, is no news.
+  const newsTimers = new Set();
+  let lastLeft = null;       // the name the news last said had left
+  function news(text) {
+    const el = $("room-news");
+    if (el) el.textContent = text;
+  }
+
+  function left(id) {
+    const p = peers.get(id);
+    removePeer(id);
+    if (!p || !p.name) return;
+    const timer = setTimeout(() => {
+      newsTimers.delete(timer);
+      if (ended || leaving) return;
+      const back = [...peers.values()].some((q) => q.name === p.name && q.clinician === p.clinician);
+      if (back) return;
+      const clinicianStays = [...peers.values()].some((q) => q.clinician);
+      const patient = root.dataset.viewer === "patient";
+      news(p.clinician && patient && !clinicianStays
+        ? T.clinician_left
+        : (T.left_named || "").replace("{name}", p.name));
+      lastLeft = p.name;
+    }, 2000);
+    newsTimers.add(timer);
+  }
+
+  function joined(name) {
+    if (name && name === lastLeft) {
+      lastLeft = null;
+      news((T.returned || "").replace("{name}", name));
+    }
   }
 
   // The size each video is shown at, so the SFU sends the layer that fits.
@@ -350,16 +418,26 @@
     local.getVideoTracks().forEach((t) => { t.enabled = !cameraOff; });
   }
 
+  // The button keeps its name ("Mikrofon av"); aria-pressed, its look and
+  // the self tile say whether it is switched off.
   function toggle(button, isOff, kind) {
     button.setAttribute("aria-pressed", String(isOff));
-    button.textContent = isOff ? button.dataset.off : button.dataset.on;
     applyMute();
     send({ type: "mute", kind, muted: isOff });
-    const self = $("tile-self").querySelector(".state");
+    paintSelf();
+  }
+
+  function paintSelf() {
+    const tile = $("tile-self");
+    const self = tile.querySelector(".state");
     if (self) self.textContent = [micOff ? T.muted : "", cameraOff ? T.camera_off : ""].filter(Boolean).join(" · ");
+    const video = local && local.getVideoTracks().length > 0;
+    if (tile.querySelector(".avatar")) tile.classList.toggle("no-video", cameraOff || !video);
   }
 
   function end(text) {
+    for (const t of newsTimers) clearTimeout(t);
+    newsTimers.clear();
     closeConnections();
     if (ws) { ws.onclose = null; ws.close(); }
     if (local) local.getTracks().forEach((t) => t.stop());
@@ -373,6 +451,9 @@
     }
     const controls = $("controls");
     if (controls) controls.hidden = true;
+    // The control that had focus is gone: keyboard and screen-reader users
+    // continue from what happened.
+    if (notice) notice.focus();
   }
 
   // --- "Testa video" -----------------------------------------------------
@@ -425,18 +506,34 @@
   }
 
   // The side panel: plugin tabs, and a button that shows or hides it (the
-  // call goes on either way).
+  // call goes on either way). The tabs follow the ARIA tabs pattern: one
+  // Tab stop, arrow keys (and Home, End) move between tabs and show each.
   function panel() {
     const aside = $("side-panel");
     if (!aside) return;
     const tabs = [...aside.querySelectorAll('[role="tab"]')];
+    const select = (tab) => {
+      for (const t of tabs) {
+        const on = t === tab;
+        t.setAttribute("aria-selected", on ? "true" : "false");
+        t.tabIndex = on ? 0 : -1;
+        $(t.getAttribute("aria-controls")).hidden = !on;
+      }
+    };
     for (const tab of tabs) {
-      tab.addEventListener("click", () => {
-        for (const t of tabs) {
-          const on = t === tab;
-          t.setAttribute("aria-selected", on ? "true" : "false");
-          $(t.getAttribute("aria-controls")).hidden = !on;
-        }
+      tab.addEventListener("click", () => select(tab));
+      tab.addEventListener("keydown", (e) => {
+        const i = tabs.indexOf(tab);
+        const to = {
+          ArrowRight: tabs[(i + 1) % tabs.length],
+          ArrowLeft: tabs[(i - 1 + tabs.length) % tabs.length],
+          Home: tabs[0],
+          End: tabs[tabs.length - 1],
+        }[e.key];
+        if (!to) return;
+        e.preventDefault();
+        select(to);
+        to.focus();
       });
     }
     const toggle = $("toggle-panel");
@@ -477,9 +574,42 @@
     setInterval(show, 10000);
   }
 
+  // Camera and microphone choice: a popover that Esc closes, as it does a
+  // click elsewhere.
+  function settings() {
+    const details = $("device-settings");
+    if (!details) return;
+    const summary = details.querySelector("summary");
+    details.addEventListener("keydown", (e) => {
+      if (e.key === "Escape" && details.open) {
+        e.preventDefault();
+        details.open = false;
+        summary.focus();
+      }
+    });
+    document.addEventListener("click", (e) => {
+      if (details.open && !details.contains(e.target)) details.open = false;
+    });
+  }
+
   // --- start -------------------------------------------------------------
 
   async function start() {
+    // The room's own controls work before (and without) camera and
+    // microphone: the panel, the time, leaving and ending.
+    if (mode === "room") {
+      $("toggle-mic").addEventListener("click", (e) => { micOff = !micOff; toggle(e.currentTarget, micOff, "audio"); });
+      $("toggle-camera").addEventListener("click", (e) => { cameraOff = !cameraOff; toggle(e.currentTarget, cameraOff, "video"); });
+      $("leave").addEventListener("click", () => {
+        leaving = true;
+        send({ type: "leave" });
+        end(T.left);
+      });
+      window.addEventListener("pagehide", () => send({ type: "leave" }));
+      panel();
+      settings();
+      clock();
+    }
     try {
       local = await openDevices();
     } catch (err) {
@@ -492,17 +622,9 @@
       if (el) el.addEventListener("change", () => switchDevice().catch((e) => console.warn("room:", e)));
     }
     if (mode === "room") {
-      $("toggle-mic").addEventListener("click", (e) => { micOff = !micOff; toggle(e.currentTarget, micOff, "audio"); });
-      $("toggle-camera").addEventListener("click", (e) => { cameraOff = !cameraOff; toggle(e.currentTarget, cameraOff, "video"); });
-      $("leave").addEventListener("click", () => {
-        leaving = true;
-        send({ type: "leave" });
-        end(T.left);
-      });
-      window.addEventListener("pagehide", () => send({ type: "leave" }));
-      panel();
-      clock();
-      connect();
+      applyMute();
+      paintSelf();
+      if (!leaving) connect();
     } else {
       if (local) meter();
       $("test-sound").addEventListener("click", testSound);

@@ -117,7 +117,7 @@ fn room_texts(p: &Portal) -> String {
 
 /// The script's texts from the `room2` table (their names differ from the
 /// `room` table's).
-const ROOM2_TEXTS: [&str; 1] = ["starts_in"];
+const ROOM2_TEXTS: [&str; 4] = ["starts_in", "left_named", "clinician_left", "returned"];
 
 /// The room page's data.
 #[derive(Debug, Serialize)]
@@ -127,6 +127,8 @@ struct RoomPage<'a> {
     panels: Vec<Panel>,
     heading: &'a str,
     is_clinician: bool,
+    /// The viewer's initials, shown in their tile while their camera is off.
+    initials: String,
     /// Until the planned start (negative once it has passed); relative, so
     /// the browser's own clock need not be right. A visit may be started
     /// before its planned time.
@@ -154,6 +156,7 @@ pub async fn show(p: Portal, User(me): User, Path(id): Path<String>) -> PageResu
         panels,
         heading: &booking.title,
         is_clinician: role == visit::Role::Clinician,
+        initials: me.person.initials(),
         starts_in_ms: booking.starts_at.millis() - now.millis(),
         ends_in_ms: booking.ends_at().millis() - now.millis(),
         ice_servers: ice_servers(&p.state),
