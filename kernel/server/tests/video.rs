@@ -305,14 +305,9 @@ async fn a_clinician_and_a_patient_see_each_other_in_real_browsers() {
         .unwrap();
     wait_for_text(cb, ".tile:not(.self) .state", "mikrofon av").await;
 
-    // Karin ends the visit from the room: it closes for Tove too, and
-    // nobody can come back.
-    ca.find(Id("end-visit"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    // Karin ends the visit from the room: it asks first, and only then
+    // closes for Tove too, and nobody can come back.
+    end_visit_in_the_room(ca, cb).await;
     wait_for_text(cb, "#room-ended", "Besöket är avslutat").await;
     cb.goto(&format!("http://demo.localhost:{port}/visits/v1/room"))
         .await
@@ -911,6 +906,88 @@ async fn tiles_apart(c: &fantoccini::Client, what: &str) {
         .await
         .unwrap();
     assert_eq!(overlaps, 0, "{what}: tiles overlap");
+}
+
+/// The clinician (`clinician`) ends the visit from the room: the control
+/// asks first, in a dialog that says the visit ends for everyone. Esc and
+/// "Avbryt" leave it running for the patient (`patient`), with the focus
+/// back on the control; "Avsluta besöket för alla" ends it.
+async fn end_visit_in_the_room(clinician: &fantoccini::Client, patient: &fantoccini::Client) {
+    use fantoccini::Locator::Css;
+    use fantoccini::key::Key;
+    let is_open = "return document.getElementById('end-dialog').open;";
+    let is_closed = "return !document.getElementById('end-dialog').open;";
+    clinician
+        .find(Id("end-visit"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    until_true(clinician, is_open, "the end button opens the dialog").await;
+    let text = clinician
+        .find(Css("#end-dialog"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        text.contains("avslutas för alla") && text.contains("Avsluta besöket för alla"),
+        "{text}"
+    );
+    assert_eq!(
+        focused(clinician).await,
+        "end-cancel",
+        "focus moves into it"
+    );
+    screenshot(clinician, "room-end-dialog").await;
+    press(clinician, Key::Escape).await;
+    until_true(clinician, is_closed, "Esc closes the dialog").await;
+    assert_eq!(focused(clinician).await, "end-visit", "focus returns");
+
+    // By keyboard, and "Avbryt".
+    press(clinician, Key::Enter).await;
+    until_true(clinician, is_open, "Enter on the end button opens it").await;
+    clinician
+        .find(Id("end-cancel"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    until_true(clinician, is_closed, "Avbryt closes the dialog").await;
+    // Neither ended the visit: the patient is still in it.
+    let still = patient
+        .execute(
+            "return document.getElementById('room-ended').hidden;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(still, serde_json::Value::Bool(true), "ended on cancel");
+    assert_eq!(
+        peers_shown(patient).await.len(),
+        1,
+        "the clinician is still there"
+    );
+
+    clinician
+        .find(Id("end-visit"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    until_true(clinician, is_open, "the end button opens the dialog again").await;
+    clinician
+        .find(Id("end-confirm"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for_text(clinician, "#room-state", "Besöket är avslutat").await;
 }
 
 /// Issue [2.4], defects 5, 8 and 9 and the keyboard: a room of three

@@ -438,6 +438,8 @@
   function end(text) {
     for (const t of newsTimers) clearTimeout(t);
     newsTimers.clear();
+    const dialog = $("end-dialog");
+    if (dialog && dialog.open) dialog.close();
     closeConnections();
     if (ws) { ws.onclose = null; ws.close(); }
     if (local) local.getTracks().forEach((t) => t.stop());
@@ -574,6 +576,26 @@
     setInterval(show, 10000);
   }
 
+  // Ending the visit for everyone asks first. Without scripts the control
+  // is a link to the confirmation page; here it becomes a button that
+  // opens the same question in a dialog (Esc or "Avbryt" cancels, and
+  // focus returns to the button).
+  function endDialog() {
+    const link = $("end-visit");
+    const dialog = $("end-dialog");
+    if (!link || !dialog || typeof dialog.showModal !== "function") return;
+    const button = document.createElement("button");
+    button.type = "button";
+    button.id = link.id;
+    button.className = link.className;
+    button.setAttribute("aria-haspopup", "dialog");
+    button.append(...link.childNodes);
+    link.replaceWith(button);
+    button.addEventListener("click", () => dialog.showModal());
+    $("end-cancel").addEventListener("click", () => dialog.close());
+    dialog.addEventListener("close", () => { if (!ended) button.focus(); });
+  }
+
   // Camera and microphone choice: a popover that Esc closes, as it does a
   // click elsewhere.
   function settings() {
@@ -608,6 +630,7 @@
       window.addEventListener("pagehide", () => send({ type: "leave" }));
       panel();
       settings();
+      endDialog();
       clock();
     }
     try {
