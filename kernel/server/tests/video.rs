@@ -434,6 +434,25 @@ async fn firefox_and_chromium_see_each_other() {
     );
     screenshot(fc, "video-firefox").await;
     assert!(from_firefox[0].0 > 0 && from_chromium[0].0 > 0);
+    // The patient's room in Firefox at a phone's layout (its windows are at
+    // least 500 px wide; the room's phone layout holds up to 576): her
+    // controls whole on the screen; her camera switched off shows her
+    // initials to Karin.
+    viewport(fc, 500, 844).await;
+    controls_in_view(
+        fc,
+        &["toggle-mic", "toggle-camera", "toggle-settings", "leave"],
+        "firefox at 500×844",
+    )
+    .await;
+    fc.find(Id("toggle-camera"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for_text(cc, ".tile.no-video .avatar", "TT").await;
+    screenshot(fc, "room-phone-firefox").await;
     let _ = cc.clone().close().await;
     let _ = fc.clone().close().await;
 }
