@@ -9,7 +9,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
-use crate::headless::{Headless, open_account_menu};
+use crate::headless::{Headless, open_account_menu, submit_login};
 use crate::support::*;
 use axum::http::Method;
 use fantoccini::Locator::{Css, Id};
@@ -129,20 +129,7 @@ async fn log_in(
     axe: &str,
     found: &mut BTreeMap<String, Vec<String>>,
 ) {
-    c.goto(&format!("{base}/login")).await.unwrap();
-    c.wait()
-        .for_element(Id("personnummer"))
-        .await
-        .unwrap()
-        .send_keys(pnr)
-        .await
-        .unwrap();
-    c.find(Id("login-submit"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    submit_login(c, base, pnr).await;
     c.wait().for_element(Id("main")).await.unwrap();
     if c.current_url().await.unwrap().path() == "/terms" {
         check(c, &format!("{base}/terms"), axe, found).await;
@@ -362,20 +349,8 @@ async fn every_page_meets_wcag_2_1_aa_for_every_visitor_theme_and_language() {
         if let Some(pnr) = v.pnr {
             log_in(c, &base, pnr, &axe, &mut found).await;
         } else {
-            c.goto(&format!("{base}/login")).await.unwrap();
             // A refused personnummer: the form with its error.
-            c.find(Id("personnummer"))
-                .await
-                .unwrap()
-                .send_keys("12345")
-                .await
-                .unwrap();
-            c.find(Id("login-submit"))
-                .await
-                .unwrap()
-                .click()
-                .await
-                .unwrap();
+            submit_login(c, &base, "12345").await;
             c.wait()
                 .for_element(Css("[aria-invalid=true]"))
                 .await

@@ -121,22 +121,7 @@ async fn the_menu_fits_a_phone_in_both_themes() {
         app.browser(host).login(pnr).await;
         let chrome = Headless::start().await;
         let c = &chrome.client;
-        c.goto(&format!("http://{host}:{port}/login"))
-            .await
-            .unwrap();
-        c.wait()
-            .for_element(Id("personnummer"))
-            .await
-            .unwrap()
-            .send_keys(pnr)
-            .await
-            .unwrap();
-        c.find(Id("login-submit"))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
+        crate::headless::submit_login(c, &format!("http://{host}:{port}"), pnr).await;
         c.wait().for_element(Id("greeting")).await.unwrap();
         for (width, height) in [(360, 740), (390, 844), (430, 932), (844, 390)] {
             c.set_window_size(width, height).await.unwrap();

@@ -171,10 +171,15 @@ impl Drop for Headless {
 /// Logs `pnr` in to the demo tenant of the kernel on `port` with the test
 /// login, as a person types it, and waits for the start page.
 pub async fn login(c: &fantoccini::Client, port: u16, pnr: &str) {
+    submit_login(c, &format!("http://demo.localhost:{port}"), pnr).await;
+    wait_for_text(c, "#greeting", "").await;
+}
+
+/// Types `pnr` into the test login of the portal at `base` (scheme, host
+/// and port) and submits it; what comes next is the caller's to wait for.
+pub async fn submit_login(c: &fantoccini::Client, base: &str, pnr: &str) {
     use fantoccini::Locator::Id;
-    c.goto(&format!("http://demo.localhost:{port}/login"))
-        .await
-        .unwrap();
+    c.goto(&format!("{base}/login")).await.unwrap();
     c.wait()
         .for_element(Id("personnummer"))
         .await
@@ -188,7 +193,6 @@ pub async fn login(c: &fantoccini::Client, port: u16, pnr: &str) {
         .click()
         .await
         .unwrap();
-    wait_for_text(c, "#greeting", "").await;
 }
 
 /// Opens the menu behind the person's initials (their details, the
