@@ -511,8 +511,20 @@ pub struct BookingListItem {
     pub patient_personnummer: crate::Personnummer,
     /// A colleague in a test visit is not a patient.
     pub patient_role: crate::Role,
+    /// A removed patient is named in no list (the FAQ: "visas inte i listor
+    /// för någon i plattformen"); see [`BookingListItem::patient_shown`].
+    pub patient_status: crate::PersonStatus,
     pub clinician_name: String,
     pub clinician_title: String,
+}
+
+impl BookingListItem {
+    /// The patient's name as a list may show it: `None` once the patient is
+    /// removed (shown as "Borttagen patient"), as a removed person appears
+    /// in nobody's lists.
+    pub fn patient_shown(&self) -> Option<&str> {
+        (self.patient_status != crate::PersonStatus::Removed).then_some(self.patient_name.as_str())
+    }
 }
 
 /// A clinician as colleagues find them: by name, unit and job title.

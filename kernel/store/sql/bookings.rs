@@ -3,7 +3,7 @@
 use sqlx::Executor;
 use tillit_domain::booking::{Booking, BookingListItem, BookingStatus, Colleague, VisitKind};
 use tillit_domain::people::Role;
-use tillit_domain::{PersonId, Personnummer, TenantId, Timestamp};
+use tillit_domain::{PersonId, PersonStatus, Personnummer, TenantId, Timestamp};
 
 use super::{Result, corrupt};
 use crate::Db;
@@ -242,6 +242,7 @@ struct BookingListRow {
     patient_family: String,
     patient_personnummer: String,
     patient_role: String,
+    patient_status: String,
     clinician_given: String,
     clinician_family: String,
     clinician_title: Option<String>,
@@ -254,6 +255,8 @@ impl BookingListRow {
             patient_personnummer: Personnummer::parse(&self.patient_personnummer)
                 .map_err(|_| corrupt("personnummer"))?,
             patient_role: Role::parse(&self.patient_role).ok_or_else(|| corrupt("role"))?,
+            patient_status: PersonStatus::parse(&self.patient_status)
+                .ok_or_else(|| corrupt("person status"))?,
             clinician_name: format!("{} {}", self.clinician_given, self.clinician_family),
             clinician_title: self.clinician_title.unwrap_or_default(),
             booking: BookingRow {
@@ -284,6 +287,7 @@ macro_rules! select_booking_list {
                       b.kind AS "kind!", b.starts_at AS "starts_at!", b.status AS "status!", b.message AS "message!",
                       p.given_name AS "patient_given!", p.family_name AS "patient_family!",
                       p.personnummer AS "patient_personnummer!", p.role AS "patient_role!",
+                      p.status AS "patient_status!",
                       c.given_name AS "clinician_given!", c.family_name AS "clinician_family!",
                       cp.title AS "clinician_title?"
                FROM bookings b
@@ -346,6 +350,79 @@ pub async fn bookings_as_participant<'e>(
         tenant.as_str(),
         person.as_str(),
         after.0,
+    )
+    .fetch_all(ex)
+    .await?;
+    rows.into_iter().map(BookingListRow::into_item).collect()
+}
+
+/// The bookings still ahead where `clinician` is responsible: not ended or
+/// cancelled, and either ending after `cutoff` or in progress (a visit
+/// runs until a clinician ends it, also past its planned end). Soonest
+/// first. Together with [`booking_history_as_clinician`] at the same
+/// `cutoff`, every booking of theirs is in exactly one.
+pub async fn coming_as_clinician<'e>(
+    ex: impl Executor<'e, Database = Db>,
+    tenant: &TenantId,
+    clinician: &PersonId,
+    cutoff: Timestamp,
+) -> Result<Vec<BookingListItem>> {
+    let rows = select_booking_list!(
+        "WHERE b.tenant_id = $1 AND b.clinician_id = $2
+           AND b.status IN ('unconfirmed', 'confirmed', 'in_progress')
+           AND (b.ends_at > $3 OR b.status = 'in_progress')
+         ORDER BY b.starts_at, b.id",
+        tenant.as_str(),
+        clinician.as_str(),
+        cutoff.0,
+    )
+    .fetch_all(ex)
+    .await?;
+    rows.into_iter().map(BookingListRow::into_item).collect()
+}
+
+/// [`coming_as_clinician`] for the booking's patient.
+pub async fn coming_as_patient<'e>(
+    ex: impl Executor<'e, Database = Db>,
+    tenant: &TenantId,
+    patient: &PersonId,
+    cutoff: Timestamp,
+) -> Result<Vec<BookingListItem>> {
+    let rows = select_booking_list!(
+        "WHERE b.tenant_id = $1 AND b.patient_id = $2
+           AND b.status IN ('unconfirmed', 'confirmed', 'in_progress')
+           AND (b.ends_at > $3 OR b.status = 'in_progress')
+         ORDER BY b.starts_at, b.id",
+        tenant.as_str(),
+        patient.as_str(),
+        cutoff.0,
+    )
+    .fetch_all(ex)
+    .await?;
+    rows.into_iter().map(BookingListRow::into_item).collect()
+}
+
+/// The bookings behind `clinician`: ended, cancelled or a no-show, or
+/// never held and ending by `cutoff`. Newest first, `limit` of them from
+/// `offset`.
+pub async fn booking_history_as_clinician<'e>(
+    ex: impl Executor<'e, Database = Db>,
+    tenant: &TenantId,
+    clinician: &PersonId,
+    cutoff: Timestamp,
+    limit: i64,
+    offset: i64,
+) -> Result<Vec<BookingListItem>> {
+    let rows = select_booking_list!(
+        "WHERE b.tenant_id = $1 AND b.clinician_id = $2
+           AND (b.status IN ('finished', 'cancelled', 'no_show')
+                OR (b.ends_at <= $3 AND b.status IN ('unconfirmed', 'confirmed')))
+         ORDER BY b.starts_at DESC, b.id DESC LIMIT $4 OFFSET $5",
+        tenant.as_str(),
+        clinician.as_str(),
+        cutoff.0,
+        limit,
+        offset,
     )
     .fetch_all(ex)
     .await?;

@@ -95,6 +95,31 @@ impl TenantStore<'_> {
         /// The tenant's active clinicians, with unit and job title.
         pub async fn colleagues(&self) -> Result<Vec<Colleague>> = read q::colleagues;
 
+        /// The clinician's bookings still ahead (or in progress), soonest
+        /// first; those ending by `cutoff` are history.
+        pub async fn coming_as_clinician(
+            &self,
+            clinician: &PersonId,
+            cutoff: Timestamp,
+        ) -> Result<Vec<BookingListItem>> = read q::coming_as_clinician;
+
+        /// The patient's bookings still ahead (or in progress), soonest first.
+        pub async fn coming_as_patient(
+            &self,
+            patient: &PersonId,
+            cutoff: Timestamp,
+        ) -> Result<Vec<BookingListItem>> = read q::coming_as_patient;
+
+        /// One page of the clinician's past bookings (ended, cancelled,
+        /// missed), newest first.
+        pub async fn booking_history_as_clinician(
+            &self,
+            clinician: &PersonId,
+            cutoff: Timestamp,
+            limit: i64,
+            offset: i64,
+        ) -> Result<Vec<BookingListItem>> = read q::booking_history_as_clinician;
+
         /// How many of the clinician's active bookings, other than `except`,
         /// overlap the interval.
         pub async fn overlapping_bookings(
