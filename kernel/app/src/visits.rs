@@ -1,9 +1,12 @@
-//! A visit: who takes part in it, and starting and ending it, by the rules
-//! in `tillit_domain::visit`.
+//! A visit: who takes part in it, what each participant sees of it outside
+//! the room, and starting and ending it, by the rules in
+//! `tillit_domain::visit`.
 
-use tillit_domain::booking::{Booking, BookingStatus};
+use tillit_domain::booking::{
+    Actor as BookingActor, Booking, BookingAction, BookingStatus, transition,
+};
 use tillit_domain::visit::{self, RoomState};
-use tillit_domain::{Person, Role};
+use tillit_domain::{Person, PersonStatus, Role};
 use tillit_store::ChangedBy;
 
 use crate::{Actor, Conflict, Env, Error};
@@ -39,7 +42,13 @@ pub async fn participation(
 pub async fn start(env: Env<'_>, actor: &Actor, id: &str) -> Result<Booking, Error> {
     let me = actor.clinician()?;
     let (booking, role) = participation(env, me, id).await?;
-    if visit::room_state(&booking, role, env.now) != (RoomState::Waiting { can_start: true }) {
+    if !matches!(
+        visit::room_state(&booking, role, env.now),
+        RoomState::Waiting {
+            can_start: true,
+            ..
+        }
+    ) {
         return Err(Error::Conflict(Conflict::CannotStartNow));
     }
     let started = env
@@ -90,4 +99,112 @@ pub async fn end(env: Env<'_>, actor: &Actor, id: &str) -> Result<Booking, Error
     env.live.visit_ended(env.store.tenant(), id);
     tracing::info!(tenant = %env.store.tenant(), by = %me.id, door = ?actor.door, booking = %id, "visit ended");
     Ok(booking)
+}
+
+/// The visit's patient as one participant may see them outside the room.
+#[derive(Debug, Clone)]
+pub enum PatientShown {
+    /// Not shown: the viewer is the patient, or a colleague invited to the
+    /// visit, who is promised nothing but its title and time.
+    Hidden,
+    /// Shown to the responsible clinician (who logs the read).
+    Named(Person),
+    /// The patient was removed: named nowhere ("Borttagen patient").
+    Removed,
+}
+
+/// What one participant may do with a visit from its page.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Allowed {
+    /// The patient confirms it ("Bekräfta besöket").
+    pub confirm: bool,
+    /// The patient or the responsible clinician cancels it ("Avboka").
+    pub cancel: bool,
+    /// The responsible clinician moves it ("Ändra tid").
+    pub move_time: bool,
+    /// A clinician taking part ends it for everyone.
+    pub end: bool,
+}
+
+/// A visit as one of its participants sees it on its page.
+#[derive(Debug, Clone)]
+pub struct VisitView {
+    pub booking: Booking,
+    pub role: visit::Role,
+    /// Whether the viewer is the responsible clinician.
+    pub responsible: bool,
+    pub room: RoomState,
+    pub patient: PatientShown,
+    /// The responsible clinician, with their job title.
+    pub clinician: Option<Person>,
+    pub clinician_title: String,
+    /// The clinician's message to the patient: for the patient and the
+    /// responsible clinician, never an invited colleague.
+    pub message: Option<String>,
+    pub allowed: Allowed,
+}
+
+/// The visit page's facts for `person`, who takes part in it (anyone else
+/// gets [`Error::NotFound`]). Who sees the patient is decided here, once:
+/// the responsible clinician; an invited colleague sees the visit's title,
+/// time and responsible clinician only (the group wizard's promise), and
+/// meets the patient in the room.
+pub async fn view(env: Env<'_>, person: &Person, id: &str) -> Result<VisitView, Error> {
+    let (booking, role) = participation(env, person, id).await?;
+    let responsible = role == visit::Role::Clinician && booking.clinician == person.id;
+    let patient = if responsible {
+        match env.store.person(&booking.patient).await? {
+            Some(p) if p.status == PersonStatus::Removed => PatientShown::Removed,
+            Some(p) => PatientShown::Named(p),
+            None => PatientShown::Removed,
+        }
+    } else {
+        PatientShown::Hidden
+    };
+    let clinician = env.store.person(&booking.clinician).await?;
+    let clinician_title = env
+        .store
+        .profile(&booking.clinician)
+        .await?
+        .map(|p| p.text.title)
+        .unwrap_or_default();
+    let as_actor = match role {
+        visit::Role::Patient => BookingActor::Patient,
+        visit::Role::Clinician => BookingActor::Clinician,
+    };
+    let may = |action| transition(booking.status, action, as_actor).is_ok();
+    // Cancelling and moving are the patient's and the responsible
+    // clinician's (as `bookings::change_status` and `movable` say).
+    let owner = responsible || role == visit::Role::Patient;
+    let allowed = Allowed {
+        confirm: may(BookingAction::Confirm),
+        cancel: owner && may(BookingAction::Cancel),
+        move_time: responsible
+            && matches!(
+                booking.status,
+                BookingStatus::Unconfirmed | BookingStatus::Confirmed
+            ),
+        end: may(BookingAction::End),
+    };
+    let message = (owner && !booking.message.is_empty()).then(|| booking.message.clone());
+    Ok(VisitView {
+        room: visit::room_state(&booking, role, env.now),
+        booking,
+        role,
+        responsible,
+        patient,
+        clinician,
+        clinician_title,
+        message,
+        allowed,
+    })
+}
+
+/// The room's state for `person`, who takes part in the visit: what the
+/// visit page asks for every few seconds while someone waits, so it costs
+/// one read by key for the patient and the responsible clinician (an
+/// invited colleague's participation is one more).
+pub async fn room_state(env: Env<'_>, person: &Person, id: &str) -> Result<RoomState, Error> {
+    let (booking, role) = participation(env, person, id).await?;
+    Ok(visit::room_state(&booking, role, env.now))
 }

@@ -9,9 +9,14 @@
 //!   patient waits ("Väntar på att besöket ska startas"), then may go in
 //!   ("Gå till besöket"). A clinician who starts a colleague's booking
 //!   becomes its responsible clinician.
+//! - A visit that waits for the patient's confirmation cannot be started;
+//!   the patient is asked to confirm it ("Bekräfta besöket"), not told to
+//!   wait.
 //! - Any clinician participant can end it; then it is finished for everyone
 //!   and nobody can enter again. Until a clinician ends it, it stays in
 //!   progress, also past its planned end.
+//! - A visit started before its booked time shows when it begins ("Börjar om
+//!   14 min"); from the booked time, the minutes left of its planned length.
 //! - In a group visit a patient sees other patients by their initials only.
 
 use std::time::Duration;
@@ -41,17 +46,44 @@ pub enum RoomState {
     /// Too early: the room opens at `opens_at`.
     NotOpen { opens_at: Timestamp },
     /// Open, not started. A clinician may start it; a patient waits.
-    Waiting { can_start: bool },
-    /// Started: participants may go in.
-    InProgress {
-        /// Time left of the planned length, zero once past it (the visit
-        /// goes on until a clinician ends it).
-        minutes_left: u64,
+    Waiting {
+        can_start: bool,
+        /// The patient has not confirmed the visit, so it cannot be started
+        /// until they do.
+        needs_confirmation: bool,
     },
+    /// Started: participants may go in.
+    InProgress { planned: Planned },
     /// Ended, cancelled, or a no-show: nobody can enter.
     Closed,
     /// Open but past the start window and never started.
     Missed,
+}
+
+/// Where a started visit is in its booked time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Planned {
+    /// Started early: the booked time begins in this many minutes (rounded
+    /// up, so never 0 before the start).
+    StartsIn { minutes: u64 },
+    /// From the booked time: this many minutes left of the planned length,
+    /// zero once past it (the visit goes on until a clinician ends it).
+    Left { minutes: u64 },
+}
+
+/// Where `booking` is in its booked time at `now`: minutes before the
+/// start are not minutes of the visit.
+pub fn planned(booking: &Booking, now: Timestamp) -> Planned {
+    let minutes = |d: Duration| d.as_secs().div_ceil(60);
+    if now < booking.starts_at {
+        Planned::StartsIn {
+            minutes: minutes(booking.starts_at.since(now)),
+        }
+    } else {
+        Planned::Left {
+            minutes: minutes(booking.ends_at().since(now)),
+        }
+    }
 }
 
 /// The room as `role` sees it at `now`.
@@ -60,7 +92,7 @@ pub fn room_state(booking: &Booking, role: Role, now: Timestamp) -> RoomState {
     let start_until = booking.ends_at().plus(START_UNTIL_AFTER_END);
     match booking.status {
         BookingStatus::InProgress => RoomState::InProgress {
-            minutes_left: booking.ends_at().since(now).as_secs().div_ceil(60),
+            planned: planned(booking, now),
         },
         BookingStatus::Finished | BookingStatus::Cancelled | BookingStatus::NoShow => {
             RoomState::Closed
@@ -71,11 +103,12 @@ pub fn room_state(booking: &Booking, role: Role, now: Timestamp) -> RoomState {
             } else if now > start_until {
                 RoomState::Missed
             } else {
+                // An unconfirmed visit cannot be held (except "Boka nu",
+                // which is confirmed when booked).
+                let needs_confirmation = booking.status == BookingStatus::Unconfirmed;
                 RoomState::Waiting {
-                    // An unconfirmed visit cannot be held (except "Boka nu",
-                    // which is confirmed when booked).
-                    can_start: role == Role::Clinician
-                        && booking.status == BookingStatus::Confirmed,
+                    can_start: role == Role::Clinician && !needs_confirmation,
+                    needs_confirmation,
                 }
             }
         }
@@ -143,6 +176,10 @@ mod tests {
     use crate::booking::VisitKind;
 
     const MIN: Duration = Duration::from_secs(60);
+    const STARTABLE: RoomState = RoomState::Waiting {
+        can_start: true,
+        needs_confirmation: false,
+    };
 
     fn booking(status: BookingStatus) -> Booking {
         Booking {
@@ -169,13 +206,10 @@ mod tests {
         );
         assert_eq!(
             room_state(&b, Role::Clinician, start.minus(15 * MIN)),
-            RoomState::Waiting { can_start: true }
+            STARTABLE
         );
         let last = b.ends_at().plus(5 * MIN);
-        assert_eq!(
-            room_state(&b, Role::Clinician, last),
-            RoomState::Waiting { can_start: true }
-        );
+        assert_eq!(room_state(&b, Role::Clinician, last), STARTABLE);
         assert_eq!(
             room_state(&b, Role::Clinician, last.plus(Duration::from_millis(1))),
             RoomState::Missed
@@ -188,17 +222,68 @@ mod tests {
         let now = b.starts_at;
         assert_eq!(
             room_state(&b, Role::Patient, now),
-            RoomState::Waiting { can_start: false }
+            RoomState::Waiting {
+                can_start: false,
+                needs_confirmation: false
+            }
         );
         assert_eq!(
             may_enter(&b, Role::Patient, now, 0, 2),
             Err(EntryError::NotStarted)
         );
-        // An unconfirmed visit cannot be started at all.
+    }
+
+    #[test]
+    fn an_unconfirmed_visit_cannot_start_and_asks_the_patient_to_confirm_not_to_wait() {
         let u = booking(BookingStatus::Unconfirmed);
+        let now = u.starts_at.minus(5 * MIN);
+        let waiting_for_confirmation = RoomState::Waiting {
+            can_start: false,
+            needs_confirmation: true,
+        };
         assert_eq!(
             room_state(&u, Role::Clinician, now),
-            RoomState::Waiting { can_start: false }
+            waiting_for_confirmation
+        );
+        assert_eq!(room_state(&u, Role::Patient, now), waiting_for_confirmation);
+        // Once confirmed, the clinician may start it and the patient waits.
+        let c = Booking {
+            status: BookingStatus::Confirmed,
+            ..u
+        };
+        assert_eq!(room_state(&c, Role::Clinician, now), STARTABLE);
+        assert_eq!(
+            room_state(&c, Role::Patient, now),
+            RoomState::Waiting {
+                can_start: false,
+                needs_confirmation: false
+            }
+        );
+    }
+
+    #[test]
+    fn minutes_before_the_start_are_not_minutes_left_of_the_visit() {
+        // A 15-minute visit at 17:30, started early: at 17:16 it begins in
+        // 14 minutes (not "29 min left"); at 17:30 all 15 are left.
+        let b = Booking {
+            minutes: 15,
+            ..booking(BookingStatus::InProgress)
+        };
+        let at = |d: Duration| b.starts_at.minus(d);
+        assert_eq!(
+            room_state(&b, Role::Patient, at(14 * MIN)),
+            RoomState::InProgress {
+                planned: Planned::StartsIn { minutes: 14 }
+            }
+        );
+        assert_eq!(
+            planned(&b, at(Duration::from_secs(30))),
+            Planned::StartsIn { minutes: 1 }
+        );
+        assert_eq!(planned(&b, b.starts_at), Planned::Left { minutes: 15 });
+        assert_eq!(
+            planned(&b, b.starts_at.plus(Duration::from_secs(61))),
+            Planned::Left { minutes: 14 }
         );
     }
 
@@ -207,13 +292,17 @@ mod tests {
         let b = booking(BookingStatus::InProgress);
         assert_eq!(
             room_state(&b, Role::Patient, b.starts_at.plus(10 * MIN)),
-            RoomState::InProgress { minutes_left: 20 }
+            RoomState::InProgress {
+                planned: Planned::Left { minutes: 20 }
+            }
         );
         // Long past the planned end: still in progress, zero minutes left.
         let late = b.ends_at().plus(60 * MIN);
         assert_eq!(
             room_state(&b, Role::Patient, late),
-            RoomState::InProgress { minutes_left: 0 }
+            RoomState::InProgress {
+                planned: Planned::Left { minutes: 0 }
+            }
         );
         assert_eq!(may_enter(&b, Role::Patient, late, 1, 2), Ok(()));
         // Ended: closed for everyone, no re-entry.

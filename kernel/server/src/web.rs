@@ -237,7 +237,11 @@ fn pages(development: bool) -> Routes {
             "/profile/visit-types/{id}/archive",
             Clinician,
             profile::archive_visit_type,
-        );
+        )
+        // The confirmation page before ending a visit (the use case says
+        // who may), and the visit page's state for its script.
+        .at(Method::GET, "/visits/{id}/end", User, visits::end_form)
+        .at(Method::GET, "/visits/{id}/status", User, visits::status);
     if development {
         routes.at(Method::GET, "/dev/outbox", User, messages::page)
     } else {

@@ -236,7 +236,7 @@ async fn private_notes_are_the_writing_clinicians_alone() {
 
         // The next visit with Tove: the note is there for Karin.
         karin.get("/visits/n1").await;
-        karin.post("/visits/n1/end", &[]).await;
+        karin.post("/visits/n1/end", &[("confirmed", "1")]).await;
         app.clock.advance(7 * 24 * 60 * MINUTE);
         started(&app, "n2", 5).await;
         karin.login(KARIN).await; // a week later: a new session

@@ -278,7 +278,7 @@ async fn ending_the_visit_closes_every_socket_of_its_room() {
             .unwrap();
 
         karin.get("/visits/v1").await;
-        let page = karin.post("/visits/v1/end", &[]).await;
+        let page = karin.post("/visits/v1/end", &[("confirmed", "1")]).await;
         assert_eq!(page.location(), "/visits/v1");
         for (who, socket) in [("Karin", &mut k), ("Tove", &mut t), ("Olof", &mut o)] {
             let (before, code) = socket.closed().await;

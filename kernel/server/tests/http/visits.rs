@@ -97,7 +97,9 @@ async fn the_visit_room_opens_starts_and_ends_by_the_handbooks_rules() {
         );
         // Karin ends it; it is closed for everyone, for good.
         karin.get("/visits/visit-1").await;
-        let page = karin.post("/visits/visit-1/end", &[]).await;
+        let page = karin
+            .post("/visits/visit-1/end", &[("confirmed", "1")])
+            .await;
         assert_eq!(page.location(), "/visits/visit-1");
         let page = tove.get("/visits/visit-1").await;
         assert!(
@@ -109,7 +111,9 @@ async fn the_visit_room_opens_starts_and_ends_by_the_handbooks_rules() {
             StatusCode::CONFLICT
         );
         assert_eq!(
-            olof.post("/visits/visit-1/end", &[]).await.status,
+            olof.post("/visits/visit-1/end", &[("confirmed", "1")])
+                .await
+                .status,
             StatusCode::CONFLICT
         );
         assert_eq!(
@@ -117,4 +121,345 @@ async fn the_visit_room_opens_starts_and_ends_by_the_handbooks_rules() {
             BookingStatus::Finished
         );
     }
+}
+
+/// Books `id` for Tove with Karin at `starts_at`, 15 minutes, in `status`,
+/// with a message to Tove and these colleagues invited (straight in the
+/// store, as `book_visit` does).
+pub(crate) async fn book(
+    app: &TestApp,
+    id: &str,
+    starts_at: Timestamp,
+    status: tillit_domain::booking::BookingStatus,
+    participants: Vec<tillit_domain::PersonId>,
+) {
+    use tillit_domain::Clock;
+    use tillit_domain::booking::{Booking, BookingFor};
+    let demo = app.state.store.tenant(TenantId::parse("demo").unwrap());
+    let (karin_id, tove_id) = (person_id(app, KARIN).await, person_id(app, TOVE).await);
+    let vt = demo.visit_types_of(&karin_id).await.unwrap().remove(0);
+    let outcome = demo
+        .create_booking(
+            tillit_store::NewBooking {
+                patient: &BookingFor::Existing(tove_id),
+                booking: Booking {
+                    id: id.into(),
+                    clinician: karin_id.clone(),
+                    patient: tillit_domain::PersonId::new(""),
+                    visit_type_id: vt.id.clone(),
+                    title: "Uppföljning".into(),
+                    minutes: 15,
+                    kind: vt.spec.kind,
+                    starts_at,
+                    status,
+                    message: "Ta med din medicinlista.".into(),
+                },
+                created_by: &karin_id,
+                created_by_role: tillit_domain::Role::Clinician,
+                new_patient_id: tillit_domain::PersonId::new("unused"),
+                event_id: format!("{id}-created"),
+                reminder_lead: 30 * MINUTE,
+                choices: Default::default(),
+                participants,
+            },
+            app.clock.now(),
+        )
+        .await
+        .unwrap();
+    assert!(
+        matches!(outcome, tillit_store::BookOutcome::Booked(_)),
+        "{outcome:?}"
+    );
+}
+
+/// The status of booking `id` in the demo tenant.
+pub(crate) async fn status_of(app: &TestApp, id: &str) -> tillit_domain::booking::BookingStatus {
+    let demo = app.state.store.tenant(TenantId::parse("demo").unwrap());
+    demo.booking(id).await.unwrap().unwrap().status
+}
+
+/// [2.4] defect 1: ending a visit ends it for everyone, so it takes a
+/// confirmation that says so. `GET /visits/{id}/end` is that page (no
+/// script needed); `POST /visits/{id}/end` without `confirmed=1` changes
+/// nothing and leads there. Patients may not end a visit; an invited
+/// colleague may, and their confirmation names no patient.
+#[tokio::test]
+async fn ending_a_visit_takes_a_confirmation_that_it_closes_for_everyone() {
+    use tillit_domain::booking::BookingStatus;
+    let app = TestApp::new(Backend::Sqlite).await;
+    let mut karin = app.browser("demo.localhost");
+    karin.login(KARIN).await;
+    publish_profile(&mut karin).await;
+    let olof_id = person_id(&app, "19700101-0003").await;
+    let ten = Timestamp::from_stockholm(&tomorrow(&app), "10:00").unwrap();
+    book(&app, "e1", ten, BookingStatus::Confirmed, vec![olof_id]).await;
+    app.clock.set(ten.minus(5 * MINUTE));
+    karin.login(KARIN).await;
+    karin.get("/visits/e1").await;
+    karin.post("/visits/e1/start", &[]).await;
+    assert_eq!(status_of(&app, "e1").await, BookingStatus::InProgress);
+
+    // The visit page's "Avsluta besöket" leads to the confirmation, and
+    // is no form that ends the visit at once.
+    let page = karin.get("/visits/e1").await;
+    assert!(
+        page.body
+            .contains("href=\"/visits/e1/end\" id=\"end-visit\""),
+        "{}",
+        page.body
+    );
+    assert!(!page.body.contains("action=\"/visits/e1/end\""));
+
+    let page = karin.get("/visits/e1/end").await;
+    assert_eq!(page.status, StatusCode::OK);
+    for text in [
+        "Avsluta besöket för alla?",
+        "patienten och alla gäster kopplas bort",
+        "name=\"confirmed\" value=\"1\"",
+        "action=\"/visits/e1/end\"",
+        "href=\"/visits/e1\" id=\"end-back\"",
+    ] {
+        assert!(page.body.contains(text), "missing {text:?}: {}", page.body);
+    }
+
+    // Without the confirmation nothing changes.
+    let page = karin.post("/visits/e1/end", &[]).await;
+    assert_eq!(
+        (page.status, page.location()),
+        (StatusCode::SEE_OTHER, "/visits/e1/end")
+    );
+    let page = karin.post("/visits/e1/end", &[("confirmed", "yes")]).await;
+    assert_eq!(page.location(), "/visits/e1/end");
+    assert_eq!(status_of(&app, "e1").await, BookingStatus::InProgress);
+
+    // The patient cannot end it, confirmed or not.
+    let mut tove = app.browser("demo.localhost");
+    tove.login(TOVE).await;
+    assert_eq!(
+        tove.get("/visits/e1/end").await.status,
+        StatusCode::FORBIDDEN
+    );
+    tove.get("/visits/e1").await;
+    assert_eq!(
+        tove.post("/visits/e1/end", &[("confirmed", "1")])
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(status_of(&app, "e1").await, BookingStatus::InProgress);
+
+    // An invited colleague's confirmation names the visit, not the patient.
+    let mut olof = app.browser("demo.localhost");
+    olof.login("19700101-0003").await;
+    let page = olof.get("/visits/e1/end").await;
+    assert!(page.body.contains("Uppföljning") && page.body.contains("Avsluta besöket för alla"));
+    assert!(!page.body.contains("Tove") && !page.body.contains("Toll"));
+
+    // Confirmed: ended for everyone; the confirmation page now leads back.
+    karin.get("/visits/e1/end").await;
+    let page = karin.post("/visits/e1/end", &[("confirmed", "1")]).await;
+    assert_eq!(page.location(), "/visits/e1");
+    assert_eq!(status_of(&app, "e1").await, BookingStatus::Finished);
+    assert!(
+        tove.get("/visits/e1")
+            .await
+            .body
+            .contains("Besöket är avslutat")
+    );
+    assert_eq!(karin.get("/visits/e1/end").await.location(), "/visits/e1");
+}
+
+/// [2.4] defect 5 on the visit page: a 15-minute visit at 17:30 started at
+/// 17:16 begins in 14 minutes (not "29 min left"); from 17:30 it counts
+/// down the planned 15.
+#[tokio::test]
+async fn the_visit_page_counts_from_the_booked_time_not_before_it() {
+    use tillit_domain::booking::BookingStatus;
+    let app = TestApp::new(Backend::Sqlite).await;
+    let mut karin = app.browser("demo.localhost");
+    karin.login(KARIN).await;
+    publish_profile(&mut karin).await;
+    let at = Timestamp::from_stockholm(&tomorrow(&app), "17:30").unwrap();
+    book(&app, "m1", at, BookingStatus::Confirmed, Vec::new()).await;
+    app.clock.set(at.minus(14 * MINUTE));
+    karin.login(KARIN).await;
+    karin.get("/visits/m1").await;
+    karin.post("/visits/m1/start", &[]).await;
+    let mut tove = app.browser("demo.localhost");
+    tove.login(TOVE).await;
+    let page = tove.get("/visits/m1").await;
+    assert!(page.body.contains("börjar om 14 min"), "{}", page.body);
+    assert!(!page.body.contains("kvar: 29"), "{}", page.body);
+    app.clock.set(at.plus(MINUTE));
+    let page = karin.get("/visits/m1").await;
+    assert!(
+        page.body.contains("Planerad tid kvar: 14 min"),
+        "{}",
+        page.body
+    );
+}
+
+/// [2.4] defect 6: the group wizard promises invited colleagues nothing
+/// but the visit's title and time. The visit page, its confirmation page,
+/// the overview, "Mina bokningar", the state the page polls and the
+/// messages sent never name the patient to them (nor show the message to
+/// the patient); the responsible clinician sees the patient.
+#[tokio::test]
+async fn an_invited_colleague_never_sees_the_patient_outside_the_room() {
+    use tillit_domain::booking::BookingStatus;
+    for backend in BACKENDS {
+        let app = TestApp::new(backend).await;
+        let demo = app.state.store.tenant(TenantId::parse("demo").unwrap());
+        let mut karin = app.browser("demo.localhost");
+        karin.login(KARIN).await;
+        publish_profile(&mut karin).await;
+        let olof_id = person_id(&app, "19700101-0003").await;
+        let ten = Timestamp::from_stockholm(&tomorrow(&app), "10:00").unwrap();
+        book(
+            &app,
+            "g1",
+            ten,
+            BookingStatus::Confirmed,
+            vec![olof_id.clone()],
+        )
+        .await;
+        let mut olof = app.browser("demo.localhost");
+        olof.login("19700101-0003").await;
+        let shows_patient = |body: &str| {
+            ["Tove", "Toll", "20000229", "200002292381", "medicinlista"]
+                .iter()
+                .any(|s| body.contains(s))
+        };
+
+        let responsible = karin.get("/visits/g1").await;
+        assert!(
+            responsible.body.contains("Tove Toll") && responsible.body.contains("medicinlista"),
+            "{backend:?}: the responsible clinician sees the patient"
+        );
+        let mut pages = Vec::new();
+        for path in [
+            "/",
+            "/bookings",
+            "/bookings?view=history",
+            "/visits/g1",
+            "/visits/g1/status",
+        ] {
+            pages.push((path, olof.get(path).await));
+        }
+        // In progress, and its end's confirmation.
+        app.clock.set(ten);
+        karin.login(KARIN).await;
+        olof.login("19700101-0003").await;
+        karin.get("/visits/g1").await;
+        karin.post("/visits/g1/start", &[]).await;
+        for path in ["/", "/visits/g1", "/visits/g1/end"] {
+            pages.push((path, olof.get(path).await));
+        }
+        for (path, page) in &pages {
+            assert!(
+                page.status.is_success(),
+                "{backend:?} {path}: {}",
+                page.status
+            );
+            assert!(
+                !shows_patient(&page.body),
+                "{backend:?}: {path} shows the patient to an invited colleague:\n{}",
+                page.body
+            );
+        }
+        assert!(pages[3].1.body.contains("Uppföljning"), "the visit's title");
+        // Nothing is sent to the colleague.
+        let sent = demo.notifications_of_booking("g1").await.unwrap();
+        assert!(sent.iter().all(|n| n.person != olof_id), "{sent:?}");
+    }
+}
+
+/// Serves `app` on a port of its own, for a real browser.
+async fn serve(app: &TestApp) -> u16 {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let state = app.state.clone();
+    tokio::spawn(async move {
+        let _ = tillit_kernel::app::serve(listener, state, std::future::pending()).await;
+    });
+    port
+}
+
+/// [2.4] defect 4, in a browser on a phone-sized window: the patient's
+/// waiting page changes to "Gå till besöket" by itself within seconds of
+/// the clinician starting the visit, without a reload, and says so in a
+/// live region.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_patients_waiting_page_shows_go_to_the_visit_by_itself() {
+    use crate::headless::{Headless, login, screenshot, wait_for_text};
+    use tillit_domain::booking::BookingStatus;
+    let app = TestApp::new(Backend::Sqlite).await;
+    let port = serve(&app).await;
+    let mut karin = app.browser("demo.localhost");
+    karin.login(KARIN).await;
+    publish_profile(&mut karin).await;
+    let ten = Timestamp::from_stockholm(&tomorrow(&app), "10:00").unwrap();
+    book(&app, "w1", ten, BookingStatus::Confirmed, Vec::new()).await;
+    app.clock.set(ten.minus(10 * MINUTE));
+    karin.login(KARIN).await;
+    // Tove has accepted the terms before.
+    app.browser("demo.localhost").login(TOVE).await;
+
+    let chrome = Headless::start().await;
+    let c = &chrome.client;
+    c.set_window_size(390, 844).await.unwrap();
+    login(c, port, TOVE).await;
+    c.goto(&format!("http://demo.localhost:{port}/visits/w1"))
+        .await
+        .unwrap();
+    wait_for_text(c, "#room-state", "Väntar på att besöket ska startas").await;
+    let live = c
+        .find(fantoccini::Locator::Id("room-status"))
+        .await
+        .unwrap()
+        .attr("aria-live")
+        .await
+        .unwrap();
+    assert_eq!(live.as_deref(), Some("polite"));
+    // A mark that a reload would wipe out.
+    c.execute("window.tillitStayed = true;", vec![])
+        .await
+        .unwrap();
+
+    karin.get("/visits/w1").await;
+    assert_eq!(
+        karin.post("/visits/w1/start", &[]).await.location(),
+        "/visits/w1"
+    );
+    wait_for_text(c, "#room-status", "Gå till besöket").await;
+    let stayed = c
+        .execute("return window.tillitStayed === true;", vec![])
+        .await
+        .unwrap();
+    assert_eq!(stayed, serde_json::json!(true), "the page was reloaded");
+    let enter = c
+        .find(fantoccini::Locator::Id("enter-visit"))
+        .await
+        .unwrap();
+    assert_eq!(
+        enter.attr("href").await.unwrap().as_deref(),
+        Some("/visits/w1/room")
+    );
+    // It fits a phone's width.
+    let fits = c
+        .execute(
+            "return document.documentElement.scrollWidth <= window.innerWidth;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(fits, serde_json::json!(true), "wider than the phone");
+    c.execute(
+        "document.getElementById('room-status').scrollIntoView();",
+        vec![],
+    )
+    .await
+    .unwrap();
+    screenshot(c, "visit-waiting-started-phone").await;
+    let _ = c.clone().close().await;
 }
