@@ -445,3 +445,226 @@ pub async fn move_booking(
     tracing::info!(tenant = %env.store.tenant(), by = %me.id, door = ?actor.door, booking = %b.id, "booking moved");
     Ok(moved)
 }
+
+// The lists, and the confirmation before a cancellation.
+use tillit_domain::PersonStatus;
+use tillit_domain::booking::BookingListItem;
+use tillit_domain::notify::{self, BookingChange};
+use tillit_domain::visit;
+
+/// The patient of a listed booking, as its viewer may see them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ListedPatient {
+    Name(String),
+    /// Removed: named in nobody's list ("Borttagen patient").
+    Removed,
+}
+
+/// A booking in the lists of its responsible clinician or its patient.
+#[derive(Debug, Clone)]
+pub struct Listed {
+    pub booking: Booking,
+    /// Whether the viewer is the booking's patient (the row then names the
+    /// clinician).
+    pub as_patient: bool,
+    pub patient: ListedPatient,
+    pub clinician_name: String,
+    pub clinician_title: String,
+    /// Whose data the row shows, for the door's access-log entry: (id,
+    /// personnummer, role; a colleague in a test visit is no patient).
+    pub subject: (PersonId, tillit_domain::Personnummer, Role),
+}
+
+impl Listed {
+    fn of(item: BookingListItem, viewer: &PersonId) -> Self {
+        let patient = match item.patient_shown() {
+            Some(name) => ListedPatient::Name(name.to_owned()),
+            None => ListedPatient::Removed,
+        };
+        Self {
+            as_patient: item.booking.patient == *viewer,
+            patient,
+            clinician_name: item.clinician_name,
+            clinician_title: item.clinician_title,
+            subject: (
+                item.booking.patient.clone(),
+                item.patient_personnummer,
+                item.patient_role,
+            ),
+            booking: item.booking,
+        }
+    }
+}
+
+/// Where the lists divide coming bookings from history: a visit that was
+/// never started stays on the coming list while it may still be started.
+fn list_cutoff(env: Env<'_>) -> Timestamp {
+    env.now.minus(visit::START_UNTIL_AFTER_END)
+}
+
+/// The actor's bookings still ahead, soonest first: as the responsible
+/// clinician (unconfirmed, confirmed and in progress, also past its planned
+/// end until a clinician ends it), and as the patient (a clinician can be
+/// one in a colleague's test visit). "Mina bokningar", the clinician's
+/// overview and the patient's start page show these.
+pub async fn coming(env: Env<'_>, actor: &Actor) -> Result<Vec<Listed>, Error> {
+    let me = &actor.person;
+    let cutoff = list_cutoff(env);
+    let mut items = if me.role == Role::Clinician {
+        env.store.coming_as_clinician(&me.id, cutoff).await?
+    } else {
+        Vec::new()
+    };
+    items.extend(
+        env.store
+            .coming_as_patient(&me.id, cutoff)
+            .await?
+            .into_iter()
+            .filter(|i| i.booking.clinician != me.id),
+    );
+    items.sort_by(|a, b| {
+        (a.booking.starts_at, &a.booking.id).cmp(&(b.booking.starts_at, &b.booking.id))
+    });
+    Ok(items.into_iter().map(|i| Listed::of(i, &me.id)).collect())
+}
+
+/// How many past bookings a page of the history shows.
+pub const HISTORY_PAGE: usize = 25;
+
+/// One page of a clinician's past bookings.
+#[derive(Debug, Clone)]
+pub struct History {
+    pub items: Vec<Listed>,
+    /// Whether there is an older page.
+    pub more: bool,
+}
+
+/// "Tidigare besök": the clinician's bookings that ended, were cancelled or
+/// were never held, newest first, [`HISTORY_PAGE`] at a time (`page` 0 is
+/// the newest).
+pub async fn history(env: Env<'_>, actor: &Actor, page: u32) -> Result<History, Error> {
+    let me = actor.clinician()?;
+    let size = HISTORY_PAGE as i64;
+    let mut items = env
+        .store
+        .booking_history_as_clinician(&me.id, list_cutoff(env), size + 1, i64::from(page) * size)
+        .await?;
+    let more = items.len() > HISTORY_PAGE;
+    items.truncate(HISTORY_PAGE);
+    Ok(History {
+        items: items.into_iter().map(|i| Listed::of(i, &me.id)).collect(),
+        more,
+    })
+}
+
+/// A visit a colleague invited the clinician to, as the invited see it:
+/// its title, time, kind, status and responsible clinician. There is no
+/// field for the patient or the message to them, so no door can show them
+/// (the group wizard promises colleagues nothing but the title and time).
+#[derive(Debug, Clone)]
+pub struct GuestVisit {
+    pub id: String,
+    pub title: String,
+    pub kind: tillit_domain::booking::VisitKind,
+    pub starts_at: Timestamp,
+    pub ends_at: Timestamp,
+    pub status: BookingStatus,
+    pub clinician_name: String,
+    pub clinician_title: String,
+}
+
+/// "Besök som gäst": the coming visits colleagues invited the clinician to.
+pub async fn as_guest(env: Env<'_>, actor: &Actor) -> Result<Vec<GuestVisit>, Error> {
+    let me = actor.clinician()?;
+    Ok(env
+        .store
+        .bookings_as_participant(&me.id, list_cutoff(env))
+        .await?
+        .into_iter()
+        .filter(|i| !i.booking.status.is_terminal())
+        .map(|i| GuestVisit {
+            ends_at: i.booking.ends_at(),
+            id: i.booking.id,
+            title: i.booking.title,
+            kind: i.booking.kind,
+            starts_at: i.booking.starts_at,
+            status: i.booking.status,
+            clinician_name: i.clinician_name,
+            clinician_title: i.clinician_title,
+        })
+        .collect())
+}
+
+/// What cancelling a booking would do, for the confirmation a person sees
+/// before anything changes.
+#[derive(Debug, Clone)]
+pub struct Cancellation {
+    pub booking: Booking,
+    /// Whether the actor is the booking's patient (else its responsible
+    /// clinician).
+    pub by_patient: bool,
+    /// The patient, for the clinician: named, or removed.
+    pub patient: Option<ListedPatient>,
+    /// For the access log when the patient is named.
+    pub subject: Option<Person>,
+    /// The responsible clinician, for the patient.
+    pub clinician: Option<Person>,
+    /// Whether the patient is sent an SMS about it (`notify::plan`, to the
+    /// number on file), and an e-mail (to the address on file).
+    pub patient_told_by_sms: bool,
+    pub patient_told_by_email: bool,
+}
+
+/// The booking `actor` is about to cancel, if they may: its patient or its
+/// responsible clinician, while the status machine allows it. Anyone else
+/// gets [`Error::NotFound`]; a booking that can no longer be cancelled,
+/// [`Conflict::NotChangeable`].
+pub async fn cancellation(env: Env<'_>, actor: &Actor, id: &str) -> Result<Cancellation, Error> {
+    let me = &actor.person;
+    let booking = env.store.booking(id).await?.ok_or(Error::NotFound)?;
+    let as_actor = if booking.patient == me.id {
+        BookingActor::Patient
+    } else if booking.clinician == me.id {
+        BookingActor::Clinician
+    } else {
+        return Err(Error::NotFound);
+    };
+    let to = transition(booking.status, BookingAction::Cancel, as_actor)
+        .map_err(|_| Error::Conflict(Conflict::NotChangeable))?;
+    let by_patient = as_actor == BookingActor::Patient;
+    let (patient, subject, clinician) = if by_patient {
+        (None, None, env.store.person(&booking.clinician).await?)
+    } else {
+        match env.store.person(&booking.patient).await? {
+            Some(p) if p.status != PersonStatus::Removed => {
+                (Some(ListedPatient::Name(p.full_name())), Some(p), None)
+            }
+            _ => (Some(ListedPatient::Removed), None, None),
+        }
+    };
+    let cancelled = Booking {
+        status: to,
+        ..booking.clone()
+    };
+    let told = notify::plan(
+        BookingChange::Status {
+            from: booking.status,
+            to,
+        },
+        &cancelled,
+        env.rules.reminder_lead,
+        env.now,
+    )
+    .now
+    .is_some();
+    let (phone, email) = env.store.contact_of(&booking.patient).await?;
+    Ok(Cancellation {
+        booking,
+        by_patient,
+        patient,
+        subject,
+        clinician,
+        patient_told_by_sms: told && phone.is_some(),
+        patient_told_by_email: told && email.is_some(),
+    })
+}

@@ -238,10 +238,17 @@ fn pages(development: bool) -> Routes {
             Clinician,
             profile::archive_visit_type,
         )
-        // The confirmation page before ending a visit (the use case says
-        // who may), and the visit page's state for its script.
+        // Confirmation pages before ending a visit and cancelling a booking
+        // (the use cases say who may), and the visit page's state for its
+        // script.
         .at(Method::GET, "/visits/{id}/end", User, visits::end_form)
-        .at(Method::GET, "/visits/{id}/status", User, visits::status);
+        .at(Method::GET, "/visits/{id}/status", User, visits::status)
+        .at(
+            Method::GET,
+            "/bookings/{id}/cancel",
+            User,
+            bookings::cancel_form,
+        );
     if development {
         routes.at(Method::GET, "/dev/outbox", User, messages::page)
     } else {

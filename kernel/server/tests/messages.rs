@@ -370,7 +370,9 @@ async fn sms_go_out_through_46elks_with_delivery_reports_and_no_health_informati
 
         // Cancelled: told at once.
         karin.get("/bookings").await;
-        let page = karin.post(&format!("/bookings/{b1}/cancel"), &[]).await;
+        let page = karin
+            .post(&format!("/bookings/{b1}/cancel"), &[("confirmed", "1")])
+            .await;
         assert_eq!(page.location(), "/bookings?done=cancelled");
         settled(&app, &b1).await;
         {
@@ -678,7 +680,10 @@ async fn e_mail_carries_a_calendar_entry_and_no_health_information() {
         // Cancelled: a calendar cancellation for the same entry.
         karin.get("/bookings").await;
         karin
-            .post(&format!("/bookings/{booking}/cancel"), &[])
+            .post(
+                &format!("/bookings/{booking}/cancel"),
+                &[("confirmed", "1")],
+            )
             .await;
         settled(&app, &booking).await;
         let mails = wait_for("the cancellation", async || {
@@ -770,7 +775,9 @@ async fn reminders_follow_the_visit_across_a_restart() {
             assert_eq!(page.location(), "/bookings?done=moved");
             // The other visit is cancelled: its reminder is withdrawn.
             karin.get("/bookings").await;
-            karin.post(&format!("/bookings/{b2}/cancel"), &[]).await;
+            karin
+                .post(&format!("/bookings/{b2}/cancel"), &[("confirmed", "1")])
+                .await;
         }
         let eleven = Timestamp::from_stockholm(&date, "11:00").unwrap();
         assert_eq!(

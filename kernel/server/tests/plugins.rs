@@ -450,7 +450,10 @@ async fn every_booking_change_reaches_plugins_through_the_outbox() {
         assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
         karin.get("/bookings").await;
         let page = karin
-            .post(&format!("/bookings/{booking}/cancel"), &[])
+            .post(
+                &format!("/bookings/{booking}/cancel"),
+                &[("confirmed", "1")],
+            )
             .await;
         assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
 

@@ -581,6 +581,19 @@ async fn log_booking_reads<'i>(
     log_subjects(p, me, subjects, AccessAction::Read, what).await
 }
 
+/// [`log_booking_reads`] for rows of the lists.
+async fn log_listed_reads<'i>(
+    p: &Portal,
+    me: &Person,
+    items: impl IntoIterator<Item = &'i uc::Listed>,
+    what: &'static str,
+) -> Result<(), AppError> {
+    let subjects = items
+        .into_iter()
+        .map(|i| (&i.subject.0, &i.subject.1, i.subject.2));
+    log_subjects(p, me, subjects, AccessAction::Read, what).await
+}
+
 fn status_key(s: BookingStatus) -> String {
     format!("booking.status.{}", s.as_str())
 }
@@ -595,8 +608,10 @@ pub(crate) struct BookingRow {
     status: BookingStatus,
     status_key: String,
     /// The other side: the clinician for the patient, the patient for
-    /// the clinician.
+    /// the clinician (empty when the patient was removed).
     contact: String,
+    /// The patient was removed: shown as such, never by name.
+    contact_removed: bool,
     clinician: String,
     clinician_title: String,
     message: String,
@@ -605,20 +620,26 @@ pub(crate) struct BookingRow {
 }
 
 impl BookingRow {
-    /// `item` as `me` sees it.
-    fn of(p: &Portal, me: &Person, item: BookingListItem) -> Self {
-        let BookingListItem {
+    /// `item` as its patient or responsible clinician sees it (which the
+    /// use case decided).
+    fn of(p: &Portal, item: uc::Listed) -> Self {
+        let uc::Listed {
             booking: b,
-            patient_name,
+            as_patient,
+            patient,
             clinician_name,
             clinician_title,
             ..
         } = item;
-        let i_am_patient = b.patient == me.id;
-        let actor = if i_am_patient {
+        let actor = if as_patient {
             BookingActor::Patient
         } else {
             BookingActor::Clinician
+        };
+        let (contact, contact_removed) = match (as_patient, patient) {
+            (true, _) => (clinician_name.clone(), false),
+            (false, uc::ListedPatient::Name(name)) => (name, false),
+            (false, uc::ListedPatient::Removed) => (String::new(), true),
         };
         Self {
             when: p
@@ -628,19 +649,27 @@ impl BookingRow {
             kind_key: format!("visit_type.kind.{}", b.kind.as_str()),
             status: b.status,
             status_key: status_key(b.status),
-            contact: if i_am_patient {
-                clinician_name.clone()
-            } else {
-                patient_name
-            },
+            contact,
+            contact_removed,
             clinician: clinician_name,
             clinician_title,
             can_confirm: transition(b.status, BookingAction::Confirm, actor).is_ok(),
             can_cancel: transition(b.status, BookingAction::Cancel, actor).is_ok(),
             id: b.id,
             title: b.title,
-            message: b.message,
+            message: if as_patient { b.message } else { String::new() },
         }
+    }
+
+    /// In the history: a booking that was neither held nor cancelled says
+    /// so, rather than "Bekräftad" in the past.
+    fn in_history(mut self) -> Self {
+        if !self.status.is_terminal() {
+            self.status_key = "bookings_page.not_held".to_owned();
+        }
+        self.can_confirm = false;
+        self.can_cancel = false;
+        self
     }
 }
 
@@ -659,73 +688,115 @@ fn notice(q: &DoneQuery) -> Option<&'static str> {
     }
 }
 
+/// What "Mina bokningar" shows: `?view=history` ("Tidigare besök", `page`
+/// 0 the newest), else the coming bookings.
+#[derive(Debug, Default, Deserialize)]
+pub struct ListQuery {
+    done: Option<String>,
+    view: Option<String>,
+    page: Option<u32>,
+}
+
 /// The "Mina bokningar" page's data.
 #[derive(Debug, Serialize)]
 struct BookingsPage {
     title: &'static str,
+    /// `coming` or `history`.
+    view: &'static str,
     bookings: Vec<BookingRow>,
+    /// Coming visits colleagues invited the clinician to (coming view).
+    guest_visits: Vec<GuestVisitRow>,
     notice: Option<&'static str>,
+    /// The history's page (1-based, as shown) and where its neighbours
+    /// are (none at either end).
+    page_number: u32,
+    newer: Option<String>,
+    older: Option<String>,
 }
 
-/// "Mina bokningar": the clinician's coming bookings, unconfirmed and confirmed.
-pub async fn list(p: Portal, Clinician(me): Clinician, Query(q): Query<DoneQuery>) -> PageResult {
-    let me = &me.person;
-    let items: Vec<BookingListItem> = p
-        .store()
-        .bookings_of(&me.id, p.state.clock.now())
-        .await?
-        .into_iter()
-        .filter(|i| !i.booking.status.is_terminal())
-        .collect();
-    log_booking_reads(&p, me, &items, "bookings.list").await?;
+/// Where page `index` (0: the newest) of the history is.
+fn history_href(index: u32) -> String {
+    match index {
+        0 => "/bookings?view=history".to_owned(),
+        n => format!("/bookings?view=history&page={n}"),
+    }
+}
+
+/// "Mina bokningar": the clinician's coming bookings (unconfirmed,
+/// confirmed, in progress), each leading to its visit page, with the
+/// visits colleagues invited them to; or, `?view=history`, the bookings
+/// behind them, newest first, a page at a time.
+pub async fn list(p: Portal, Clinician(me): Clinician, Query(q): Query<ListQuery>) -> PageResult {
+    let store = p.store();
+    let env = p.env(&store);
+    let history = q.view.as_deref() == Some("history");
+    let page_index = q.page.unwrap_or(0);
+    let (items, more, guest_visits) = if history {
+        let h = uc::history(env, &me, page_index).await?;
+        (h.items, h.more, Vec::new())
+    } else {
+        (
+            uc::coming(env, &me).await?,
+            false,
+            guest_visits(&p, &me).await?,
+        )
+    };
+    log_listed_reads(
+        &p,
+        &me.person,
+        &items,
+        if history {
+            "bookings.history"
+        } else {
+            "bookings.list"
+        },
+    )
+    .await?;
+    let rows = items.into_iter().map(|i| BookingRow::of(&p, i));
     let page = BookingsPage {
-        title: "booking.list_title",
-        bookings: items
-            .into_iter()
-            .map(|i| BookingRow::of(&p, me, i))
-            .collect(),
-        notice: notice(&q),
+        title: if history {
+            "bookings_page.history"
+        } else {
+            "booking.list_title"
+        },
+        view: if history { "history" } else { "coming" },
+        bookings: if history {
+            rows.map(BookingRow::in_history).collect()
+        } else {
+            rows.collect()
+        },
+        guest_visits,
+        notice: notice(&DoneQuery { done: q.done }),
+        page_number: page_index.saturating_add(1),
+        newer: page_index
+            .checked_sub(1)
+            .filter(|_| history)
+            .map(history_href),
+        older: page_index
+            .checked_add(1)
+            .filter(|_| history && more)
+            .map(history_href),
     };
     Ok(p.page("bookings", page)?.into_response())
 }
 
 /// The patient's coming visits, for their start page.
-pub async fn for_patient_home(p: &Portal, me: &Person) -> Result<Vec<BookingRow>, AppError> {
-    let items: Vec<BookingListItem> = p
-        .store()
-        .bookings_of(&me.id, p.state.clock.now())
-        .await?
-        .into_iter()
-        .filter(|i| i.booking.patient == me.id && !i.booking.status.is_terminal())
-        .collect();
+pub async fn for_patient_home(p: &Portal, me: &Actor) -> Result<Vec<BookingRow>, AppError> {
+    let store = p.store();
+    let items = uc::coming(p.env(&store), me).await?;
     if !items.is_empty() {
-        log_access(p, me, me, AccessAction::Read, "bookings").await?;
+        log_access(p, &me.person, &me.person, AccessAction::Read, "bookings").await?;
     }
-    Ok(items
-        .into_iter()
-        .map(|i| BookingRow::of(p, me, i))
-        .collect())
+    Ok(items.into_iter().map(|i| BookingRow::of(p, i)).collect())
 }
 
-/// "Översikt" for a clinician: coming visits that are confirmed (or under way).
-pub async fn for_clinician_home(p: &Portal, me: &Person) -> Result<Vec<BookingRow>, AppError> {
-    let items: Vec<BookingListItem> = p
-        .store()
-        .bookings_of(&me.id, p.state.clock.now())
-        .await?
-        .into_iter()
-        .filter(|i| {
-            matches!(
-                i.booking.status,
-                BookingStatus::Confirmed | BookingStatus::InProgress
-            )
-        })
-        .collect();
-    log_booking_reads(p, me, &items, "overview").await?;
-    Ok(items
-        .into_iter()
-        .map(|i| BookingRow::of(p, me, i))
-        .collect())
+/// "Översikt" for a clinician: every coming visit, unconfirmed ones too, so
+/// that each has a way in.
+pub async fn for_clinician_home(p: &Portal, me: &Actor) -> Result<Vec<BookingRow>, AppError> {
+    let store = p.store();
+    let items = uc::coming(p.env(&store), me).await?;
+    log_listed_reads(p, &me.person, &items, "overview").await?;
+    Ok(items.into_iter().map(|i| BookingRow::of(p, i)).collect())
 }
 
 /// A visit a colleague invited the clinician to: never the patient.
@@ -743,35 +814,25 @@ pub(crate) struct GuestVisitRow {
 }
 
 /// "Besök som gäst": visits colleagues invited `me` to. They show the
-/// heading, the time and the responsible clinician, never the patient.
-pub async fn guest_visits(p: &Portal, me: &Person) -> Result<Vec<GuestVisitRow>, AppError> {
-    let items = p
-        .store()
-        .bookings_as_participant(&me.id, p.state.clock.now())
-        .await?;
-    Ok(items
+/// heading, the time and the responsible clinician, never the patient
+/// (the use case gives nothing else).
+pub async fn guest_visits(p: &Portal, me: &Actor) -> Result<Vec<GuestVisitRow>, AppError> {
+    let store = p.store();
+    let visits = uc::as_guest(p.env(&store), me).await?;
+    Ok(visits
         .into_iter()
-        .filter(|i| {
-            matches!(
-                i.booking.status,
-                BookingStatus::Unconfirmed | BookingStatus::Confirmed | BookingStatus::InProgress
-            )
-        })
-        .map(|i| {
-            let b = i.booking;
-            GuestVisitRow {
-                when: p
-                    .state
-                    .catalogs
-                    .format_span(p.ctx.lang, b.starts_at, b.ends_at()),
-                kind_key: format!("visit_type.kind.{}", b.kind.as_str()),
-                clinician: i.clinician_name,
-                clinician_title: i.clinician_title,
-                status: b.status,
-                status_key: status_key(b.status),
-                id: b.id,
-                title: b.title,
-            }
+        .map(|v| GuestVisitRow {
+            when: p
+                .state
+                .catalogs
+                .format_span(p.ctx.lang, v.starts_at, v.ends_at),
+            kind_key: format!("visit_type.kind.{}", v.kind.as_str()),
+            clinician: v.clinician_name,
+            clinician_title: v.clinician_title,
+            status: v.status,
+            status_key: status_key(v.status),
+            id: v.id,
+            title: v.title,
         })
         .collect())
 }
@@ -780,7 +841,18 @@ pub fn home_notice(q: &DoneQuery) -> Option<&'static str> {
     notice(q)
 }
 
-async fn change(p: &Portal, me: &Actor, id: &str, action: BookingAction) -> PageResult {
+/// Where a confirmation or cancellation was asked from: `visit` is the
+/// visit page (the answer goes back there); anything else is the list.
+#[derive(Debug, Default, Deserialize)]
+pub struct ChangeForm {
+    #[serde(default)]
+    from: String,
+    /// `1` from the cancellation's confirmation page.
+    #[serde(default)]
+    confirmed: String,
+}
+
+async fn change(p: &Portal, me: &Actor, id: &str, action: BookingAction, from: &str) -> PageResult {
     let store = p.store();
     let changed = uc::change_status(p.env(&store), me, id, action).await?;
     let done = if changed.to == BookingStatus::Cancelled {
@@ -788,16 +860,113 @@ async fn change(p: &Portal, me: &Actor, id: &str, action: BookingAction) -> Page
     } else {
         "confirmed"
     };
+    // The id named a booking the use case just changed: one of ours, safe
+    // in a header.
+    if from == "visit" && changed.to == BookingStatus::Confirmed {
+        return Ok(Redirect::to(&format!("/visits/{id}?done={done}")).into_response());
+    }
     let back = if changed.by_patient { "/" } else { "/bookings" };
     Ok(Redirect::to(&format!("{back}?done={done}")).into_response())
 }
 
-pub async fn cancel(p: Portal, User(me): User, Path(id): Path<String>) -> PageResult {
-    change(&p, &me, &id, BookingAction::Cancel).await
+/// The cancellation's confirmation page's data.
+#[derive(Debug, Serialize)]
+struct CancelPage {
+    title: &'static str,
+    id: String,
+    heading: String,
+    when: String,
+    by_patient: bool,
+    patient: Option<String>,
+    patient_removed: bool,
+    clinician: Option<String>,
+    /// How the patient is told: by SMS, else by e-mail, else not at all.
+    told_by_sms: bool,
+    told_by_email: bool,
+    /// Where "Tillbaka" goes: the visit page or the list it came from.
+    back: String,
 }
 
-pub async fn confirm(p: Portal, User(me): User, Path(id): Path<String>) -> PageResult {
-    change(&p, &me, &id, BookingAction::Confirm).await
+#[derive(Debug, Default, Deserialize)]
+pub struct CancelQuery {
+    from: Option<String>,
+}
+
+/// "Avboka": who and when, and that the patient is sent an SMS, before
+/// anything changes. For the booking's patient and responsible clinician
+/// while it can be cancelled.
+pub async fn cancel_form(
+    p: Portal,
+    User(me): User,
+    Path(id): Path<String>,
+    Query(q): Query<CancelQuery>,
+) -> PageResult {
+    let store = p.store();
+    let c = uc::cancellation(p.env(&store), &me, &id).await?;
+    if let Some(patient) = &c.subject {
+        log_access(
+            &p,
+            &me.person,
+            patient,
+            AccessAction::Read,
+            "booking.cancel",
+        )
+        .await?;
+    }
+    let b = &c.booking;
+    let back = if q.from.as_deref() == Some("visit") {
+        format!("/visits/{}", b.id)
+    } else if c.by_patient {
+        "/".to_owned()
+    } else {
+        "/bookings".to_owned()
+    };
+    let page = CancelPage {
+        title: "booking_cancel.title",
+        id: b.id.clone(),
+        heading: b.title.clone(),
+        when: p
+            .state
+            .catalogs
+            .format_span(p.ctx.lang, b.starts_at, b.ends_at()),
+        by_patient: c.by_patient,
+        patient: match &c.patient {
+            Some(uc::ListedPatient::Name(n)) => Some(n.clone()),
+            _ => None,
+        },
+        patient_removed: c.patient == Some(uc::ListedPatient::Removed),
+        clinician: c.clinician.as_ref().map(Person::full_name),
+        told_by_sms: c.patient_told_by_sms,
+        told_by_email: c.patient_told_by_email,
+        back,
+    };
+    Ok(p.page("booking_cancel", page)?.into_response())
+}
+
+/// Cancels the booking once confirmed on [`cancel_form`]'s page; without
+/// `confirmed=1` nothing changes and the person is sent there (if the
+/// booking is theirs to cancel: else 404, or 409 once it cannot be).
+pub async fn cancel(
+    p: Portal,
+    User(me): User,
+    Path(id): Path<String>,
+    Form(form): Form<ChangeForm>,
+) -> PageResult {
+    if form.confirmed != "1" {
+        let store = p.store();
+        let c = uc::cancellation(p.env(&store), &me, &id).await?;
+        return Ok(Redirect::to(&format!("/bookings/{}/cancel", c.booking.id)).into_response());
+    }
+    change(&p, &me, &id, BookingAction::Cancel, &form.from).await
+}
+
+pub async fn confirm(
+    p: Portal,
+    User(me): User,
+    Path(id): Path<String>,
+    Form(form): Form<ChangeForm>,
+) -> PageResult {
+    change(&p, &me, &id, BookingAction::Confirm, &form.from).await
 }
 
 /// The "Mina kontakter" page's data.
@@ -831,7 +1000,13 @@ pub async fn contacts(p: Portal, Clinician(me): Clinician) -> PageResult {
         .bookings_of(&me.id, Timestamp(0))
         .await?
         .into_iter()
-        .filter(|i| i.booking.clinician == me.id && i.patient_role == Role::Patient)
+        // A removed patient is listed for nobody (their bookings stay in
+        // "Tidigare besök", as "Borttagen patient").
+        .filter(|i| {
+            i.booking.clinician == me.id
+                && i.patient_role == Role::Patient
+                && i.patient_shown().is_some()
+        })
         .collect();
     log_booking_reads(&p, me, &items, "contacts").await?;
     let mut by_patient: Vec<(&PersonId, &str, Vec<&BookingListItem>)> = Vec::new();

@@ -184,7 +184,10 @@ async fn a_clinician_invites_a_patient_who_confirms() {
         );
         karin.get("/bookings").await;
         let page = karin
-            .post(&format!("/bookings/{booking_id}/cancel"), &[])
+            .post(
+                &format!("/bookings/{booking_id}/cancel"),
+                &[("confirmed", "1")],
+            )
             .await;
         assert_eq!(page.location(), "/bookings?done=cancelled");
         assert!(!karin.get("/bookings").await.body.contains("Sara Svensson"));
@@ -236,7 +239,7 @@ fn booking_ids(page: &Page, marker: &str) -> Vec<String> {
         })
         .collect()
 }
-/// The clinician's "Översikt" shows confirmed visits; "Ändra tid" moves a
+/// The clinician's "Översikt" shows every coming visit; "Ändra tid" moves a
 /// visit, refusing the past, warning about overlaps and refusing a taken
 /// start; only the booking's clinician may move it.
 #[tokio::test]
@@ -268,9 +271,14 @@ async fn the_overview_and_changing_the_time_of_a_visit() {
                 "{backend:?}"
             );
         }
+        // [2.4] defect 14: unconfirmed visits are on the overview too, each
+        // with a way into its visit page.
+        let overview = karin.get("/").await;
         assert!(
-            karin.get("/").await.body.contains("inga bekräftade besök"),
-            "nothing confirmed yet"
+            overview.body.matches("Obekräftad").count() == 2
+                && overview.body.matches("href=\"/visits/").count() == 2,
+            "{backend:?}: {}",
+            overview.body
         );
 
         let mut sara = app.browser("demo.localhost");
@@ -293,8 +301,8 @@ async fn the_overview_and_changing_the_time_of_a_visit() {
             overview.body
         );
         assert!(
-            !overview.body.contains("Tove Test"),
-            "unconfirmed visits are in Mina bokningar, not the overview"
+            overview.body.contains("Bekräftad") && overview.body.contains("Obekräftad"),
+            "confirmed and unconfirmed visits side by side"
         );
 
         let form = karin.get(&format!("/bookings/{sara_booking}/time")).await;
@@ -575,4 +583,316 @@ async fn an_invitation_for_someone_born_after_today_is_a_field_error() {
     let demo = app.state.store.tenant(TenantId::parse("demo").unwrap());
     let pnr = Personnummer::parse("29991231-1231").unwrap();
     assert!(demo.person_by_personnummer(&pnr).await.unwrap().is_none());
+}
+
+/// [2.4] defect 1: "Avboka" sends the patient an SMS, so it first shows a
+/// confirmation naming the patient, the time and the SMS; nothing changes
+/// until it is confirmed (no script needed). The patient's own "Avboka"
+/// works the same way. Only the booking's patient and responsible
+/// clinician get there.
+#[tokio::test]
+async fn cancelling_asks_first_naming_the_patient_the_time_and_the_sms() {
+    use crate::visits::{book, status_of};
+    use tillit_domain::booking::BookingStatus;
+    let app = TestApp::new(Backend::Sqlite).await;
+    let mut karin = app.browser("demo.localhost");
+    karin.login(KARIN).await;
+    publish_profile(&mut karin).await;
+    let ten = Timestamp::from_stockholm(&tomorrow(&app), "10:00").unwrap();
+    book(&app, "c1", ten, BookingStatus::Confirmed, Vec::new()).await;
+    book(
+        &app,
+        "c2",
+        ten.plus(HOUR),
+        BookingStatus::Unconfirmed,
+        Vec::new(),
+    )
+    .await;
+    // Tove has a mobile number, so she is sent an SMS.
+    let mut tove = app.browser("demo.localhost");
+    tove.login(TOVE).await;
+    tove.post(
+        "/me",
+        &[
+            ("given_name", "Tove"),
+            ("family_name", "Toll"),
+            ("phone", "070-111 22 33"),
+            ("email", ""),
+        ],
+    )
+    .await;
+
+    // "Avboka" in Mina bokningar is a way to the confirmation, not a form
+    // that cancels.
+    let list = karin.get("/bookings").await;
+    assert!(list.body.contains("href=\"/bookings/c1/cancel\""));
+    assert!(!list.body.contains("action=\"/bookings/c1/cancel\""));
+    let page = karin.get("/bookings/c1/cancel").await;
+    assert_eq!(page.status, StatusCode::OK);
+    for text in [
+        "Avboka besöket?",
+        "Tove Toll",
+        ", 10:00–10:15",
+        "Patienten får ett sms om att besöket är avbokat.",
+        "name=\"confirmed\" value=\"1\"",
+    ] {
+        assert!(page.body.contains(text), "missing {text:?}: {}", page.body);
+    }
+    // Not confirmed: nothing changes, and the confirmation is shown.
+    let page = karin.post("/bookings/c1/cancel", &[]).await;
+    assert_eq!(
+        (page.status, page.location()),
+        (StatusCode::SEE_OTHER, "/bookings/c1/cancel")
+    );
+    assert_eq!(status_of(&app, "c1").await, BookingStatus::Confirmed);
+    let demo = app.state.store.tenant(TenantId::parse("demo").unwrap());
+    let told = |id: &'static str| {
+        let demo = &demo;
+        async move {
+            demo.notifications_of_booking(id)
+                .await
+                .unwrap()
+                .iter()
+                .filter(|n| n.kind.as_str() == "cancelled")
+                .count()
+        }
+    };
+    assert_eq!(told("c1").await, 0, "no SMS before the confirmation");
+    // Others get nothing, confirmed or not.
+    let mut olof = app.browser("demo.localhost");
+    olof.login("19700101-0003").await;
+    assert_eq!(
+        olof.get("/bookings/c1/cancel").await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        olof.post("/bookings/c1/cancel", &[]).await.status,
+        StatusCode::NOT_FOUND
+    );
+    // Confirmed: cancelled, and the SMS goes out.
+    karin.get("/bookings/c1/cancel").await;
+    let page = karin
+        .post("/bookings/c1/cancel", &[("confirmed", "1")])
+        .await;
+    assert_eq!(page.location(), "/bookings?done=cancelled");
+    assert_eq!(status_of(&app, "c1").await, BookingStatus::Cancelled);
+    assert_eq!(told("c1").await, 1);
+    assert_eq!(
+        karin.get("/bookings/c1/cancel").await.status,
+        StatusCode::CONFLICT,
+        "a cancelled visit cannot be cancelled again"
+    );
+
+    // The patient's "Avboka" asks too, naming the clinician.
+    let home = tove.get("/").await;
+    assert!(home.body.contains("href=\"/bookings/c2/cancel\""));
+    let page = tove.get("/bookings/c2/cancel").await;
+    assert!(
+        page.body.contains("Karin Lindblad")
+            && page
+                .body
+                .contains("Du får ett sms som bekräftar avbokningen."),
+        "{}",
+        page.body
+    );
+    tove.post("/bookings/c2/cancel", &[]).await;
+    assert_eq!(status_of(&app, "c2").await, BookingStatus::Unconfirmed);
+    tove.get("/bookings/c2/cancel").await;
+    let page = tove
+        .post("/bookings/c2/cancel", &[("confirmed", "1")])
+        .await;
+    assert_eq!(page.location(), "/?done=cancelled");
+    assert_eq!(status_of(&app, "c2").await, BookingStatus::Cancelled);
+}
+
+/// [2.4] defect 7: a removed patient's name shows in no list, nor on the
+/// pages a list leads to: "Borttagen patient" instead, everywhere.
+#[tokio::test]
+async fn a_removed_patient_is_named_nowhere() {
+    use crate::visits::book;
+    use tillit_domain::booking::BookingStatus;
+    for backend in BACKENDS {
+        let app = TestApp::new(backend).await;
+        let mut karin = app.browser("demo.localhost");
+        karin.login(KARIN).await;
+        publish_profile(&mut karin).await;
+        let ten = Timestamp::from_stockholm(&tomorrow(&app), "10:00").unwrap();
+        book(&app, "r1", ten, BookingStatus::Confirmed, Vec::new()).await;
+        assert!(karin.get("/bookings").await.body.contains("Tove Toll"));
+
+        let tove = person_id(&app, TOVE).await;
+        let mut ada = app.browser("demo.localhost");
+        ada.login(ADA).await;
+        ada.post(
+            &format!("/admin/people/{tove}/status"),
+            &[("status", "removed")],
+        )
+        .await;
+
+        for path in ["/bookings", "/", "/visits/r1", "/bookings/r1/cancel"] {
+            let page = karin.get(path).await;
+            assert_eq!(page.status, StatusCode::OK, "{backend:?} {path}");
+            assert!(
+                page.body.contains("Borttagen patient") && !page.body.contains("Toll"),
+                "{backend:?} {path}: {}",
+                page.body
+            );
+        }
+        assert!(!karin.get("/contacts").await.body.contains("Toll"));
+        // In the history too, once it is cancelled.
+        karin.get("/bookings/r1/cancel").await;
+        karin
+            .post("/bookings/r1/cancel", &[("confirmed", "1")])
+            .await;
+        let page = karin.get("/bookings?view=history").await;
+        assert!(
+            page.body.contains("Borttagen patient") && !page.body.contains("Toll"),
+            "{backend:?}: {}",
+            page.body
+        );
+    }
+}
+
+/// [2.4] defect 14: every row of "Mina bokningar" and of the overview leads
+/// to its visit ("Visa detaljer"), unconfirmed and group visits too; ended,
+/// cancelled and never-held bookings are in "Tidigare besök", newest
+/// first, a page at a time.
+#[tokio::test]
+async fn every_booking_has_a_way_in_and_past_ones_a_history() {
+    use crate::visits::book;
+    use tillit_domain::booking::BookingStatus;
+    let app = TestApp::new(Backend::Sqlite).await;
+    let mut karin = app.browser("demo.localhost");
+    karin.login(KARIN).await;
+    publish_profile(&mut karin).await;
+    let day = tomorrow(&app);
+    let at = |time: &str| Timestamp::from_stockholm(&day, time).unwrap();
+    book(
+        &app,
+        "h-unconf",
+        at("09:00"),
+        BookingStatus::Unconfirmed,
+        Vec::new(),
+    )
+    .await;
+    book(
+        &app,
+        "h-cancel",
+        at("10:00"),
+        BookingStatus::Confirmed,
+        Vec::new(),
+    )
+    .await;
+    book(
+        &app,
+        "h-ended",
+        at("11:00"),
+        BookingStatus::Confirmed,
+        Vec::new(),
+    )
+    .await;
+    book(
+        &app,
+        "h-missed",
+        at("12:00"),
+        BookingStatus::Confirmed,
+        Vec::new(),
+    )
+    .await;
+    book(
+        &app,
+        "h-later",
+        at("16:00"),
+        BookingStatus::Confirmed,
+        Vec::new(),
+    )
+    .await;
+
+    // Coming: each row leads to its visit, unconfirmed ones on the overview too.
+    let list = karin.get("/bookings").await;
+    let overview = karin.get("/").await;
+    for id in ["h-unconf", "h-cancel", "h-ended", "h-missed", "h-later"] {
+        assert!(
+            list.body.contains(&format!("href=\"/visits/{id}\"")),
+            "{id} leads nowhere from Mina bokningar"
+        );
+        assert!(
+            overview.body.contains(&format!("href=\"/visits/{id}\"")),
+            "{id} is not on the overview"
+        );
+    }
+    assert!(list.body.contains("Visa detaljer"));
+
+    // The day goes by: one cancelled, one held and ended, one never started.
+    karin.get("/bookings/h-cancel/cancel").await;
+    karin
+        .post("/bookings/h-cancel/cancel", &[("confirmed", "1")])
+        .await;
+    app.clock.set(at("11:00"));
+    karin.login(KARIN).await;
+    karin.get("/visits/h-ended").await;
+    karin.post("/visits/h-ended/start", &[]).await;
+    karin
+        .post("/visits/h-ended/end", &[("confirmed", "1")])
+        .await;
+    app.clock.set(at("13:00"));
+    karin.login(KARIN).await;
+
+    let coming = karin.get("/bookings").await;
+    assert!(coming.body.contains("h-later"));
+    for id in ["h-unconf", "h-cancel", "h-ended", "h-missed"] {
+        assert!(!coming.body.contains(id), "{id} is no longer coming");
+    }
+    let history = karin.get("/bookings?view=history").await;
+    assert!(
+        history
+            .body
+            .contains("aria-current=\"page\">Tidigare besök")
+    );
+    let order: Vec<usize> = ["h-missed", "h-ended", "h-cancel", "h-unconf"]
+        .iter()
+        .map(|id| {
+            history
+                .body
+                .find(&format!("id=\"booking-{id}\""))
+                .unwrap_or_else(|| panic!("{id} is not in the history: {}", history.body))
+        })
+        .collect();
+    assert!(order.is_sorted(), "newest first: {order:?}");
+    assert!(!history.body.contains("booking-h-later"));
+    for status in ["Avslutad", "Avbokad", "Genomfördes inte"] {
+        assert!(history.body.contains(status), "{status}");
+    }
+    assert!(history.body.contains("href=\"/visits/h-ended\""));
+    assert!(
+        !history.body.contains("/cancel\"") && !history.body.contains("/time\""),
+        "nothing to change in the past"
+    );
+
+    // Bounded: a page at a time.
+    for i in 0..30 {
+        let start = Timestamp::from_stockholm("2026-01-05", "08:00")
+            .unwrap()
+            .plus(i * HOUR);
+        book(
+            &app,
+            &format!("old-{i:02}"),
+            start,
+            BookingStatus::Confirmed,
+            Vec::new(),
+        )
+        .await;
+    }
+    let first = karin.get("/bookings?view=history").await;
+    assert_eq!(first.body.matches("<tr id=\"booking-").count(), 25);
+    assert!(
+        first.body.contains("id=\"history-older\"") && !first.body.contains("id=\"history-newer\"")
+    );
+    let second = karin.get("/bookings?view=history&page=1").await;
+    assert_eq!(second.body.matches("<tr id=\"booking-").count(), 9);
+    assert!(second.body.contains("booking-old-00") && !first.body.contains("booking-old-00"));
+    assert!(
+        second.body.contains("id=\"history-newer\"")
+            && !second.body.contains("id=\"history-older\"")
+    );
 }

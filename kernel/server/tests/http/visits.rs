@@ -269,6 +269,78 @@ async fn ending_a_visit_takes_a_confirmation_that_it_closes_for_everyone() {
     assert_eq!(karin.get("/visits/e1/end").await.location(), "/visits/e1");
 }
 
+/// [2.4] defect 3: an unconfirmed visit inside the room's window cannot
+/// start, so its patient is not told to wait for it but to confirm it, and
+/// can, on the visit page; then the clinician can start it.
+#[tokio::test]
+async fn a_patient_confirms_on_the_visit_page_and_the_visit_can_then_start() {
+    use tillit_domain::booking::BookingStatus;
+    for backend in BACKENDS {
+        let app = TestApp::new(backend).await;
+        let mut karin = app.browser("demo.localhost");
+        karin.login(KARIN).await;
+        publish_profile(&mut karin).await;
+        let ten = Timestamp::from_stockholm(&tomorrow(&app), "10:00").unwrap();
+        book(&app, "u1", ten, BookingStatus::Unconfirmed, Vec::new()).await;
+        app.clock.set(ten.minus(10 * MINUTE));
+        karin.login(KARIN).await;
+        let mut tove = app.browser("demo.localhost");
+        tove.login(TOVE).await;
+
+        let page = tove.get("/visits/u1").await;
+        assert!(
+            !page.body.contains("Väntar på att besöket ska startas"),
+            "{backend:?}: told to wait for a visit that cannot start"
+        );
+        assert!(
+            page.body
+                .contains("kan inte starta förrän du har bekräftat det")
+        );
+        assert!(
+            page.body.contains("action=\"/bookings/u1/confirm\"")
+                && page.body.contains("id=\"confirm-visit\""),
+            "{}",
+            page.body
+        );
+        let page = karin.get("/visits/u1").await;
+        assert!(
+            page.body.contains("kan inte startas") && !page.body.contains("id=\"start-visit\"")
+        );
+        assert_eq!(
+            karin.post("/visits/u1/start", &[]).await.status,
+            StatusCode::CONFLICT
+        );
+
+        // Tove confirms there, and is back on the visit page, waiting.
+        tove.get("/visits/u1").await;
+        let page = tove
+            .post("/bookings/u1/confirm", &[("from", "visit")])
+            .await;
+        assert_eq!(page.location(), "/visits/u1?done=confirmed");
+        let page = tove.get(page.location()).await;
+        assert!(
+            page.body.contains("Besöket är bekräftat")
+                && page.body.contains("Väntar på att besöket ska startas")
+                && !page.body.contains("id=\"confirm-visit\"")
+        );
+        assert_eq!(status_of(&app, "u1").await, BookingStatus::Confirmed);
+
+        // Now Karin can start it, and Tove can go in.
+        let page = karin.get("/visits/u1").await;
+        assert!(page.body.contains("id=\"start-visit\""));
+        assert_eq!(
+            karin.post("/visits/u1/start", &[]).await.location(),
+            "/visits/u1"
+        );
+        assert!(
+            tove.get("/visits/u1")
+                .await
+                .body
+                .contains("Gå till besöket")
+        );
+    }
+}
+
 /// [2.4] defect 5 on the visit page: a 15-minute visit at 17:30 started at
 /// 17:16 begins in 14 minutes (not "29 min left"); from 17:30 it counts
 /// down the planned 15.
