@@ -448,7 +448,7 @@ async fn the_outbox_shows_staff_every_message_and_a_patient_only_their_own() {
         let page = anonymous.get("/dev/outbox").await;
         assert_eq!(
             (page.status, page.location()),
-            (StatusCode::SEE_OTHER, "/login"),
+            (StatusCode::SEE_OTHER, "/login?next=%2Fdev%2Foutbox"),
             "{backend:?}"
         );
         assert!(!page.body.contains(sara_phone) && !page.body.contains(olle_phone));

@@ -281,6 +281,12 @@ async fn run(state: &AppState, req: Request, next: Next) -> Result<Response, App
     };
 
     let path = req.uri().path().to_owned();
+    // The page to come back to if this request is sent to log in: a page a
+    // person opened (not a form's post, nor a socket).
+    let back = (matches!(*req.method(), Method::GET | Method::HEAD)
+        && !req.headers().contains_key(header::UPGRADE))
+    .then(|| req.uri().path_and_query().map(|pq| pq.as_str().to_owned()))
+    .flatten();
     let ctx = Ctx {
         tenant,
         lang,
@@ -293,16 +299,27 @@ async fn run(state: &AppState, req: Request, next: Next) -> Result<Response, App
     let mut req = req;
     req.extensions_mut().insert(ctx);
     let mut res = next.run(req).await;
-    if let (Some(why), Some(_)) = (
-        ended,
-        res.extensions().get::<crate::http::error::LoginRedirect>(),
-    ) {
-        let to = match why {
-            SessionExpired::Idle => "/login?ended=idle",
-            SessionExpired::Absolute => "/login?ended=absolute",
+    if res
+        .extensions()
+        .get::<crate::http::error::LoginRedirect>()
+        .is_some()
+    {
+        let mut query: Vec<(&str, &str)> = Vec::new();
+        match ended {
+            Some(SessionExpired::Idle) => query.push(("ended", "idle")),
+            Some(SessionExpired::Absolute) => query.push(("ended", "absolute")),
+            None => {}
+        }
+        if let Some(back) = back.as_deref().filter(|b| *b != "/") {
+            query.push(("next", back));
+        }
+        let to = match serde_urlencoded::to_string(&query) {
+            Ok(q) if !q.is_empty() => format!("/login?{q}"),
+            _ => "/login".to_owned(),
         };
-        res.headers_mut()
-            .insert(header::LOCATION, HeaderValue::from_static(to));
+        if let Ok(to) = HeaderValue::from_str(&to) {
+            res.headers_mut().insert(header::LOCATION, to);
+        }
     }
     // A cookie the handler set (a login's new session) is newer than what
     // this layer decided before the handler ran (clearing the stale one the

@@ -2,6 +2,14 @@
 //! provider ("test login", a stand-in for BankID that takes a typed
 //! personnummer) lives here; every provider ends in
 //! `tillit_app::sessions::log_in`.
+//!
+//! A page that needs a login sends the visitor to `/login?next=<the page>`
+//! (the session layer adds `next` to a GET's redirect), so that a deep link
+//! (a visit page from an SMS) survives the login: the login page carries
+//! `next` on, and a provider that logs someone in sends them to
+//! [`return_path`]`(next)`, which is a path on this site or `/`. (An
+//! OpenID Connect provider keeps `next` with its `state` for the
+//! callback.)
 
 use axum::Form;
 use axum::extract::{Query, State};
@@ -22,6 +30,9 @@ use crate::values::Language;
 #[derive(Debug, Deserialize)]
 pub struct LoginQuery {
     ended: Option<String>,
+    /// Where to go once logged in (see [`return_path`]).
+    #[serde(default)]
+    next: String,
 }
 
 /// The login page's data.
@@ -31,11 +42,14 @@ struct LoginPage<'a> {
     personnummer: &'a str,
     error: Option<&'static str>,
     notice: Option<&'static str>,
+    /// The page to return to after login, if it is one of this site's
+    /// (else empty).
+    next: &'a str,
 }
 
 pub async fn form(p: Portal, Query(q): Query<LoginQuery>) -> PageResult {
     if p.ctx.user.is_some() {
-        return Ok(Redirect::to("/").into_response());
+        return Ok(Redirect::to(return_path(&q.next)).into_response());
     }
     // Why the visitor is here again: the session ended on this request, or
     // the logout redirect says so.
@@ -45,7 +59,7 @@ pub async fn form(p: Portal, Query(q): Query<LoginQuery>) -> PageResult {
         (_, Some("logout")) => Some("login.logged_out"),
         _ => None,
     };
-    login_page(&p, "", None, notice, StatusCode::OK)
+    login_page(&p, "", None, notice, &q.next, StatusCode::OK)
 }
 
 fn login_page(
@@ -53,8 +67,10 @@ fn login_page(
     typed: &str,
     error: Option<&'static str>,
     notice: Option<&'static str>,
+    next: &str,
     status: StatusCode,
 ) -> PageResult {
+    let next = return_path(next);
     let html = p.page(
         "login",
         LoginPage {
@@ -62,6 +78,7 @@ fn login_page(
             personnummer: typed,
             error,
             notice,
+            next: if next == "/" { "" } else { next },
         },
     )?;
     Ok((status, html).into_response())
@@ -71,6 +88,9 @@ fn login_page(
 pub struct LoginForm {
     #[serde(default)]
     personnummer: String,
+    /// Carried from the login page's `next`.
+    #[serde(default)]
+    next: String,
 }
 
 /// The development identity provider. Refused unless enabled (never in
@@ -89,6 +109,7 @@ pub async fn test_login(p: Portal, Form(form): Form<LoginForm>) -> PageResult {
                 &form.personnummer,
                 Some(key),
                 None,
+                &form.next,
                 StatusCode::UNPROCESSABLE_ENTITY,
             );
         }
@@ -101,7 +122,7 @@ pub async fn test_login(p: Portal, Form(form): Form<LoginForm>) -> PageResult {
             // ends.
             session::end_session(&p.state, &p.ctx).await?;
             metrics::counter!("tillit_logins_total", "result" => "ok").increment(1);
-            Ok(see_other("/", Some(new.cookie)))
+            Ok(see_other(return_path(&form.next), Some(new.cookie)))
         }
         Err(refused) => {
             // One outcome for "unknown" and "not active", on the page and in
@@ -115,6 +136,7 @@ pub async fn test_login(p: Portal, Form(form): Form<LoginForm>) -> PageResult {
                 &form.personnummer,
                 Some("login.no_such_user"),
                 None,
+                &form.next,
                 StatusCode::UNAUTHORIZED,
             )
         }
@@ -162,9 +184,56 @@ fn local_path(to: &str) -> &str {
     if safe { to } else { "/" }
 }
 
+/// Where a login (by any identity provider) sends the person: `next` if it
+/// is a page of this site to come back to, else the start page. On top of
+/// [`local_path`]'s rules (no other host, however spelled: `//evil`,
+/// `/\evil`, `https://…`, control characters), an encoded slash or
+/// backslash (`/%2F%2Fevil`, which some proxies decode), a `.` or `..`
+/// segment, and the login and logout pages themselves are refused.
+pub(crate) fn return_path(next: &str) -> &str {
+    let path = next.split(['?', '#']).next().unwrap_or_default();
+    let lower = path.to_ascii_lowercase();
+    let refused = lower.contains("%2f")
+        || lower.contains("%5c")
+        || path.split('/').any(|seg| seg == "." || seg == "..")
+        || ["/login", "/logout"]
+            .iter()
+            .any(|p| path == *p || path.starts_with(&format!("{p}/")));
+    if refused { "/" } else { local_path(next) }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::local_path;
+    use super::{local_path, return_path};
+
+    #[test]
+    fn a_login_returns_only_to_pages_of_this_site() {
+        for ok in ["/visits/abc", "/bookings?view=history&page=2", "/me#x"] {
+            assert_eq!(return_path(ok), ok);
+        }
+        for bad in [
+            "",
+            "visits/abc",
+            "//evil.example",
+            "///evil.example",
+            "/\\evil.example",
+            "\\evil.example",
+            "/\t/evil.example",
+            "https://evil.example/",
+            "http:/evil.example",
+            "/%2F%2Fevil.example",
+            "/%2f%2fevil.example",
+            "/%5Cevil.example",
+            "/a/../..//evil.example",
+            "/./",
+            "/login",
+            "/login?next=/x",
+            "/logout",
+            " /visits/abc",
+        ] {
+            assert_eq!(return_path(bad), "/", "{bad:?}");
+        }
+    }
 
     #[test]
     fn only_paths_on_this_site_are_returned_to() {

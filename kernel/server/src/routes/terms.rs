@@ -2,17 +2,19 @@
 //! first time they log in to that tenant (and again when the version in the
 //! tenant file changes). The acceptance is stored with the version and time.
 
-use axum::extract::{Request, State};
+use axum::Form;
+use axum::extract::{Query, Request, State};
 use axum::http::{StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tillit_app::{Actor, terms};
 
 use crate::http::error::AppError;
 use crate::http::extract::{Patient, Portal};
 use crate::http::render::PageResult;
 use crate::http::session::Ctx;
+use crate::routes::login::return_path;
 use crate::state::AppState;
 
 /// Paths a patient may use before accepting (to accept, or to leave).
@@ -36,7 +38,14 @@ pub async fn gate(State(state): State<AppState>, req: Request, next: Next) -> Re
         _ => false,
     };
     if pending {
-        return (StatusCode::SEE_OTHER, [(header::LOCATION, "/terms")]).into_response();
+        // The page the patient opened (a visit page from an SMS, say) is
+        // where accepting takes them.
+        let back = (req.method() == axum::http::Method::GET && req.uri().path() != "/")
+            .then(|| req.uri().path_and_query().map(|pq| pq.as_str()))
+            .flatten()
+            .and_then(|back| serde_urlencoded::to_string([("next", back)]).ok())
+            .map_or_else(|| "/terms".to_owned(), |q| format!("/terms?{q}"));
+        return (StatusCode::SEE_OTHER, [(header::LOCATION, back)]).into_response();
     }
     next.run(req).await
 }
@@ -47,20 +56,31 @@ struct TermsPage<'a> {
     title: &'static str,
     version: &'a str,
     provider: &'a str,
+    /// The page to go on to once accepted (empty: the start page).
+    next: &'a str,
 }
 
-pub async fn show(p: Portal, _: Patient) -> PageResult {
+/// Where to go once the terms are accepted.
+#[derive(Debug, Default, Deserialize)]
+pub struct ReturnTo {
+    #[serde(default)]
+    next: String,
+}
+
+pub async fn show(p: Portal, _: Patient, Query(q): Query<ReturnTo>) -> PageResult {
     let tenant = &p.ctx.tenant;
+    let next = return_path(&q.next);
     let page = TermsPage {
         title: "terms.title",
         version: &tenant.terms_version,
         provider: &tenant.display_name,
+        next: if next == "/" { "" } else { next },
     };
     Ok(p.page("terms", page)?.into_response())
 }
 
-pub async fn accept(p: Portal, Patient(me): Patient) -> PageResult {
+pub async fn accept(p: Portal, Patient(me): Patient, Form(form): Form<ReturnTo>) -> PageResult {
     let store = p.store();
     terms::accept(p.env(&store), &me, &p.ctx.tenant.terms_version).await?;
-    Ok(Redirect::to("/").into_response())
+    Ok(Redirect::to(return_path(&form.next)).into_response())
 }

@@ -127,7 +127,7 @@ async fn administrators_manage_staff_with_field_errors_and_nothing_else_can() {
             )
             .await;
         assert_eq!(page.location(), "/admin/people?done=status");
-        assert_eq!(karin_b.get("/me").await.location(), "/login");
+        assert_eq!(karin_b.get("/me").await.location(), "/login?next=%2Fme");
         let status = app
             .state
             .store

@@ -51,7 +51,7 @@ async fn log_in_and_out_with_the_test_login() {
 
         // The old token is dead on the server too.
         b.cookies.insert("tillit_session".into(), old_session);
-        assert_eq!(b.get("/me").await.location(), "/login");
+        assert_eq!(b.get("/me").await.location(), "/login?next=%2Fme");
     }
 }
 #[tokio::test]
@@ -125,7 +125,11 @@ async fn sessions_end_after_the_idle_timeout_and_the_absolute_lifetime() {
         );
         app.clock.advance(2 * HOUR);
         let page = b.get("/me").await;
-        assert_eq!(page.location(), "/login?ended=idle", "{backend:?}");
+        assert_eq!(
+            page.location(),
+            "/login?ended=idle&next=%2Fme",
+            "{backend:?}"
+        );
         assert!(
             b.get(page.location())
                 .await
@@ -143,7 +147,11 @@ async fn sessions_end_after_the_idle_timeout_and_the_absolute_lifetime() {
         }
         app.clock.advance(30 * MINUTE);
         let page = b.get("/me").await;
-        assert_eq!(page.location(), "/login?ended=absolute", "{backend:?}");
+        assert_eq!(
+            page.location(),
+            "/login?ended=absolute&next=%2Fme",
+            "{backend:?}"
+        );
         assert!(
             b.get(page.location())
                 .await
@@ -155,7 +163,10 @@ async fn sessions_end_after_the_idle_timeout_and_the_absolute_lifetime() {
         let mut n = app.browser("norrland.localhost");
         n.login(NILS).await;
         app.clock.advance(HOUR);
-        assert_eq!(n.get("/me").await.location(), "/login?ended=idle");
+        assert_eq!(
+            n.get("/me").await.location(),
+            "/login?ended=idle&next=%2Fme"
+        );
     }
 }
 

@@ -58,7 +58,7 @@ async fn a_session_from_one_tenant_is_refused_on_another() {
             demo.session_cookie().unwrap().clone(),
         );
         let page = norr.get("/me").await;
-        assert_eq!(page.location(), "/login", "{backend:?}");
+        assert_eq!(page.location(), "/login?next=%2Fme", "{backend:?}");
         assert!(!norr.get("/").await.body.contains("Ada"));
         // …and the visit to the other tenant did not end the session where it belongs.
         assert!(demo.get("/").await.body.contains("Välkommen, Ada"));

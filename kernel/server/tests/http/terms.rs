@@ -12,12 +12,12 @@ async fn patients_accept_the_terms_once_per_tenant_and_version() {
         let mut tove = app.browser("demo.localhost");
         tove.get("/login").await;
         tove.post("/login/test", &[("personnummer", TOVE)]).await;
-        for path in ["/", "/me", "/bookings/new"] {
-            assert_eq!(
-                tove.get(path).await.location(),
-                "/terms",
-                "{backend:?} {path}"
-            );
+        for (path, to) in [
+            ("/", "/terms"),
+            ("/me", "/terms?next=%2Fme"),
+            ("/bookings/new", "/terms?next=%2Fbookings%2Fnew"),
+        ] {
+            assert_eq!(tove.get(path).await.location(), to, "{backend:?} {path}");
         }
         let terms = tove.get("/terms").await;
         assert!(

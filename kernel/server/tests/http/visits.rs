@@ -446,6 +446,124 @@ async fn an_invited_colleague_never_sees_the_patient_outside_the_room() {
     }
 }
 
+/// [2.4] defect 14: a deep link (a visit page from the SMS) survives the
+/// login, for clinicians and for a patient who first accepts the terms;
+/// a return path to anywhere but a page of this site is refused, and the
+/// person lands on the start page.
+#[tokio::test]
+async fn a_deep_link_survives_the_login_and_hostile_return_paths_are_refused() {
+    use tillit_domain::booking::BookingStatus;
+    let app = TestApp::new(Backend::Sqlite).await;
+    let mut karin = app.browser("demo.localhost");
+    karin.login(KARIN).await;
+    publish_profile(&mut karin).await;
+    let ten = Timestamp::from_stockholm(&tomorrow(&app), "10:00").unwrap();
+    book(&app, "d1", ten, BookingStatus::Unconfirmed, Vec::new()).await;
+
+    // A clinician: the link, the login page, back at the visit.
+    let mut b = app.browser("demo.localhost");
+    let page = b.get("/visits/d1").await;
+    assert_eq!(page.location(), "/login?next=%2Fvisits%2Fd1");
+    let login = b.get(page.location()).await;
+    assert!(
+        login.body.contains("name=\"next\" value=\"/visits/d1\""),
+        "{}",
+        login.body
+    );
+    let page = b
+        .post(
+            "/login/test",
+            &[("personnummer", KARIN), ("next", "/visits/d1")],
+        )
+        .await;
+    assert_eq!(page.location(), "/visits/d1");
+    assert!(b.get("/visits/d1").await.body.contains("Uppföljning"));
+    // Already logged in, the login page sends them on too.
+    assert_eq!(
+        b.get("/login?next=%2Fbookings%3Fview%3Dhistory")
+            .await
+            .location(),
+        "/bookings?view=history"
+    );
+
+    // A patient logging in for the first time accepts the terms on the way.
+    let mut tove = app.browser("demo.localhost");
+    let page = tove.get("/visits/d1?from=sms").await;
+    assert_eq!(page.location(), "/login?next=%2Fvisits%2Fd1%3Ffrom%3Dsms");
+    tove.get(page.location()).await;
+    let page = tove
+        .post(
+            "/login/test",
+            &[("personnummer", TOVE), ("next", "/visits/d1?from=sms")],
+        )
+        .await;
+    assert_eq!(page.location(), "/visits/d1?from=sms");
+    let page = tove.get(page.location()).await;
+    assert_eq!(page.location(), "/terms?next=%2Fvisits%2Fd1%3Ffrom%3Dsms");
+    let terms = tove.get(page.location()).await;
+    assert!(terms.body.contains("name=\"next\""), "{}", terms.body);
+    let page = tove
+        .post("/terms", &[("next", "/visits/d1?from=sms")])
+        .await;
+    assert_eq!(page.location(), "/visits/d1?from=sms");
+    assert!(
+        tove.get("/visits/d1")
+            .await
+            .body
+            .contains("id=\"confirm-visit\"")
+    );
+
+    // After an idle timeout, the page asked for is kept too.
+    app.clock.advance(3 * HOUR);
+    let page = b.get("/bookings?view=history").await;
+    assert_eq!(
+        page.location(),
+        "/login?ended=idle&next=%2Fbookings%3Fview%3Dhistory"
+    );
+
+    // Hostile return paths: each lands on the start page, and the login
+    // page carries none of them on.
+    for hostile in [
+        "//evil.example",
+        "///evil.example/",
+        "/\\evil.example",
+        "\\\\evil.example",
+        "https://evil.example/visits/d1",
+        "http:evil.example",
+        "javascript:alert(1)",
+        "/%2F%2Fevil.example",
+        "/%5Cevil.example",
+        "/\t/evil.example",
+        "/visits/../..//evil.example",
+        "evil.example",
+    ] {
+        let mut anon = app.browser("demo.localhost");
+        let query = serde_urlencoded::to_string([("next", hostile)]).unwrap();
+        let login = anon.get(&format!("/login?{query}")).await;
+        assert!(
+            !login.body.contains("name=\"next\""),
+            "{hostile:?} carried on: {}",
+            login.body
+        );
+        let page = anon
+            .post("/login/test", &[("personnummer", KARIN), ("next", hostile)])
+            .await;
+        assert_eq!(page.location(), "/", "{hostile:?}");
+        assert_eq!(
+            anon.get(&format!("/login?{query}")).await.location(),
+            "/",
+            "{hostile:?} when logged in"
+        );
+    }
+    let mut sami = app.browser("demo.localhost");
+    sami.get("/login").await;
+    sami.post("/login/test", &[("personnummer", "19811278-9873")])
+        .await;
+    sami.get("/terms").await;
+    let page = sami.post("/terms", &[("next", "//evil.example")]).await;
+    assert_eq!(page.location(), "/");
+}
+
 /// Serves `app` on a port of its own, for a real browser.
 async fn serve(app: &TestApp) -> u16 {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -455,6 +573,17 @@ async fn serve(app: &TestApp) -> u16 {
         let _ = tillit_kernel::app::serve(listener, state, std::future::pending()).await;
     });
     port
+}
+
+/// Clicks the element `css` matches.
+async fn click(c: &fantoccini::Client, css: &str) {
+    c.wait()
+        .for_element(fantoccini::Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"))
+        .click()
+        .await
+        .unwrap();
 }
 
 /// [2.4] defect 4, in a browser on a phone-sized window: the patient's
@@ -533,5 +662,86 @@ async fn the_patients_waiting_page_shows_go_to_the_visit_by_itself() {
     .await
     .unwrap();
     screenshot(c, "visit-waiting-started-phone").await;
+    let _ = c.clone().close().await;
+}
+
+/// [2.4] defects 14, 3 and 1 as people click through them: a patient
+/// opens the visit link from the SMS, logs in, accepts the terms and is
+/// back on that visit, where she confirms it; the clinician opens the
+/// visit from "Mina bokningar", goes back from "Avboka"'s confirmation
+/// (nothing changes), then cancels for good.
+#[tokio::test(flavor = "multi_thread")]
+async fn people_find_their_visit_through_the_login_and_act_on_it() {
+    use crate::headless::{Headless, login, screenshot, wait_for_text};
+    use fantoccini::Locator::Id;
+    use tillit_domain::booking::BookingStatus;
+    let app = TestApp::new(Backend::Sqlite).await;
+    let port = serve(&app).await;
+    let mut karin = app.browser("demo.localhost");
+    karin.login(KARIN).await;
+    publish_profile(&mut karin).await;
+    let ten = Timestamp::from_stockholm(&tomorrow(&app), "10:00").unwrap();
+    book(&app, "l1", ten, BookingStatus::Unconfirmed, Vec::new()).await;
+    let url = |path: &str| format!("http://demo.localhost:{port}{path}");
+
+    let chrome = Headless::start().await;
+    let c = &chrome.client;
+    c.goto(&url("/visits/l1")).await.unwrap();
+    c.wait()
+        .for_element(Id("personnummer"))
+        .await
+        .unwrap()
+        .send_keys(TOVE)
+        .await
+        .unwrap();
+    click(c, "#login-submit").await;
+    // Her first login: the terms, then the visit she came for.
+    click(c, "#accept-terms").await;
+    wait_for_text(c, "#visit h1", "Uppföljning").await;
+    assert_eq!(c.current_url().await.unwrap().path(), "/visits/l1");
+    click(c, "#confirm-visit").await;
+    wait_for_text(c, "#notice", "Besöket är bekräftat").await;
+    wait_for_text(c, "#visit-status", "Bekräftad").await;
+    assert_eq!(status_of(&app, "l1").await, BookingStatus::Confirmed);
+    screenshot(c, "visit-confirmed-by-patient").await;
+    click(c, "#logout").await;
+
+    login(c, port, KARIN).await;
+    c.goto(&url("/bookings")).await.unwrap();
+    wait_for_text(c, "#booking-l1", "Tove Toll").await;
+    screenshot(c, "bookings-desktop").await;
+    // On a phone, each booking is a block that fits the width.
+    // (The page's menu is the layout's: its own test.)
+    c.set_window_size(390, 844).await.unwrap();
+    let fits = c
+        .execute(
+            "const m = document.querySelector('main');
+             return m.scrollWidth <= m.clientWidth
+               && document.getElementById('bookings').getBoundingClientRect().right <= window.innerWidth;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        fits,
+        serde_json::json!(true),
+        "Mina bokningar is wider than a phone"
+    );
+    screenshot(c, "bookings-phone").await;
+    c.set_window_size(1280, 900).await.unwrap();
+    click(c, "#booking-l1 a.row-link").await;
+    wait_for_text(c, "#visit-patient", "Tove Toll").await;
+    click(c, "#cancel-visit").await;
+    wait_for_text(c, "#cancel-confirm", "Avboka besöket?").await;
+    let text = wait_for_text(c, "#cancel-confirm", "Tove Toll").await;
+    assert!(text.contains("10:00–10:15"), "{text}");
+    screenshot(c, "booking-cancel-confirmation").await;
+    click(c, "#cancel-back").await;
+    wait_for_text(c, "#visit h1", "Uppföljning").await;
+    assert_eq!(status_of(&app, "l1").await, BookingStatus::Confirmed);
+    click(c, "#cancel-visit").await;
+    click(c, "#cancel-for-good").await;
+    wait_for_text(c, "#notice", "Besöket är avbokat").await;
+    assert_eq!(status_of(&app, "l1").await, BookingStatus::Cancelled);
     let _ = c.clone().close().await;
 }
