@@ -21,8 +21,9 @@ const TAGS: &str = "['wcag2a','wcag2aa','wcag21a','wcag21aa']";
 
 /// Routes that are not pages: what a page loads or calls, never a place a
 /// person goes to.
-const NOT_PAGES: [&str; 6] = [
+const NOT_PAGES: [&str; 7] = [
     "/visits/{id}/ws",
+    "/visits/{id}/status",
     "/video-test/ws",
     "/plugins/{id}/{*path}",
     "/people/{id}/picture/{hash}",
@@ -305,7 +306,12 @@ async fn every_page_meets_wcag_2_1_aa_for_every_visitor_theme_and_language() {
                 extra: [
                     by_visit(
                         ids,
-                        &["/visits/{id}", "/visits/{id}/room", "/bookings/{id}/time"],
+                        &[
+                            "/visits/{id}",
+                            "/visits/{id}/room",
+                            "/visits/{id}/end",
+                            "/bookings/{id}/time",
+                        ],
                     ),
                     // The error page: no such page, a feature without one.
                     vec!["/no-such-page".into(), "/features/notes".into()],

@@ -564,17 +564,6 @@ async fn a_deep_link_survives_the_login_and_hostile_return_paths_are_refused() {
     assert_eq!(page.location(), "/");
 }
 
-/// Serves `app` on a port of its own, for a real browser.
-async fn serve(app: &TestApp) -> u16 {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let state = app.state.clone();
-    tokio::spawn(async move {
-        let _ = tillit_kernel::app::serve(listener, state, std::future::pending()).await;
-    });
-    port
-}
-
 /// Clicks the element `css` matches.
 async fn click(c: &fantoccini::Client, css: &str) {
     c.wait()
@@ -704,6 +693,7 @@ async fn people_find_their_visit_through_the_login_and_act_on_it() {
     wait_for_text(c, "#visit-status", "Bekräftad").await;
     assert_eq!(status_of(&app, "l1").await, BookingStatus::Confirmed);
     screenshot(c, "visit-confirmed-by-patient").await;
+    crate::headless::open_account_menu(c).await;
     click(c, "#logout").await;
 
     login(c, port, KARIN).await;
