@@ -103,8 +103,21 @@ pub async fn my_patients(env: Env<'_>, actor: &Actor) -> Result<Vec<Person>, Err
         .collect())
 }
 
-/// The tenant's other clinicians, whom the clinician may invite to a test
-/// visit.
+/// The clinician's patients whom a booking form offers ("Välj en av dina
+/// patienter"): those of [`my_patients`] who can be booked as they are
+/// (`PersonStatus::can_be_booked`), so nobody is offered only to be
+/// refused. `my_patients` itself stays everyone the clinician has booked,
+/// which is what `access::reachable_patients` decides access by.
+pub async fn bookable_patients(env: Env<'_>, actor: &Actor) -> Result<Vec<Person>, Error> {
+    Ok(my_patients(env, actor)
+        .await?
+        .into_iter()
+        .filter(|p| p.status.can_be_booked())
+        .collect())
+}
+
+/// The tenant's other clinicians whom the clinician may invite to a test
+/// visit: the active ones.
 pub async fn other_clinicians(env: Env<'_>, actor: &Actor) -> Result<Vec<Person>, Error> {
     let me = actor.clinician()?;
     Ok(env
@@ -112,7 +125,7 @@ pub async fn other_clinicians(env: Env<'_>, actor: &Actor) -> Result<Vec<Person>
         .people(Role::Clinician)
         .await?
         .into_iter()
-        .filter(|p| p.id != me.id)
+        .filter(|p| p.id != me.id && p.status.can_be_booked())
         .collect())
 }
 

@@ -66,6 +66,14 @@ impl PersonStatus {
     pub fn can_log_in(self) -> bool {
         self == Self::Active
     }
+
+    /// Whether a visit can be booked with this person as they are: only
+    /// the active can. (An inactive patient is refused; a removed one only
+    /// comes back when the person inviting chooses so, see `invitee`.) The
+    /// booking forms offer no one else.
+    pub fn can_be_booked(self) -> bool {
+        self == Self::Active
+    }
 }
 
 /// A validated name part: trimmed, 1–100 characters, no control characters.
@@ -294,5 +302,12 @@ mod tests {
         assert!(PersonStatus::Active.can_log_in());
         assert!(!PersonStatus::Inactive.can_log_in());
         assert!(!PersonStatus::Removed.can_log_in());
+    }
+
+    #[test]
+    fn only_active_people_can_be_booked() {
+        assert!(PersonStatus::Active.can_be_booked());
+        assert!(!PersonStatus::Inactive.can_be_booked());
+        assert!(!PersonStatus::Removed.can_be_booked());
     }
 }

@@ -67,7 +67,8 @@ pub struct InviteForm {
     confirm_overlap: Option<String>,
 }
 
-/// The people the clinician can invite besides new patients.
+/// The people the clinician can invite besides new patients: those who
+/// can be booked, no one who would be refused.
 pub(crate) struct Invitees {
     pub patients: Vec<Person>,
     pub colleagues: Vec<Person>,
@@ -77,7 +78,7 @@ pub(crate) async fn invitees(p: &Portal, me: &Actor) -> Result<Invitees, AppErro
     let store = p.store();
     let env = p.env(&store);
     Ok(Invitees {
-        patients: uc::my_patients(env, me).await?,
+        patients: uc::bookable_patients(env, me).await?,
         colleagues: uc::other_clinicians(env, me).await?,
     })
 }

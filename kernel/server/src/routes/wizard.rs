@@ -105,6 +105,19 @@ impl WizardForm {
 
 /// What steps 1 and 2 came to, once both check out.
 impl WizardForm {
+    /// Where a problem with the patient is shown: on the list for one of
+    /// the clinician's patients, on the personnummer for a new one.
+    fn problem_fields(&self) -> ProblemFields {
+        if self.who == "existing" {
+            ProblemFields {
+                patient_state: "patient_id",
+                ..ProblemFields::WIZARD
+            }
+        } else {
+            ProblemFields::WIZARD
+        }
+    }
+
     fn colleague_ids(&self) -> Vec<PersonId> {
         self.chosen().into_iter().map(PersonId::new).collect()
     }
@@ -231,7 +244,7 @@ pub async fn post(
     }
     let cmd = form.command(true, p.state.clock.now(), &mut errors);
     let (_, problems) = uc::check(env, &me, &cmd).await?;
-    errors.add_problems(&problems, ProblemFields::WIZARD);
+    errors.add_problems(&problems, form.problem_fields());
     if cmd.invitee.is_none() || !errors.is_empty() {
         return render(
             &p,
@@ -255,7 +268,7 @@ pub async fn post(
         }
         Err(tillit_app::Error::Conflict(Conflict::NotPublished)) => (1, StatusCode::CONFLICT, none),
         Err(tillit_app::Error::Invalid(problems)) => {
-            errors.add_problems(&problems, ProblemFields::WIZARD);
+            errors.add_problems(&problems, form.problem_fields());
             if problems.contains(&Problem::SlotTaken) {
                 (1, StatusCode::CONFLICT, none)
             } else {
@@ -319,7 +332,7 @@ struct WizardPage<'a> {
     found: Vec<ColleagueView<'a>>,
     searching: bool,
     chosen: Vec<ColleagueView<'a>>,
-    /// The clinician's own patients (step 2 only).
+    /// The clinician's own patients who can be booked (step 2 only).
     patients: Vec<PersonChoice<'a>>,
     me: Responsible<'a>,
     patient_name: String,

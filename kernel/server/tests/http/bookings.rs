@@ -896,3 +896,122 @@ async fn every_booking_has_a_way_in_and_past_ones_a_history() {
             && !second.body.contains("id=\"history-older\"")
     );
 }
+
+/// [2.4] defect 7: "Välj en av dina patienter" offers only patients who
+/// can be booked. An inactive patient was offered (and then refused on
+/// sending); a removed one must not be either. In the invite form and in
+/// the wizard alike; the colleague list likewise leaves out inactive staff.
+#[tokio::test]
+async fn only_patients_who_can_be_booked_are_offered() {
+    for backend in BACKENDS {
+        let app = TestApp::new(backend).await;
+        let mut karin = app.browser("demo.localhost");
+        karin.login(KARIN).await;
+        publish_profile(&mut karin).await;
+        let page = karin.get("/bookings/new").await;
+        let vt = visit_type_id(&page);
+        let tomorrow = tomorrow(&app);
+        // Karin books Tove, Sami and Sara: all three are her patients.
+        for (i, (pnr, given, family)) in [
+            (TOVE, "Tove", "Toll"),
+            ("19811278-9873", "Sami", "Samordnad"),
+            ("19850707-1119", "Sara", "Svensson"),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let time = format!("1{i}:00");
+            let page = karin
+                .post(
+                    "/bookings",
+                    &[
+                        ("who", "new"),
+                        ("phone", "070-123 45 67"),
+                        ("personnummer", pnr),
+                        ("given_name", given),
+                        ("family_name", family),
+                        ("visit_type_id", &vt),
+                        ("date", &tomorrow),
+                        ("time", &time),
+                    ],
+                )
+                .await;
+            assert_eq!(page.location(), "/bookings?done=created", "{}", page.body);
+        }
+        let tove = person_id(&app, TOVE).await;
+        let sami = person_id(&app, "19811278-9873").await;
+        let sara = person_id(&app, "19850707-1119").await;
+        let olof = person_id(&app, "19700101-0003").await;
+        let option = |id: &tillit_domain::PersonId| format!("<option value=\"{id}\"");
+        let page = karin.get("/bookings/new").await;
+        for id in [&tove, &sami, &sara, &olof] {
+            assert!(page.body.contains(&option(id)), "{backend:?}: all offered");
+        }
+
+        // The administrator makes Sami inactive, removes Sara, and makes
+        // Olof inactive.
+        let mut ada = app.browser("demo.localhost");
+        ada.login(ADA).await;
+        ada.get("/admin/people").await;
+        for (id, status) in [(&sami, "inactive"), (&sara, "removed"), (&olof, "inactive")] {
+            let page = ada
+                .post(&format!("/admin/people/{id}/status"), &[("status", status)])
+                .await;
+            assert_eq!(page.location(), "/admin/people?done=status");
+        }
+
+        let page = karin.get("/bookings/new").await;
+        assert!(page.body.contains(&option(&tove)), "{backend:?}");
+        for (who, id) in [("Sami", &sami), ("Sara", &sara), ("Olof", &olof)] {
+            assert!(
+                !page.body.contains(&option(id)),
+                "{backend:?}: {who} is offered in the invite form"
+            );
+        }
+        // The wizard's step 2 offers the same.
+        let page = karin
+            .post(
+                "/bookings/group",
+                &[
+                    ("step", "1"),
+                    ("action", "next"),
+                    ("visit_type_id", &vt),
+                    ("reason", "Aknebesvär"),
+                    ("date", &tomorrow),
+                    ("time", "16:00"),
+                ],
+            )
+            .await;
+        assert!(
+            page.body.contains("name=\"step\" value=\"2\""),
+            "{}",
+            page.body
+        );
+        assert!(page.body.contains(&option(&tove)), "{backend:?}");
+        for (who, id) in [("Sami", &sami), ("Sara", &sara)] {
+            assert!(
+                !page.body.contains(&option(id)),
+                "{backend:?}: {who} is offered in the wizard"
+            );
+        }
+        // Sent anyway (a page left open): refused on the patient's field.
+        let page = karin
+            .post(
+                "/bookings",
+                &[
+                    ("who", "existing"),
+                    ("patient_id", sami.as_str()),
+                    ("visit_type_id", &vt),
+                    ("date", &tomorrow),
+                    ("time", "17:00"),
+                ],
+            )
+            .await;
+        assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(
+            page.body.contains("id=\"patient_id-error\""),
+            "{}",
+            page.body
+        );
+    }
+}
