@@ -23,7 +23,7 @@ use tillit_app::{Actor, Conflict, Problem};
 use tillit_domain::access::AccessAction;
 use tillit_domain::booking::Colleague;
 use tillit_domain::invitee::OnFileChoices;
-use tillit_domain::{PersonId, Timestamp};
+use tillit_domain::{Person, PersonId, Timestamp};
 
 use crate::http::extract::{Clinician, Portal};
 use crate::http::forms::{FieldErrors, ProblemFields, log_access_all};
@@ -334,6 +334,8 @@ struct WizardPage<'a> {
     chosen: Vec<ColleagueView<'a>>,
     /// The clinician's own patients who can be booked (step 2 only).
     patients: Vec<PersonChoice<'a>>,
+    /// The chosen visit type, for the summary.
+    visit_type: Option<VisitTypeChoice<'a>>,
     me: Responsible<'a>,
     patient_name: String,
     when: String,
@@ -431,11 +433,22 @@ async fn render(
     } else {
         Vec::new()
     };
-    // The clinician's own patients, for "existing patient" (a read of their data).
+    // The clinician's own patients who can be booked, for "existing
+    // patient" at step 2; at step 3, the one chosen, for the summary.
+    // Showing them is a read of their data.
     let patients = if step == 2 {
         let inv = invitees(p, actor).await?;
         log_access_all(p, me, &inv.patients, AccessAction::Read, "wizard.patients").await?;
         inv.patients
+    } else if step == 3 && form.who == "existing" {
+        let env = p.env(&store);
+        let chosen: Vec<Person> = uc::bookable_patients(env, actor)
+            .await?
+            .into_iter()
+            .filter(|p| p.id.as_str() == form.patient_id)
+            .collect();
+        log_access_all(p, me, &chosen, AccessAction::Read, "wizard.summary").await?;
+        chosen
     } else {
         Vec::new()
     };
@@ -443,10 +456,14 @@ async fn render(
         "existing" => patients
             .iter()
             .find(|p| p.id.as_str() == form.patient_id)
-            .map(|p| p.full_name())
+            .map(Person::full_name)
             .unwrap_or_default(),
         _ => format!("{} {}", form.given_name.trim(), form.family_name.trim()),
     };
+    let visit_type = types
+        .iter()
+        .find(|v| v.id == form.visit_type_id)
+        .map(|v| VisitTypeChoice::of(v, &form.visit_type_id));
     let profile = store.profile(&me.id).await?.unwrap_or_default();
     let when = Timestamp::from_stockholm(&form.date, &form.time)
         .ok()
@@ -491,10 +508,15 @@ async fn render(
         found,
         searching,
         chosen: chosen.iter().map(|c| ColleagueView::of(c)).collect(),
-        patients: patients
-            .iter()
-            .map(|p| PersonChoice::of(p, &form.patient_id))
-            .collect(),
+        patients: if step == 2 {
+            patients
+                .iter()
+                .map(|p| PersonChoice::of(p, &form.patient_id))
+                .collect()
+        } else {
+            Vec::new()
+        },
+        visit_type,
         me: Responsible {
             name: me.full_name(),
             title: &profile.text.title,

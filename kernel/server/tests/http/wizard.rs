@@ -213,3 +213,108 @@ async fn the_booking_wizard_invites_a_patient_and_a_colleague_only_at_the_last_s
         assert!(!karin.get("/").await.body.contains("id=\"as-guest\""));
     }
 }
+
+/// Serves the portal of `app` on a free port, for a real browser, and
+/// returns the port.
+pub(crate) async fn serve_portal(app: &TestApp) -> u16 {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let state = app.state.clone();
+    tokio::spawn(async move {
+        let _ = tillit_kernel::app::serve(listener, state, std::future::pending()).await;
+    });
+    port
+}
+
+/// [2.4] defect 2, in a browser: a patient chosen from "Välj en av dina
+/// patienter" is named in step 3's summary (it was blank), the summary
+/// names the visit type, each step is numbered once ("1. Besöksdetaljer",
+/// not "1. 1. Besöksdetaljer"), and "Avbryt" looks like the secondary
+/// action it is, not like "Nästa".
+#[tokio::test(flavor = "multi_thread")]
+async fn the_wizard_sums_up_the_chosen_patient_and_the_visit_type() {
+    use crate::headless::{Headless, login, screenshot, wait_for_text};
+    use fantoccini::Locator::{Css, Id};
+
+    let app = TestApp::new(Backend::Sqlite).await;
+    let mut karin = app.browser("demo.localhost");
+    karin.login(KARIN).await;
+    publish_profile(&mut karin).await;
+    // Tove becomes one of Karin's patients.
+    let in_two_days = app.clock.now().plus(48 * HOUR);
+    book_visit(&app, "earlier", in_two_days, vec![]).await;
+    let tove_id = person_id(&app, TOVE).await;
+    let port = serve_portal(&app).await;
+    let chrome = Headless::start().await;
+    let c = &chrome.client;
+    login(c, port, KARIN).await;
+
+    c.goto(&format!("http://demo.localhost:{port}/bookings/group"))
+        .await
+        .unwrap();
+    wait_for_text(c, "#steps li.current", "Besöksdetaljer").await;
+    // Step 1: the steps, numbered once each, and a secondary "Avbryt".
+    let steps = c.find_all(Css("#steps li")).await.unwrap();
+    assert_eq!(steps.len(), 3);
+    for (i, step) in steps.iter().enumerate() {
+        let text = step.text().await.unwrap();
+        let marker = step.css_value("list-style-type").await.unwrap();
+        assert!(
+            text.starts_with(&format!("{}. ", i + 1)) && !text.contains(". 1.") && marker == "none",
+            "step {}: {text:?} with list marker {marker:?}",
+            i + 1
+        );
+    }
+    let primary = c.find(Id("next")).await.unwrap();
+    let cancel = c.find(Id("cancel")).await.unwrap();
+    let (next_bg, cancel_bg) = (
+        primary.css_value("background-color").await.unwrap(),
+        cancel.css_value("background-color").await.unwrap(),
+    );
+    assert_ne!(next_bg, cancel_bg, "Avbryt looks like Nästa");
+    assert_eq!(cancel_bg, "rgba(0, 0, 0, 0)", "Avbryt has no fill");
+
+    c.find(Id("reason"))
+        .await
+        .unwrap()
+        .send_keys("Aknebesvär")
+        .await
+        .unwrap();
+    // Date and time pickers type in the browser's locale: set them as a
+    // picker would.
+    c.execute(
+        "document.getElementById('date').value = arguments[0];
+         document.getElementById('time').value = '14:00';",
+        vec![serde_json::json!(tomorrow(&app))],
+    )
+    .await
+    .unwrap();
+    primary.click().await.unwrap();
+
+    // Step 2: one of Karin's patients.
+    wait_for_text(c, "#steps li.current", "Deltagare").await;
+    c.find(Css("input[name=who][value=existing]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.find(Id("patient_id"))
+        .await
+        .unwrap()
+        .select_by_value(tove_id.as_str())
+        .await
+        .unwrap();
+    c.find(Id("next")).await.unwrap().click().await.unwrap();
+
+    // Step 3: the summary names her and the visit type.
+    wait_for_text(c, "#steps li.current", "Bekräfta och skicka").await;
+    screenshot(c, "wizard-step3").await;
+    wait_for_text(c, "#summary-patient", "Tove Toll").await;
+    let visit_type = wait_for_text(c, "#summary-visit-type", "Återbesök").await;
+    assert!(visit_type.contains("15 min"), "{visit_type}");
+    c.find(Id("send")).await.unwrap().click().await.unwrap();
+    wait_for_text(c, "main", "Tove Toll").await;
+    assert_eq!(c.current_url().await.unwrap().path(), "/bookings");
+    let _ = c.clone().close().await;
+}
