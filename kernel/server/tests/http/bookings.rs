@@ -1015,3 +1015,69 @@ async fn only_patients_who_can_be_booked_are_offered() {
         );
     }
 }
+
+/// The invite form, in a browser: choosing who to invite shows only what
+/// that choice needs ("Bjud in ny patient": the new patient's fields; "Välj
+/// en av dina patienter": the list of patients; a colleague: the list of
+/// colleagues), and says which part each choice controls.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_invite_form_shows_only_what_the_choice_needs() {
+    use crate::headless::{Headless, login, screenshot, wait_for_text};
+    use fantoccini::Locator::{Css, Id};
+
+    let app = TestApp::new(Backend::Sqlite).await;
+    let mut karin = app.browser("demo.localhost");
+    karin.login(KARIN).await;
+    publish_profile(&mut karin).await;
+    let port = crate::wizard::serve_portal(&app).await;
+    let chrome = Headless::start().await;
+    let c = &chrome.client;
+    login(c, port, KARIN).await;
+    c.goto(&format!("http://demo.localhost:{port}/bookings/new"))
+        .await
+        .unwrap();
+    wait_for_text(c, "h1", "Bjud in").await;
+
+    let parts = ["who-new", "who-existing", "who-colleague"];
+    for (choice, shown) in [
+        ("new", "who-new"),
+        ("existing", "who-existing"),
+        ("colleague", "who-colleague"),
+        ("new", "who-new"),
+    ] {
+        let radio = c
+            .find(Css(&format!("input[name=who][value={choice}]")))
+            .await
+            .unwrap();
+        assert_eq!(
+            radio.attr("aria-controls").await.unwrap().as_deref(),
+            Some(shown)
+        );
+        radio.click().await.unwrap();
+        for part in parts {
+            let displayed = c
+                .find(Id(part))
+                .await
+                .unwrap()
+                .is_displayed()
+                .await
+                .unwrap();
+            assert_eq!(
+                displayed,
+                part == shown,
+                "{choice}: {part} displayed: {displayed}"
+            );
+        }
+    }
+    assert!(
+        c.find(Id("phone"))
+            .await
+            .unwrap()
+            .is_displayed()
+            .await
+            .unwrap(),
+        "the new patient's fields, at the start"
+    );
+    screenshot(c, "invite-new-patient").await;
+    let _ = c.clone().close().await;
+}
