@@ -222,6 +222,27 @@ pub struct SmsFacts<'a> {
     pub link: &'a str,
 }
 
+/// How a message is worded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Wording {
+    /// The text of its kind: an invitation asks the patient to log in, see
+    /// and confirm the visit.
+    Kind(NoticeKind),
+    /// An invitation to a visit that had begun by the time it was written:
+    /// "Boka nu", booked to start at once and confirmed. It says the visit
+    /// is now and links to it; there is nothing to confirm.
+    StartsNow,
+}
+
+/// The wording of a message of `kind`, about a visit starting at
+/// `starts_at`, written at `written_at`.
+pub fn wording(kind: NoticeKind, starts_at: Timestamp, written_at: Timestamp) -> Wording {
+    match kind {
+        NoticeKind::Invited if starts_at <= written_at => Wording::StartsNow,
+        kind => Wording::Kind(kind),
+    }
+}
+
 /// The placeholders of a message template: `{product}`, `{date}`,
 /// `{time}` (Stockholm time) and `{link}`.
 pub fn message_args(f: &SmsFacts<'_>) -> [(&'static str, String); 4] {
@@ -490,5 +511,25 @@ mod tests {
         });
         assert_eq!(args[1].1, "2026-06-01");
         assert_eq!(args[2].1, "14:00");
+    }
+
+    #[test]
+    fn an_invitation_to_a_visit_that_starts_at_once_says_it_is_now() {
+        let t = Timestamp(1_800_000_000_000);
+        // "Boka nu": the visit starts when the invitation is written.
+        assert_eq!(wording(NoticeKind::Invited, t, t), Wording::StartsNow);
+        // A visit booked ahead is invited to be confirmed.
+        assert_eq!(
+            wording(NoticeKind::Invited, t.plus(Duration::from_secs(60)), t),
+            Wording::Kind(NoticeKind::Invited)
+        );
+        // Other messages keep their own wording, whenever they are written.
+        for kind in [
+            NoticeKind::Moved,
+            NoticeKind::Cancelled,
+            NoticeKind::Reminder,
+        ] {
+            assert_eq!(wording(kind, t, t), Wording::Kind(kind));
+        }
     }
 }

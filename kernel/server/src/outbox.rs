@@ -13,10 +13,10 @@ use std::time::Duration;
 use hmac::{Hmac, Mac};
 use serde::Deserialize;
 use sha2::Sha256;
-use tillit_domain::TenantId;
 use tillit_domain::notify::{
-    CalendarEntry, Channel, NoticeKind, NoticeStatus, Notification, SmsFacts,
+    CalendarEntry, Channel, NoticeKind, NoticeStatus, Notification, SmsFacts, Wording,
 };
+use tillit_domain::{TenantId, Timestamp};
 use tillit_store::outbox::{Delivery, DeliveryError, WorkerSettings};
 
 use crate::state::AppState;
@@ -121,7 +121,7 @@ pub async fn deliver(state: AppState, job: Delivery) -> Result<(), DeliveryError
     let Some(booking) = store.booking(&n.booking_id).await.map_err(transient)? else {
         return Ok(());
     };
-    let body = render_sms(&state, tenant, n.kind, &booking);
+    let body = render_sms(&state, tenant, n.kind, &booking, n.created_at);
     let outcome = send(&state, tenant, &n, &booking, &body).await;
     let now = state.clock.now();
     match outcome {
@@ -195,21 +195,38 @@ fn facts<'a>(
     }
 }
 
-/// The text of an SMS (also the body of the e-mail).
+/// The catalog keys of a message's SMS text and e-mail subject.
+fn message_keys(wording: Wording) -> (String, String) {
+    match wording {
+        Wording::Kind(kind) => (
+            format!("notify.sms.{}", kind.as_str()),
+            format!("notify.email.subject.{}", kind.as_str()),
+        ),
+        Wording::StartsNow => ("notify_now.sms".into(), "notify_now.subject".into()),
+    }
+}
+
+/// The text of an SMS (also the body of the e-mail) of `kind` about
+/// `booking`, written at `written_at`. A visit that starts now links to its
+/// own page; every other message to the portal.
 pub fn render_sms(
     state: &AppState,
     tenant: &Tenant,
     kind: NoticeKind,
     booking: &tillit_domain::booking::Booking,
+    written_at: Timestamp,
 ) -> String {
-    let link = format!("{}/", portal_origin(state, tenant));
+    let wording = tillit_domain::notify::wording(kind, booking.starts_at, written_at);
+    let origin = portal_origin(state, tenant);
+    let link = match wording {
+        Wording::StartsNow => format!("{origin}/visits/{}", booking.id),
+        Wording::Kind(_) => format!("{origin}/"),
+    };
     let args = tillit_domain::notify::message_args(&facts(tenant, kind, booking, &link));
     let args: Vec<(&str, &str)> = args.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    state.catalogs.format(
-        tenant.default_language,
-        &format!("notify.sms.{}", kind.as_str()),
-        &args,
-    )
+    state
+        .catalogs
+        .format(tenant.default_language, &message_keys(wording).0, &args)
 }
 
 async fn send(
@@ -367,11 +384,10 @@ async fn send_email(
         return Sent::Refused("the e-mail address is not valid".into());
     };
     let lang = tenant.default_language;
-    let subject = state.catalogs.format(
-        lang,
-        &format!("notify.email.subject.{}", n.kind.as_str()),
-        &[("product", product)],
-    );
+    let wording = tillit_domain::notify::wording(n.kind, booking.starts_at, n.created_at);
+    let subject = state
+        .catalogs
+        .format(lang, &message_keys(wording).1, &[("product", product)]);
     let host = tenant.hosts.first().map_or("localhost", String::as_str);
     let uid = format!("{}@{host}", booking.id);
     let link = format!("{}/", portal_origin(state, tenant));

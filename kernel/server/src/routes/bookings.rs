@@ -292,6 +292,11 @@ pub async fn create(
     let store = p.store();
     let outcome = uc::book(p.env(&store), &me, cmd).await;
     let (status, asks) = match outcome {
+        // "Boka nu" needs no confirmation: the clinician goes straight to
+        // the visit, where it can be started at once.
+        Ok(b) if form.book_now.is_some() => {
+            return Ok(Redirect::to(&format!("/visits/{}", b.id)).into_response());
+        }
         Ok(_) => return Ok(Redirect::to("/bookings?done=created").into_response()),
         Err(tillit_app::Error::Conflict(Conflict::NotPublished)) => {
             // The page says what is missing; the fields do not matter yet.

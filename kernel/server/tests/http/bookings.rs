@@ -203,7 +203,7 @@ async fn a_clinician_invites_a_patient_who_confirms() {
         let mut now = invite("070-123 45 67", "19850707-1119", String::new(), "");
         now.push(("book_now", "1".to_owned()));
         let page = karin.post("/bookings", &as_refs(&post(&now))).await;
-        assert_eq!(page.location(), "/bookings?done=created", "{}", page.body);
+        assert!(page.location().starts_with("/visits/"), "{}", page.body);
         assert!(karin.get("/bookings").await.body.contains("Bekräftad"));
         let olof_id = person_id(&app, "19700101-0003").await;
         let test_visit = [
@@ -1079,5 +1079,85 @@ async fn the_invite_form_shows_only_what_the_choice_needs() {
         "the new patient's fields, at the start"
     );
     screenshot(c, "invite-new-patient").await;
+    let _ = c.clone().close().await;
+}
+
+/// [2.4] defect 13, with scripts off: the invite form, every part of it
+/// showing, still books; "Boka nu" takes the clinician straight to the
+/// visit, ready to start (not to "Inbjudan är skapad"), and the patient's
+/// SMS says the visit is now, with its link, instead of asking them to log
+/// in and confirm.
+#[tokio::test(flavor = "multi_thread")]
+async fn book_now_without_scripts_opens_the_visit_and_texts_that_it_is_now() {
+    use crate::headless::{Headless, login, screenshot, wait_for_text};
+    use fantoccini::Locator::Id;
+    use tillit_domain::notify::{NoticeKind, NoticeStatus};
+
+    let mut app = TestApp::new(Backend::Sqlite).await;
+    app.start_worker();
+    let mut karin = app.browser("demo.localhost");
+    karin.login(KARIN).await;
+    publish_profile(&mut karin).await;
+    let port = crate::wizard::serve_portal(&app).await;
+    let chrome = Headless::with_args(&["--blink-settings=scriptEnabled=false"]).await;
+    let c = &chrome.client;
+    login(c, port, KARIN).await;
+    c.goto(&format!("http://demo.localhost:{port}/bookings/new"))
+        .await
+        .unwrap();
+    wait_for_text(c, "h1", "Bjud in").await;
+    // Without the script nothing is hidden: the server reads the choice.
+    for part in ["who-new", "who-existing", "who-colleague"] {
+        assert!(
+            c.find(Id(part))
+                .await
+                .unwrap()
+                .is_displayed()
+                .await
+                .unwrap(),
+            "{part} hidden without scripts"
+        );
+    }
+    for (field, value) in [
+        ("phone", "070-123 45 67"),
+        ("personnummer", "19850707-1119"),
+        ("given_name", "Sara"),
+        ("family_name", "Svensson"),
+    ] {
+        c.find(Id(field))
+            .await
+            .unwrap()
+            .send_keys(value)
+            .await
+            .unwrap();
+    }
+    c.find(Id("book-now")).await.unwrap().click().await.unwrap();
+
+    // Straight to the visit, ready to start.
+    let start = wait_for_text(c, "#start-visit", "").await;
+    screenshot(c, "book-now-visit").await;
+    assert!(!start.is_empty());
+    let url = c.current_url().await.unwrap();
+    let id = url.path().strip_prefix("/visits/").unwrap().to_owned();
+    assert!(!id.is_empty() && !id.contains('/'), "{url}");
+
+    // The SMS says the visit is now and links to it.
+    let demo = app.state.store.tenant(TenantId::parse("demo").unwrap());
+    let mut sent = None;
+    for _ in 0..200 {
+        let ns = demo.notifications_of_booking(&id).await.unwrap();
+        if let Some(n) = ns
+            .iter()
+            .find(|n| n.kind == NoticeKind::Invited && n.status == NoticeStatus::Sent)
+        {
+            sent = n.body.clone();
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let sms = sent.expect("the invitation was sent");
+    assert!(sms.contains("börjar nu"), "{sms}");
+    assert!(sms.contains(&format!("/visits/{id}")), "{sms}");
+    assert!(!sms.contains("bekräfta"), "nothing to confirm: {sms}");
     let _ = c.clone().close().await;
 }
