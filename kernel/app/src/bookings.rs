@@ -8,7 +8,7 @@ use std::collections::HashSet;
 
 use tillit_domain::booking::{
     Actor as BookingActor, Booking, BookingAction, BookingFor, BookingStatus, Colleague,
-    MobileNumber, VisitType, transition,
+    MobileNumber, Visibility, VisitType, transition,
 };
 use tillit_domain::invitee::OnFileChoices;
 use tillit_domain::people::NewPerson;
@@ -76,11 +76,11 @@ pub struct Book {
     pub on_file: OnFileChoices,
 }
 
-/// Whether the clinician's profile is published (nobody can be booked
-/// with them before).
+/// Whether the clinician's profile is published and still has what
+/// publishing requires (nobody can be booked with them otherwise): the
+/// rule of `ProfileFacts::visibility`, as the profile page shows it.
 pub async fn is_published(env: Env<'_>, actor: &Actor) -> Result<bool, Error> {
-    let profile = env.store.profile(&actor.person.id).await?;
-    Ok(profile.is_some_and(|p| p.published_at.is_some()))
+    Ok(crate::profiles::visibility(env, actor).await? == Visibility::Published)
 }
 
 /// The patients the clinician has booked before, whom they may invite

@@ -4,7 +4,9 @@
 
 use tillit_domain::PersonId;
 use tillit_domain::booking::Profile;
-use tillit_domain::booking::{ProfileFacts, ProfileText, PublishBlocker, VisitType, VisitTypeSpec};
+use tillit_domain::booking::{
+    ProfileFacts, ProfileText, PublishBlocker, Visibility, VisitType, VisitTypeSpec,
+};
 
 use crate::{Actor, Env, Error};
 
@@ -17,14 +19,42 @@ pub struct Own {
     pub picture: Option<String>,
 }
 
+impl Own {
+    /// What the profile has, for its completion and whether it is visible.
+    pub fn facts(&self) -> ProfileFacts {
+        let t = &self.profile.text;
+        ProfileFacts {
+            has_title: !t.title.is_empty(),
+            has_introduction: !t.introduction.is_empty(),
+            has_way_of_working: !t.way_of_working.is_empty(),
+            has_first_visit: !t.first_visit.is_empty(),
+            has_picture: self.picture.is_some(),
+            has_visiting_address: !t.visiting_address.is_empty(),
+            visit_types: self.visit_types.len(),
+            published: self.profile.published_at.is_some(),
+        }
+    }
+}
+
 /// The actor's own profile, visit types and picture.
 pub async fn own(env: Env<'_>, actor: &Actor) -> Result<Own, Error> {
     let me = actor.clinician()?;
+    of(env, &me.id).await
+}
+
+async fn of(env: Env<'_>, person: &PersonId) -> Result<Own, Error> {
     Ok(Own {
-        profile: env.store.profile(&me.id).await?.unwrap_or_default(),
-        visit_types: env.store.visit_types_of(&me.id).await?,
-        picture: env.store.picture_hash(&me.id).await?,
+        profile: env.store.profile(person).await?.unwrap_or_default(),
+        visit_types: env.store.visit_types_of(person).await?,
+        picture: env.store.picture_hash(person).await?,
     })
+}
+
+/// Whether patients see the actor's profile and can be booked with them
+/// ([`ProfileFacts::visibility`]).
+pub async fn visibility(env: Env<'_>, actor: &Actor) -> Result<Visibility, Error> {
+    let me = actor.clinician()?;
+    Ok(of(env, &me.id).await?.facts().visibility())
 }
 
 pub async fn save_text(env: Env<'_>, actor: &Actor, text: &ProfileText) -> Result<(), Error> {

@@ -391,8 +391,37 @@ pub enum PublishBlocker {
     NoVisitType,
 }
 
+/// Whether patients see a profile and can be booked with its clinician.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Visibility {
+    /// Published, with everything publishing requires.
+    Published,
+    /// Published ("Aktivera bokningsfunktion" is on), but something
+    /// publishing requires has been removed since (the yrkestitel, the last
+    /// bookable visit): not visible and not bookable until it is back.
+    Incomplete(Vec<PublishBlocker>),
+    /// Not published.
+    NotPublished,
+}
+
 impl ProfileFacts {
-    /// The eight steps of "Min profil", in percent done.
+    /// Whether the profile is visible and bookable: published, and still
+    /// meeting what publishing requires. The one rule for the profile page
+    /// and for booking.
+    pub fn visibility(&self) -> Visibility {
+        if !self.published {
+            return Visibility::NotPublished;
+        }
+        let blockers = self.publish_blockers();
+        if blockers.is_empty() {
+            Visibility::Published
+        } else {
+            Visibility::Incomplete(blockers)
+        }
+    }
+
+    /// The eight steps of "Min profil", in percent done. Publishing counts
+    /// only while the profile is visible.
     pub fn completion_percent(&self) -> u8 {
         let done = [
             self.has_title,
@@ -402,7 +431,7 @@ impl ProfileFacts {
             self.has_picture,
             self.has_visiting_address,
             self.visit_types > 0,
-            self.published,
+            self.visibility() == Visibility::Published,
         ]
         .iter()
         .filter(|d| **d)
@@ -710,6 +739,49 @@ mod tests {
             published: true,
         };
         assert_eq!(f.completion_percent(), 100);
+    }
+
+    #[test]
+    fn a_published_profile_that_lost_what_publishing_requires_is_not_visible() {
+        let complete = ProfileFacts {
+            has_title: true,
+            visit_types: 1,
+            published: true,
+            ..ProfileFacts::default()
+        };
+        assert_eq!(complete.visibility(), Visibility::Published);
+        assert_eq!(
+            ProfileFacts {
+                published: false,
+                ..complete
+            }
+            .visibility(),
+            Visibility::NotPublished
+        );
+        // Its last visit type and its yrkestitel removed after publishing.
+        let emptied = ProfileFacts {
+            has_title: false,
+            visit_types: 0,
+            ..complete
+        };
+        assert_eq!(
+            emptied.visibility(),
+            Visibility::Incomplete(vec![
+                PublishBlocker::MissingTitle,
+                PublishBlocker::NoVisitType
+            ])
+        );
+        assert_eq!(emptied.completion_percent(), 0, "not counted as published");
+        // Back when what was missing is.
+        assert_eq!(
+            ProfileFacts {
+                has_title: true,
+                visit_types: 2,
+                ..emptied
+            }
+            .visibility(),
+            Visibility::Published
+        );
     }
 
     #[test]

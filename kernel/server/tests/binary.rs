@@ -405,6 +405,20 @@ async fn a_clinician_invites_and_the_patient_confirms_in_a_real_browser() {
         .await
         .unwrap();
 
+    // "Min profil" shows one section at a time, chosen from its menu.
+    let section = |id: &'static str| {
+        let c = c.clone();
+        async move {
+            c.wait()
+                .for_element(Css(&format!("#section-menu a[href='#{id}']")))
+                .await
+                .unwrap()
+                .click()
+                .await
+                .unwrap();
+        }
+    };
+    section("publish").await;
     c.wait()
         .for_element(Id("publish-button"))
         .await
@@ -413,6 +427,7 @@ async fn a_clinician_invites_and_the_patient_confirms_in_a_real_browser() {
         .await
         .unwrap();
     wait_for_text(c, "#blockers", "yrkestitel").await;
+    section("consultation").await;
 
     c.find(Id("title"))
         .await
@@ -434,6 +449,7 @@ async fn a_clinician_invites_and_the_patient_confirms_in_a_real_browser() {
         .unwrap();
     wait_for_text(c, "#notice", "sparats").await;
 
+    section("visit-types").await;
     c.find(Id("new-title"))
         .await
         .unwrap()
@@ -464,6 +480,7 @@ async fn a_clinician_invites_and_the_patient_confirms_in_a_real_browser() {
         .unwrap();
     wait_for_text(c, "#notice", "sparats").await;
 
+    section("publish").await;
     c.find(Id("publish-button"))
         .await
         .unwrap()

@@ -6,6 +6,10 @@
 //   naming the part of the form it needs with `aria-controls`) shows only
 //   the chosen part: "Bjud in ny patient" shows the new patient's fields,
 //   "Välj en av dina patienter" the list of patients, and so on.
+// - A page of sections (`data-sections`, with a menu of links to them,
+//   `data-section`) shows one section at a time: the one the address names
+//   (`#pictures`), else the one the server says a form was sent from
+//   (`data-current`), else the first.
 //
 // Loaded from /assets/ (the CSP allows no inline script or handler).
 (function () {
@@ -37,4 +41,55 @@
     });
     disclose(group);
   });
+
+  var holder = document.querySelector("[data-sections]");
+  if (holder) {
+    var sections = Array.prototype.slice.call(holder.children).filter(function (el) {
+      return el.tagName === "SECTION" && el.id;
+    });
+    var links = document.querySelectorAll("a[data-section]");
+    var byId = function (id) {
+      return sections.filter(function (s) {
+        return s.id === id;
+      })[0];
+    };
+    var show = function (section, focus) {
+      sections.forEach(function (s) {
+        s.hidden = s !== section;
+      });
+      links.forEach(function (a) {
+        if (a.getAttribute("data-section") === section.id) {
+          a.setAttribute("aria-current", "true");
+        } else {
+          a.removeAttribute("aria-current");
+        }
+      });
+      if (focus) {
+        section.focus();
+      }
+    };
+    var fromHash = function () {
+      return byId(decodeURIComponent(window.location.hash.slice(1)));
+    };
+    var first =
+      fromHash() || byId(holder.getAttribute("data-current")) || sections[0];
+    if (first) {
+      show(first, false);
+    }
+    window.addEventListener("hashchange", function () {
+      var s = fromHash();
+      if (s) {
+        show(s, true);
+      }
+    });
+    // A link to the section already shown changes no hash: focus it anyway.
+    links.forEach(function (a) {
+      a.addEventListener("click", function () {
+        var s = byId(a.getAttribute("data-section"));
+        if (s && !s.hidden) {
+          s.focus();
+        }
+      });
+    });
+  }
 })();

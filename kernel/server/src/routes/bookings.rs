@@ -17,7 +17,7 @@ use tillit_app::{Actor, Conflict, Problem};
 use tillit_domain::access::AccessAction;
 use tillit_domain::booking::{
     Actor as BookingActor, Booking, BookingAction, BookingListItem, BookingStatus, MobileNumber,
-    ProfileFacts, VisitType, transition,
+    VisitType, transition,
 };
 use tillit_domain::invitee::OnFileChoices;
 use tillit_domain::people::NewPerson;
@@ -187,13 +187,9 @@ async fn render_invite(
     let blockers: Vec<&str> = if is_published {
         Vec::new()
     } else {
-        let profile = store.profile(&me.person.id).await?.unwrap_or_default();
-        let facts = ProfileFacts {
-            has_title: !profile.text.title.is_empty(),
-            visit_types: types.len(),
-            ..ProfileFacts::default()
-        };
-        let mut b: Vec<&str> = facts
+        let own = tillit_app::profiles::own(p.env(&store), me).await?;
+        let mut b: Vec<&str> = own
+            .facts()
             .publish_blockers()
             .into_iter()
             .map(crate::routes::profile::blocker_key)

@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tillit_domain::booking::{
-    FieldErrors as DomainErrors, ProfileFacts, ProfileText, PublishBlocker, VisitKind,
+    FieldErrors as DomainErrors, ProfileFacts, ProfileText, PublishBlocker, Visibility, VisitKind,
     VisitTypeSpec,
 };
 
@@ -72,6 +72,26 @@ struct Shown<'a> {
     notice: Option<&'static str>,
 }
 
+impl Shown<'_> {
+    /// The section of the form that was sent, or of the notice shown.
+    fn section(&self) -> &'static str {
+        if self.new_type.is_some() || self.edited.is_some() {
+            "visit-types"
+        } else if self.picture_error.is_some() {
+            "pictures"
+        } else if !self.blockers.is_empty() {
+            "publish"
+        } else {
+            match self.notice {
+                Some("visit_type.saved" | "visit_type.removed") => "visit-types",
+                Some("picture.saved") => "pictures",
+                Some("profile.published_notice" | "profile.unpublished_notice") => "publish",
+                _ => "consultation",
+            }
+        }
+    }
+}
+
 pub fn blocker_key(b: PublishBlocker) -> &'static str {
     match b {
         PublishBlocker::MissingTitle => "profile.blocker.title",
@@ -86,7 +106,12 @@ struct ProfilePage<'a> {
     /// How complete the profile is, in percent.
     completion: u8,
     plugin_sections: Vec<Section>,
-    checklist: Vec<ChecklistItem>,
+    /// The menu of the page's sections, in the handbook's order, each with
+    /// how far it is done.
+    sections: Vec<SectionLink>,
+    /// The section to show first (its id) when the page is shown one
+    /// section at a time: the one a form was sent from, else the first.
+    current: &'static str,
     /// The profile text as stored, or as typed if saving it failed.
     form: ProfileTextView<'a>,
     errors: Value,
@@ -94,7 +119,12 @@ struct ProfilePage<'a> {
     visit_types: Vec<VisitTypeRow<'a>>,
     new_type: NewTypeView<'a>,
     new_type_errors: Value,
+    /// Published, and with what publishing requires: visible and bookable.
     published: bool,
+    /// Published, but something publishing requires was removed since: not
+    /// visible, not bookable (`missing` says what).
+    incomplete: bool,
+    missing: Vec<&'static str>,
     /// What keeps the profile from being published (message keys).
     blockers: Vec<&'static str>,
     /// The profile as patients see it (as stored).
@@ -105,11 +135,69 @@ struct ProfilePage<'a> {
     picture_error: Option<&'static str>,
 }
 
-/// A step towards a complete profile.
+/// A section of the page in its menu.
 #[derive(Debug, Serialize)]
-struct ChecklistItem {
+struct SectionLink {
+    id: &'static str,
     key: &'static str,
-    done: bool,
+    /// The steps of the section done, of `total` (none: nothing to do).
+    done: usize,
+    total: usize,
+    /// One step: done or not, rather than a count.
+    single: bool,
+    complete: bool,
+    /// A word on the section's state instead of a count (message key).
+    state_key: Option<&'static str>,
+}
+
+impl SectionLink {
+    fn new(id: &'static str, key: &'static str, steps: &[bool]) -> Self {
+        let done = steps.iter().filter(|d| **d).count();
+        Self {
+            id,
+            key,
+            done,
+            total: steps.len(),
+            single: steps.len() == 1,
+            complete: !steps.is_empty() && done == steps.len(),
+            state_key: None,
+        }
+    }
+}
+
+/// The sections of the page, in the handbook's left menu's order.
+fn sections(facts: &ProfileFacts, visibility: &Visibility) -> Vec<SectionLink> {
+    let mut publish = SectionLink::new(
+        "publish",
+        "profile.publish_heading",
+        &[*visibility == Visibility::Published],
+    );
+    publish.state_key = Some(match visibility {
+        Visibility::Published => "forms.profile.state.published",
+        Visibility::Incomplete(_) => "forms.profile.state.hidden",
+        Visibility::NotPublished => "forms.profile.state.not_published",
+    });
+    vec![
+        SectionLink::new(
+            "consultation",
+            "profile.consultation",
+            &[
+                facts.has_title,
+                facts.has_introduction,
+                facts.has_way_of_working,
+                facts.has_first_visit,
+                facts.has_visiting_address,
+            ],
+        ),
+        SectionLink::new("pictures", "picture.heading", &[facts.has_picture]),
+        SectionLink::new(
+            "visit-types",
+            "visit_type.heading",
+            &[facts.visit_types > 0],
+        ),
+        SectionLink::new("preview", "profile.preview", &[]),
+        publish,
+    ]
 }
 
 #[derive(Debug, Serialize)]
@@ -203,33 +291,17 @@ async fn render_profile(
 ) -> PageResult {
     let me = &actor.person;
     let store = p.store();
+    let own = profiles::own(p.env(&store), actor).await?;
+    let facts = own.facts();
+    let visibility = facts.visibility();
     let profiles::Own {
         profile,
         visit_types: types,
         picture,
-    } = profiles::own(p.env(&store), actor).await?;
+    } = own;
     let plugin_sections = crate::plugins::profile_sections(&p.state, &p.ctx, me).await;
     let t = &profile.text;
-    let facts = ProfileFacts {
-        has_title: !t.title.is_empty(),
-        has_introduction: !t.introduction.is_empty(),
-        has_way_of_working: !t.way_of_working.is_empty(),
-        has_first_visit: !t.first_visit.is_empty(),
-        has_picture: picture.is_some(),
-        has_visiting_address: !t.visiting_address.is_empty(),
-        visit_types: types.len(),
-        published: profile.published_at.is_some(),
-    };
-    let checklist = [
-        ("profile.step.title", facts.has_title),
-        ("profile.step.introduction", facts.has_introduction),
-        ("profile.step.way_of_working", facts.has_way_of_working),
-        ("profile.step.first_visit", facts.has_first_visit),
-        ("profile.step.picture", facts.has_picture),
-        ("profile.step.address", facts.has_visiting_address),
-        ("profile.step.visit_type", facts.visit_types > 0),
-        ("profile.step.published", facts.published),
-    ];
+    let current = shown.section();
     let form = match shown.profile_form {
         Some(f) => ProfileTextView {
             title: &f.title,
@@ -289,17 +361,20 @@ async fn render_profile(
         title: "profile.title",
         completion: facts.completion_percent(),
         plugin_sections,
-        checklist: checklist
-            .iter()
-            .map(|&(key, done)| ChecklistItem { key, done })
-            .collect(),
+        sections: sections(&facts, &visibility),
+        current,
         form,
         errors: errors_json(shown.profile_errors),
         limits: Limits::ALL,
         visit_types,
         new_type,
         new_type_errors: errors_json(shown.new_type_errors),
-        published: facts.published,
+        published: visibility == Visibility::Published,
+        incomplete: matches!(visibility, Visibility::Incomplete(_)),
+        missing: match &visibility {
+            Visibility::Incomplete(missing) => missing.iter().map(|b| blocker_key(*b)).collect(),
+            _ => Vec::new(),
+        },
         blockers: shown.blockers.iter().map(|b| blocker_key(*b)).collect(),
         preview: Preview {
             name: me.full_name(),

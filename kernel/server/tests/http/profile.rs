@@ -222,7 +222,9 @@ async fn profile_pictures_are_checked_reencoded_and_scoped() {
         let profile = karin.get("/profile?done=picture").await;
         assert!(
             profile.body.contains("Profilbilden har sparats")
-                && profile.body.contains("✓ Profilbild")
+                && profile.body.contains(
+                    "<a href=\"#pictures\" data-section=\"pictures\" class=\"complete\">"
+                )
         );
         let i = profile.body.find("/people/").unwrap();
         let url = profile.body[i..i + profile.body[i..].find('"').unwrap()].to_owned();
@@ -306,4 +308,169 @@ async fn pictures_are_decoded_in_the_pool_for_heavy_work() {
     for b in busy {
         b.await.unwrap().unwrap().unwrap_err();
     }
+}
+
+/// [2.4] defect 7: a profile whose last visit type and yrkestitel were
+/// removed after publishing no longer says "publicerad": it says it is not
+/// visible and what is missing, and nobody can be booked with it, until
+/// what publishing requires is back.
+#[tokio::test]
+async fn a_profile_that_lost_what_publishing_requires_is_not_published() {
+    for backend in BACKENDS {
+        let app = TestApp::new(backend).await;
+        let mut karin = app.browser("demo.localhost");
+        karin.login(KARIN).await;
+        publish_profile(&mut karin).await;
+        let page = karin.get("/profile").await;
+        assert!(
+            page.body.contains("Din profil är publicerad"),
+            "{backend:?}"
+        );
+        let i = page.body.find("/profile/visit-types/").unwrap() + "/profile/visit-types/".len();
+        let type_id = page.body[i..i + page.body[i..].find('"').unwrap()].to_owned();
+
+        // The last visit type and the yrkestitel go.
+        let page = karin
+            .post(&format!("/profile/visit-types/{type_id}/archive"), &[])
+            .await;
+        assert_eq!(page.location(), "/profile?done=type_removed");
+        let page = karin.post("/profile", &[("title", "")]).await;
+        assert_eq!(page.location(), "/profile?done=saved");
+
+        let page = karin.get("/profile").await;
+        let state = &page.body[page.body.find("id=\"published-state\"").unwrap()..];
+        let state = &state[..state.find("</p>").unwrap()];
+        assert!(
+            !state.contains("Din profil är publicerad")
+                && state.contains("syns inte för patienter"),
+            "{backend:?}: {state}"
+        );
+        assert!(
+            page.body.contains("Fyll i din yrkestitel först")
+                && page.body.contains("Skapa minst ett bokningsbart besök"),
+            "what is missing is said"
+        );
+        assert!(
+            page.body
+                .contains("<span class=\"tally\">inte synlig</span>"),
+            "the menu says so too"
+        );
+        // Nobody can be booked with her meanwhile.
+        let page = karin.get("/bookings/new").await;
+        assert!(page.body.contains("id=\"not-published\""), "{backend:?}");
+        let page = karin.post("/bookings", &[("who", "new")]).await;
+        assert_eq!(page.status, StatusCode::CONFLICT);
+
+        // With both back, the profile is visible again.
+        karin.get("/profile").await;
+        karin.post("/profile", &[("title", "Leg. psykolog")]).await;
+        karin
+            .post(
+                "/profile/visit-types",
+                &[("title", "Samtal"), ("minutes", "30"), ("kind", "video")],
+            )
+            .await;
+        let page = karin.get("/profile").await;
+        assert!(
+            page.body.contains("Din profil är publicerad"),
+            "{backend:?}"
+        );
+        assert!(
+            !karin
+                .get("/bookings/new")
+                .await
+                .body
+                .contains("id=\"not-published\"")
+        );
+    }
+}
+
+/// "Min profil" is no longer one long page with a checklist that looks
+/// like links: a menu of the handbook's sections, each a real link with how
+/// far it is done, shows one section at a time, beside the sections on a
+/// desktop and above them on a phone, with nothing wider than the screen.
+#[tokio::test(flavor = "multi_thread")]
+async fn min_profil_has_a_menu_of_its_sections_on_a_desktop_and_a_phone() {
+    use crate::headless::{Headless, login, screenshot, wait_for_text};
+    use fantoccini::Locator::{Css, Id};
+
+    let app = TestApp::new(Backend::Sqlite).await;
+    let port = crate::wizard::serve_portal(&app).await;
+    let chrome = Headless::start().await;
+    let c = &chrome.client;
+    login(c, port, KARIN).await;
+    for (width, height) in [(1280, 900), (390, 844)] {
+        c.set_window_size(width, height).await.unwrap();
+        c.goto(&format!("http://demo.localhost:{port}/profile"))
+            .await
+            .unwrap();
+        let menu = wait_for_text(c, "#section-menu", "Bokningsbara besök").await;
+        screenshot(c, &format!("profile-{width}")).await;
+        for section in [
+            "Konsultation",
+            "Profilbild",
+            "Förhandsgranska",
+            "Aktivera bokningsfunktion",
+        ] {
+            assert!(menu.contains(section), "{width}: {section} not in {menu:?}");
+        }
+        let shown = |c: &fantoccini::Client| {
+            let c = c.clone();
+            async move {
+                let mut shown = Vec::new();
+                for s in c.find_all(Css(".profile-section")).await.unwrap() {
+                    if s.is_displayed().await.unwrap() {
+                        shown.push(s.attr("id").await.unwrap().unwrap_or_default());
+                    }
+                }
+                shown
+            }
+        };
+        assert_eq!(shown(c).await, ["consultation"], "{width}");
+
+        // A section chosen from the menu is the one shown.
+        let link = c
+            .find(Css("#section-menu a[href='#visit-types']"))
+            .await
+            .unwrap();
+        link.click().await.unwrap();
+        wait_for_text(c, "#section-menu a[aria-current]", "Bokningsbara besök").await;
+        assert_eq!(shown(c).await, ["visit-types"], "{width}");
+        assert!(
+            c.find(Id("new-title"))
+                .await
+                .unwrap()
+                .is_displayed()
+                .await
+                .unwrap()
+        );
+        screenshot(c, &format!("profile-menu-{width}")).await;
+
+        // Beside or above, and nothing of the page's own wider than the
+        // window (the site's header is the layout's).
+        let layout = c
+            .execute(
+                "const m = document.getElementById('section-menu').getBoundingClientRect();
+                 const s = document.getElementById('visit-types').getBoundingClientRect();
+                 const wide = Array.from(document.querySelectorAll('main *'))
+                   .filter(e => e.getBoundingClientRect().right > window.innerWidth)
+                   .map(e => e.tagName + '#' + e.id);
+                 return [m.right <= s.left, m.bottom <= s.top, wide];",
+                vec![],
+            )
+            .await
+            .unwrap();
+        let (beside, above) = (layout[0].as_bool().unwrap(), layout[1].as_bool().unwrap());
+        if width > 800 {
+            assert!(beside, "the menu is beside the sections on a desktop");
+        } else {
+            assert!(above, "the menu is above the sections on a phone");
+        }
+        assert_eq!(
+            layout[2],
+            serde_json::json!([]),
+            "{width}: wider than the window"
+        );
+    }
+    let _ = c.clone().close().await;
 }
