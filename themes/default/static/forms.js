@@ -10,6 +10,8 @@
 //   `data-section`) shows one section at a time: the one the address names
 //   (`#pictures`), else the one the server says a form was sent from
 //   (`data-current`), else the first.
+// - A file field with `data-max-bytes` says at once that a file is too
+//   large, instead of sending it only to be refused.
 //
 // Loaded from /assets/ (the CSP allows no inline script or handler).
 (function () {
@@ -92,4 +94,39 @@
       });
     });
   }
+
+  document.querySelectorAll("input[type=file][data-max-bytes]").forEach(function (input) {
+    var max = Number(input.getAttribute("data-max-bytes"));
+    var error = document.getElementById(input.id + "-error");
+    var form = input.form;
+    if (!max || !error || !form) {
+      return;
+    }
+    var hint = input.getAttribute("aria-describedby") || "";
+    var check = function () {
+      var file = input.files && input.files[0];
+      var tooLarge = Boolean(file && file.size > max);
+      if (tooLarge) {
+        error.textContent = input.getAttribute("data-too-large");
+        error.hidden = false;
+        input.setAttribute("aria-invalid", "true");
+        if (hint.indexOf(error.id) < 0) {
+          input.setAttribute("aria-describedby", (error.id + " " + hint).trim());
+        }
+      } else if (input.getAttribute("aria-invalid") === "true" && file) {
+        // A new, acceptable file: the old message no longer applies.
+        error.hidden = true;
+        error.textContent = "";
+        input.removeAttribute("aria-invalid");
+      }
+      return !tooLarge;
+    };
+    input.addEventListener("change", check);
+    form.addEventListener("submit", function (e) {
+      if (!check()) {
+        e.preventDefault();
+        input.focus();
+      }
+    });
+  });
 })();

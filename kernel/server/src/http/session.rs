@@ -8,7 +8,8 @@
 //!   is told why at the login page.
 //! - CSRF: every state-changing request must carry a token (form field
 //!   `_csrf` or header `X-CSRF-Token`; for file uploads, the header or the
-//!   query parameter `_csrf`) equal to an HMAC, under the
+//!   form's first field `_csrf`, never the URL, where it would show in the
+//!   address bar, history and logs) equal to an HMAC, under the
 //!   installation's secret, of the tenant and the session (or, before login,
 //!   of a random pre-session cookie). Requests whose `Origin` or
 //!   `Sec-Fetch-Site` says they come from elsewhere are refused outright.
@@ -388,13 +389,6 @@ async fn check_csrf(state: &AppState, req: Request, expected: &str) -> Result<Re
         .get(CSRF_HEADER)
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
-    let from_query = || {
-        serde_urlencoded::from_str::<Vec<(String, String)>>(parts.uri.query().unwrap_or_default())
-            .ok()?
-            .into_iter()
-            .find(|(k, _)| k == CSRF_FIELD)
-            .map(|(_, v)| v)
-    };
     let check = |given: Option<String>| match given {
         None => Err(AppError::Csrf("missing token")),
         Some(t) if !constant_time_eq(t.as_bytes(), expected.as_bytes()) => {
@@ -402,16 +396,22 @@ async fn check_csrf(state: &AppState, req: Request, expected: &str) -> Result<Re
         }
         Some(_) => Ok(()),
     };
-    // File uploads carry the token in the header or the query string, and
-    // their body streams on to the handler, whose route sets its own size
-    // limit; every other form is read here, within the general limit.
-    let multipart = parts
+    // File uploads carry the token in the header or as the form's first
+    // field; only that field is read here, and the body streams on to the
+    // handler, whose route sets its own size limit. Every other form is read
+    // here, within the general limit.
+    let boundary = parts
         .headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("multipart/form-data"));
-    if multipart {
-        check(from_header.or_else(from_query))?;
+        .and_then(multipart_boundary);
+    if let Some(boundary) = boundary {
+        if from_header.is_some() {
+            check(from_header)?;
+            return Ok(Request::from_parts(parts, body));
+        }
+        let (token, body) = multipart_token(&boundary, body).await?;
+        check(token)?;
         return Ok(Request::from_parts(parts, body));
     }
     let bytes: Bytes = axum::body::to_bytes(body, state.config.server.max_body_bytes)
@@ -428,9 +428,135 @@ async fn check_csrf(state: &AppState, req: Request, expected: &str) -> Result<Re
     Ok(Request::from_parts(parts, Body::from(bytes)))
 }
 
+/// The boundary of a `multipart/form-data` body, from its content type.
+fn multipart_boundary(content_type: &str) -> Option<String> {
+    let mut params = content_type.split(';');
+    let mime = params.next()?.trim();
+    if !mime.eq_ignore_ascii_case("multipart/form-data") {
+        return None;
+    }
+    params.find_map(|p| {
+        let (k, v) = p.split_once('=')?;
+        k.trim()
+            .eq_ignore_ascii_case("boundary")
+            .then(|| v.trim().trim_matches('"').to_owned())
+            .filter(|b| !b.is_empty())
+    })
+}
+
+/// The most of a multipart body read for its first field: a token and its
+/// part's headers fit many times over.
+const MULTIPART_TOKEN_BYTES: usize = 4096;
+
+/// What the start of a multipart body says about its first field.
+#[derive(Debug, PartialEq, Eq)]
+enum FirstField {
+    /// It is `_csrf`, with this value.
+    Token(String),
+    /// It is something else, or the body is not multipart as declared.
+    Other,
+    /// Not all of it has arrived yet.
+    Incomplete,
+}
+
+/// Reads the first field of a multipart body that begins with `buf`.
+fn first_field(buf: &[u8], boundary: &str) -> FirstField {
+    let opening = format!("--{boundary}\r\n");
+    let Some(rest) = buf.strip_prefix(opening.as_bytes()) else {
+        return if opening.as_bytes().starts_with(buf) {
+            FirstField::Incomplete
+        } else {
+            FirstField::Other
+        };
+    };
+    let Some(head_end) = find(rest, b"\r\n\r\n") else {
+        return FirstField::Incomplete;
+    };
+    let head = String::from_utf8_lossy(&rest[..head_end]);
+    let is_token = head.split("\r\n").any(|line| {
+        let Some((name, value)) = line.split_once(':') else {
+            return false;
+        };
+        name.trim().eq_ignore_ascii_case("content-disposition")
+            && value.split(';').skip(1).any(|param| {
+                param.split_once('=').is_some_and(|(k, v)| {
+                    k.trim().eq_ignore_ascii_case("name")
+                        && v.trim().trim_matches('"') == CSRF_FIELD
+                })
+            })
+    });
+    if !is_token {
+        return FirstField::Other;
+    }
+    let value = &rest[head_end + 4..];
+    let closing = format!("\r\n--{boundary}");
+    match find(value, closing.as_bytes()) {
+        Some(end) => FirstField::Token(String::from_utf8_lossy(&value[..end]).into_owned()),
+        None => FirstField::Incomplete,
+    }
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+/// The `_csrf` field a multipart body starts with, if it does, and the
+/// whole body to hand on: what was read, then the rest as it streams.
+async fn multipart_token(boundary: &str, body: Body) -> Result<(Option<String>, Body), AppError> {
+    use futures::StreamExt;
+    let mut stream = body.into_data_stream();
+    let mut read = Vec::new();
+    let token = loop {
+        match first_field(&read, boundary) {
+            FirstField::Token(t) => break Some(t),
+            FirstField::Other => break None,
+            FirstField::Incomplete if read.len() >= MULTIPART_TOKEN_BYTES => break None,
+            FirstField::Incomplete => {}
+        }
+        match stream.next().await {
+            Some(Ok(chunk)) => read.extend_from_slice(&chunk),
+            Some(Err(_)) => return Err(AppError::BadRequest("the upload broke off")),
+            None => break None,
+        }
+    };
+    let head = futures::stream::once(std::future::ready(Ok::<_, axum::Error>(Bytes::from(read))));
+    Ok((token, Body::from_stream(head.chain(stream))))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_upload_carries_its_token_as_its_first_field() {
+        assert_eq!(
+            multipart_boundary("multipart/form-data; boundary=----x7"),
+            Some("----x7".to_owned())
+        );
+        assert_eq!(
+            multipart_boundary("Multipart/Form-Data; boundary=\"a b\""),
+            Some("a b".to_owned())
+        );
+        assert_eq!(
+            multipart_boundary("application/x-www-form-urlencoded"),
+            None
+        );
+        let body = b"--B\r\nContent-Disposition: form-data; name=\"_csrf\"\r\n\r\ntok3n\r\n--B\r\nContent-Disposition: form-data; name=\"picture\"; filename=\"a.png\"\r\n\r\n...";
+        assert_eq!(first_field(body, "B"), FirstField::Token("tok3n".into()));
+        // Arriving a byte at a time, it is read once it is all in.
+        for cut in 0..body.len() {
+            let partial = first_field(&body[..cut], "B");
+            assert!(
+                partial == FirstField::Incomplete || partial == FirstField::Token("tok3n".into()),
+                "{cut}: {partial:?}"
+            );
+        }
+        assert_eq!(first_field(&body[..40], "B"), FirstField::Incomplete);
+        // Another first field, a file first, or no multipart at all.
+        let picture_first = b"--B\r\nContent-Disposition: form-data; name=\"picture\"; filename=\"_csrf\"\r\n\r\nxx\r\n--B--";
+        assert_eq!(first_field(picture_first, "B"), FirstField::Other);
+        assert_eq!(first_field(b"_csrf=tok3n", "B"), FirstField::Other);
+    }
 
     #[test]
     fn csrf_tokens_are_bound_to_tenant_and_session() {

@@ -22,7 +22,7 @@ use crate::http::error::AppError;
 use crate::http::extract::{Clinician, Portal, User};
 use crate::http::forms::FieldErrors;
 use crate::http::render::PageResult;
-use crate::picture;
+use crate::picture::{self, PictureError};
 use crate::plugins::Section;
 
 #[derive(Debug, Default, Deserialize)]
@@ -133,6 +133,8 @@ struct ProfilePage<'a> {
     /// The picture's URL, if there is one.
     picture: Option<String>,
     picture_error: Option<&'static str>,
+    /// The largest picture accepted, for the browser to check before sending.
+    picture_max_bytes: usize,
 }
 
 /// A section of the page in its menu.
@@ -387,6 +389,7 @@ async fn render_profile(
         notice: shown.notice,
         picture: picture.map(|h| format!("/people/{}/picture/{h}", me.id)),
         picture_error: shown.picture_error,
+        picture_max_bytes: picture::MAX_BYTES,
     };
     Ok((status, p.page("profile", page)?).into_response())
 }
@@ -394,6 +397,8 @@ async fn render_profile(
 #[derive(Debug, Default, Deserialize)]
 pub struct ProfileQuery {
     done: Option<String>,
+    /// Why an upload was refused (see `picture_refused`).
+    picture: Option<String>,
 }
 
 pub async fn show(
@@ -412,6 +417,7 @@ pub async fn show(
     };
     let shown = Shown {
         notice,
+        picture_error: q.picture.as_deref().and_then(picture_refusal),
         ..Shown::default()
     };
     render_profile(&p, &me, shown, StatusCode::OK).await
@@ -525,24 +531,57 @@ pub async fn archive_visit_type(
     Ok(done("type_removed"))
 }
 
+/// Every way an upload is refused, each shown on the picture's field.
+const PICTURE_ERRORS: [PictureError; 5] = [
+    PictureError::Empty,
+    PictureError::TooLarge,
+    PictureError::NotAnImage,
+    PictureError::Unreadable,
+    PictureError::TooManyPixels,
+];
+
+/// A refused upload goes back to the profile page, whose URL says why
+/// (`/profile?picture=not_an_image#pictures`), so the address bar shows
+/// the profile page and reloading it sends nothing again.
+fn picture_refused(e: PictureError) -> Response {
+    let code = e.message_key().trim_start_matches("picture.");
+    Redirect::to(&format!("/profile?picture={code}#pictures")).into_response()
+}
+
+/// The message of a refusal named in the profile page's URL.
+fn picture_refusal(code: &str) -> Option<&'static str> {
+    PICTURE_ERRORS
+        .iter()
+        .map(|e| e.message_key())
+        .find(|key| key.strip_prefix("picture.") == Some(code))
+}
+
 /// Uploads a profile picture (multipart field `picture`).
 pub async fn upload_picture(
     p: Portal,
     Clinician(me): Clinician,
     mut multipart: Multipart,
 ) -> PageResult {
-    // The route's body limit surfaces as an error from the multipart reader.
-    let upload_error = |e: axum::extract::multipart::MultipartError| {
-        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            AppError::PayloadTooLarge
-        } else {
-            AppError::BadRequest("malformed upload")
-        }
-    };
+    // The route's body limit surfaces as an error from the multipart reader:
+    // too large a picture, told on its field like any other refusal.
     let mut bytes = None;
-    while let Some(field) = multipart.next_field().await.map_err(upload_error)? {
+    loop {
+        let field = match multipart.next_field().await {
+            Ok(Some(field)) => field,
+            Ok(None) => break,
+            Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                return Ok(picture_refused(PictureError::TooLarge));
+            }
+            Err(_) => return Err(AppError::BadRequest("malformed upload")),
+        };
         if field.name() == Some("picture") {
-            bytes = Some(field.bytes().await.map_err(upload_error)?);
+            match field.bytes().await {
+                Ok(b) => bytes = Some(b),
+                Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                    return Ok(picture_refused(PictureError::TooLarge));
+                }
+                Err(_) => return Err(AppError::BadRequest("malformed upload")),
+            }
         }
     }
     let bytes = bytes.unwrap_or_default();
@@ -564,13 +603,7 @@ pub async fn upload_picture(
             profiles::save_picture(p.env(&store), &me, "image/jpeg", &hash, &jpeg).await?;
             Ok(done("picture"))
         }
-        Err(e) => {
-            let shown = Shown {
-                picture_error: Some(e.message_key()),
-                ..Shown::default()
-            };
-            render_profile(&p, &me, shown, StatusCode::UNPROCESSABLE_ENTITY).await
-        }
+        Err(e) => Ok(picture_refused(e)),
     }
 }
 

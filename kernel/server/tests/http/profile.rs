@@ -151,19 +151,44 @@ async fn a_clinician_builds_and_publishes_a_profile() {
         }
     }
 }
-fn multipart(field: &str, filename: &str, bytes: &[u8]) -> (String, Vec<u8>) {
+/// A file in a multipart form, after the CSRF token as its first field (as
+/// the page's form sends it) if there is one.
+fn multipart(token: Option<&str>, field: &str, filename: &str, bytes: &[u8]) -> (String, Vec<u8>) {
     let boundary = "tillit-test-boundary-7d9f";
-    let mut body = format!(
+    let mut body = Vec::new();
+    if let Some(token) = token {
+        body.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"_csrf\"\r\n\r\n{token}\r\n"
+            )
+            .as_bytes(),
+        );
+    }
+    body.extend_from_slice(format!(
         "--{boundary}\r\nContent-Disposition: form-data; name=\"{field}\"; filename=\"{filename}\"\r\nContent-Type: image/png\r\n\r\n"
     )
-    .into_bytes();
+    .as_bytes());
     body.extend_from_slice(bytes);
     body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
     (format!("multipart/form-data; boundary={boundary}"), body)
 }
 impl Browser<'_> {
+    /// Uploads a picture as the profile page's form does, with the token
+    /// of the last page.
     async fn upload(&mut self, path: &str, filename: &str, bytes: &[u8]) -> Page {
-        let (content_type, body) = multipart("picture", filename, bytes);
+        let token = self.csrf.clone();
+        self.upload_with(path, token.as_deref(), filename, bytes)
+            .await
+    }
+
+    async fn upload_with(
+        &mut self,
+        path: &str,
+        token: Option<&str>,
+        filename: &str,
+        bytes: &[u8],
+    ) -> Page {
+        let (content_type, body) = multipart(token, "picture", filename, bytes);
         let req = self
             .request("POST", path)
             .header(header::CONTENT_TYPE, content_type)
@@ -191,32 +216,43 @@ async fn profile_pictures_are_checked_reencoded_and_scoped() {
 
         assert_eq!(
             karin
-                .upload("/profile/picture", "me.png", &png)
+                .upload_with("/profile/picture", None, "me.png", &png)
+                .await
+                .status,
+            StatusCode::FORBIDDEN,
+            "{backend:?}"
+        );
+        assert_eq!(
+            karin
+                .upload_with("/profile/picture", Some("forged"), "me.png", &png)
                 .await
                 .status,
             StatusCode::FORBIDDEN,
             "{backend:?}"
         );
         let page = karin
-            .upload(
-                &format!("/profile/picture?_csrf={token}"),
+            .upload_with(
+                "/profile/picture",
+                Some(&token),
                 "me.png",
                 b"<svg onload=alert(1)>",
             )
             .await;
-        assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(page.location(), "/profile?picture=not_an_image#pictures");
+        let page = karin.get("/profile?picture=not_an_image").await;
         assert!(page.body.contains("inte en JPEG-, PNG- eller WebP-bild"));
         let page = karin
-            .upload(
-                &format!("/profile/picture?_csrf={token}"),
+            .upload_with(
+                "/profile/picture",
+                Some(&token),
                 "huge.png",
                 &vec![0x89; 7 * 1024 * 1024],
             )
             .await;
-        assert_eq!(page.status, StatusCode::PAYLOAD_TOO_LARGE);
+        assert_eq!(page.location(), "/profile?picture=too_large#pictures");
 
         let page = karin
-            .upload(&format!("/profile/picture?_csrf={token}"), "me.png", &png)
+            .upload_with("/profile/picture", Some(&token), "me.png", &png)
             .await;
         assert_eq!(page.location(), "/profile?done=picture");
         let profile = karin.get("/profile?done=picture").await;
@@ -278,7 +314,7 @@ async fn pictures_are_decoded_in_the_pool_for_heavy_work() {
         .write_to(&mut png, image::ImageFormat::Png)
         .unwrap();
     let png = png.into_inner();
-    let to = format!("/profile/picture?_csrf={}", karin.csrf.clone().unwrap());
+    let to = "/profile/picture";
 
     // Every slot busy with a job that waits to be let go.
     let cpu = &app.state.cpu;
@@ -294,7 +330,7 @@ async fn pictures_are_decoded_in_the_pool_for_heavy_work() {
     }
     tokio::task::yield_now().await;
 
-    let upload = karin.upload(&to, "me.png", &png);
+    let upload = karin.upload(to, "me.png", &png);
     tokio::pin!(upload);
     // Two seconds is ample for a 600×600 picture; it must not be done.
     let early = tokio::time::timeout(Duration::from_secs(2), &mut upload).await;
@@ -383,6 +419,73 @@ async fn a_profile_that_lost_what_publishing_requires_is_not_published() {
                 .contains("id=\"not-published\"")
         );
     }
+}
+
+/// [2.4] defect 11, in a browser: a refused upload shows the picture's
+/// error on the profile page, and the address bar shows the profile page
+/// with no CSRF token in it (the form once carried the token in its URL,
+/// `/profile/picture?_csrf=…`, and the refusal was shown there). Too large
+/// a picture is told before it is sent.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_refused_picture_is_told_on_its_field_with_no_token_in_the_address() {
+    use crate::headless::{Headless, login, screenshot, wait_for_text};
+    use fantoccini::Locator::Id;
+
+    let app = TestApp::new(Backend::Sqlite).await;
+    let dir = std::env::temp_dir().join(format!("tillit-upload-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let not_a_picture = dir.join("not-a-picture.png");
+    std::fs::write(&not_a_picture, b"<svg onload=alert(1)>").unwrap();
+    let huge = dir.join("huge.jpg");
+    std::fs::write(&huge, vec![0xFF; 6 * 1024 * 1024]).unwrap();
+
+    let port = crate::wizard::serve_portal(&app).await;
+    let chrome = Headless::start().await;
+    let c = &chrome.client;
+    login(c, port, KARIN).await;
+    c.goto(&format!("http://demo.localhost:{port}/profile#pictures"))
+        .await
+        .unwrap();
+    wait_for_text(c, "#pictures h2", "Profilbild").await;
+    c.find(Id("picture"))
+        .await
+        .unwrap()
+        .send_keys(not_a_picture.to_str().unwrap())
+        .await
+        .unwrap();
+    c.find(Id("upload-picture"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for_text(c, "#picture-error", "inte en JPEG-, PNG- eller WebP-bild").await;
+    screenshot(c, "picture-refused").await;
+    let url = c.current_url().await.unwrap();
+    assert_eq!(url.path(), "/profile", "{url}");
+    assert!(
+        !url.as_str().contains("_csrf"),
+        "the token is in the address: {url}"
+    );
+    let field = c.find(Id("picture")).await.unwrap();
+    assert_eq!(
+        field.attr("aria-invalid").await.unwrap().as_deref(),
+        Some("true")
+    );
+
+    // Too large: said at once, and nothing is sent.
+    field.send_keys(huge.to_str().unwrap()).await.unwrap();
+    c.find(Id("upload-picture"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for_text(c, "#picture-error", "större än 5 MB").await;
+    let after = c.current_url().await.unwrap();
+    assert_eq!(after, url, "the form was sent");
+    let _ = c.clone().close().await;
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// "Min profil" is no longer one long page with a checklist that looks
