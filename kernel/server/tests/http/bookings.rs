@@ -1029,7 +1029,7 @@ async fn the_invite_form_shows_only_what_the_choice_needs() {
     let mut karin = app.browser("demo.localhost");
     karin.login(KARIN).await;
     publish_profile(&mut karin).await;
-    let port = crate::wizard::serve_portal(&app).await;
+    let port = serve(&app).await;
     let chrome = Headless::start().await;
     let c = &chrome.client;
     login(c, port, KARIN).await;
@@ -1098,7 +1098,7 @@ async fn book_now_without_scripts_opens_the_visit_and_texts_that_it_is_now() {
     let mut karin = app.browser("demo.localhost");
     karin.login(KARIN).await;
     publish_profile(&mut karin).await;
-    let port = crate::wizard::serve_portal(&app).await;
+    let port = serve(&app).await;
     let chrome = Headless::with_args(&["--blink-settings=scriptEnabled=false"]).await;
     let c = &chrome.client;
     login(c, port, KARIN).await;

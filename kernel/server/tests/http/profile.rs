@@ -439,7 +439,7 @@ async fn a_refused_picture_is_told_on_its_field_with_no_token_in_the_address() {
     let huge = dir.join("huge.jpg");
     std::fs::write(&huge, vec![0xFF; 6 * 1024 * 1024]).unwrap();
 
-    let port = crate::wizard::serve_portal(&app).await;
+    let port = serve(&app).await;
     let chrome = Headless::start().await;
     let c = &chrome.client;
     login(c, port, KARIN).await;
@@ -498,7 +498,7 @@ async fn min_profil_has_a_menu_of_its_sections_on_a_desktop_and_a_phone() {
     use fantoccini::Locator::{Css, Id};
 
     let app = TestApp::new(Backend::Sqlite).await;
-    let port = crate::wizard::serve_portal(&app).await;
+    let port = serve(&app).await;
     let chrome = Headless::start().await;
     let c = &chrome.client;
     login(c, port, KARIN).await;

@@ -214,18 +214,6 @@ async fn the_booking_wizard_invites_a_patient_and_a_colleague_only_at_the_last_s
     }
 }
 
-/// Serves the portal of `app` on a free port, for a real browser, and
-/// returns the port.
-pub(crate) async fn serve_portal(app: &TestApp) -> u16 {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let state = app.state.clone();
-    tokio::spawn(async move {
-        let _ = tillit_kernel::app::serve(listener, state, std::future::pending()).await;
-    });
-    port
-}
-
 /// [2.4] defect 2, in a browser: a patient chosen from "Välj en av dina
 /// patienter" is named in step 3's summary (it was blank), the summary
 /// names the visit type, each step is numbered once ("1. Besöksdetaljer",
@@ -244,7 +232,7 @@ async fn the_wizard_sums_up_the_chosen_patient_and_the_visit_type() {
     let in_two_days = app.clock.now().plus(48 * HOUR);
     book_visit(&app, "earlier", in_two_days, vec![]).await;
     let tove_id = person_id(&app, TOVE).await;
-    let port = serve_portal(&app).await;
+    let port = serve(&app).await;
     let chrome = Headless::start().await;
     let c = &chrome.client;
     login(c, port, KARIN).await;
