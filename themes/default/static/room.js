@@ -697,18 +697,20 @@
     // The kind of local candidate each connection uses (host, relay, …),
     // and its port.
     async routes() {
-      const local = async (c) => {
+      // The local end of the pair media actually flows on. With several
+      // host candidates (one per interface, each its own port) more than
+      // one pair can be nominated, and the browser's "selected" pair need
+      // not be the one the SFU sends to: the bytes tell.
+      const local = async (c, bytes) => {
         if (!c) return null;
         const stats = await c.getStats();
-        let found = null;
+        let best = null;
         stats.forEach((r) => {
-          if (r.type === "candidate-pair" && r.nominated && r.state === "succeeded") {
-            found = stats.get(r.localCandidateId) || found;
-          }
+          if (r.type === "candidate-pair" && r.state === "succeeded" && (!best || (r[bytes] || 0) > (best[bytes] || 0))) best = r;
         });
-        return found;
+        return best ? stats.get(best.localCandidateId) || null : null;
       };
-      const [p, r] = [await local(pc), await local(sub)];
+      const [p, r] = [await local(pc, "bytesSent"), await local(sub, "bytesReceived")];
       return {
         publish: p && p.candidateType, receive: r && r.candidateType,
         publishPort: p && p.port, receivePort: r && r.port,
