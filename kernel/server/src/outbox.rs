@@ -195,6 +195,15 @@ fn facts<'a>(
     }
 }
 
+/// The address of `booking`'s page on the tenant's portal.
+fn visit_link(
+    state: &AppState,
+    tenant: &Tenant,
+    booking: &tillit_domain::booking::Booking,
+) -> String {
+    format!("{}/visits/{}", portal_origin(state, tenant), booking.id)
+}
+
 /// The catalog keys of a message's SMS text and e-mail subject.
 fn message_keys(wording: Wording) -> (String, String) {
     match wording {
@@ -207,8 +216,9 @@ fn message_keys(wording: Wording) -> (String, String) {
 }
 
 /// The text of an SMS (also the body of the e-mail) of `kind` about
-/// `booking`, written at `written_at`. A visit that starts now links to its
-/// own page; every other message to the portal.
+/// `booking`, written at `written_at`. Every message links to the visit's
+/// own page, which the login keeps through to the end: the person lands
+/// where they can confirm, wait or join.
 pub fn render_sms(
     state: &AppState,
     tenant: &Tenant,
@@ -217,11 +227,7 @@ pub fn render_sms(
     written_at: Timestamp,
 ) -> String {
     let wording = tillit_domain::notify::wording(kind, booking.starts_at, written_at);
-    let origin = portal_origin(state, tenant);
-    let link = match wording {
-        Wording::StartsNow => format!("{origin}/visits/{}", booking.id),
-        Wording::Kind(_) => format!("{origin}/"),
-    };
+    let link = visit_link(state, tenant, booking);
     let args = tillit_domain::notify::message_args(&facts(tenant, kind, booking, &link));
     let args: Vec<(&str, &str)> = args.iter().map(|(k, v)| (*k, v.as_str())).collect();
     state
@@ -390,7 +396,7 @@ async fn send_email(
         .format(lang, &message_keys(wording).1, &[("product", product)]);
     let host = tenant.hosts.first().map_or("localhost", String::as_str);
     let uid = format!("{}@{host}", booking.id);
-    let link = format!("{}/", portal_origin(state, tenant));
+    let link = visit_link(state, tenant, booking);
     let summary = state
         .catalogs
         .format(lang, "notify.email.summary", &[("product", product)]);

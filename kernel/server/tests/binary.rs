@@ -12,7 +12,10 @@ use std::time::{Duration, Instant};
 
 #[path = "support/headless.rs"]
 mod headless;
-use headless::{Headless, SERVER_LOG, open_account_menu, screenshot, wait_for_text};
+use headless::{
+    Headless, SERVER_LOG, fill_in_and_publish_profile, open_account_menu,
+    open_invite_form_for_new_patient, screenshot, wait_for_text,
+};
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -398,138 +401,11 @@ async fn a_clinician_invites_and_the_patient_confirms_in_a_real_browser() {
         .await
         .unwrap();
     wait_for_text(c, "#greeting", "Välkommen, Karin").await;
-    c.find(Css("a[href='/profile']"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-
-    // "Min profil" shows one section at a time, chosen from its menu.
-    let section = |id: &'static str| {
-        let c = c.clone();
-        async move {
-            c.wait()
-                .for_element(Css(&format!("#section-menu a[href='#{id}']")))
-                .await
-                .unwrap()
-                .click()
-                .await
-                .unwrap();
-        }
-    };
-    section("publish").await;
-    c.wait()
-        .for_element(Id("publish-button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    wait_for_text(c, "#blockers", "yrkestitel").await;
-    section("consultation").await;
-
-    c.find(Id("title"))
-        .await
-        .unwrap()
-        .send_keys("Leg. psykolog")
-        .await
-        .unwrap();
-    c.find(Id("introduction"))
-        .await
-        .unwrap()
-        .send_keys("Jag tar emot vuxna med oro och nedstämdhet.")
-        .await
-        .unwrap();
-    c.find(Id("save-profile"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    wait_for_text(c, "#notice", "sparats").await;
-
-    section("visit-types").await;
-    c.find(Id("new-title"))
-        .await
-        .unwrap()
-        .send_keys("Återbesök")
-        .await
-        .unwrap();
-    c.find(Id("new-minutes"))
-        .await
-        .unwrap()
-        .send_keys("3")
-        .await
-        .unwrap();
-    c.find(Id("save-visit-type"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    wait_for_text(c, "#new-minutes-error", "minst 5 minuter").await;
-    let minutes = c.find(Id("new-minutes")).await.unwrap();
-    minutes.clear().await.unwrap();
-    minutes.send_keys("15").await.unwrap();
-    c.find(Id("save-visit-type"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    wait_for_text(c, "#notice", "sparats").await;
-
-    section("publish").await;
-    c.find(Id("publish-button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    wait_for_text(c, "#published-state", "publicerad").await;
-    wait_for_text(c, "#completion", "50%").await;
+    fill_in_and_publish_profile(c).await;
     screenshot(c, "05-profile-published").await;
 
     // "Bjud in till besök": a new patient, tomorrow at 10:00, with a message.
-    c.find(Css("a[href='/bookings']"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    c.wait()
-        .for_element(Id("invite-link"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    c.wait()
-        .for_element(Id("phone"))
-        .await
-        .unwrap()
-        .send_keys("070-123 45 67")
-        .await
-        .unwrap();
-    c.find(Id("personnummer"))
-        .await
-        .unwrap()
-        .send_keys("19850707-1119")
-        .await
-        .unwrap();
-    c.find(Id("given_name"))
-        .await
-        .unwrap()
-        .send_keys("Sara")
-        .await
-        .unwrap();
-    c.find(Id("family_name"))
-        .await
-        .unwrap()
-        .send_keys("Svensson")
-        .await
-        .unwrap();
+    open_invite_form_for_new_patient(c, "19850707-1119", "Sara", "Svensson").await;
     let tomorrow = (std::time::SystemTime::now() + Duration::from_secs(86_400))
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| {
@@ -598,20 +474,18 @@ async fn a_clinician_invites_and_the_patient_confirms_in_a_real_browser() {
         .find(|w| w.starts_with("http://"))
         .unwrap()
         .to_owned();
-    assert_eq!(link, server.url("demo.localhost", "/"));
+    assert!(
+        link.starts_with(&server.url("demo.localhost", "/visits/")),
+        "the SMS links to the visit's page: {link}"
+    );
     screenshot(c, "07-outbox").await;
     open_account_menu(c).await;
     c.find(Id("logout")).await.unwrap().click().await.unwrap();
     wait_for_text(c, "#notice", "utloggad").await;
-    c.goto(&link).await.unwrap();
-    c.find(Id("login-link"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
 
-    // The patient: log in, accept the terms, see the visit and confirm it.
+    // The patient follows the link: log in, accept the terms, and land on
+    // that visit, where she confirms it.
+    c.goto(&link).await.unwrap();
     c.wait()
         .for_element(Id("personnummer"))
         .await
@@ -633,17 +507,21 @@ async fn a_clinician_invites_and_the_patient_confirms_in_a_real_browser() {
         .click()
         .await
         .unwrap();
-    wait_for_text(c, "#greeting", "Välkommen, Sara").await;
-    wait_for_text(c, "#my-visits", "Karin Lindblad, Leg. psykolog").await;
-    wait_for_text(c, "#my-visits", "Ta med din medicinlista.").await;
-    c.find(Css("#my-visits button.confirm"))
+    wait_for_text(c, "#visit-clinician", "Karin Lindblad, Leg. psykolog").await;
+    assert_eq!(
+        c.current_url().await.unwrap().as_str(),
+        link,
+        "the link is kept through the login and the terms"
+    );
+    wait_for_text(c, "#visit", "Ta med din medicinlista.").await;
+    c.find(Id("confirm-visit"))
         .await
         .unwrap()
         .click()
         .await
         .unwrap();
     wait_for_text(c, "#notice", "Besöket är bekräftat").await;
-    wait_for_text(c, "#my-visits", "Bekräftad").await;
+    wait_for_text(c, "#visit-status", "Bekräftad").await;
     screenshot(c, "09-confirmed").await;
     let _ = chrome.client.clone().close().await;
 }

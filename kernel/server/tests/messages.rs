@@ -288,8 +288,10 @@ async fn sms_go_out_through_46elks_with_delivery_reports_and_no_health_informati
             sms.message
         );
         assert!(sms.message.contains(&tomorrow), "{}", sms.message);
+        // The link is the visit's own page, kept through the login.
         assert!(
-            sms.message.contains("http://demo.localhost:8080/"),
+            sms.message
+                .contains(&format!("http://demo.localhost:8080/visits/{b1}")),
             "{}",
             sms.message
         );

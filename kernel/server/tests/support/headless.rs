@@ -195,6 +195,155 @@ pub async fn submit_login(c: &fantoccini::Client, base: &str, pnr: &str) {
         .unwrap();
 }
 
+/// Fills in "Min profil" as the handbook tells a clinician to, from the
+/// start page: publishing is refused first (no yrkestitel), then the
+/// consultation section and a visit type (a too-short one refused first),
+/// then publishing works.
+pub async fn fill_in_and_publish_profile(c: &fantoccini::Client) {
+    use fantoccini::Locator::{Css, Id};
+    c.find(Css("a[href='/profile']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+
+    // "Min profil" shows one section at a time, chosen from its menu.
+    let section = |id: &'static str| {
+        let c = c.clone();
+        async move {
+            c.wait()
+                .for_element(Css(&format!("#section-menu a[href='#{id}']")))
+                .await
+                .unwrap()
+                .click()
+                .await
+                .unwrap();
+        }
+    };
+    section("publish").await;
+    c.wait()
+        .for_element(Id("publish-button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for_text(c, "#blockers", "yrkestitel").await;
+    section("consultation").await;
+
+    c.find(Id("title"))
+        .await
+        .unwrap()
+        .send_keys("Leg. psykolog")
+        .await
+        .unwrap();
+    c.find(Id("introduction"))
+        .await
+        .unwrap()
+        .send_keys("Jag tar emot vuxna med oro och nedstämdhet.")
+        .await
+        .unwrap();
+    c.find(Id("save-profile"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for_text(c, "#notice", "sparats").await;
+
+    section("visit-types").await;
+    c.find(Id("new-title"))
+        .await
+        .unwrap()
+        .send_keys("Återbesök")
+        .await
+        .unwrap();
+    c.find(Id("new-minutes"))
+        .await
+        .unwrap()
+        .send_keys("3")
+        .await
+        .unwrap();
+    c.find(Id("save-visit-type"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for_text(c, "#new-minutes-error", "minst 5 minuter").await;
+    let minutes = c.find(Id("new-minutes")).await.unwrap();
+    minutes.clear().await.unwrap();
+    minutes.send_keys("15").await.unwrap();
+    c.find(Id("save-visit-type"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for_text(c, "#notice", "sparats").await;
+
+    section("publish").await;
+    c.find(Id("publish-button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for_text(c, "#published-state", "publicerad").await;
+    wait_for_text(c, "#completion", "50%").await;
+}
+
+/// From any page: "Mina bokningar" → "Bjud in till besök", with a new
+/// patient's personnummer, name and mobile number typed in; the time, the
+/// message and the button are the caller's.
+pub async fn open_invite_form_for_new_patient(
+    c: &fantoccini::Client,
+    pnr: &str,
+    given: &str,
+    family: &str,
+) {
+    use fantoccini::Locator::{Css, Id};
+    c.find(Css("a[href='/bookings']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.wait()
+        .for_element(Id("invite-link"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.wait()
+        .for_element(Id("phone"))
+        .await
+        .unwrap()
+        .send_keys("070-123 45 67")
+        .await
+        .unwrap();
+    c.find(Id("personnummer"))
+        .await
+        .unwrap()
+        .send_keys(pnr)
+        .await
+        .unwrap();
+    c.find(Id("given_name"))
+        .await
+        .unwrap()
+        .send_keys(given)
+        .await
+        .unwrap();
+    c.find(Id("family_name"))
+        .await
+        .unwrap()
+        .send_keys(family)
+        .await
+        .unwrap();
+}
+
 /// Opens the menu behind the person's initials (their details, the
 /// language, "Logga ut"), as a person clicks their letter.
 pub async fn open_account_menu(c: &fantoccini::Client) {
