@@ -1218,3 +1218,227 @@ async fn a_three_person_room_fits_the_screen_and_works_by_keyboard() {
         let _ = c.clone().close().await;
     }
 }
+
+/// A browser in a window of its own size, for the walkthrough.
+struct Seat {
+    browser: Headless,
+    /// Names its screenshots: `walk-<tag>-<step>`.
+    tag: String,
+}
+
+impl Seat {
+    async fn new(firefox: bool, (width, height): (u32, u32), tag: String) -> Self {
+        let browser = if firefox {
+            Headless::firefox_with_fake_media().await
+        } else {
+            Headless::with_fake_media().await
+        };
+        if firefox {
+            // Firefox's windows do not go narrower than about 500 px.
+            browser.client.set_window_size(width, height).await.unwrap();
+        } else {
+            viewport(&browser.client, width, height).await;
+        }
+        Self { browser, tag }
+    }
+
+    fn c(&self) -> &fantoccini::Client {
+        &self.browser.client
+    }
+
+    async fn shot(&self, step: &str) {
+        screenshot(self.c(), &format!("walk-{}-{step}", self.tag)).await;
+    }
+
+    async fn click(&self, id: &str) {
+        self.c()
+            .wait()
+            .for_element(Id(id))
+            .await
+            .unwrap_or_else(|e| panic!("#{id}: {e}"))
+            .click()
+            .await
+            .unwrap();
+    }
+
+    /// Follows the link `css` matches in this window (a link that opens a
+    /// new tab, as "Gå till besöket" does, is followed here).
+    async fn follow(&self, css: &str) {
+        let href = self
+            .c()
+            .wait()
+            .for_element(fantoccini::Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("{css}: {e}"))
+            .prop("href")
+            .await
+            .unwrap()
+            .unwrap();
+        self.c().goto(&href).await.unwrap();
+    }
+}
+
+/// The walkthrough of [2.4] as the handbook tells it, in real browsers:
+/// a clinician fills in "Min profil" and publishes it, invites a new
+/// patient for a visit in ten minutes; the patient follows the SMS's link,
+/// logs in, accepts the terms and confirms on the visit's page, where she
+/// waits; the clinician starts the visit, her page turns to "Gå till
+/// besöket" by itself, both see each other, the clinician writes a private
+/// note and ends the visit for everyone after confirming. Screenshots of
+/// every step are kept (`walk-<tag>-…`).
+async fn walkthrough(tag: &str, clinician: (u32, u32), patient: (bool, (u32, u32))) {
+    let mut app = TestApp::new(Backend::Sqlite).await;
+    app.start_worker();
+    let port = serve(&app).await;
+    let base = format!("http://demo.localhost:{port}");
+    let (k, p) = tokio::join!(
+        Seat::new(false, clinician, format!("{tag}-clinician")),
+        Seat::new(patient.0, patient.1, format!("{tag}-patient"))
+    );
+
+    // Karin: "Min profil", then "Bjud in till besök" in ten minutes.
+    login(k.c(), port, KARIN).await;
+    k.shot("01-overview").await;
+    headless::fill_in_and_publish_profile(k.c()).await;
+    k.shot("02-profile-published").await;
+    headless::open_invite_form_for_new_patient(k.c(), "19850707-1119", "Sara", "Svensson").await;
+    let soon = app.clock.now().plus(10 * MINUTE).to_stockholm();
+    k.c()
+        .execute(
+            "document.getElementById('date').value = arguments[0];
+             document.getElementById('time').value = arguments[1];",
+            vec![
+                serde_json::json!(soon.date().to_string()),
+                serde_json::json!(soon.time().strftime("%H:%M").to_string()),
+            ],
+        )
+        .await
+        .unwrap();
+    k.shot("03-invite").await;
+    k.click("send-invite").await;
+    wait_for_text(k.c(), "#notice", "Inbjudan är skapad").await;
+
+    // The SMS, as the development outbox shows it.
+    let started = std::time::Instant::now();
+    let sms = loop {
+        k.c().goto(&format!("{base}/dev/outbox")).await.unwrap();
+        if let Ok(cell) = k
+            .c()
+            .find(fantoccini::Locator::Css(
+                "tr.message[data-kind='invited'][data-status='sent'] td.text",
+            ))
+            .await
+        {
+            break cell.text().await.unwrap();
+        }
+        assert!(started.elapsed() < Duration::from_secs(20), "no SMS sent");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    k.shot("04-outbox").await;
+    let link = sms
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .unwrap()
+        .to_owned();
+    let visit = link.rsplit('/').next().unwrap().to_owned();
+
+    // Sara, on her phone: the link, the login, the terms, her visit.
+    p.c().goto(&link).await.unwrap();
+    p.shot("05-login").await;
+    // The login page the link led to (it keeps where she was going).
+    p.c()
+        .wait()
+        .for_element(Id("personnummer"))
+        .await
+        .unwrap()
+        .send_keys("19850707-1119")
+        .await
+        .unwrap();
+    p.click("login-submit").await;
+    p.click("accept-terms").await;
+    wait_for_text(p.c(), "#visit-clinician", "Karin Lindblad").await;
+    assert!(p.c().current_url().await.unwrap().path().ends_with(&visit));
+    p.shot("06-visit-to-confirm").await;
+    p.click("confirm-visit").await;
+    wait_for_text(p.c(), "#visit-status", "Bekräftad").await;
+    wait_for_text(p.c(), "#room-state", "Väntar").await;
+    p.shot("07-waiting").await;
+
+    // Karin finds the visit in "Mina bokningar" and starts it.
+    k.c().goto(&format!("{base}/bookings")).await.unwrap();
+    k.follow(&format!("#booking-{visit} a.row-link")).await;
+    k.shot("08-visit").await;
+    k.click("start-visit").await;
+    k.follow("#enter-visit").await;
+
+    // Sara's page changes by itself.
+    wait_for_text(p.c(), "#enter-visit", "Gå till besöket").await;
+    p.shot("09-visit-started").await;
+    p.follow("#enter-visit").await;
+    tokio::join!(
+        until_decoding(k.c(), 1, "karin"),
+        until_decoding(p.c(), 1, "sara")
+    );
+    k.shot("10-room").await;
+    p.shot("10-room").await;
+
+    // A private note, saved.
+    k.c()
+        .wait()
+        .for_element(fantoccini::Locator::Css(".plugin-notes textarea"))
+        .await
+        .unwrap()
+        .send_keys("Sover bättre sedan förra besöket.")
+        .await
+        .unwrap();
+    k.c()
+        .find(fantoccini::Locator::Css(
+            ".plugin-notes button[type=submit]",
+        ))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for_text(k.c(), ".plugin-notes [data-tillit-status]", "Sparad").await;
+    k.shot("11-note").await;
+
+    // "Avsluta besöket": asked first, then closed for both.
+    k.click("end-visit").await;
+    until_true(
+        k.c(),
+        "return document.getElementById('end-dialog').open;",
+        "the end dialog",
+    )
+    .await;
+    k.shot("12-end-dialog").await;
+    k.click("end-confirm").await;
+    wait_for_text(k.c(), "#room-state", "Besöket är avslutat").await;
+    until_true(
+        p.c(),
+        "return !document.getElementById('room-ended').hidden;",
+        "the patient is told the visit ended",
+    )
+    .await;
+    k.shot("13-ended").await;
+    p.shot("13-ended").await;
+    let _ = k.c().clone().close().await;
+    let _ = p.c().clone().close().await;
+}
+
+/// The walkthrough with the clinician at a desktop and the patient on a
+/// phone-sized window.
+#[tokio::test(flavor = "multi_thread")]
+async fn walkthrough_clinician_at_a_desktop_patient_on_a_phone() {
+    walkthrough("desktop-phone", (1280, 900), (false, (390, 844))).await;
+}
+
+/// The walkthrough with the clinician on a phone-sized window and the
+/// patient at a desktop. (Firefox ESR joins rooms in
+/// `firefox_and_chromium_see_each_other` and checks every patient page in
+/// `http::a11y`; after this walkthrough's pages its subscriber connection
+/// stays "new", which is still open.)
+#[tokio::test(flavor = "multi_thread")]
+async fn walkthrough_clinician_on_a_phone_patient_at_a_desktop() {
+    walkthrough("phone-desktop", (390, 844), (false, (1280, 900))).await;
+}
