@@ -735,3 +735,55 @@ async fn people_find_their_visit_through_the_login_and_act_on_it() {
     assert_eq!(status_of(&app, "l1").await, BookingStatus::Cancelled);
     let _ = c.clone().close().await;
 }
+
+/// The walkthrough's colleague, in a browser on a desktop and a phone: an
+/// invited colleague finds the visit under "Besök som gäst" on the start
+/// page, with its title and time and nothing of the patient, and opens it.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_colleague_finds_the_visit_as_a_guest_in_a_browser() {
+    use crate::headless::{Headless, login, screenshot, wait_for_text};
+    use tillit_domain::booking::BookingStatus;
+    let app = TestApp::new(Backend::Sqlite).await;
+    let port = serve(&app).await;
+    let mut karin = app.browser("demo.localhost");
+    karin.login(KARIN).await;
+    publish_profile(&mut karin).await;
+    let olof_id = person_id(&app, "19700101-0003").await;
+    let ten = Timestamp::from_stockholm(&tomorrow(&app), "10:00").unwrap();
+    book(&app, "g1", ten, BookingStatus::Confirmed, vec![olof_id]).await;
+
+    let chrome = Headless::start().await;
+    let c = &chrome.client;
+    login(c, port, "19700101-0003").await;
+    for (width, height, name) in [(1280, 900, "desktop"), (390, 844, "phone")] {
+        c.set_window_size(width, height).await.unwrap();
+        c.goto(&format!("http://demo.localhost:{port}/"))
+            .await
+            .unwrap();
+        let guest = wait_for_text(c, "#as-guest", "Besök som gäst").await;
+        assert!(guest.contains("10:00"), "{guest}");
+        c.execute(
+            "document.getElementById('as-guest').scrollIntoView();",
+            vec![],
+        )
+        .await
+        .unwrap();
+        screenshot(c, &format!("colleague-as-guest-{name}")).await;
+        c.find(fantoccini::Locator::Css("#guest-visit-g1 a"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        let visit = wait_for_text(c, "#visit", "Karin Lindblad").await;
+        let page = c.source().await.unwrap();
+        for secret in ["Tove", "Toll", "20000229", "medicinlista"] {
+            assert!(
+                !page.contains(secret) && !guest.contains(secret),
+                "{name}: the colleague sees {secret}: {visit}"
+            );
+        }
+        screenshot(c, &format!("colleague-visit-{name}")).await;
+    }
+    let _ = c.clone().close().await;
+}
