@@ -133,43 +133,8 @@ pub(crate) async fn book(
     status: tillit_domain::booking::BookingStatus,
     participants: Vec<tillit_domain::PersonId>,
 ) {
-    use tillit_domain::Clock;
-    use tillit_domain::booking::{Booking, BookingFor};
-    let demo = app.state.store.tenant(TenantId::parse("demo").unwrap());
-    let (karin_id, tove_id) = (person_id(app, KARIN).await, person_id(app, TOVE).await);
-    let vt = demo.visit_types_of(&karin_id).await.unwrap().remove(0);
-    let outcome = demo
-        .create_booking(
-            tillit_store::NewBooking {
-                patient: &BookingFor::Existing(tove_id),
-                booking: Booking {
-                    id: id.into(),
-                    clinician: karin_id.clone(),
-                    patient: tillit_domain::PersonId::new(""),
-                    visit_type_id: vt.id.clone(),
-                    title: "Uppföljning".into(),
-                    minutes: 15,
-                    kind: vt.spec.kind,
-                    starts_at,
-                    status,
-                    message: "Ta med din medicinlista.".into(),
-                },
-                created_by: &karin_id,
-                created_by_role: tillit_domain::Role::Clinician,
-                new_patient_id: tillit_domain::PersonId::new("unused"),
-                event_id: format!("{id}-created"),
-                reminder_lead: 30 * MINUTE,
-                choices: Default::default(),
-                participants,
-            },
-            app.clock.now(),
-        )
-        .await
-        .unwrap();
-    assert!(
-        matches!(outcome, tillit_store::BookOutcome::Booked(_)),
-        "{outcome:?}"
-    );
+    let visit = (id, starts_at, status, "Ta med din medicinlista.");
+    book_in_store(app, ("demo", KARIN, TOVE), visit, participants).await;
 }
 
 /// The status of booking `id` in the demo tenant.

@@ -368,13 +368,33 @@ pub async fn book_visit(
 /// `starts_at`, confirmed, as [`book_visit`] does.
 pub async fn book_visit_in(
     app: &TestApp,
-    (tenant, clinician, patient): (&str, &str, &str),
+    people: (&str, &str, &str),
     id: &str,
     starts_at: Timestamp,
     participants: Vec<tillit_domain::PersonId>,
 ) {
+    let confirmed = tillit_domain::booking::BookingStatus::Confirmed;
+    let visit = (id, starts_at, confirmed, "");
+    book_in_store(app, people, visit, participants).await;
+}
+
+/// Books `(id, starts_at, status, message)` in `tenant` for `patient` with
+/// `clinician` (personnummer), 15 minutes of their first visit type, with
+/// these colleagues invited: straight in the store, for tests whose subject
+/// is not the booking flow.
+pub async fn book_in_store(
+    app: &TestApp,
+    (tenant, clinician, patient): (&str, &str, &str),
+    (id, starts_at, status, message): (
+        &str,
+        Timestamp,
+        tillit_domain::booking::BookingStatus,
+        &str,
+    ),
+    participants: Vec<tillit_domain::PersonId>,
+) {
     use tillit_domain::Clock;
-    use tillit_domain::booking::{Booking, BookingFor, BookingStatus};
+    use tillit_domain::booking::{Booking, BookingFor};
     let store = app.state.store.tenant(TenantId::parse(tenant).unwrap());
     let (clinician_id, patient_id) = (
         person_id_in(app, tenant, clinician).await,
@@ -394,8 +414,8 @@ pub async fn book_visit_in(
                     minutes: 15,
                     kind: vt.spec.kind,
                     starts_at,
-                    status: BookingStatus::Confirmed,
-                    message: String::new(),
+                    status,
+                    message: message.into(),
                 },
                 created_by: &clinician_id,
                 created_by_role: tillit_domain::Role::Clinician,
