@@ -1251,14 +1251,7 @@ impl Seat {
     }
 
     async fn click(&self, id: &str) {
-        self.c()
-            .wait()
-            .for_element(Id(id))
-            .await
-            .unwrap_or_else(|e| panic!("#{id}: {e}"))
-            .click()
-            .await
-            .unwrap();
+        headless::click_on(self.c(), &format!("#{id}")).await;
     }
 
     /// Follows the link `css` matches in this window (a link that opens a

@@ -529,17 +529,6 @@ async fn a_deep_link_survives_the_login_and_hostile_return_paths_are_refused() {
     assert_eq!(page.location(), "/");
 }
 
-/// Clicks the element `css` matches.
-async fn click(c: &fantoccini::Client, css: &str) {
-    c.wait()
-        .for_element(fantoccini::Locator::Css(css))
-        .await
-        .unwrap_or_else(|e| panic!("{css}: {e}"))
-        .click()
-        .await
-        .unwrap();
-}
-
 /// [2.4] defect 4, in a browser on a phone-sized window: the patient's
 /// waiting page changes to "Gå till besöket" by itself within seconds of
 /// the clinician starting the visit, without a reload, and says so in a
@@ -648,18 +637,18 @@ async fn people_find_their_visit_through_the_login_and_act_on_it() {
         .send_keys(TOVE)
         .await
         .unwrap();
-    click(c, "#login-submit").await;
+    crate::headless::click_on(c, "#login-submit").await;
     // Her first login: the terms, then the visit she came for.
-    click(c, "#accept-terms").await;
+    crate::headless::click_on(c, "#accept-terms").await;
     wait_for_text(c, "#visit h1", "Uppföljning").await;
     assert_eq!(c.current_url().await.unwrap().path(), "/visits/l1");
-    click(c, "#confirm-visit").await;
+    crate::headless::click_on(c, "#confirm-visit").await;
     wait_for_text(c, "#notice", "Besöket är bekräftat").await;
     wait_for_text(c, "#visit-status", "Bekräftad").await;
     assert_eq!(status_of(&app, "l1").await, BookingStatus::Confirmed);
     screenshot(c, "visit-confirmed-by-patient").await;
     crate::headless::open_account_menu(c).await;
-    click(c, "#logout").await;
+    crate::headless::click_on(c, "#logout").await;
 
     login(c, port, KARIN).await;
     c.goto(&url("/bookings")).await.unwrap();
@@ -684,18 +673,18 @@ async fn people_find_their_visit_through_the_login_and_act_on_it() {
     );
     screenshot(c, "bookings-phone").await;
     c.set_window_size(1280, 900).await.unwrap();
-    click(c, "#booking-l1 a.row-link").await;
+    crate::headless::click_on(c, "#booking-l1 a.row-link").await;
     wait_for_text(c, "#visit-patient", "Tove Toll").await;
-    click(c, "#cancel-visit").await;
+    crate::headless::click_on(c, "#cancel-visit").await;
     wait_for_text(c, "#cancel-confirm", "Avboka besöket?").await;
     let text = wait_for_text(c, "#cancel-confirm", "Tove Toll").await;
     assert!(text.contains("10:00–10:15"), "{text}");
     screenshot(c, "booking-cancel-confirmation").await;
-    click(c, "#cancel-back").await;
+    crate::headless::click_on(c, "#cancel-back").await;
     wait_for_text(c, "#visit h1", "Uppföljning").await;
     assert_eq!(status_of(&app, "l1").await, BookingStatus::Confirmed);
-    click(c, "#cancel-visit").await;
-    click(c, "#cancel-for-good").await;
+    crate::headless::click_on(c, "#cancel-visit").await;
+    crate::headless::click_on(c, "#cancel-for-good").await;
     wait_for_text(c, "#notice", "Besöket är avbokat").await;
     assert_eq!(status_of(&app, "l1").await, BookingStatus::Cancelled);
     let _ = c.clone().close().await;

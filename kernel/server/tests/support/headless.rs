@@ -195,101 +195,68 @@ pub async fn submit_login(c: &fantoccini::Client, base: &str, pnr: &str) {
         .unwrap();
 }
 
+/// Waits for the element `css` matches and clicks it.
+pub async fn click_on(c: &fantoccini::Client, css: &str) {
+    c.wait()
+        .for_element(fantoccini::Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"))
+        .click()
+        .await
+        .unwrap();
+}
+
+/// Waits for the field `css` matches and types `text` into it, after what
+/// it holds.
+pub async fn type_into(c: &fantoccini::Client, css: &str, text: &str) {
+    c.wait()
+        .for_element(fantoccini::Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"))
+        .send_keys(text)
+        .await
+        .unwrap();
+}
+
 /// Fills in "Min profil" as the handbook tells a clinician to, from the
 /// start page: publishing is refused first (no yrkestitel), then the
 /// consultation section and a visit type (a too-short one refused first),
-/// then publishing works.
+/// then publishing works. "Min profil" shows one section at a time, chosen
+/// from its menu.
 pub async fn fill_in_and_publish_profile(c: &fantoccini::Client) {
-    use fantoccini::Locator::{Css, Id};
-    c.find(Css("a[href='/profile']"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-
-    // "Min profil" shows one section at a time, chosen from its menu.
-    let section = |id: &'static str| {
-        let c = c.clone();
-        async move {
-            c.wait()
-                .for_element(Css(&format!("#section-menu a[href='#{id}']")))
-                .await
-                .unwrap()
-                .click()
-                .await
-                .unwrap();
-        }
-    };
-    section("publish").await;
-    c.wait()
-        .for_element(Id("publish-button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    let section = |id: &str| format!("#section-menu a[href='#{id}']");
+    click_on(c, "a[href='/profile']").await;
+    click_on(c, &section("publish")).await;
+    click_on(c, "#publish-button").await;
     wait_for_text(c, "#blockers", "yrkestitel").await;
-    section("consultation").await;
 
-    c.find(Id("title"))
-        .await
-        .unwrap()
-        .send_keys("Leg. psykolog")
-        .await
-        .unwrap();
-    c.find(Id("introduction"))
-        .await
-        .unwrap()
-        .send_keys("Jag tar emot vuxna med oro och nedstämdhet.")
-        .await
-        .unwrap();
-    c.find(Id("save-profile"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click_on(c, &section("consultation")).await;
+    type_into(c, "#title", "Leg. psykolog").await;
+    type_into(
+        c,
+        "#introduction",
+        "Jag tar emot vuxna med oro och nedstämdhet.",
+    )
+    .await;
+    click_on(c, "#save-profile").await;
     wait_for_text(c, "#notice", "sparats").await;
 
-    section("visit-types").await;
-    c.find(Id("new-title"))
-        .await
-        .unwrap()
-        .send_keys("Återbesök")
-        .await
-        .unwrap();
-    c.find(Id("new-minutes"))
-        .await
-        .unwrap()
-        .send_keys("3")
-        .await
-        .unwrap();
-    c.find(Id("save-visit-type"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click_on(c, &section("visit-types")).await;
+    type_into(c, "#new-title", "Återbesök").await;
+    type_into(c, "#new-minutes", "3").await;
+    click_on(c, "#save-visit-type").await;
     wait_for_text(c, "#new-minutes-error", "minst 5 minuter").await;
-    let minutes = c.find(Id("new-minutes")).await.unwrap();
+    let minutes = c
+        .find(fantoccini::Locator::Id("new-minutes"))
+        .await
+        .unwrap();
     minutes.clear().await.unwrap();
     minutes.send_keys("15").await.unwrap();
-    c.find(Id("save-visit-type"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click_on(c, "#save-visit-type").await;
     wait_for_text(c, "#notice", "sparats").await;
 
-    section("publish").await;
-    c.find(Id("publish-button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click_on(c, &section("publish")).await;
+    click_on(c, "#publish-button").await;
     wait_for_text(c, "#published-state", "publicerad").await;
     wait_for_text(c, "#completion", "50%").await;
 }
@@ -303,45 +270,12 @@ pub async fn open_invite_form_for_new_patient(
     given: &str,
     family: &str,
 ) {
-    use fantoccini::Locator::{Css, Id};
-    c.find(Css("a[href='/bookings']"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    c.wait()
-        .for_element(Id("invite-link"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    c.wait()
-        .for_element(Id("phone"))
-        .await
-        .unwrap()
-        .send_keys("070-123 45 67")
-        .await
-        .unwrap();
-    c.find(Id("personnummer"))
-        .await
-        .unwrap()
-        .send_keys(pnr)
-        .await
-        .unwrap();
-    c.find(Id("given_name"))
-        .await
-        .unwrap()
-        .send_keys(given)
-        .await
-        .unwrap();
-    c.find(Id("family_name"))
-        .await
-        .unwrap()
-        .send_keys(family)
-        .await
-        .unwrap();
+    click_on(c, "a[href='/bookings']").await;
+    click_on(c, "#invite-link").await;
+    type_into(c, "#phone", "070-123 45 67").await;
+    type_into(c, "#personnummer", pnr).await;
+    type_into(c, "#given_name", given).await;
+    type_into(c, "#family_name", family).await;
 }
 
 /// Opens the menu behind the person's initials (their details, the
