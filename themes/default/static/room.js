@@ -711,9 +711,19 @@
         return best ? stats.get(best.localCandidateId) || null : null;
       };
       const [p, r] = [await local(pc, "bytesSent"), await local(sub, "bytesReceived")];
+      // Every local port a succeeded pair of the receiving connection has:
+      // the SFU may move to another of them (as ICE allows) when one fails.
+      const receivePorts = [];
+      if (sub) {
+        const stats = await sub.getStats();
+        stats.forEach((x) => {
+          const l = x.type === "candidate-pair" && x.state === "succeeded" && stats.get(x.localCandidateId);
+          if (l && !receivePorts.includes(l.port)) receivePorts.push(l.port);
+        });
+      }
       return {
         publish: p && p.candidateType, receive: r && r.candidateType,
-        publishPort: p && p.port, receivePort: r && r.port,
+        publishPort: p && p.port, receivePort: r && r.port, receivePorts,
       };
     },
     peers: () => [...peers.entries()].map(([id, p]) => ({ id, name: p.name, poor: !!p.poor, width: p.tile.querySelector("video").videoWidth })),
