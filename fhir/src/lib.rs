@@ -11,3 +11,11 @@
 //! The kernel's adapter (`kernel/server/src/routes/fhir.rs`) parses a
 //! request with these functions, calls the use case every door calls, and
 //! answers with what this crate writes.
+
+pub mod identifiers;
+pub mod map;
+pub mod media;
+pub mod outcome;
+mod wire;
+
+pub use outcome::FhirError;

@@ -43,5 +43,5 @@ pub mod visit;
 
 pub use ids::{PersonId, TenantId};
 pub use people::{Person, PersonName, PersonStatus, Role};
-pub use personnummer::Personnummer;
+pub use personnummer::{IdentityKind, Personnummer};
 pub use time::{Clock, Timestamp};

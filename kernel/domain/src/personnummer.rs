@@ -110,7 +110,7 @@ impl Personnummer {
     }
 
     /// Year, month and day of birth (a samordningsnummer's day less 60).
-    fn date_of_birth(&self) -> (i32, i32, i32) {
+    pub fn date_of_birth(&self) -> (i32, i32, i32) {
         let n = |r: std::ops::Range<usize>| self.0[r].parse::<i32>().unwrap_or(0);
         let day = n(6..8);
         (n(0..4), n(4..6), if day > 60 { day - 60 } else { day })

@@ -1,0 +1,129 @@
+//! Tillit's own data as FHIR resources, and resources sent to Tillit as
+//! the commands its use cases take. Pure: no IO, the kernel passes in what
+//! it read. A booking *is* the Appointment; there is no second store.
+//!
+//! - [`patient`]: Patient, both ways.
+//! - [`practitioner`]: Practitioner and PractitionerRole (a clinician and
+//!   their profile).
+//! - [`appointment`]: Appointment, both ways, with the visit's link.
+//! - [`status`]: the one table between booking statuses and FHIR's.
+
+use fhir_sdk::r4b::types::{Meta, Reference};
+use fhir_sdk::time::OffsetDateTime;
+use fhir_sdk::{BuilderError, Instant};
+use tillit_domain::Timestamp;
+
+use crate::outcome::FhirError;
+
+pub mod appointment;
+pub mod patient;
+pub mod practitioner;
+pub mod status;
+
+/// A version of a resource as it is served: `meta.versionId` and
+/// `meta.lastUpdated` (and the `ETag` and `Last-Modified` headers).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Version {
+    pub number: u64,
+    pub last_updated: Timestamp,
+}
+
+/// A builder's error is a bug in the mapping, not the client's.
+pub(crate) fn built<T>(r: Result<T, BuilderError>) -> Result<T, FhirError> {
+    r.map_err(|_| FhirError::Internal)
+}
+
+pub(crate) fn instant(t: Timestamp) -> Result<Instant, FhirError> {
+    // Whole milliseconds; FHIR instants keep them.
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(t.0) * 1_000_000)
+        .map(Instant)
+        .map_err(|_| FhirError::Internal)
+}
+
+/// The kernel's time of an instant read from a resource.
+pub(crate) fn timestamp(i: &Instant) -> Timestamp {
+    Timestamp((i.0.unix_timestamp_nanos() / 1_000_000) as i64)
+}
+
+pub(crate) fn meta(v: Version) -> Result<Meta, FhirError> {
+    built(
+        Meta::builder()
+            .version_id(v.number.to_string())
+            .last_updated(instant(v.last_updated)?)
+            .build(),
+    )
+}
+
+/// A reference to `type/id`, with a display name where it helps a person
+/// reading the resource.
+pub(crate) fn reference(
+    resource_type: &str,
+    id: &str,
+    display: Option<String>,
+) -> Result<Reference, FhirError> {
+    let b = Reference::builder().reference(format!("{resource_type}/{id}"));
+    built(match display {
+        Some(d) => b.display(d).build(),
+        None => b.build(),
+    })
+}
+
+/// What a reference in a resource sent to Tillit points at.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    /// `Type/id`: a resource of Tillit's.
+    Id(String),
+    /// An identifier (an HSA-id, a personnummer), by system and value.
+    Identifier { system: String, value: String },
+    /// `urn:uuid:…`: an entry of the same transaction Bundle.
+    Placeholder(String),
+}
+
+/// Reads a reference expected to point at `resource_type`. `path` names
+/// it in errors.
+pub(crate) fn target(
+    r: &Reference,
+    resource_type: &str,
+    path: &str,
+) -> Result<Option<Target>, FhirError> {
+    if let Some(s) = &r.reference {
+        if s.starts_with("urn:uuid:") {
+            return Ok(Some(Target::Placeholder(s.clone())));
+        }
+        // Relative (`Patient/1`) or absolute (`https://…/fhir/R4/Patient/1`).
+        let mut parts = s.rsplit('/');
+        let (id, ty) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
+        if ty == resource_type && !id.is_empty() {
+            return Ok(Some(Target::Id(id.to_owned())));
+        }
+        if ty.is_empty() || id.is_empty() {
+            return Err(FhirError::structure(
+                format!("{path}.reference"),
+                format!("\"{s}\" is not a reference of the form {resource_type}/[id]."),
+            ));
+        }
+        return Ok(None);
+    }
+    if let Some(i) = &r.identifier
+        && let (Some(system), Some(value)) = (&i.system, &i.value)
+    {
+        let by_type = r.r#type.as_deref().is_none_or(|t| t == resource_type);
+        return Ok(by_type.then(|| Target::Identifier {
+            system: system.clone(),
+            value: value.clone(),
+        }));
+    }
+    Ok(None)
+}
+
+/// The type a reference names, from its `reference` (`Type/id`) or `type`.
+pub(crate) fn reference_type(r: &Reference) -> Option<&str> {
+    if let Some(s) = &r.reference
+        && !s.starts_with("urn:")
+    {
+        let mut parts = s.rsplit('/');
+        parts.next();
+        return parts.next();
+    }
+    r.r#type.as_deref()
+}
