@@ -11,3 +11,5 @@
 //! The kernel's adapter (`kernel/server/src/routes/fhir.rs`) parses a
 //! request with these functions, calls the use case every door calls, and
 //! answers with what this crate writes.
+
+pub mod smart;
