@@ -21,8 +21,12 @@
 //! Everything here is pure: no IO, no clock (the kernel passes `now`), no
 //! database (the kernel stores clients and seen `jti`s).
 
+mod assertion;
+mod clients;
 mod error;
 mod scopes;
 
+pub use assertion::{Verified, verify_assertion};
+pub use clients::Client;
 pub use error::{AccessTokenProblem, AssertionProblem, SmartError};
 pub use scopes::{Interaction, Scopes};
