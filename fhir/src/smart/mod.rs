@@ -23,10 +23,17 @@
 
 mod assertion;
 mod clients;
+mod discovery;
 mod error;
 mod scopes;
+mod token;
 
 pub use assertion::{Verified, verify_assertion};
 pub use clients::Client;
+pub use discovery::smart_configuration;
 pub use error::{AccessTokenProblem, AssertionProblem, SmartError};
 pub use scopes::{Interaction, Scopes};
+pub use token::{
+    AccessClaims, MIN_SECRET_BYTES, TokenRequest, issue_access_token, parse_token_request,
+    token_response, verify_access_token,
+};
