@@ -7,6 +7,11 @@
 //! - [`smart`]: SMART Backend Services: the registered clients, their
 //!   signed client assertions, the access tokens Tillit issues and the
 //!   scopes they carry.
+//! - [`map`]: Tillit's data as resources, and resources as commands
+//!   (pure); [`identifiers`]: the identifier systems read and written.
+//! - [`outcome`]: every error as an HTTP status and an
+//!   `OperationOutcome`, in one place; [`media`]: formats.
+//! - `wire`: the only code generic over fhir-sdk's models.
 //!
 //! The kernel's adapter (`kernel/server/src/routes/fhir.rs`) parses a
 //! request with these functions, calls the use case every door calls, and
@@ -16,6 +21,7 @@ pub mod identifiers;
 pub mod map;
 pub mod media;
 pub mod outcome;
+pub mod smart;
 mod wire;
 
 pub use outcome::FhirError;
