@@ -11,12 +11,15 @@
 //!   (pure); [`identifiers`]: the identifier systems read and written.
 //! - [`outcome`]: every error as an HTTP status and an
 //!   `OperationOutcome`, in one place; [`media`]: formats.
+//! - [`bundle`]: search results; [`capability`]: the CapabilityStatement.
 //! - `wire`: the only code generic over fhir-sdk's models.
 //!
 //! The kernel's adapter (`kernel/server/src/routes/fhir.rs`) parses a
 //! request with these functions, calls the use case every door calls, and
 //! answers with what this crate writes.
 
+pub mod bundle;
+pub mod capability;
 pub mod identifiers;
 pub mod map;
 pub mod media;
