@@ -5,7 +5,7 @@
 
 use std::collections::HashSet;
 
-use tillit_domain::access::{AccessAction, AccessEvent};
+use tillit_domain::access::{AccessAction, AccessEvent, Accessor};
 use tillit_domain::{Person, PersonId, Personnummer, Role, Timestamp};
 
 use crate::{Actor, Env, Error};
@@ -21,13 +21,24 @@ pub async fn log<'s>(
     action: AccessAction,
     what: &'static str,
 ) -> Result<(), Error> {
+    log_as(env, &actor.accessor(), subjects, action, what).await
+}
+
+/// [`log`] for an accessor who is not a person of the tenant (a journal
+/// system reading on its own account).
+pub async fn log_as<'s>(
+    env: Env<'_>,
+    accessor: &Accessor,
+    subjects: impl IntoIterator<Item = (&'s PersonId, &'s Personnummer, Role)>,
+    action: AccessAction,
+    what: &'static str,
+) -> Result<(), Error> {
     let mut seen = HashSet::new();
     let events: Vec<AccessEvent> = subjects
         .into_iter()
         .filter(|(id, _, role)| *role == Role::Patient && seen.insert(*id))
         .map(|(id, pnr, _)| AccessEvent {
-            actor: actor.person.id.clone(),
-            actor_role: actor.person.role,
+            actor: accessor.clone(),
             patient: id.clone(),
             patient_personnummer: pnr.clone(),
             action,

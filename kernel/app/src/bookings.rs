@@ -34,6 +34,9 @@ pub enum Invitee {
     },
     /// One of the clinician's own patients (someone they have booked).
     MyPatient(PersonId),
+    /// A patient of the tenant named by a journal system, which holds the
+    /// care relation itself: only through a journal system (`Actor::via`).
+    OnRecord(PersonId),
     /// A colleague, for a test visit.
     Colleague(PersonId),
 }
@@ -74,6 +77,9 @@ pub struct Book {
     /// What the clinician chose to do to a patient on file when asked
     /// ([`Conflict::PatientOnFile`]).
     pub on_file: OnFileChoices,
+    /// Another system's ids of the booking, as (system, value): a journal
+    /// system's own booking id, which then names this booking only.
+    pub external_ids: Vec<(String, String)>,
 }
 
 /// Whether the clinician's profile is published and still has what
@@ -218,6 +224,17 @@ pub async fn check(
                 problems.push(Problem::PatientUnknown);
             }
         }
+        Some(Invitee::OnRecord(id)) => {
+            let known = match &actor.via {
+                Some(_) => env.store.person(id).await?,
+                None => None,
+            };
+            match known {
+                Some(p) if p.role == Role::Patient => {}
+                Some(_) => problems.push(Problem::NotAPatient),
+                None => problems.push(Problem::PatientUnknown),
+            }
+        }
         Some(Invitee::Colleague(id)) if *id == me.id => problems.push(Problem::ColleagueIsSelf),
         Some(Invitee::Colleague(id)) => {
             if !other_clinicians(env, actor)
@@ -294,7 +311,9 @@ pub async fn book(env: Env<'_>, actor: &Actor, cmd: Book) -> Result<Booking, Err
     }
     let patient = match invitee {
         Invitee::New { person, phone } => BookingFor::Patient { person, phone },
-        Invitee::MyPatient(id) | Invitee::Colleague(id) => BookingFor::Existing(id),
+        Invitee::MyPatient(id) | Invitee::OnRecord(id) | Invitee::Colleague(id) => {
+            BookingFor::Existing(id)
+        }
     };
     let outcome = env
         .store
@@ -303,12 +322,13 @@ pub async fn book(env: Env<'_>, actor: &Actor, cmd: Book) -> Result<Booking, Err
                 patient: &patient,
                 booking,
                 created_by: &me.id,
-                created_by_role: me.role,
+                logged_as: actor.accessor(),
                 new_patient_id: PersonId::new(env.ids.new_id()),
                 event_id: env.ids.new_id(),
                 reminder_lead: env.rules.reminder_lead,
                 participants: checked.colleagues.iter().map(|c| c.id.clone()).collect(),
                 choices: cmd.on_file,
+                external_ids: cmd.external_ids,
             },
             env.now,
         )
@@ -338,6 +358,7 @@ pub async fn book(env: Env<'_>, actor: &Actor, cmd: Book) -> Result<Booking, Err
         BookOutcome::NotAPatient => Err(Error::invalid(Problem::NotAPatient)),
         BookOutcome::NoSuchPerson => Err(Error::invalid(Problem::PatientUnknown)),
         BookOutcome::SlotTaken => Err(Error::invalid(Problem::SlotTaken)),
+        BookOutcome::IdentifierTaken => Err(Error::Conflict(Conflict::IdentifierTaken)),
     }
 }
 

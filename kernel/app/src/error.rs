@@ -87,6 +87,8 @@ pub enum Conflict {
     /// command may be repeated choosing to make them active again and/or
     /// to replace the number (`Book::on_file`), which is logged.
     PatientOnFile { removed: bool, other_phone: bool },
+    /// Another system's id given for the booking already names another.
+    IdentifierTaken,
 }
 
 impl Error {

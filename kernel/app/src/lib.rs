@@ -30,6 +30,8 @@
 //! - [`messages`]: who may read the outbox, and providers' delivery
 //!   reports on messages sent.
 //! - [`sessions`]: logging in (whatever the identity provider) and out.
+//! - [`journal`]: what a journal system (an EHR over FHIR) reads and
+//!   registers on its own account.
 //! - [`access`]: the access-log entries for reads of patient data.
 //! - [`live`]: the live connections (video rooms) that some changes end
 //!   at once, as the kernel holds them.
@@ -47,6 +49,7 @@ use tillit_store::TenantStore;
 pub mod access;
 pub mod bookings;
 pub mod error;
+pub mod journal;
 pub mod live;
 pub mod messages;
 pub mod people;
@@ -79,6 +82,9 @@ pub enum Door {
 pub struct Actor {
     pub person: Person,
     pub door: Door,
+    /// The journal system (its FHIR client id) the person acts through:
+    /// the access log names it as the actor.
+    pub via: Option<String>,
 }
 
 impl Actor {
@@ -86,6 +92,30 @@ impl Actor {
         Self {
             person,
             door: Door::Portal,
+            via: None,
+        }
+    }
+
+    /// A clinician acting through a journal system over FHIR (the EHR books
+    /// in their name).
+    pub fn journal_system(person: Person, client: &str) -> Self {
+        Self {
+            person,
+            door: Door::Fhir,
+            via: Some(client.to_owned()),
+        }
+    }
+
+    /// Who the access log names for what the actor reads or changes.
+    pub fn accessor(&self) -> tillit_domain::access::Accessor {
+        match &self.via {
+            Some(client) => tillit_domain::access::Accessor::JournalSystem {
+                client: client.clone(),
+            },
+            None => tillit_domain::access::Accessor::Person {
+                id: self.person.id.clone(),
+                role: self.person.role,
+            },
         }
     }
 
@@ -101,6 +131,7 @@ impl Actor {
             person: &self.person.id,
             role: self.person.role,
             logged_as: Some(what),
+            via: self.via.as_deref(),
         }
     }
 

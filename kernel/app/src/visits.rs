@@ -80,6 +80,7 @@ pub async fn end(env: Env<'_>, actor: &Actor, id: &str) -> Result<Booking, Error
         person: &me.id,
         role: me.role,
         logged_as: None,
+        via: actor.via.as_deref(),
     };
     let ended = env
         .store

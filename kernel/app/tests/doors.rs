@@ -96,6 +96,7 @@ fn invite(start: Timestamp) -> Book {
         colleagues: Vec::new(),
         accept_overlap: false,
         on_file: Default::default(),
+        external_ids: Vec::new(),
     }
 }
 
@@ -112,6 +113,7 @@ async fn a_journal_system_books_by_the_same_rules_as_the_portal() {
         let ehr = Actor {
             person: karin.clone(),
             door: Door::Fhir,
+            via: None,
         };
 
         // Not published yet: nobody can be booked, through any door.
@@ -247,6 +249,7 @@ async fn people_terms_and_logins_follow_one_set_of_rules_through_any_door() {
         let admin = Actor {
             person: ada.clone(),
             door: Door::Admin,
+            via: None,
         };
 
         // Staff only, and one person per personnummer.
@@ -274,6 +277,7 @@ async fn people_terms_and_logins_follow_one_set_of_rules_through_any_door() {
         let as_clinician = Actor {
             person: karin.clone(),
             door: Door::Admin,
+            via: None,
         };
         let refused = people::set_status(e, &as_clinician, &ada.id, PersonStatus::Inactive).await;
         assert!(matches!(refused, Err(Error::Forbidden)), "{refused:?}");
@@ -411,6 +415,7 @@ async fn endings_reach_the_live_connections_through_any_door() {
         let ehr = Actor {
             person: karin.clone(),
             door: Door::Fhir,
+            via: None,
         };
         let ada = t
             .create_person(
@@ -423,6 +428,7 @@ async fn endings_reach_the_live_connections_through_any_door() {
         let admin = Actor {
             person: ada,
             door: Door::Admin,
+            via: None,
         };
 
         // A visit booked, confirmed, started and ended through FHIR.

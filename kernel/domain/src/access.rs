@@ -28,12 +28,38 @@ impl AccessAction {
     }
 }
 
+/// Who read or changed a patient's data: a person of the tenant, or a
+/// journal system (an EHR client of the FHIR API), which the log names by
+/// its client id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Accessor {
+    Person { id: PersonId, role: Role },
+    JournalSystem { client: String },
+}
+
+impl Accessor {
+    /// The log's `actor_id`: a person's id, or `journal-system:<client>`.
+    pub fn id(&self) -> std::borrow::Cow<'_, str> {
+        match self {
+            Self::Person { id, .. } => id.as_str().into(),
+            Self::JournalSystem { client } => format!("journal-system:{client}").into(),
+        }
+    }
+
+    /// The log's `actor_role`.
+    pub fn role(&self) -> &'static str {
+        match self {
+            Self::Person { role, .. } => role.as_str(),
+            Self::JournalSystem { .. } => "journal_system",
+        }
+    }
+}
+
 /// One entry of the access log. The tenant and time are added by the store
 /// and the caller's clock.
 #[derive(Debug, Clone)]
 pub struct AccessEvent {
-    pub actor: PersonId,
-    pub actor_role: Role,
+    pub actor: Accessor,
     pub patient: PersonId,
     /// Kept in the entry itself, so the entry still names the patient after
     /// the patient row is gone.

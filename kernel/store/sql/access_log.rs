@@ -13,13 +13,14 @@ pub async fn insert_access_event<'e>(
     e: &tillit_domain::access::AccessEvent,
     now: Timestamp,
 ) -> Result<()> {
+    let actor = e.actor.id();
     sqlx::query!(
         r#"INSERT INTO access_log (tenant_id, at, actor_id, actor_role, patient_id, patient_personnummer, action, what)
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"#,
         tenant.as_str(),
         now.0,
-        e.actor.as_str(),
-        e.actor_role.as_str(),
+        actor.as_ref(),
+        e.actor.role(),
         e.patient.as_str(),
         e.patient_personnummer.as_str(),
         e.action.as_str(),

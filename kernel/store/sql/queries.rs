@@ -20,6 +20,8 @@
 mod access_log;
 #[path = "bookings.rs"]
 mod bookings;
+#[path = "external_ids.rs"]
+mod external_ids;
 #[path = "outbox.rs"]
 mod outbox;
 #[path = "people.rs"]
@@ -41,6 +43,7 @@ mod visit_types;
 
 pub use access_log::*;
 pub use bookings::*;
+pub use external_ids::*;
 pub use outbox::*;
 pub use people::*;
 pub use pictures::*;

@@ -12,8 +12,8 @@ fn access_events_json(events: &[AccessEvent]) -> String {
         .iter()
         .map(|e| {
             serde_json::json!({
-                "actor": e.actor.as_str(),
-                "actor_role": e.actor_role.as_str(),
+                "actor": e.actor.id(),
+                "actor_role": e.actor.role(),
                 "patient": e.patient.as_str(),
                 "pnr": e.patient_personnummer.as_str(),
                 "action": e.action.as_str(),

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use tillit_domain::access::{AccessAction, AccessEvent};
+use tillit_domain::access::{AccessAction, AccessEvent, Accessor};
 use tillit_domain::booking::{Booking, BookingFor, BookingListItem, BookingStatus, Colleague};
 use tillit_domain::invitee::{OnFile, OnFileChoices, invite_on_file};
 use tillit_domain::notify::BookingChange;
@@ -19,8 +19,9 @@ pub struct NewBooking<'a> {
     pub patient: &'a BookingFor,
     pub booking: Booking,
     pub created_by: &'a PersonId,
-    /// The creator's role, for the access-log entry written with the booking.
-    pub created_by_role: Role,
+    /// Who the access-log entry written with the booking names (the
+    /// creator, or the journal system they booked through).
+    pub logged_as: Accessor,
     /// The id to give the patient if they are new.
     pub new_patient_id: PersonId,
     pub event_id: String,
@@ -28,6 +29,9 @@ pub struct NewBooking<'a> {
     pub reminder_lead: Duration,
     /// Colleagues invited besides the responsible clinician.
     pub participants: Vec<PersonId>,
+    /// Another system's ids of the booking, as (system, value): an EHR's
+    /// own booking id. Each names one booking in the tenant.
+    pub external_ids: Vec<(String, String)>,
     /// What to do to a patient on file, if the rule asks.
     pub choices: OnFileChoices,
 }
@@ -41,6 +45,24 @@ pub struct ChangedBy<'a> {
     pub role: Role,
     /// The access log's `what`; `None` for a change that is not logged.
     pub logged_as: Option<&'static str>,
+    /// The journal system (EHR client id) through which the person acts,
+    /// which the access log then names as the actor.
+    pub via: Option<&'a str>,
+}
+
+impl ChangedBy<'_> {
+    /// Who the access log names for the change.
+    pub fn accessor(&self) -> Accessor {
+        match self.via {
+            Some(client) => Accessor::JournalSystem {
+                client: client.to_owned(),
+            },
+            None => Accessor::Person {
+                id: self.person.clone(),
+                role: self.role,
+            },
+        }
+    }
 }
 
 /// What became of a change of time.
@@ -57,6 +79,8 @@ pub enum RescheduleOutcome {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum BookOutcome {
     Booked(Booking),
+    /// One of `NewBooking::external_ids` already names another booking.
+    IdentifierTaken,
     /// The patient exists here but is inactive: they cannot be invited.
     PatientInactive,
     /// The name given is not the one on file for the personnummer.
@@ -241,6 +265,16 @@ impl TenantStore<'_> {
                 }
                 other => other?,
             }
+            for (system, value) in &new.external_ids {
+                let id = ("Appointment", booking.id.as_str());
+                match q::insert_external_id(&mut *tx, t, id, (system, value), now).await {
+                    Err(sqlx::Error::Database(db)) if db.is_unique_violation() => {
+                        outcome = BookOutcome::IdentifierTaken;
+                        break 'body None;
+                    }
+                    other => other?,
+                }
+            }
             q::insert_booking_event(
                 &mut *tx,
                 t,
@@ -259,8 +293,7 @@ impl TenantStore<'_> {
                 .chain(on_file_changes.iter().map(|w| (AccessAction::Update, *w)))
             {
                 let access = AccessEvent {
-                    actor: new.created_by.clone(),
-                    actor_role: new.created_by_role,
+                    actor: new.logged_as.clone(),
                     patient: patient.id.clone(),
                     patient_personnummer: patient.personnummer.clone(),
                     action,
@@ -415,5 +448,36 @@ impl TenantStore<'_> {
             self.wake.notify_one();
         }
         Ok(won.is_some())
+    }
+}
+
+impl TenantStore<'_> {
+    /// Another system's ids of a resource of Tillit's, as (system, value).
+    pub async fn external_ids_of(
+        &self,
+        resource_type: &str,
+        resource_id: &str,
+    ) -> Result<Vec<(String, String)>> {
+        let t = &self.tenant;
+        Ok(dispatch!(self.pool, read, |ex| q::external_ids_of(
+            ex,
+            t,
+            resource_type,
+            resource_id
+        ))?)
+    }
+
+    /// The resource of `resource_type` that another system's id names.
+    pub async fn resource_by_external_id(
+        &self,
+        resource_type: &str,
+        id: (&str, &str),
+    ) -> Result<Option<String>> {
+        let t = &self.tenant;
+        Ok(dispatch!(
+            self.pool,
+            read,
+            |ex| q::resource_by_external_id(ex, t, resource_type, id)
+        )?)
     }
 }

@@ -200,8 +200,7 @@ macro_rules! log_change {
             && p.role == tillit_domain::Role::Patient
         {
             let access = tillit_domain::access::AccessEvent {
-                actor: by.person.clone(),
-                actor_role: by.role,
+                actor: by.accessor(),
                 patient: p.id.clone(),
                 patient_personnummer: p.personnummer.clone(),
                 action: tillit_domain::access::AccessAction::Update,

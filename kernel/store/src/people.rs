@@ -106,3 +106,46 @@ impl TenantStore<'_> {
         Ok(())
     }
 }
+
+impl TenantStore<'_> {
+    /// Registers a new patient with how to reach them, and the access-log
+    /// entry `by` names (a creation), in one transaction. Fails with a
+    /// unique violation if the personnummer is already in the tenant.
+    pub async fn register_patient(
+        &self,
+        id: &PersonId,
+        contact: &Contact,
+        p: &NewPerson,
+        by: &ChangedBy<'_>,
+        now: Timestamp,
+    ) -> Result<Person> {
+        let t = &self.tenant;
+        let c = contact;
+        let person = in_transaction!(self.pool, |tx| {
+            let person = q::insert_person(&mut *tx, t, id, p, now).await?;
+            q::update_contact(
+                &mut *tx,
+                t,
+                id,
+                &c.given_name,
+                &c.family_name,
+                c.phone.as_ref(),
+                c.email.as_deref(),
+                now,
+            )
+            .await?;
+            if let Some(what) = by.logged_as {
+                let access = tillit_domain::access::AccessEvent {
+                    actor: by.accessor(),
+                    patient: person.id.clone(),
+                    patient_personnummer: person.personnummer.clone(),
+                    action: tillit_domain::access::AccessAction::Create,
+                    what,
+                };
+                q::insert_access_event(&mut *tx, t, &access, now).await?;
+            }
+            Some(person)
+        })?;
+        person.ok_or_else(|| StoreError::Database("register_patient: no row".into()))
+    }
+}

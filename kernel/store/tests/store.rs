@@ -24,6 +24,7 @@ fn by_admin(admin: &PersonId) -> tillit_store::ChangedBy<'_> {
         person: admin,
         role: Role::Administrator,
         logged_as: None,
+        via: None,
     }
 }
 
@@ -266,8 +267,10 @@ async fn access_log_is_append_only_and_outlives_the_patient() {
             .await
             .unwrap();
         let event = AccessEvent {
-            actor: PersonId::new("c1"),
-            actor_role: Role::Clinician,
+            actor: tillit_domain::access::Accessor::Person {
+                id: PersonId::new("c1"),
+                role: Role::Clinician,
+            },
             patient: patient.id.clone(),
             patient_personnummer: patient.personnummer.clone(),
             action: AccessAction::Read,
@@ -465,8 +468,10 @@ async fn concurrent_writes_all_land() {
             .await
             .unwrap();
         let event = AccessEvent {
-            actor: PersonId::new("c1"),
-            actor_role: Role::Clinician,
+            actor: tillit_domain::access::Accessor::Person {
+                id: PersonId::new("c1"),
+                role: Role::Clinician,
+            },
             patient: patient.id.clone(),
             patient_personnummer: patient.personnummer.clone(),
             action: AccessAction::Read,
@@ -700,12 +705,16 @@ mod bookings {
                 patient: who,
                 booking: b,
                 created_by: by,
-                created_by_role: Role::Clinician,
+                logged_as: tillit_domain::access::Accessor::Person {
+                    id: by.clone(),
+                    role: Role::Clinician,
+                },
                 new_patient_id: PersonId::new(format!("p-{id}")),
                 event_id: format!("e-{id}"),
                 reminder_lead: LEAD,
                 participants: Vec::new(),
                 choices,
+                external_ids: Vec::new(),
             },
             T0,
         )
@@ -1035,6 +1044,7 @@ mod bookings {
             person,
             role: Role::Clinician,
             logged_as: None,
+            via: None,
         }
     }
 
@@ -1354,8 +1364,10 @@ async fn many_access_log_entries_in_one_statement() {
                 .await
                 .unwrap();
             events.push(AccessEvent {
-                actor: PersonId::new("c\"1"),
-                actor_role: Role::Clinician,
+                actor: tillit_domain::access::Accessor::Person {
+                    id: PersonId::new("c\"1"),
+                    role: Role::Clinician,
+                },
                 patient: p.id.clone(),
                 patient_personnummer: p.personnummer.clone(),
                 action: AccessAction::Read,

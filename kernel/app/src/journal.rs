@@ -1,0 +1,359 @@
+//! What a journal system (an EHR over FHIR) reads and registers on its own
+//! account: patients, and the bookings it follows. Booking, moving and
+//! cancelling go through `bookings` like every other door, with the
+//! clinician as the actor acting through the journal system
+//! ([`Actor::journal_system`](crate::Actor::journal_system)).
+//!
+//! Every read of a patient's data here writes the access log with the
+//! journal system as the actor, before the data is returned: a search that
+//! returns many patients logs them all in one write.
+
+use tillit_domain::access::{AccessAction, Accessor};
+use tillit_domain::booking::{Booking, Colleague, MobileNumber};
+use tillit_domain::people::NewPerson;
+use tillit_domain::{Person, PersonId, PersonStatus, Personnummer, Role, Timestamp};
+use tillit_store::{Contact, StoreError};
+
+use crate::{Env, Error, Problem};
+
+/// A journal system, by its FHIR client id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JournalSystem {
+    pub client: String,
+}
+
+impl JournalSystem {
+    fn accessor(&self) -> Accessor {
+        Accessor::JournalSystem {
+            client: self.client.clone(),
+        }
+    }
+
+    fn changed_by<'a>(&'a self, system_person: &'a PersonId) -> tillit_store::ChangedBy<'a> {
+        tillit_store::ChangedBy {
+            person: system_person,
+            role: Role::Administrator,
+            logged_as: Some("fhir.patient"),
+            via: Some(&self.client),
+        }
+    }
+}
+
+/// A patient with how Tillit reaches them.
+#[derive(Debug, Clone)]
+pub struct PatientRecord {
+    pub person: Person,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+}
+
+async fn with_contact(env: Env<'_>, person: Person) -> Result<PatientRecord, Error> {
+    let (phone, email) = env.store.contact_of(&person.id).await?;
+    Ok(PatientRecord {
+        person,
+        phone,
+        email,
+    })
+}
+
+async fn log_reads(
+    env: Env<'_>,
+    sys: &JournalSystem,
+    people: &[&Person],
+    what: &'static str,
+) -> Result<(), Error> {
+    let subjects = people.iter().map(|p| (&p.id, &p.personnummer, p.role));
+    crate::access::log_as(env, &sys.accessor(), subjects, AccessAction::Read, what).await
+}
+
+/// A patient of the tenant, by Tillit's id (a removed one is not found).
+pub async fn read_patient(
+    env: Env<'_>,
+    sys: &JournalSystem,
+    id: &PersonId,
+) -> Result<PatientRecord, Error> {
+    let person = env
+        .store
+        .person(id)
+        .await?
+        .filter(|p| p.role == Role::Patient && p.status != PersonStatus::Removed)
+        .ok_or(Error::NotFound)?;
+    log_reads(env, sys, &[&person], "fhir.patient").await?;
+    with_contact(env, person).await
+}
+
+/// What a patient search asks for; every part given must match.
+#[derive(Debug, Clone, Default)]
+pub struct PatientQuery {
+    pub personnummer: Option<Personnummer>,
+    /// Part of the given or family name, any case.
+    pub name: Option<String>,
+    /// Year, month and day of birth.
+    pub birthdate: Option<(i32, i32, i32)>,
+}
+
+/// The tenant's patients who match `q`, by family name.
+pub async fn find_patients(
+    env: Env<'_>,
+    sys: &JournalSystem,
+    q: &PatientQuery,
+) -> Result<Vec<PatientRecord>, Error> {
+    let candidates = match &q.personnummer {
+        Some(pnr) => env
+            .store
+            .person_by_personnummer(pnr)
+            .await?
+            .into_iter()
+            .filter(|p| p.role == Role::Patient && p.status != PersonStatus::Removed)
+            .collect(),
+        None => env.store.people(Role::Patient).await?,
+    };
+    let name = q.name.as_ref().map(|n| n.to_lowercase());
+    let found: Vec<Person> = candidates
+        .into_iter()
+        .filter(|p| {
+            name.as_ref().is_none_or(|n| {
+                p.given_name.as_str().to_lowercase().contains(n.as_str())
+                    || p.family_name.as_str().to_lowercase().contains(n.as_str())
+            })
+        })
+        .filter(|p| {
+            q.birthdate
+                .is_none_or(|d| p.personnummer.date_of_birth() == d)
+        })
+        .collect();
+    log_reads(
+        env,
+        sys,
+        &found.iter().collect::<Vec<_>>(),
+        "fhir.patient.search",
+    )
+    .await?;
+    let mut out = Vec::with_capacity(found.len());
+    for p in found {
+        out.push(with_contact(env, p).await?);
+    }
+    Ok(out)
+}
+
+/// A patient a journal system registers.
+#[derive(Debug, Clone)]
+pub struct RegisterPatient {
+    pub person: NewPerson,
+    pub phone: MobileNumber,
+    pub email: Option<String>,
+}
+
+/// Whether [`register_patient`] created the patient or found them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Registered {
+    Created,
+    /// Already on file by personnummer: the record on file is kept as it
+    /// is (contact details are the patient's own to change).
+    OnFile,
+}
+
+/// Registers a patient, or finds them on file by personnummer. Two
+/// registrations of the same person at the same instant create one.
+pub async fn register_patient(
+    env: Env<'_>,
+    sys: &JournalSystem,
+    cmd: RegisterPatient,
+) -> Result<(PatientRecord, Registered), Error> {
+    if cmd.person.role != Role::Patient {
+        return Err(Error::invalid(Problem::NotAPatient));
+    }
+    let on_file = |found: Option<Person>| match found {
+        Some(p) if p.role != Role::Patient => Err(Error::invalid(Problem::NotAPatient)),
+        Some(p) if p.status == PersonStatus::Removed => {
+            Err(Error::invalid(Problem::PatientInactive))
+        }
+        other => Ok(other),
+    };
+    if let Some(p) = on_file(
+        env.store
+            .person_by_personnummer(&cmd.person.personnummer)
+            .await?,
+    )? {
+        log_reads(env, sys, &[&p], "fhir.patient").await?;
+        return Ok((with_contact(env, p).await?, Registered::OnFile));
+    }
+    let id = PersonId::new(env.ids.new_id());
+    let contact = Contact {
+        given_name: cmd.person.given_name.clone(),
+        family_name: cmd.person.family_name.clone(),
+        phone: Some(cmd.phone),
+        email: cmd.email,
+    };
+    let system_person = PersonId::new(format!("journal-system:{}", sys.client));
+    match env
+        .store
+        .register_patient(
+            &id,
+            &contact,
+            &cmd.person,
+            &sys.changed_by(&system_person),
+            env.now,
+        )
+        .await
+    {
+        Ok(p) => {
+            tracing::info!(tenant = %env.store.tenant(), client = %sys.client, person = %p.id, "patient registered by a journal system");
+            Ok((with_contact(env, p).await?, Registered::Created))
+        }
+        // Registered by a concurrent request a moment ago: that one wins.
+        Err(StoreError::Conflict { .. }) => {
+            match on_file(
+                env.store
+                    .person_by_personnummer(&cmd.person.personnummer)
+                    .await?,
+            )? {
+                Some(p) => {
+                    log_reads(env, sys, &[&p], "fhir.patient").await?;
+                    Ok((with_contact(env, p).await?, Registered::OnFile))
+                }
+                None => Err(Error::Store(StoreError::Conflict {
+                    constraint: "people".into(),
+                })),
+            }
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// A clinician of the tenant (staff data: not access-logged).
+pub async fn read_clinician(env: Env<'_>, id: &PersonId) -> Result<Person, Error> {
+    env.store
+        .person(id)
+        .await?
+        .filter(|p| p.role == Role::Clinician && p.status != PersonStatus::Removed)
+        .ok_or(Error::NotFound)
+}
+
+/// The tenant's clinicians, by family name.
+pub async fn clinicians(env: Env<'_>) -> Result<Vec<Person>, Error> {
+    Ok(env.store.people(Role::Clinician).await?)
+}
+
+/// A booking with the people its Appointment names.
+#[derive(Debug, Clone)]
+pub struct BookingRecord {
+    pub booking: Booking,
+    pub patient: Person,
+    pub clinician: Person,
+    pub colleagues: Vec<Colleague>,
+    /// Other systems' ids of the booking, as (system, value).
+    pub external_ids: Vec<(String, String)>,
+}
+
+async fn record(env: Env<'_>, booking: Booking) -> Result<BookingRecord, Error> {
+    let patient = env
+        .store
+        .person(&booking.patient)
+        .await?
+        .ok_or(Error::NotFound)?;
+    let clinician = env
+        .store
+        .person(&booking.clinician)
+        .await?
+        .ok_or(Error::NotFound)?;
+    let colleagues = env.store.participants_of(&booking.id).await?;
+    let external_ids = env
+        .store
+        .external_ids_of("Appointment", &booking.id)
+        .await?;
+    Ok(BookingRecord {
+        booking,
+        patient,
+        clinician,
+        colleagues,
+        external_ids,
+    })
+}
+
+/// A booking, by id.
+pub async fn read_booking(
+    env: Env<'_>,
+    sys: &JournalSystem,
+    id: &str,
+) -> Result<BookingRecord, Error> {
+    let booking = env.store.booking(id).await?.ok_or(Error::NotFound)?;
+    let r = record(env, booking).await?;
+    log_reads(env, sys, &[&r.patient], "fhir.appointment").await?;
+    Ok(r)
+}
+
+/// The booking another system's id names, if any.
+pub async fn booking_by_external_id(
+    env: Env<'_>,
+    sys: &JournalSystem,
+    id: (&str, &str),
+) -> Result<Option<BookingRecord>, Error> {
+    match env.store.resource_by_external_id("Appointment", id).await? {
+        Some(booking) => Ok(Some(read_booking(env, sys, &booking).await?)),
+        None => Ok(None),
+    }
+}
+
+/// What a booking search asks for; every part given must match.
+#[derive(Debug, Clone, Default)]
+pub struct BookingQuery {
+    pub patient: Option<PersonId>,
+    /// The responsible clinician or an invited colleague.
+    pub practitioner: Option<PersonId>,
+    /// Bookings that start at or after this.
+    pub from: Option<Timestamp>,
+    /// Bookings that start before this.
+    pub to: Option<Timestamp>,
+}
+
+/// The bookings that match `q`, soonest first.
+pub async fn search_bookings(
+    env: Env<'_>,
+    sys: &JournalSystem,
+    q: &BookingQuery,
+) -> Result<Vec<BookingRecord>, Error> {
+    let mut bookings: Vec<Booking> = Vec::new();
+    let mut add = |items: Vec<tillit_domain::booking::BookingListItem>| {
+        for i in items {
+            if !bookings.iter().any(|b| b.id == i.booking.id) {
+                bookings.push(i.booking);
+            }
+        }
+    };
+    match (&q.patient, &q.practitioner) {
+        (Some(p), _) => add(env.store.bookings_of(p, Timestamp(0)).await?),
+        (None, Some(c)) => {
+            add(env.store.bookings_of(c, Timestamp(0)).await?);
+            add(env.store.bookings_as_participant(c, Timestamp(0)).await?);
+        }
+        (None, None) => {
+            for c in env.store.people(Role::Clinician).await? {
+                add(env.store.bookings_of(&c.id, Timestamp(0)).await?);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for b in bookings {
+        if q.patient.as_ref().is_some_and(|p| b.patient != *p)
+            || q.from.is_some_and(|t| b.starts_at < t)
+            || q.to.is_some_and(|t| b.starts_at >= t)
+        {
+            continue;
+        }
+        let r = record(env, b).await?;
+        if let Some(c) = &q.practitioner
+            && r.booking.clinician != *c
+            && !r.colleagues.iter().any(|col| col.id == *c)
+        {
+            continue;
+        }
+        out.push(r);
+    }
+    out.sort_by(|a, b| {
+        (a.booking.starts_at, &a.booking.id).cmp(&(b.booking.starts_at, &b.booking.id))
+    });
+    let patients: Vec<&Person> = out.iter().map(|r| &r.patient).collect();
+    log_reads(env, sys, &patients, "fhir.appointment.search").await?;
+    Ok(out)
+}
