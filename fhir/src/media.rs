@@ -10,7 +10,12 @@ pub const FHIR_JSON: &str = "application/fhir+json; charset=utf-8";
 /// Whether a media type (without parameters) or `_format` value means FHIR
 /// JSON. `*/*`, `application/*` and plain JSON are taken as JSON too.
 fn is_json(mime: &str) -> bool {
-    let base = mime.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    let base = mime
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
     matches!(
         base.as_str(),
         "application/fhir+json"
@@ -86,14 +91,18 @@ mod tests {
             assert!(negotiate(ok, None).is_ok(), "{ok:?}");
         }
         assert_eq!(
-            negotiate(Some("application/fhir+xml"), None).unwrap_err().status(),
+            negotiate(Some("application/fhir+xml"), None)
+                .unwrap_err()
+                .status(),
             406
         );
         assert!(negotiate(Some("application/fhir+xml"), Some("json")).is_ok());
         assert_eq!(negotiate(None, Some("xml")).unwrap_err().status(), 406);
         assert!(check_content_type(Some("application/fhir+json;charset=utf-8")).is_ok());
         assert_eq!(
-            check_content_type(Some("application/xml")).unwrap_err().status(),
+            check_content_type(Some("application/xml"))
+                .unwrap_err()
+                .status(),
             415
         );
         assert_eq!(check_content_type(None).unwrap_err().status(), 415);

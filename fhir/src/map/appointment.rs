@@ -8,9 +8,7 @@
 
 use fhir_sdk::r4b::codes::{AppointmentStatus, ParticipationStatus};
 use fhir_sdk::r4b::resources::{Appointment, AppointmentParticipant};
-use fhir_sdk::r4b::types::{
-    CodeableConcept, Coding, Extension, ExtensionValue, Identifier,
-};
+use fhir_sdk::r4b::types::{CodeableConcept, Coding, Extension, ExtensionValue, Identifier};
 use tillit_domain::Timestamp;
 use tillit_domain::booking::Booking;
 
@@ -37,9 +35,10 @@ pub struct Participant {
 #[derive(Debug, Clone)]
 pub struct AppointmentOut<'a> {
     pub booking: &'a Booking,
-    pub version: Version,
-    /// When it was booked.
-    pub created: Timestamp,
+    /// `None` until versions are kept: no `meta` is written.
+    pub version: Option<Version>,
+    /// When it was booked, if known.
+    pub created: Option<Timestamp>,
     pub patient: Participant,
     pub clinician: Participant,
     /// Colleagues invited besides the clinician.
@@ -92,11 +91,7 @@ pub fn write(a: &AppointmentOut<'_>) -> Result<String, FhirError> {
         )
     };
     let mut participants = vec![
-        Some(participant(
-            "Patient",
-            &a.patient,
-            status.patient.clone(),
-        )?),
+        Some(participant("Patient", &a.patient, status.patient.clone())?),
         Some(participant(
             "Practitioner",
             &a.clinician,
@@ -138,7 +133,6 @@ pub fn write(a: &AppointmentOut<'_>) -> Result<String, FhirError> {
     let minutes = std::num::NonZeroU32::new(b.minutes);
     let mut builder = Appointment::builder()
         .id(b.id.clone())
-        .meta(meta(a.version)?)
         .extension(vec![virtual_service(a.visit_url)?])
         .identifier(identifiers)
         .status(status.appointment.clone())
@@ -146,8 +140,13 @@ pub fn write(a: &AppointmentOut<'_>) -> Result<String, FhirError> {
         .description(b.title.clone())
         .start(instant(b.starts_at)?)
         .end(instant(b.ends_at())?)
-        .created(fhir_sdk::DateTime::DateTime(instant(a.created)?))
         .participant(participants);
+    if let Some(v) = a.version {
+        builder = builder.meta(meta(v)?);
+    }
+    if let Some(c) = a.created {
+        builder = builder.created(fhir_sdk::DateTime::DateTime(instant(c)?));
+    }
     if let Some(m) = minutes {
         builder = builder.minutes_duration(m);
     }
@@ -168,7 +167,8 @@ pub fn write(a: &AppointmentOut<'_>) -> Result<String, FhirError> {
 /// booking as the EHR wants it now (for an update).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AppointmentIn {
-    pub status: AppointmentStatus,
+    /// The status code sent (`booked`, `pending`, …).
+    pub status: String,
     /// The EHR's own ids, by system (`identifier` with both parts).
     pub external_ids: Vec<(String, String)>,
     pub start: Option<Timestamp>,
@@ -207,8 +207,10 @@ fn from_model(a: &Appointment) -> Result<AppointmentIn, FhirError> {
                     practitioners.push(t);
                 }
             }
-            Some(other @ ("Location" | "HealthcareService" | "Device" | "RelatedPerson"
-            | "PractitionerRole")) => {
+            Some(
+                other @ ("Location" | "HealthcareService" | "Device" | "RelatedPerson"
+                | "PractitionerRole"),
+            ) => {
                 return Err(FhirError::rule(
                     path,
                     format!("A {other} cannot take part in a Tillit video visit."),
@@ -236,7 +238,7 @@ fn from_model(a: &Appointment) -> Result<AppointmentIn, FhirError> {
         .find(|c| c.system.as_deref() == Some(identifiers::VISIT_TYPE))
         .and_then(|c| c.code.clone());
     Ok(AppointmentIn {
-        status: a.status.clone(),
+        status: super::status::code(a.status.clone()),
         external_ids,
         start: a.start.as_ref().map(timestamp),
         end: a.end.as_ref().map(timestamp),
@@ -275,11 +277,11 @@ mod tests {
         let ids = [("urn:oid:1.2.3".to_owned(), "X-1".to_owned())];
         let out = AppointmentOut {
             booking: &b,
-            version: Version {
+            version: Some(Version {
                 number: 2,
                 last_updated: Timestamp(1_799_000_000_000),
-            },
-            created: Timestamp(1_799_000_000_000),
+            }),
+            created: Some(Timestamp(1_799_000_000_000)),
             patient: Participant {
                 id: "tove".into(),
                 display: "Tove Toll".into(),
@@ -329,8 +331,10 @@ mod tests {
                 value: "SE2321000016-1234".into()
             }]
         );
-        let e = read(br#"{"resourceType":"Appointment","status":"booked",
-            "participant":[{"actor":{"reference":"Location/l1"},"status":"accepted"}]}"#)
+        let e = read(
+            br#"{"resourceType":"Appointment","status":"booked",
+            "participant":[{"actor":{"reference":"Location/l1"},"status":"accepted"}]}"#,
+        )
         .unwrap_err();
         assert_eq!(e.status(), 422);
         assert!(e.outcome_json().contains("participant[0].actor"), "{e}");

@@ -20,7 +20,8 @@ use crate::wire;
 #[derive(Debug, Clone, Copy)]
 pub struct PatientOut<'a> {
     pub person: &'a Person,
-    pub version: Version,
+    /// `None` until versions are kept: no `meta` is written.
+    pub version: Option<Version>,
     /// The mobile number SMS go to, if known.
     pub phone: Option<&'a str>,
     pub email: Option<&'a str>,
@@ -70,13 +71,15 @@ pub fn write(p: PatientOut<'_>) -> Result<String, FhirError> {
         .and_then(|m| CivilDate::from_calendar_date(y, m, u8::try_from(d).unwrap_or(0)).ok());
     let mut b = Patient::builder()
         .id(person.id.as_str().to_owned())
-        .meta(meta(p.version)?)
         .identifier(vec![Some(identifier)])
         .active(person.status == PersonStatus::Active)
         .name(vec![Some(name)])
         .telecom(telecom);
     if let Some(date) = birth {
         b = b.birth_date(fhir_sdk::Date::Date(date));
+    }
+    if let Some(v) = p.version {
+        b = b.meta(meta(v)?);
     }
     wire::write(&built(b.build())?)
 }
@@ -104,8 +107,7 @@ pub fn read(body: &[u8]) -> Result<PatientIn, FhirError> {
         .iter()
         .flatten()
         .find(|i| {
-            i.system.as_deref().and_then(identifiers::system_kind)
-                == Some(System::PersonalIdentity)
+            i.system.as_deref().and_then(identifiers::system_kind) == Some(System::PersonalIdentity)
         })
         .and_then(|i| i.value.clone())
         .ok_or_else(|| {

@@ -16,7 +16,8 @@ use crate::wire;
 #[derive(Debug, Clone, Copy)]
 pub struct PractitionerOut<'a> {
     pub person: &'a Person,
-    pub version: Version,
+    /// `None` until versions are kept: no `meta` is written.
+    pub version: Option<Version>,
     /// Their HSA-id, if the tenant's file or the admin tool gave one.
     pub hsa_id: Option<&'a str>,
 }
@@ -49,7 +50,6 @@ pub fn write(p: PractitionerOut<'_>) -> Result<String, FhirError> {
     let r = built(
         Practitioner::builder()
             .id(person.id.as_str().to_owned())
-            .meta(meta(p.version)?)
             .identifier(ids)
             .active(person.status == PersonStatus::Active)
             .name(vec![Some(name)])
@@ -62,7 +62,8 @@ pub fn write(p: PractitionerOut<'_>) -> Result<String, FhirError> {
 #[derive(Debug, Clone, Copy)]
 pub struct RoleOut<'a> {
     pub person: &'a Person,
-    pub version: Version,
+    /// `None` until versions are kept: no `meta` is written.
+    pub version: Option<Version>,
     /// The profile's yrkestitel, e.g. "Sjuksköterska".
     pub title: &'a str,
     /// The unit they work in, as the profile says.
@@ -76,13 +77,15 @@ pub fn write_role(r: RoleOut<'_>) -> Result<String, FhirError> {
     let person = r.person;
     let mut b = PractitionerRole::builder()
         .id(person.id.as_str().to_owned())
-        .meta(meta(r.version)?)
         .active(r.published && person.status == PersonStatus::Active)
         .practitioner(reference(
             "Practitioner",
             person.id.as_str(),
             Some(person.full_name()),
         )?);
+    if let Some(v) = r.version {
+        b = b.meta(meta(v)?);
+    }
     if !r.title.is_empty() {
         b = b.code(vec![Some(built(
             CodeableConcept::builder().text(r.title.to_owned()).build(),

@@ -61,6 +61,23 @@ pub fn requested_action(
     }
 }
 
+/// The Appointment status code a booking has over FHIR now (`booked`, …).
+pub fn appointment_code(status: BookingStatus) -> String {
+    code(to_fhir(status, false).appointment)
+}
+
+/// [`requested_action`] for a status code as an EHR sent it; an unknown
+/// code is refused with the reason.
+pub fn requested_action_code(
+    now: BookingStatus,
+    requested: &str,
+) -> Result<Option<BookingAction>, String> {
+    let parsed: AppointmentStatus =
+        serde_json::from_value(serde_json::Value::String(requested.to_owned()))
+            .map_err(|_| format!("\"{requested}\" is not an Appointment status."))?;
+    requested_action(now, parsed)
+}
+
 /// The code of an Appointment status, as written.
 pub fn code(s: AppointmentStatus) -> String {
     serde_json::to_value(s)

@@ -156,6 +156,10 @@ pub enum AssertionProblem {
     /// No registered key verifies the signature.
     #[error("the signature does not verify with the client's registered keys")]
     Signature,
+    /// The `jti` was used before: an assertion is good for one token only
+    /// (the kernel, which remembers them, says so).
+    #[error("this assertion's jti was used before; sign a new assertion for each token request")]
+    Replayed,
 }
 
 /// What is wrong with an access token presented to the FHIR API.
