@@ -128,6 +128,7 @@ pub async fn start(
         plugins,
         live: crate::plugins::LiveRooms::default(),
         cpu: crate::cpu::CpuPool::for_this_machine(),
+        smart_jtis: Default::default(),
         config,
     }))
 }

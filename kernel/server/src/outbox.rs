@@ -201,7 +201,13 @@ fn visit_link(
     tenant: &Tenant,
     booking: &tillit_domain::booking::Booking,
 ) -> String {
-    format!("{}/visits/{}", portal_origin(state, tenant), booking.id)
+    visit_url(state, tenant, &booking.id)
+}
+
+/// The visit page of booking `id`: the one link every participant gets,
+/// and the one an EHR sees as the Appointment's virtual service.
+pub fn visit_url(state: &AppState, tenant: &Tenant, id: &str) -> String {
+    format!("{}/visits/{id}", portal_origin(state, tenant))
 }
 
 /// The catalog keys of a message's SMS text and e-mail subject.

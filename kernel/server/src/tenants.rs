@@ -14,13 +14,15 @@
 //! - `clashes`: ids and host names claimed by two files.
 //! - `file`: one file, parsed, read and checked.
 //! - `reader`: reading key by key, and the keys each section may have.
-//! - `hosts`, `brand`, `grants`, `sms`, `bootstrap`: one section or key each.
+//! - `hosts`, `brand`, `grants`, `sms`, `bootstrap`, `fhir`: one section or
+//!   key each.
 //! - `registry`: [`Registry`], the tenant for a request's host.
 
 mod bootstrap;
 mod brand;
 mod clashes;
 mod dir;
+mod fhir;
 mod file;
 mod grants;
 mod hosts;

@@ -28,6 +28,7 @@ use crate::http::layers::{
     tag_route,
 };
 use crate::http::session;
+use crate::routes::fhir::{appointment, auth as smart, capability, patient, practitioner};
 use crate::routes::{
     admin, assets, bookings, home, login, me, messages, ops, plugins, profile, room, terms, visits,
     wizard,
@@ -48,9 +49,13 @@ pub enum Access {
     Patient,
     Clinician,
     Administrator,
-    /// Called by a provider's server, not a browser: no session, no CSRF
-    /// token; the URL carries a secret of its own.
+    /// Called by another system's server, not a browser: no session, no
+    /// CSRF token; the request carries a secret of its own (a webhook URL's
+    /// token, a SMART client's signed assertion).
     Hook,
+    /// A journal system over FHIR: no session, no CSRF token; a SMART
+    /// access token issued for this tenant (`routes::fhir::auth::Ehr`).
+    JournalSystem,
 }
 
 /// One declared route: method, path as the router has it, who may use it.
@@ -256,6 +261,80 @@ fn pages(development: bool) -> Routes {
     }
 }
 
+/// The FHIR API for journal systems (`routes::fhir`), outside the session
+/// layer: SMART tokens instead of sessions and CSRF.
+fn fhir() -> Routes {
+    use Access::*;
+    Routes::new()
+        .at(
+            Method::GET,
+            "/fhir/R4/metadata",
+            Public,
+            capability::metadata,
+        )
+        .at(
+            Method::GET,
+            "/fhir/R4/.well-known/smart-configuration",
+            Public,
+            smart::smart_configuration,
+        )
+        .at(Method::POST, "/fhir/R4/auth/token", Hook, smart::token)
+        .at(
+            Method::GET,
+            "/fhir/R4/Patient",
+            JournalSystem,
+            patient::search,
+        )
+        .at(
+            Method::POST,
+            "/fhir/R4/Patient",
+            JournalSystem,
+            patient::create,
+        )
+        .at(
+            Method::GET,
+            "/fhir/R4/Patient/{id}",
+            JournalSystem,
+            patient::read,
+        )
+        .at(
+            Method::GET,
+            "/fhir/R4/Practitioner",
+            JournalSystem,
+            practitioner::search,
+        )
+        .at(
+            Method::GET,
+            "/fhir/R4/Practitioner/{id}",
+            JournalSystem,
+            practitioner::read,
+        )
+        .at(
+            Method::GET,
+            "/fhir/R4/Appointment",
+            JournalSystem,
+            appointment::search,
+        )
+        .at(
+            Method::POST,
+            "/fhir/R4/Appointment",
+            JournalSystem,
+            appointment::create,
+        )
+        .at(
+            Method::GET,
+            "/fhir/R4/Appointment/{id}",
+            JournalSystem,
+            appointment::read,
+        )
+        .at(
+            Method::PATCH,
+            "/fhir/R4/Appointment/{id}",
+            JournalSystem,
+            appointment::patch,
+        )
+}
+
 /// The tenant's routes outside the session layer: theme and brand assets,
 /// and providers' webhooks.
 fn outside_sessions() -> Routes {
@@ -285,6 +364,7 @@ fn outside_sessions() -> Routes {
 pub fn route_table() -> Vec<RouteInfo> {
     let mut all = pages(true).info;
     all.extend(outside_sessions().info);
+    all.extend(fhir().info);
     all
 }
 
@@ -296,9 +376,18 @@ pub fn router(state: AppState) -> Router {
         .layer(from_fn_with_state(state.clone(), terms::gate))
         .layer(from_fn_with_state(state.clone(), session::middleware));
     let request_id = HeaderName::from_static(REQUEST_ID);
+    let fhir = fhir()
+        .router
+        .route_layer(from_fn(tag_route))
+        .route("/fhir/R4", axum::routing::any(crate::routes::fhir::unknown))
+        .route(
+            "/fhir/R4/{*rest}",
+            axum::routing::any(crate::routes::fhir::unknown),
+        );
     outside_sessions()
         .router
         .route_layer(from_fn(tag_route))
+        .merge(fhir)
         .merge(pages)
         .layer(from_fn_with_state(state.clone(), error_pages))
         .layer(from_fn_with_state(state.clone(), resolve_tenant))

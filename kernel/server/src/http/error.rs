@@ -98,6 +98,7 @@ impl From<tillit_app::Error> for AppError {
                 Conflict::CannotStartNow => "the visit cannot be started now",
                 Conflict::NotInProgress => "the visit is not in progress",
                 Conflict::PatientOnFile { .. } => "the patient on file needs a choice",
+                Conflict::IdentifierTaken => "the identifier names another booking",
             }),
             Error::Store(e) => e.into(),
         }

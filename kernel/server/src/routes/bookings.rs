@@ -284,6 +284,7 @@ pub async fn create(
             reactivate: form.reactivate.is_some(),
             replace_phone: form.replace_phone.is_some(),
         },
+        external_ids: Vec::new(),
     };
     let store = p.store();
     let outcome = uc::book(p.env(&store), &me, cmd).await;

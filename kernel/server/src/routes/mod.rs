@@ -5,6 +5,7 @@
 pub mod admin;
 pub mod assets;
 pub mod bookings;
+pub mod fhir;
 pub mod home;
 pub mod login;
 pub mod me;

@@ -146,6 +146,7 @@ impl WizardForm {
                 reactivate: self.reactivate.is_some(),
                 replace_phone: self.replace_phone.is_some(),
             },
+            external_ids: Vec::new(),
         }
     }
 }

@@ -7,6 +7,7 @@ use tillit_domain::TenantId;
 use tillit_domain::session::SessionPolicy;
 
 use super::bootstrap::{bootstrap_people, read_bootstrap};
+use super::fhir::fhir_clients;
 use super::grants::plugin_grants;
 use super::hosts::check_hosts;
 use super::reader::Reader;
@@ -61,6 +62,7 @@ pub(super) fn load_file(file: &Path, dir: &Path, themes: &[String]) -> Result<Te
     let lang: Option<Language> = r.get("default_language");
     let terms_version: Option<String> = r.get("terms_version");
     let bootstrap = read_bootstrap(&table, r.issues());
+    let fhir_clients = fhir_clients(&table, dir, r.issues());
     // Values that parsed, checked for meaning.
     let id = id.and_then(|s| match TenantId::parse(&s) {
         Ok(id) => Some(id),
@@ -192,6 +194,7 @@ pub(super) fn load_file(file: &Path, dir: &Path, themes: &[String]) -> Result<Te
                 default_language: lang.unwrap_or(Language::Sv),
                 terms_version: terms_version.unwrap_or_else(|| "1".to_owned()),
                 bootstrap: people,
+                fhir_clients,
                 file: file.to_owned(),
             })
         }

@@ -26,6 +26,7 @@ const KEYS: [(&str, &[&str]); 5] = [
             "default_language",
             "terms_version",
             "bootstrap",
+            "fhir",
         ],
     ),
     (

@@ -52,6 +52,8 @@ pub struct Tenant {
     /// new version asks every patient again.
     pub terms_version: String,
     pub bootstrap: Vec<NewPerson>,
+    /// The journal systems that may use the FHIR API (`[[fhir.clients]]`).
+    pub fhir_clients: Vec<tillit_fhir::smart::Client>,
     /// Where the file came from, for messages.
     pub file: PathBuf,
 }

@@ -87,6 +87,7 @@ async fn the_login_counter_tells_no_accounts_apart() {
             person: &karin,
             role: tillit_domain::Role::Administrator,
             logged_as: None,
+            via: None,
         },
         app.clock.now(),
     )

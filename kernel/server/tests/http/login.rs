@@ -97,6 +97,7 @@ async fn login_refuses_malformed_unknown_and_inactive_people_and_changes_nothing
                     person: &karin.id,
                     role: tillit_domain::Role::Administrator,
                     logged_as: None,
+                    via: None,
                 },
                 app.clock.now(),
             )

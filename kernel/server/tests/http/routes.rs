@@ -71,12 +71,18 @@ enum Expect {
     CsrfRefused,
     /// A provider's webhook with a wrong secret: refused, not served.
     HookRefused,
+    /// The FHIR API without a SMART access token: 401, whoever is logged
+    /// in to the portal.
+    TokenRefused,
 }
 
 fn expect(route: &RouteInfo, visitor: Visitor, with_csrf: bool) -> Expect {
     let changes = !matches!(route.method, Method::GET | Method::HEAD);
     if route.access == Access::Hook {
         return Expect::HookRefused;
+    }
+    if route.access == Access::JournalSystem {
+        return Expect::TokenRefused;
     }
     // Another tenant's visitor holds no token this tenant would accept.
     if changes && (!with_csrf || visitor == Visitor::OtherTenant) {
@@ -113,6 +119,7 @@ fn fits(expect: Expect, route: &RouteInfo, page: &Page) -> bool {
         Expect::Refused => s == 403 || s == 404,
         Expect::CsrfRefused => s == 403,
         Expect::HookRefused => (400..500).contains(&s) && s != 405,
+        Expect::TokenRefused => s == 401,
     }
 }
 

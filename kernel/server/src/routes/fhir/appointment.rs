@@ -1,0 +1,522 @@
+//! `Appointment`: a booking. Read, searched, created (booked through the
+//! same use case as the portal's invite form) and changed with a JSON
+//! Patch of `status` (cancel) or `start` (move).
+
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::HeaderMap;
+use axum::response::Response;
+use tillit_app::bookings::{self, Book, Invitee, Start, Title};
+use tillit_app::journal::{self, BookingQuery, BookingRecord};
+use tillit_app::{Actor, Env};
+use tillit_domain::{Person, PersonId, Timestamp};
+use tillit_fhir::FhirError;
+use tillit_fhir::identifiers::{self, System};
+use tillit_fhir::map::Target;
+use tillit_fhir::map::appointment::{self, AppointmentIn, AppointmentOut, Participant};
+use tillit_fhir::map::status::{appointment_code, requested_action_code};
+use tillit_fhir::smart::Interaction;
+
+use super::auth::Ehr;
+use super::error::from_app;
+use super::search::{Params, date_range, reference_id};
+use super::{Answer, json_body, respond};
+use crate::state::AppState;
+
+const INCLUDES: [&str; 3] = [
+    "Appointment:patient",
+    "Appointment:practitioner",
+    "Appointment:actor",
+];
+
+fn write(state: &AppState, ehr: &Ehr, r: &BookingRecord) -> Result<String, FhirError> {
+    let visit_url = crate::outbox::visit_url(state, &ehr.tenant, &r.booking.id);
+    appointment::write(&AppointmentOut {
+        booking: &r.booking,
+        version: None,
+        created: None,
+        patient: Participant {
+            id: r.patient.id.as_str().to_owned(),
+            display: r.patient.full_name(),
+        },
+        clinician: Participant {
+            id: r.clinician.id.as_str().to_owned(),
+            display: r.clinician.full_name(),
+        },
+        colleagues: r
+            .colleagues
+            .iter()
+            .map(|c| Participant {
+                id: c.id.as_str().to_owned(),
+                display: c.name.clone(),
+            })
+            .collect(),
+        external_ids: &r.external_ids,
+        visit_url: &visit_url,
+        patient_waiting: false,
+    })
+}
+
+fn url(ehr: &Ehr, id: &str) -> String {
+    format!("{}/Appointment/{id}", ehr.base)
+}
+
+/// `GET /fhir/R4/Appointment/{id}`.
+pub async fn read(State(state): State<AppState>, ehr: Ehr, Path(id): Path<String>) -> Response {
+    respond(
+        async {
+            ehr.may("Appointment", Interaction::Read)?;
+            let store = state.store.tenant(ehr.tenant.id.clone());
+            let env = state.env_for(&ehr.tenant, &store);
+            let r = journal::read_booking(env, &ehr.system, &id)
+                .await
+                .map_err(|e| from_app(e, "Appointment"))?;
+            Ok(Answer::ok(write(&state, &ehr, &r)?))
+        }
+        .await,
+    )
+}
+
+/// `GET /fhir/R4/Appointment?patient=…&practitioner=…&actor=…&date=…&status=…`,
+/// with `_include` of the patient and practitioners.
+pub async fn search(
+    State(state): State<AppState>,
+    ehr: Ehr,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Response {
+    respond(
+        async {
+            ehr.may("Appointment", Interaction::Search)?;
+            let store = state.store.tenant(ehr.tenant.id.clone());
+            let env = state.env_for(&ehr.tenant, &store);
+            let mut p = Params::new(query.as_deref(), &headers);
+            let mut q = BookingQuery::default();
+            if let Some(v) = p.one("patient")? {
+                q.patient = Some(PersonId::new(reference_id(&v, "Patient", "patient")?));
+            }
+            if let Some(v) = p.one("practitioner")? {
+                q.practitioner = Some(PersonId::new(reference_id(
+                    &v,
+                    "Practitioner",
+                    "practitioner",
+                )?));
+            }
+            if let Some(v) = p.one("actor")? {
+                match v.rsplit('/').nth(1) {
+                    Some("Practitioner") => {
+                        q.practitioner =
+                            Some(PersonId::new(reference_id(&v, "Practitioner", "actor")?))
+                    }
+                    _ => q.patient = Some(PersonId::new(reference_id(&v, "Patient", "actor")?)),
+                }
+            }
+            let identifier = p.one("identifier")?;
+            let (from, to) = date_range(&p.take("date"))?;
+            q.from = from;
+            q.to = to;
+            let statuses: Vec<String> = p
+                .take("status")
+                .iter()
+                .flat_map(|s| s.split(','))
+                .map(str::to_owned)
+                .collect();
+            let includes = p.take("_include");
+            for i in &includes {
+                if !INCLUDES.contains(&i.as_str()) {
+                    return Err(FhirError::BadRequest(format!(
+                        "_include={i} is not supported; supported: {}.",
+                        INCLUDES.join(", ")
+                    )));
+                }
+            }
+            let page = p.page()?;
+            let only_count = p.summary_count()?;
+            let query = p.finish()?;
+            let candidates = match &identifier {
+                Some(v) => {
+                    let (system, value) = system_and_value(v, "identifier")?;
+                    journal::booking_by_external_id(env, &ehr.system, (&system, &value))
+                        .await
+                        .map_err(|e| from_app(e, "Appointment"))?
+                        .into_iter()
+                        .filter(|r| {
+                            q.patient.as_ref().is_none_or(|p| r.patient.id == *p)
+                                && q.from.is_none_or(|t| r.booking.starts_at >= t)
+                                && q.to.is_none_or(|t| r.booking.starts_at < t)
+                        })
+                        .collect()
+                }
+                None => journal::search_bookings(env, &ehr.system, &q)
+                    .await
+                    .map_err(|e| from_app(e, "Appointment"))?,
+            };
+            let found: Vec<BookingRecord> = candidates
+                .into_iter()
+                .filter(|r| {
+                    statuses.is_empty() || statuses.contains(&appointment_code(r.booking.status))
+                })
+                .collect();
+            let total = found.len();
+            let shown: Vec<&BookingRecord> = if only_count {
+                Vec::new()
+            } else {
+                found.iter().skip(page.1).take(page.0).collect()
+            };
+            let matches = shown
+                .iter()
+                .map(|r| Ok((url(&ehr, &r.booking.id), write(&state, &ehr, r)?)))
+                .collect::<Result<Vec<_>, FhirError>>()?;
+            let included = included(&ehr, &state, env, &includes, &shown).await?;
+            Ok(Answer::ok(super::search::searchset(
+                format!("{}/Appointment?{query}", ehr.base),
+                page,
+                total,
+                matches,
+                included,
+            )?))
+        }
+        .await,
+    )
+}
+
+/// A `system|value` token with both parts, as identifiers of bookings
+/// are matched.
+fn system_and_value(v: &str, param: &str) -> Result<(String, String), FhirError> {
+    match v.split_once('|') {
+        Some((s, val)) if !s.is_empty() && !val.is_empty() => Ok((s.to_owned(), val.to_owned())),
+        _ => Err(FhirError::BadRequest(format!(
+            "{param}={v}: expected <system>|<value>."
+        ))),
+    }
+}
+
+/// The Patients and Practitioners `_include` asks for, each once.
+async fn included(
+    ehr: &Ehr,
+    state: &AppState,
+    env: Env<'_>,
+    includes: &[String],
+    shown: &[&BookingRecord],
+) -> Result<Vec<(String, String)>, FhirError> {
+    let _ = state;
+    let patients = includes
+        .iter()
+        .any(|i| i == "Appointment:patient" || i == "Appointment:actor");
+    let practitioners = includes
+        .iter()
+        .any(|i| i == "Appointment:practitioner" || i == "Appointment:actor");
+    let mut out: Vec<(String, String)> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for r in shown {
+        if patients && seen.insert(("Patient", r.patient.id.clone())) {
+            // The patients' reads were logged with the search.
+            let (phone, email) = env
+                .store
+                .contact_of(&r.patient.id)
+                .await
+                .map_err(|e| from_app(e.into(), "Patient"))?;
+            let rec = journal::PatientRecord {
+                person: r.patient.clone(),
+                phone,
+                email,
+            };
+            out.push((
+                format!("{}/Patient/{}", ehr.base, r.patient.id.as_str()),
+                super::patient::write(&rec)?,
+            ));
+        }
+        if practitioners {
+            let mut people: Vec<Person> = vec![r.clinician.clone()];
+            for c in &r.colleagues {
+                if let Ok(p) = journal::read_clinician(env, &c.id).await {
+                    people.push(p);
+                }
+            }
+            for p in people {
+                if seen.insert(("Practitioner", p.id.clone())) {
+                    out.push((
+                        format!("{}/Practitioner/{}", ehr.base, p.id.as_str()),
+                        super::practitioner::write(&p)?,
+                    ));
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The clinician a Practitioner reference names.
+async fn clinician(env: Env<'_>, t: &Target, path: &str) -> Result<Person, FhirError> {
+    let id = match t {
+        Target::Id(id) => id.clone(),
+        Target::Identifier { system, value }
+            if identifiers::system_kind(system) == Some(System::TillitId) =>
+        {
+            value.clone()
+        }
+        Target::Identifier { system, .. }
+            if identifiers::system_kind(system) == Some(System::HsaId) =>
+        {
+            return Err(FhirError::rule(
+                path.to_owned(),
+                "No clinician of this care provider has that HSA-id registered in Tillit; name the Practitioner by its Tillit id.",
+            ));
+        }
+        Target::Identifier { system, .. } => {
+            return Err(FhirError::rule(
+                path.to_owned(),
+                format!(
+                    "Practitioners are named by Tillit id ({}) here, not by {system}.",
+                    identifiers::TILLIT_ID
+                ),
+            ));
+        }
+        Target::Placeholder(p) => {
+            return Err(FhirError::rule(
+                path.to_owned(),
+                format!("{p} refers to nothing outside a transaction."),
+            ));
+        }
+    };
+    journal::read_clinician(env, &PersonId::new(id))
+        .await
+        .map_err(|_| FhirError::rule(path.to_owned(), "Not a clinician of this care provider."))
+}
+
+/// The command to book what an EHR sent, for `clinician`.
+async fn command(env: Env<'_>, a: &AppointmentIn, me: &Person) -> Result<Book, FhirError> {
+    if !matches!(a.status.as_str(), "proposed" | "pending" | "booked") {
+        return Err(FhirError::rule(
+            "Appointment.status",
+            "A new Appointment must be proposed, pending or booked.",
+        ));
+    }
+    let patient = match a.patients.as_slice() {
+        [Target::Id(id)] => PersonId::new(id.clone()),
+        [] => {
+            return Err(FhirError::rule(
+                "Appointment.participant",
+                "A Patient participant is required.",
+            ));
+        }
+        [_] => {
+            return Err(FhirError::rule(
+                "Appointment.participant",
+                "Name the Patient by reference (Patient/[id]); find or create it first, by personnummer.",
+            ));
+        }
+        _ => {
+            return Err(FhirError::rule(
+                "Appointment.participant",
+                "A video visit through FHIR has one Patient for now; book a group visit in Tillit.",
+            ));
+        }
+    };
+    let start = a.start.ok_or_else(|| {
+        FhirError::rule("Appointment.start", "The start of the visit is required.")
+    })?;
+    let types = env
+        .store
+        .visit_types_of(&me.id)
+        .await
+        .map_err(|e| from_app(e.into(), "Appointment"))?;
+    let visit_type = match &a.visit_type {
+        Some(id) => types.iter().find(|t| t.id == *id),
+        None if types.len() == 1 => types.first(),
+        None => None,
+    }
+    .ok_or_else(|| {
+        let known: Vec<String> = types
+            .iter()
+            .map(|t| format!("{} ({})", t.id, t.spec.title))
+            .collect();
+        FhirError::rule(
+            "Appointment.serviceType",
+            format!(
+                "Name one of the clinician's visit types as a serviceType coding of {}: {}.",
+                identifiers::VISIT_TYPE,
+                if known.is_empty() {
+                    "they have none".to_owned()
+                } else {
+                    known.join(", ")
+                }
+            ),
+        )
+    })?;
+    let minutes = a.minutes.or_else(|| {
+        a.end
+            .map(|e| u32::try_from((e.0 - start.0) / 60_000).unwrap_or(0))
+    });
+    if let Some(m) = minutes
+        && m != visit_type.spec.minutes
+    {
+        return Err(FhirError::rule(
+            "Appointment.end",
+            format!(
+                "The visit type {} lasts {} minutes, not {m}.",
+                visit_type.id, visit_type.spec.minutes
+            ),
+        ));
+    }
+    let mut colleagues = Vec::new();
+    for (n, t) in a.practitioners.iter().enumerate().skip(1) {
+        let c = clinician(env, t, &format!("Appointment.participant[{n}]")).await?;
+        colleagues.push(c.id);
+    }
+    Ok(Book {
+        visit_type_id: visit_type.id.clone(),
+        title: Title::VisitType,
+        start: Some(Start::At(start)),
+        invitee: Some(Invitee::OnRecord(patient)),
+        message: a.patient_instruction.clone().unwrap_or_default(),
+        colleagues,
+        accept_overlap: false,
+        on_file: Default::default(),
+        external_ids: a.external_ids.clone(),
+    })
+}
+
+/// `POST /fhir/R4/Appointment`: books a visit for the Practitioner (the
+/// first one named is responsible) with the Patient.
+pub async fn create(
+    State(state): State<AppState>,
+    ehr: Ehr,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    respond(
+        async {
+            ehr.may("Appointment", Interaction::Create)?;
+            json_body(&headers)?;
+            let store = state.store.tenant(ehr.tenant.id.clone());
+            let env = state.env_for(&ehr.tenant, &store);
+            let a = appointment::read(&body)?;
+            // If-None-Exist: identifier=<system>|<value> finds the booking
+            // the EHR made before instead of booking again.
+            if let Some(cond) = headers.get("if-none-exist").and_then(|v| v.to_str().ok()) {
+                let mut p = Params::new(Some(cond), &HeaderMap::new());
+                let v = p.one("identifier")?.ok_or_else(|| {
+                    FhirError::BadRequest(
+                        "If-None-Exist: only identifier=<system>|<value> is supported.".into(),
+                    )
+                })?;
+                let (system, value) = system_and_value(&v, "If-None-Exist identifier")?;
+                if let Some(r) =
+                    journal::booking_by_external_id(env, &ehr.system, (&system, &value))
+                        .await
+                        .map_err(|e| from_app(e, "Appointment"))?
+                {
+                    return Ok(Answer::ok(write(&state, &ehr, &r)?));
+                }
+            }
+            let first = a.practitioners.first().ok_or_else(|| {
+                FhirError::rule(
+                    "Appointment.participant",
+                    "A Practitioner participant (the clinician holding the visit) is required.",
+                )
+            })?;
+            let me = clinician(env, first, "Appointment.participant").await?;
+            let cmd = command(env, &a, &me).await?;
+            let actor = Actor::journal_system(me, &ehr.system.client);
+            let booked = bookings::book(env, &actor, cmd)
+                .await
+                .map_err(|e| from_app(e, "Appointment"))?;
+            let r = journal::read_booking(env, &ehr.system, &booked.id)
+                .await
+                .map_err(|e| from_app(e, "Appointment"))?;
+            Ok(Answer::created(
+                write(&state, &ehr, &r)?,
+                url(&ehr, &booked.id),
+            ))
+        }
+        .await,
+    )
+}
+
+/// One JSON Patch operation (RFC 6902).
+#[derive(Debug, serde::Deserialize)]
+struct PatchOp {
+    op: String,
+    path: String,
+    value: Option<serde_json::Value>,
+}
+
+/// `PATCH /fhir/R4/Appointment/{id}` with a JSON Patch: `replace` of
+/// `/status` (`cancelled`, or `booked` to confirm) or of `/start` (a move;
+/// `/end` may follow it). The patient gets the same SMS as when a
+/// clinician does it in the portal.
+pub async fn patch(
+    State(state): State<AppState>,
+    ehr: Ehr,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    respond(
+        async {
+            ehr.may("Appointment", Interaction::Update)?;
+            tillit_fhir::media::check_patch_content_type(
+                headers
+                    .get(axum::http::header::CONTENT_TYPE)
+                    .and_then(|v| v.to_str().ok()),
+            )?;
+            let ops: Vec<PatchOp> = serde_json::from_slice(&body).map_err(|e| FhirError::Structure {
+                path: None,
+                message: format!("Not a JSON Patch document: {e}"),
+            })?;
+            let store = state.store.tenant(ehr.tenant.id.clone());
+            let env = state.env_for(&ehr.tenant, &store);
+            let current = journal::read_booking(env, &ehr.system, &id)
+                .await
+                .map_err(|e| from_app(e, "Appointment"))?;
+            let actor = Actor::journal_system(current.clinician.clone(), &ehr.system.client);
+            let mut status: Option<String> = None;
+            let mut start: Option<Timestamp> = None;
+            for (n, op) in ops.iter().enumerate() {
+                let value = op.value.as_ref().and_then(|v| v.as_str());
+                match (op.op.as_str(), op.path.as_str(), value) {
+                    ("replace" | "add", "/status", Some(v)) => status = Some(v.to_owned()),
+                    ("replace" | "add", "/start", Some(v)) => {
+                        let t: jiff::Timestamp = v.parse().map_err(|_| {
+                            FhirError::structure("Appointment.start", format!("\"{v}\" is not an instant."))
+                        })?;
+                        start = Some(Timestamp(t.as_millisecond()));
+                    }
+                    ("replace" | "add", "/end" | "/minutesDuration", _) => {}
+                    ("test", _, _) => {}
+                    _ => {
+                        return Err(FhirError::rule(
+                            format!("Appointment (patch operation {n})"),
+                            format!(
+                                "Only replace of /status or /start (with /end) can be patched; not {} {}.",
+                                op.op, op.path
+                            ),
+                        ));
+                    }
+                }
+            }
+            if let Some(s) = status {
+                if let Some(action) = requested_action_code(current.booking.status, &s)
+                    .map_err(|m| FhirError::rule("Appointment.status", m))?
+                {
+                    bookings::change_status(env, &actor, &id, action)
+                        .await
+                        .map_err(|e| from_app(e, "Appointment"))?;
+                }
+            }
+            if let Some(t) = start
+                && t != current.booking.starts_at
+            {
+                bookings::move_booking(env, &actor, &id, Some(t), false)
+                    .await
+                    .map_err(|e| from_app(e, "Appointment"))?;
+            }
+            let r = journal::read_booking(env, &ehr.system, &id)
+                .await
+                .map_err(|e| from_app(e, "Appointment"))?;
+            Ok(Answer::ok(write(&state, &ehr, &r)?))
+        }
+        .await,
+    )
+}

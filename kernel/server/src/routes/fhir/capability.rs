@@ -1,0 +1,70 @@
+//! What the FHIR API does, as one table: the router's routes and the
+//! CapabilityStatement both follow it, and `tests/http/fhir.rs` exercises
+//! every interaction and parameter it names.
+
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::Response;
+use tillit_fhir::capability::{ResourceCapability, statement};
+
+use super::auth::base_url;
+use super::{Answer, respond};
+use crate::state::AppState;
+
+/// Each resource type served, with its interactions and search parameters.
+pub const RESOURCES: [ResourceCapability; 3] = [
+    ResourceCapability {
+        resource_type: "Patient",
+        interactions: &["read", "search-type", "create"],
+        search_params: &[
+            ("identifier", "token"),
+            ("name", "string"),
+            ("birthdate", "date"),
+        ],
+        conditional_create: true,
+        search_include: &[],
+        search_rev_include: &[],
+    },
+    ResourceCapability {
+        resource_type: "Practitioner",
+        interactions: &["read", "search-type"],
+        search_params: &[("identifier", "token"), ("name", "string")],
+        conditional_create: false,
+        search_include: &[],
+        search_rev_include: &[],
+    },
+    ResourceCapability {
+        resource_type: "Appointment",
+        interactions: &["read", "search-type", "create", "patch"],
+        search_params: &[
+            ("identifier", "token"),
+            ("patient", "reference"),
+            ("practitioner", "reference"),
+            ("actor", "reference"),
+            ("date", "date"),
+            ("status", "token"),
+        ],
+        conditional_create: true,
+        search_include: &[
+            "Appointment:patient",
+            "Appointment:practitioner",
+            "Appointment:actor",
+        ],
+        search_rev_include: &[],
+    },
+];
+
+/// `GET /fhir/R4/metadata`: the CapabilityStatement (no token needed).
+pub async fn metadata(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let base = base_url(&state, &headers);
+    let date = jiff::Timestamp::from_millisecond(state.clock.now().0)
+        .map(|t| t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string())
+        .unwrap_or_else(|_| "2026-01-01T00:00:00Z".to_owned());
+    respond(Ok(Answer::ok(statement(
+        &base,
+        env!("CARGO_PKG_VERSION"),
+        &date,
+        &format!("{base}/auth/token"),
+        &RESOURCES,
+    ))))
+}

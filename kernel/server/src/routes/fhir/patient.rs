@@ -1,0 +1,241 @@
+//! `Patient`: read, search (`identifier`, `name`, `birthdate`) and create
+//! (with `If-None-Exist` on the personnummer).
+
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::HeaderMap;
+use axum::response::Response;
+use tillit_app::journal::{self, PatientQuery, PatientRecord, RegisterPatient, Registered};
+use tillit_domain::booking::MobileNumber;
+use tillit_domain::people::{EmailAddress, NewPerson};
+use tillit_domain::{PersonId, PersonName, Personnummer, Role};
+use tillit_fhir::FhirError;
+use tillit_fhir::identifiers::{self, System, Token};
+use tillit_fhir::map::patient::{self, PatientOut};
+use tillit_fhir::smart::Interaction;
+
+use super::auth::Ehr;
+use super::error::from_app;
+use super::search::Params;
+use super::{Answer, json_body, respond};
+use crate::state::AppState;
+
+pub(super) fn write(r: &PatientRecord) -> Result<String, FhirError> {
+    patient::write(PatientOut {
+        person: &r.person,
+        version: None,
+        phone: r.phone.as_deref(),
+        email: r.email.as_deref(),
+    })
+}
+
+fn url(ehr: &Ehr, id: &PersonId) -> String {
+    format!("{}/Patient/{}", ehr.base, id.as_str())
+}
+
+/// `GET /fhir/R4/Patient/{id}`.
+pub async fn read(State(state): State<AppState>, ehr: Ehr, Path(id): Path<String>) -> Response {
+    respond(
+        async {
+            ehr.may("Patient", Interaction::Read)?;
+            let store = state.store.tenant(ehr.tenant.id.clone());
+            let env = state.env_for(&ehr.tenant, &store);
+            let r = journal::read_patient(env, &ehr.system, &PersonId::new(id))
+                .await
+                .map_err(|e| from_app(e, "Patient"))?;
+            Ok(Answer::ok(write(&r)?))
+        }
+        .await,
+    )
+}
+
+/// A personnummer from a token or identifier, by the kernel's rules.
+fn personnummer(
+    value: &str,
+    now: tillit_domain::Timestamp,
+    path: &str,
+) -> Result<Personnummer, FhirError> {
+    Personnummer::parse_at(value, now).map_err(|e| {
+        FhirError::rule(
+            path.to_owned(),
+            format!("Not a valid personnummer or samordningsnummer: {e}."),
+        )
+    })
+}
+
+/// `identifier=system|value` as a patient query: Swedish personal identity
+/// numbers only. `None` when the system is another one (nothing matches).
+fn identifier_query(
+    value: &str,
+    now: tillit_domain::Timestamp,
+) -> Result<Option<Personnummer>, FhirError> {
+    let token = Token::parse(value);
+    let ours = match token.system.as_deref() {
+        None | Some("") => true,
+        Some(s) => identifiers::system_kind(s) == Some(System::PersonalIdentity),
+    };
+    if !ours {
+        return Ok(None);
+    }
+    Personnummer::parse_at(&token.value, now)
+        .map(Some)
+        .map_err(|e| FhirError::BadRequest(format!("identifier={value}: {e}.")))
+}
+
+/// `GET /fhir/R4/Patient?…`.
+pub async fn search(
+    State(state): State<AppState>,
+    ehr: Ehr,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Response {
+    respond(
+        async {
+            ehr.may("Patient", Interaction::Search)?;
+            let store = state.store.tenant(ehr.tenant.id.clone());
+            let env = state.env_for(&ehr.tenant, &store);
+            let mut p = Params::new(query.as_deref(), &headers);
+            let mut q = PatientQuery::default();
+            let mut nothing = false;
+            if let Some(v) = p.one("identifier")? {
+                match identifier_query(&v, env.now)? {
+                    Some(pnr) => q.personnummer = Some(pnr),
+                    None => nothing = true,
+                }
+            }
+            q.name = p.one("name")?;
+            if let Some(d) = p.one("birthdate")? {
+                let date = d.strip_prefix("eq").unwrap_or(&d);
+                let parsed: jiff::civil::Date = date.parse().map_err(|_| {
+                    FhirError::BadRequest(format!("birthdate={d}: expected a date, 2000-02-29."))
+                })?;
+                q.birthdate = Some((
+                    i32::from(parsed.year()),
+                    i32::from(parsed.month()),
+                    i32::from(parsed.day()),
+                ));
+            }
+            let page = p.page()?;
+            let only_count = p.summary_count()?;
+            let query = p.finish()?;
+            let found = if nothing {
+                Vec::new()
+            } else {
+                journal::find_patients(env, &ehr.system, &q)
+                    .await
+                    .map_err(|e| from_app(e, "Patient"))?
+            };
+            let self_url = format!("{}/Patient?{query}", ehr.base);
+            let total = found.len();
+            let matches = if only_count {
+                Vec::new()
+            } else {
+                found
+                    .iter()
+                    .skip(page.1)
+                    .take(page.0)
+                    .map(|r| Ok((url(&ehr, &r.person.id), write(r)?)))
+                    .collect::<Result<Vec<_>, FhirError>>()?
+            };
+            Ok(Answer::ok(super::search::searchset(
+                self_url,
+                page,
+                total,
+                matches,
+                Vec::new(),
+            )?))
+        }
+        .await,
+    )
+}
+
+/// `POST /fhir/R4/Patient`: registers a patient. With `If-None-Exist:
+/// identifier=…` an existing patient with that personnummer is returned
+/// (200) instead; without it, an existing one is a conflict (409).
+pub async fn create(
+    State(state): State<AppState>,
+    ehr: Ehr,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    respond(
+        async {
+            ehr.may("Patient", Interaction::Create)?;
+            json_body(&headers)?;
+            let store = state.store.tenant(ehr.tenant.id.clone());
+            let env = state.env_for(&ehr.tenant, &store);
+            let sent = patient::read(&body)?;
+            let pnr = personnummer(&sent.personal_identity, env.now, "Patient.identifier")?;
+            let conditional = match headers.get("if-none-exist").and_then(|v| v.to_str().ok()) {
+                None => None,
+                Some(cond) => {
+                    let mut p = Params::new(Some(cond), &HeaderMap::new());
+                    let value = p.one("identifier")?.ok_or_else(|| {
+                        FhirError::BadRequest(
+                            "If-None-Exist: only identifier=<system>|<personnummer> is supported.".into(),
+                        )
+                    })?;
+                    if !p.finish()?.is_empty() && cond.split('&').count() > 1 {
+                        return Err(FhirError::BadRequest(
+                            "If-None-Exist: only identifier=<system>|<personnummer> is supported.".into(),
+                        ));
+                    }
+                    Some(identifier_query(&value, env.now)?)
+                }
+            };
+            if let Some(Some(c)) = &conditional
+                && *c != pnr
+            {
+                return Err(FhirError::BadRequest(
+                    "If-None-Exist names another personnummer than the Patient's identifier.".into(),
+                ));
+            }
+            let name = |s: &str, path: &str| {
+                PersonName::parse(s.trim()).map_err(|_| {
+                    FhirError::rule(path.to_owned(), "A name of 1–100 letters is required.")
+                })
+            };
+            let phone = sent
+                .phone
+                .as_deref()
+                .and_then(MobileNumber::parse)
+                .ok_or_else(|| {
+                    FhirError::rule(
+                        "Patient.telecom",
+                        "A Swedish mobile number (telecom system phone, use mobile) is required: Tillit reaches patients by SMS.",
+                    )
+                })?;
+            let email = match sent.email.as_deref() {
+                None => None,
+                Some(e) => Some(
+                    EmailAddress::parse(e)
+                        .ok_or_else(|| FhirError::rule("Patient.telecom", "The e-mail address is not valid."))?
+                        .as_str()
+                        .to_owned(),
+                ),
+            };
+            let cmd = RegisterPatient {
+                person: NewPerson {
+                    role: Role::Patient,
+                    personnummer: pnr,
+                    given_name: name(&sent.given_name, "Patient.name.given")?,
+                    family_name: name(&sent.family_name, "Patient.name.family")?,
+                },
+                phone,
+                email,
+            };
+            let (r, how) = journal::register_patient(env, &ehr.system, cmd)
+                .await
+                .map_err(|e| from_app(e, "Patient"))?;
+            match (how, conditional.is_some()) {
+                (Registered::Created, _) => Ok(Answer::created(write(&r)?, url(&ehr, &r.person.id))),
+                (Registered::OnFile, true) => Ok(Answer::ok(write(&r)?)),
+                (Registered::OnFile, false) => Err(FhirError::Conflict(format!(
+                    "A patient with this personnummer is already registered (Patient/{}); use If-None-Exist to find or create.",
+                    r.person.id.as_str()
+                ))),
+            }
+        }
+        .await,
+    )
+}

@@ -1,0 +1,107 @@
+//! `Practitioner` and `PractitionerRole`: the tenant's clinicians, read
+//! and searched by `identifier` (Tillit's id) and `name`. Staff data: not
+//! access-logged as patient data is.
+
+use axum::extract::{Path, RawQuery, State};
+use axum::http::HeaderMap;
+use axum::response::Response;
+use tillit_app::journal;
+use tillit_domain::{Person, PersonId};
+use tillit_fhir::FhirError;
+use tillit_fhir::identifiers::{self, System, Token};
+use tillit_fhir::map::practitioner::{self, PractitionerOut};
+use tillit_fhir::smart::Interaction;
+
+use super::auth::Ehr;
+use super::error::from_app;
+use super::search::Params;
+use super::{Answer, respond};
+use crate::state::AppState;
+
+pub(super) fn write(p: &Person) -> Result<String, FhirError> {
+    practitioner::write(PractitionerOut {
+        person: p,
+        version: None,
+        hsa_id: None,
+    })
+}
+
+/// `GET /fhir/R4/Practitioner/{id}`.
+pub async fn read(State(state): State<AppState>, ehr: Ehr, Path(id): Path<String>) -> Response {
+    respond(
+        async {
+            ehr.may("Practitioner", Interaction::Read)?;
+            let store = state.store.tenant(ehr.tenant.id.clone());
+            let env = state.env_for(&ehr.tenant, &store);
+            let p = journal::read_clinician(env, &PersonId::new(id))
+                .await
+                .map_err(|e| from_app(e, "Practitioner"))?;
+            Ok(Answer::ok(write(&p)?))
+        }
+        .await,
+    )
+}
+
+/// `GET /fhir/R4/Practitioner?identifier=…&name=…`.
+pub async fn search(
+    State(state): State<AppState>,
+    ehr: Ehr,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Response {
+    respond(
+        async {
+            ehr.may("Practitioner", Interaction::Search)?;
+            let store = state.store.tenant(ehr.tenant.id.clone());
+            let env = state.env_for(&ehr.tenant, &store);
+            let mut p = Params::new(query.as_deref(), &headers);
+            let identifier = p.one("identifier")?.map(|v| Token::parse(&v));
+            let name = p.one("name")?.map(|n| n.to_lowercase());
+            let page = p.page()?;
+            let only_count = p.summary_count()?;
+            let query = p.finish()?;
+            let found: Vec<Person> = journal::clinicians(env)
+                .await
+                .map_err(|e| from_app(e, "Practitioner"))?
+                .into_iter()
+                .filter(|c| {
+                    identifier.as_ref().is_none_or(|t| {
+                        let ours = match t.system.as_deref() {
+                            None | Some("") => true,
+                            Some(s) => identifiers::system_kind(s) == Some(System::TillitId),
+                        };
+                        ours && t.value == c.id.as_str()
+                    })
+                })
+                .filter(|c| {
+                    name.as_ref()
+                        .is_none_or(|n| c.full_name().to_lowercase().contains(n.as_str()))
+                })
+                .collect();
+            let total = found.len();
+            let matches = if only_count {
+                Vec::new()
+            } else {
+                found
+                    .iter()
+                    .skip(page.1)
+                    .take(page.0)
+                    .map(|c| {
+                        Ok((
+                            format!("{}/Practitioner/{}", ehr.base, c.id.as_str()),
+                            write(c)?,
+                        ))
+                    })
+                    .collect::<Result<Vec<_>, FhirError>>()?
+            };
+            Ok(Answer::ok(super::search::searchset(
+                format!("{}/Practitioner?{query}", ehr.base),
+                page,
+                total,
+                matches,
+                Vec::new(),
+            )?))
+        }
+        .await,
+    )
+}
