@@ -91,7 +91,7 @@ pub fn write(a: &AppointmentOut<'_>) -> Result<String, FhirError> {
         )
     };
     let mut participants = vec![
-        Some(participant("Patient", &a.patient, status.patient.clone())?),
+        Some(participant("Patient", &a.patient, status.patient)?),
         Some(participant(
             "Practitioner",
             &a.clinician,
@@ -135,7 +135,7 @@ pub fn write(a: &AppointmentOut<'_>) -> Result<String, FhirError> {
         .id(b.id.clone())
         .extension(vec![virtual_service(a.visit_url)?])
         .identifier(identifiers)
-        .status(status.appointment.clone())
+        .status(status.appointment)
         .service_type(vec![Some(service_type)])
         .description(b.title.clone())
         .start(instant(b.starts_at)?)
@@ -238,7 +238,7 @@ fn from_model(a: &Appointment) -> Result<AppointmentIn, FhirError> {
         .find(|c| c.system.as_deref() == Some(identifiers::VISIT_TYPE))
         .and_then(|c| c.code.clone());
     Ok(AppointmentIn {
-        status: super::status::code(a.status.clone()),
+        status: super::status::code(a.status),
         external_ids,
         start: a.start.as_ref().map(timestamp),
         end: a.end.as_ref().map(timestamp),

@@ -496,14 +496,15 @@ pub async fn patch(
                     }
                 }
             }
-            if let Some(s) = status {
-                if let Some(action) = requested_action_code(current.booking.status, &s)
-                    .map_err(|m| FhirError::rule("Appointment.status", m))?
-                {
-                    bookings::change_status(env, &actor, &id, action)
-                        .await
-                        .map_err(|e| from_app(e, "Appointment"))?;
-                }
+            let action = status
+                .map(|s| requested_action_code(current.booking.status, &s))
+                .transpose()
+                .map_err(|m| FhirError::rule("Appointment.status", m))?
+                .flatten();
+            if let Some(action) = action {
+                bookings::change_status(env, &actor, &id, action)
+                    .await
+                    .map_err(|e| from_app(e, "Appointment"))?;
             }
             if let Some(t) = start
                 && t != current.booking.starts_at
