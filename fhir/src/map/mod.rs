@@ -8,7 +8,8 @@
 //! - [`appointment`]: Appointment, both ways, with the visit's link.
 //! - [`status`]: the one table between booking statuses and FHIR's.
 
-use fhir_sdk::r4b::types::{Meta, Reference};
+use fhir_sdk::r4b::codes::NameUse;
+use fhir_sdk::r4b::types::{HumanName, Meta, Reference};
 use fhir_sdk::time::OffsetDateTime;
 use fhir_sdk::{BuilderError, Instant};
 use tillit_domain::Timestamp;
@@ -43,6 +44,18 @@ pub(crate) fn instant(t: Timestamp) -> Result<Instant, FhirError> {
 /// The kernel's time of an instant read from a resource.
 pub(crate) fn timestamp(i: &Instant) -> Timestamp {
     Timestamp((i.0.unix_timestamp_nanos() / 1_000_000) as i64)
+}
+
+/// A person's name as Tillit holds it: official, one given name and the
+/// family name.
+pub(crate) fn official_name(person: &tillit_domain::Person) -> Result<HumanName, FhirError> {
+    built(
+        HumanName::builder()
+            .r#use(NameUse::Official)
+            .family(person.family_name.as_str().to_owned())
+            .given(vec![Some(person.given_name.as_str().to_owned())])
+            .build(),
+    )
 }
 
 pub(crate) fn meta(v: Version) -> Result<Meta, FhirError> {

@@ -11,7 +11,7 @@ use fhir_sdk::r4b::types::{ContactPoint, HumanName, Identifier};
 use fhir_sdk::time::{Date as CivilDate, Month};
 use tillit_domain::{IdentityKind, Person, PersonStatus};
 
-use super::{Version, built, meta};
+use super::{Version, built, meta, official_name};
 use crate::identifiers::{self, System};
 use crate::outcome::FhirError;
 use crate::wire;
@@ -40,13 +40,7 @@ pub fn write(p: PatientOut<'_>) -> Result<String, FhirError> {
             .value(person.personnummer.as_str().to_owned())
             .build(),
     )?;
-    let name = built(
-        HumanName::builder()
-            .r#use(NameUse::Official)
-            .family(person.family_name.as_str().to_owned())
-            .given(vec![Some(person.given_name.as_str().to_owned())])
-            .build(),
-    )?;
+    let name = official_name(person)?;
     let mut telecom = Vec::new();
     if let Some(phone) = p.phone {
         telecom.push(Some(built(

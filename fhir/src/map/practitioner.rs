@@ -2,12 +2,11 @@
 //! clinician in their unit with their title, as their profile says.
 //! Read-only: staff are managed in Tillit.
 
-use fhir_sdk::r4b::codes::NameUse;
 use fhir_sdk::r4b::resources::{Practitioner, PractitionerRole};
-use fhir_sdk::r4b::types::{CodeableConcept, HumanName, Identifier};
+use fhir_sdk::r4b::types::{CodeableConcept, Identifier};
 use tillit_domain::{Person, PersonStatus};
 
-use super::{Version, built, meta, reference};
+use super::{Version, built, meta, official_name, reference};
 use crate::identifiers;
 use crate::outcome::FhirError;
 use crate::wire;
@@ -40,13 +39,7 @@ pub fn write(p: PractitionerOut<'_>) -> Result<String, FhirError> {
     if let Some(hsa) = p.hsa_id {
         ids.push(identifier(identifiers::HSA_ID, hsa)?);
     }
-    let name = built(
-        HumanName::builder()
-            .r#use(NameUse::Official)
-            .family(person.family_name.as_str().to_owned())
-            .given(vec![Some(person.given_name.as_str().to_owned())])
-            .build(),
-    )?;
+    let name = official_name(person)?;
     let r = built(
         Practitioner::builder()
             .id(person.id.as_str().to_owned())

@@ -334,89 +334,91 @@ fn base64_url(bytes: &[u8]) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
 
+/// An EHR with an access token: what it sends and what it gets back.
+struct Ehr<'a> {
+    app: &'a TestApp,
+    token: String,
+}
+
+impl Ehr<'_> {
+    async fn get(&self, path: &str) -> (StatusCode, Value) {
+        let (status, v, _) = fhir(self.app, &self.token, "GET", path, None, &[]).await;
+        (status, v)
+    }
+
+    async fn post(
+        &self,
+        path: &str,
+        body: Value,
+        headers: &[(&str, &str)],
+    ) -> (StatusCode, Value, axum::http::HeaderMap) {
+        fhir(self.app, &self.token, "POST", path, Some(body), headers).await
+    }
+
+    /// Sets the Appointment's status with a JSON Patch.
+    async fn set_status(&self, id: &str, status: &str) -> (StatusCode, Value) {
+        let patch = json!([{"op": "replace", "path": "/status", "value": status}]);
+        let ct = [("content-type", "application/json-patch+json")];
+        let path = format!("/Appointment/{id}");
+        let (status, v, _) = fhir(self.app, &self.token, "PATCH", &path, Some(patch), &ct).await;
+        (status, v)
+    }
+}
+
 #[tokio::test]
 async fn an_ehr_registers_a_patient_and_books_a_visit_the_portal_shows() {
     for backend in BACKENDS {
         let app = TestApp::new(backend).await;
         let visit_type = karin_bookable(&app).await;
         let karin = person_id(&app, KARIN).await;
-        let t = token(&app, ALL_SCOPES).await;
+        let ehr = Ehr {
+            app: &app,
+            token: token(&app, ALL_SCOPES).await,
+        };
         let pnr = new_personnummer("19900101", "238");
 
         // Find or create, twice: one patient.
         let cond = format!("identifier=http://electronichealth.se/identifier/personnummer|{pnr}");
-        let (status, p1, headers) = fhir(
-            &app,
-            &t,
-            "POST",
-            "/Patient",
-            Some(patient_json(&pnr)),
-            &[("if-none-exist", &cond)],
-        )
-        .await;
+        let find_or_create = [("if-none-exist", cond.as_str())];
+        let (status, p1, headers) = ehr
+            .post("/Patient", patient_json(&pnr), &find_or_create)
+            .await;
         assert_eq!(status, StatusCode::CREATED, "{backend:?}: {p1}");
         let patient = p1["id"].as_str().unwrap().to_owned();
-        assert_eq!(
-            headers.get(header::LOCATION).unwrap(),
-            &format!("{BASE}/Patient/{patient}")
-        );
+        let location = format!("{BASE}/Patient/{patient}");
+        assert_eq!(headers.get(header::LOCATION).unwrap(), &location);
         assert_eq!(
             p1["identifier"][0]["system"],
             "http://electronichealth.se/identifier/personnummer"
         );
         assert_eq!(p1["telecom"][0]["value"], "+46707654321");
-        let (status, p2, _) = fhir(
-            &app,
-            &t,
-            "POST",
-            "/Patient",
-            Some(patient_json(&pnr)),
-            &[("if-none-exist", &cond)],
-        )
-        .await;
+        let (status, p2, _) = ehr
+            .post("/Patient", patient_json(&pnr), &find_or_create)
+            .await;
         assert_eq!(
             (status, &p2["id"]),
             (StatusCode::OK, &p1["id"]),
             "{backend:?}"
         );
-        let (status, dup, _) =
-            fhir(&app, &t, "POST", "/Patient", Some(patient_json(&pnr)), &[]).await;
+        let (status, dup, _) = ehr.post("/Patient", patient_json(&pnr), &[]).await;
         assert_eq!(status, StatusCode::CONFLICT, "{dup}");
-        let (status, found, _) = fhir(
-            &app,
-            &t,
-            "GET",
-            &format!("/Patient?identifier=urn:oid:1.2.752.129.2.1.3.1|{pnr}"),
-            None,
-            &[],
-        )
-        .await;
-        assert_eq!(status, StatusCode::OK);
-        assert_eq!(found["total"], 1, "{found}");
+        let by_oid = format!("/Patient?identifier=urn:oid:1.2.752.129.2.1.3.1|{pnr}");
+        let (status, found) = ehr.get(&by_oid).await;
+        assert_eq!(
+            (status, &found["total"]),
+            (StatusCode::OK, &json!(1)),
+            "{found}"
+        );
         assert_eq!(found["entry"][0]["resource"]["id"], patient.as_str());
 
         // The visit, booked as the invite form books it.
         let start = tomorrow_at(&app, "10:00");
-        let (status, a, headers) = fhir(
-            &app,
-            &t,
-            "POST",
-            "/Appointment",
-            Some(appointment_json(
-                &patient,
-                karin.as_str(),
-                &visit_type,
-                &start,
-            )),
-            &[],
-        )
-        .await;
+        let visit = |start: &str| appointment_json(&patient, karin.as_str(), &visit_type, start);
+        let (status, a, headers) = ehr.post("/Appointment", visit(&start), &[]).await;
         assert_eq!(status, StatusCode::CREATED, "{backend:?}: {a}");
         let id = a["id"].as_str().unwrap().to_owned();
-        assert_eq!(
-            headers.get(header::LOCATION).unwrap(),
-            &format!("{BASE}/Appointment/{id}")
-        );
+        let location = format!("{BASE}/Appointment/{id}");
+        assert_eq!(headers.get(header::LOCATION).unwrap(), &location);
         // The demo tenant asks patients to confirm.
         assert_eq!(a["status"], "pending");
         assert_eq!(a["participant"][0]["status"], "needs-action");
@@ -432,153 +434,87 @@ async fn an_ehr_registers_a_patient_and_books_a_visit_the_portal_shows() {
             .iter()
             .find(|e| e["url"] == "addressUrl")
             .unwrap();
-        assert!(
-            address["valueUrl"]
-                .as_str()
-                .unwrap()
-                .ends_with(&format!("/visits/{id}")),
-            "{link}"
-        );
+        let url = address["valueUrl"].as_str().unwrap();
+        assert!(url.ends_with(&format!("/visits/{id}")), "{link}");
         // Karin sees it among her bookings; the patient got the SMS.
         let mut karin_b = app.browser(HOST);
         karin_b.login(KARIN).await;
         let list = karin_b.get("/bookings").await;
         assert!(list.body.contains("Jonna Journalsson"), "{backend:?}");
         let store = app.state.store.tenant(TenantId::parse("demo").unwrap());
-        let sms: Vec<_> = store
-            .notifications_of_booking(&id)
-            .await
-            .unwrap()
-            .into_iter()
-            .filter(|n| n.kind.as_str() == "invited")
-            .collect();
-        assert_eq!(sms.len(), 1, "{backend:?}: {sms:?}");
+        let sent = |kind: &'static str| {
+            let (store, id) = (&store, &id);
+            async move {
+                let all = store.notifications_of_booking(id).await.unwrap();
+                all.iter().filter(|n| n.kind.as_str() == kind).count()
+            }
+        };
+        assert_eq!(sent("invited").await, 1, "{backend:?}");
         // The access log names the journal system.
         let log = store
             .access_log_for(&Personnummer::parse(&pnr).unwrap())
             .await
             .unwrap();
-        assert!(
-            log.iter()
-                .any(|e| e.actor_id == format!("journal-system:{CLIENT}")
+        let by_ehr = |action: &str, what: &str| {
+            log.iter().any(|e| {
+                e.actor_id == format!("journal-system:{CLIENT}")
                     && e.actor_role == "journal_system"
-                    && e.action == "create"
-                    && e.what == "booking"),
-            "{backend:?}: {log:?}"
-        );
+                    && e.action == action
+                    && e.what == what
+            })
+        };
+        assert!(by_ehr("create", "fhir.patient"), "{backend:?}: {log:?}");
+        assert!(by_ehr("create", "booking"), "{backend:?}: {log:?}");
         assert!(
-            log.iter()
-                .any(|e| e.action == "read" && e.what == "fhir.patient.search"),
-            "{log:?}"
+            by_ehr("read", "fhir.patient.search"),
+            "{backend:?}: {log:?}"
         );
 
         // The EHR's own id finds it, and sending it again books nothing.
         assert_eq!(a["identifier"][0]["value"], "EHR-4711", "{a}");
-        let (_, by_id, _) = fhir(
-            &app,
-            &t,
-            "GET",
-            "/Appointment?identifier=urn:oid:1.2.752.99999.1|EHR-4711",
-            None,
-            &[],
-        )
-        .await;
+        let (_, by_id) = ehr
+            .get("/Appointment?identifier=urn:oid:1.2.752.99999.1|EHR-4711")
+            .await;
         assert_eq!(by_id["total"], 1, "{by_id}");
         let cond = [(
             "if-none-exist",
             "identifier=urn:oid:1.2.752.99999.1|EHR-4711",
         )];
         let later = tomorrow_at(&app, "11:00");
-        let (status, again, _) = fhir(
-            &app,
-            &t,
-            "POST",
-            "/Appointment",
-            Some(appointment_json(
-                &patient,
-                karin.as_str(),
-                &visit_type,
-                &later,
-            )),
-            &cond,
-        )
-        .await;
+        let (status, again, _) = ehr.post("/Appointment", visit(&later), &cond).await;
         assert_eq!(
             (status, &again["id"]),
             (StatusCode::OK, &a["id"]),
-            "{backend:?}: {again}"
+            "{again}"
         );
-        let (status, o, _) = fhir(
-            &app,
-            &t,
-            "POST",
-            "/Appointment",
-            Some(appointment_json(
-                &patient,
-                karin.as_str(),
-                &visit_type,
-                &later,
-            )),
-            &[],
-        )
-        .await;
+        let (status, o, _) = ehr.post("/Appointment", visit(&later), &[]).await;
         assert_eq!(status, StatusCode::CONFLICT, "{backend:?}: {o}");
 
         // The same slot again is taken; a start in the past is refused.
-        let (status, o, _) = fhir(
-            &app,
-            &t,
-            "POST",
-            "/Appointment",
-            Some(appointment_json(
-                &patient,
-                karin.as_str(),
-                &visit_type,
-                &start,
-            )),
-            &[],
-        )
-        .await;
+        let (status, o, _) = ehr.post("/Appointment", visit(&start), &[]).await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{o}");
         assert_eq!(o["issue"][0]["expression"][0], "Appointment.start", "{o}");
-        let past = jiff::Timestamp::from_millisecond(app.clock.now().0 - 3_600_000)
+        let an_hour_ago = app.clock.now().0 - 3_600_000;
+        let past = jiff::Timestamp::from_millisecond(an_hour_ago)
             .unwrap()
             .to_string();
-        let (status, o, _) = fhir(
-            &app,
-            &t,
-            "POST",
-            "/Appointment",
-            Some(appointment_json(
-                &patient,
-                karin.as_str(),
-                &visit_type,
-                &past,
-            )),
-            &[],
-        )
-        .await;
+        let (status, o, _) = ehr.post("/Appointment", visit(&past), &[]).await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{o}");
         assert!(o.to_string().contains("in the past"), "{o}");
 
-        // Read back and searched with the patient included.
-        let (status, read, _) =
-            fhir(&app, &t, "GET", &format!("/Appointment/{id}"), None, &[]).await;
+        // Read back, and searched with the patient included.
+        let (status, read) = ehr.get(&format!("/Appointment/{id}")).await;
         assert_eq!((status, &read["id"]), (StatusCode::OK, &a["id"]));
-        let (status, bundle, _) = fhir(
-            &app,
-            &t,
-            "GET",
-            &format!(
-                "/Appointment?patient=Patient/{patient}&date=ge{}&_include=Appointment:patient",
-                &start[..10]
-            ),
-            None,
-            &[],
-        )
-        .await;
-        assert_eq!(status, StatusCode::OK, "{bundle}");
-        assert_eq!(bundle["total"], 1, "{bundle}");
+        let day = &start[..10];
+        let search = format!(
+            "/Appointment?patient=Patient/{patient}&date=ge{day}&_include=Appointment:patient"
+        );
+        let (status, bundle) = ehr.get(&search).await;
+        assert_eq!(
+            (status, &bundle["total"]),
+            (StatusCode::OK, &json!(1)),
+            "{bundle}"
+        );
         let modes: Vec<(&str, &str)> = bundle["entry"]
             .as_array()
             .unwrap()
@@ -592,38 +528,16 @@ async fn an_ehr_registers_a_patient_and_books_a_visit_the_portal_shows() {
             .collect();
         assert_eq!(modes, [("Appointment", "match"), ("Patient", "include")]);
 
-        // Cancelled by the EHR: the patient is told, as from the portal.
-        let patch = json!([{"op": "replace", "path": "/status", "value": "cancelled"}]);
-        let (status, c, _) = fhir(
-            &app,
-            &t,
-            "PATCH",
-            &format!("/Appointment/{id}"),
-            Some(patch),
-            &[("content-type", "application/json-patch+json")],
-        )
-        .await;
-        assert_eq!(status, StatusCode::OK, "{backend:?}: {c}");
-        assert_eq!(c["status"], "cancelled");
-        let told = store
-            .notifications_of_booking(&id)
-            .await
-            .unwrap()
-            .into_iter()
-            .filter(|n| n.kind.as_str() == "cancelled")
-            .count();
-        assert_eq!(told, 1, "{backend:?}");
-        // And cannot be brought back.
-        let patch = json!([{"op": "replace", "path": "/status", "value": "booked"}]);
-        let (status, o, _) = fhir(
-            &app,
-            &t,
-            "PATCH",
-            &format!("/Appointment/{id}"),
-            Some(patch),
-            &[("content-type", "application/json-patch+json")],
-        )
-        .await;
+        // Cancelled by the EHR: the patient is told, as from the portal,
+        // and it cannot be brought back.
+        let (status, c) = ehr.set_status(&id, "cancelled").await;
+        assert_eq!(
+            (status, &c["status"]),
+            (StatusCode::OK, &json!("cancelled")),
+            "{c}"
+        );
+        assert_eq!(sent("cancelled").await, 1, "{backend:?}");
+        let (status, o) = ehr.set_status(&id, "booked").await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{o}");
     }
 }

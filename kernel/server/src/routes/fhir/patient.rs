@@ -16,7 +16,7 @@ use tillit_fhir::smart::Interaction;
 
 use super::auth::Ehr;
 use super::error::from_app;
-use super::search::Params;
+use super::search::{Params, page_of, searchset};
 use super::{Answer, json_body, respond};
 use crate::state::AppState;
 
@@ -125,22 +125,13 @@ pub async fn search(
                     .await
                     .map_err(|e| from_app(e, "Patient"))?
             };
-            let self_url = format!("{}/Patient?{query}", ehr.base);
-            let total = found.len();
-            let matches = if only_count {
-                Vec::new()
-            } else {
-                found
-                    .iter()
-                    .skip(page.1)
-                    .take(page.0)
-                    .map(|r| Ok((url(&ehr, &r.person.id), write(r)?)))
-                    .collect::<Result<Vec<_>, FhirError>>()?
-            };
-            Ok(Answer::ok(super::search::searchset(
-                self_url,
+            let matches = page_of(&found, page, only_count, |r| {
+                Ok((url(&ehr, &r.person.id), write(r)?))
+            })?;
+            Ok(Answer::ok(searchset(
+                format!("{}/Patient?{query}", ehr.base),
                 page,
-                total,
+                found.len(),
                 matches,
                 Vec::new(),
             )?))

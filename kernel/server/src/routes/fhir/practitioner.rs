@@ -14,7 +14,7 @@ use tillit_fhir::smart::Interaction;
 
 use super::auth::Ehr;
 use super::error::from_app;
-use super::search::Params;
+use super::search::{Params, page_of, searchset};
 use super::{Answer, respond};
 use crate::state::AppState;
 
@@ -78,26 +78,14 @@ pub async fn search(
                         .is_none_or(|n| c.full_name().to_lowercase().contains(n.as_str()))
                 })
                 .collect();
-            let total = found.len();
-            let matches = if only_count {
-                Vec::new()
-            } else {
-                found
-                    .iter()
-                    .skip(page.1)
-                    .take(page.0)
-                    .map(|c| {
-                        Ok((
-                            format!("{}/Practitioner/{}", ehr.base, c.id.as_str()),
-                            write(c)?,
-                        ))
-                    })
-                    .collect::<Result<Vec<_>, FhirError>>()?
-            };
-            Ok(Answer::ok(super::search::searchset(
+            let matches = page_of(&found, page, only_count, |c| {
+                let url = format!("{}/Practitioner/{}", ehr.base, c.id.as_str());
+                Ok((url, write(c)?))
+            })?;
+            Ok(Answer::ok(searchset(
                 format!("{}/Practitioner?{query}", ehr.base),
                 page,
-                total,
+                found.len(),
                 matches,
                 Vec::new(),
             )?))

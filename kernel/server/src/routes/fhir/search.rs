@@ -169,6 +169,20 @@ pub fn date_range(values: &[String]) -> Result<(Option<Timestamp>, Option<Timest
     Ok((from, to))
 }
 
+/// The page of `found` that `page` asks for (none for `_summary=count`),
+/// each entry as its full URL and its resource written by `entry`.
+pub fn page_of<T>(
+    found: &[T],
+    (count, offset): (usize, usize),
+    only_count: bool,
+    entry: impl Fn(&T) -> Result<(String, String), FhirError>,
+) -> Result<Vec<(String, String)>, FhirError> {
+    if only_count {
+        return Ok(Vec::new());
+    }
+    found.iter().skip(offset).take(count).map(entry).collect()
+}
+
 /// One page of `matches` (each a full URL and its resource) with
 /// `included` resources, as a searchset Bundle.
 pub fn searchset(
