@@ -17,6 +17,7 @@ mod a11y;
 mod admin;
 mod bookings;
 mod contacts;
+mod fhir_validators;
 mod health;
 mod languages;
 mod login;
