@@ -3,7 +3,9 @@
 //! the command to book a visit, or to change one.
 //!
 //! The link is the visit page on the tenant's host, carried in R4 as the
-//! R5 cross-version extension `virtualService`. It is the same link every
+//! R5 cross-version extension `virtualService` in the form its published
+//! definition gives (`_datatype` `VirtualServiceDetail`, `channelType`,
+//! `address` as a `valueUrl`). It is the same link every
 //! participant gets by SMS: it holds no secret, a person still logs in.
 
 use fhir_sdk::r4b::codes::{AppointmentStatus, ParticipationStatus};
@@ -23,6 +25,9 @@ pub const VIRTUAL_SERVICE: &str =
     "http://hl7.org/fhir/5.0/StructureDefinition/extension-Appointment.virtualService";
 /// The kind of virtual service: Tillit's own video visits.
 pub const CHANNEL_TYPE_SYSTEM: &str = "https://tillit.se/fhir/CodeSystem/virtual-service-type";
+/// Names the R5 datatype a cross-version extension carries, as the
+/// `hl7.fhir.uv.xver-r5.r4` definition requires.
+const DATATYPE: &str = "http://hl7.org/fhir/StructureDefinition/_datatype";
 
 /// Someone taking part, as the Appointment names them.
 #[derive(Debug, Clone)]
@@ -71,8 +76,12 @@ fn virtual_service(url: &str) -> Result<Extension, FhirError> {
         Extension::builder()
             .url(VIRTUAL_SERVICE.to_owned())
             .extension(vec![
+                sub(
+                    DATATYPE,
+                    ExtensionValue::String("VirtualServiceDetail".to_owned()),
+                )?,
                 sub("channelType", ExtensionValue::Coding(channel))?,
-                sub("addressUrl", ExtensionValue::Url(url.to_owned()))?,
+                sub("address", ExtensionValue::Url(url.to_owned()))?,
             ])
             .build(),
     )
@@ -303,7 +312,7 @@ mod tests {
         assert_eq!(v["end"], "2027-01-15T08:30:00Z");
         assert_eq!(v["extension"][0]["url"], VIRTUAL_SERVICE);
         assert_eq!(
-            v["extension"][0]["extension"][1]["valueUrl"],
+            v["extension"][0]["extension"][2]["valueUrl"],
             "https://demo.example.se/visits/b1"
         );
         assert_eq!(v["participant"][0]["actor"]["reference"], "Patient/tove");

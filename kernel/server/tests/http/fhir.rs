@@ -109,8 +109,32 @@ async fn fhir(
         .body(body.map_or(Body::empty(), |v| Body::from(v.to_string())))
         .unwrap();
     let page = b.send(req).await;
-    let v = serde_json::from_str(&page.body).unwrap_or(Value::Null);
+    let v = served(&page);
     (page.status, v, page.headers)
+}
+
+thread_local! {
+    /// Every resource the FHIR API answered with in this test (resources,
+    /// Bundles, OperationOutcomes, the CapabilityStatement), for the three
+    /// validators when the test ends. Per thread: each `#[tokio::test]`
+    /// runs on a thread of its own.
+    static SERVED: std::cell::RefCell<Vec<Value>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// The page's JSON, kept for the validators if it is a FHIR resource.
+fn served(page: &Page) -> Value {
+    let v: Value = serde_json::from_str(&page.body).unwrap_or(Value::Null);
+    if v.get("resourceType").is_some() {
+        SERVED.with_borrow_mut(|s| s.push(v.clone()));
+    }
+    v
+}
+
+/// Runs the three validators over everything served so far.
+fn validate_served() {
+    let all = SERVED.take();
+    assert!(!all.is_empty(), "no FHIR resource was served");
+    crate::support::fhir_validators::assert_valid(&all);
 }
 
 /// A personnummer nobody in the demo tenant has, valid by the Luhn rule.
@@ -176,7 +200,7 @@ async fn metadata_and_discovery_say_what_works_without_a_token() {
         page.header("content-type")
             .starts_with("application/fhir+json")
     );
-    let cs: Value = serde_json::from_str(&page.body).unwrap();
+    let cs = served(&page);
     assert_eq!(cs["resourceType"], "CapabilityStatement");
     assert_eq!(cs["fhirVersion"], "4.0.1");
     let types: Vec<&str> = cs["rest"][0]["resource"]
@@ -196,7 +220,8 @@ async fn metadata_and_discovery_say_what_works_without_a_token() {
     // An unknown FHIR path answers in FHIR, not with a portal page.
     let page = b.get("/fhir/R4/Observation").await;
     assert_eq!(page.status, StatusCode::NOT_FOUND);
-    assert!(page.body.contains("OperationOutcome"), "{}", page.body);
+    assert_eq!(served(&page)["resourceType"], "OperationOutcome");
+    validate_served();
 }
 
 #[tokio::test]
@@ -327,6 +352,7 @@ async fn every_bad_token_request_and_every_bad_token_is_refused() {
     app.clock.advance(std::time::Duration::from_secs(301));
     let (status, ..) = fhir(&app, &demo_token, "GET", "/Patient", None, &[]).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "an expired token");
+    validate_served();
 }
 
 fn base64_url(bytes: &[u8]) -> String {
@@ -432,7 +458,7 @@ async fn an_ehr_registers_a_patient_and_books_a_visit_the_portal_shows() {
             .as_array()
             .unwrap()
             .iter()
-            .find(|e| e["url"] == "addressUrl")
+            .find(|e| e["url"] == "address")
             .unwrap();
         let url = address["valueUrl"].as_str().unwrap();
         assert!(url.ends_with(&format!("/visits/{id}")), "{link}");
@@ -540,6 +566,7 @@ async fn an_ehr_registers_a_patient_and_books_a_visit_the_portal_shows() {
         let (status, o) = ehr.set_status(&id, "booked").await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{o}");
     }
+    validate_served();
 }
 
 #[tokio::test]
@@ -573,6 +600,7 @@ async fn a_portal_booking_is_read_over_fhir_and_its_cancellation_is_seen() {
         assert_eq!(a["status"], "cancelled", "{backend:?}: {a}");
         assert_eq!(a["participant"][0]["status"], "declined");
     }
+    validate_served();
 }
 
 #[tokio::test]
@@ -649,6 +677,7 @@ async fn bad_requests_get_a_precise_operation_outcome_and_change_nothing() {
         ),
     ] {
         let page = b.send(req).await;
+        served(&page);
         assert_eq!(page.status, status, "{says}: {}", page.body);
         assert!(page.body.contains(says), "{says}: {}", page.body);
     }
@@ -689,4 +718,5 @@ async fn bad_requests_get_a_precise_operation_outcome_and_change_nothing() {
             .unwrap()
             .is_none()
     );
+    validate_served();
 }
