@@ -14,12 +14,12 @@ development only.
 
 import argparse
 import base64
+import http.client
 import json
 import subprocess
 import sys
 import time
 import urllib.parse
-import urllib.request
 import uuid
 from pathlib import Path
 
@@ -58,12 +58,22 @@ def main() -> int:
         "client_assertion": assertion(args.client, token_url, args.key, args.kid),
         "scope": args.scope,
     }).encode()
-    try:
-        with urllib.request.urlopen(urllib.request.Request(token_url, data=form)) as r:
-            print(json.load(r)["access_token"])
-    except urllib.error.HTTPError as e:
-        print(f"{token_url}: {e.code} {e.read().decode()}", file=sys.stderr)
+    url = urllib.parse.urlsplit(token_url)
+    # Browsers and curl send *.localhost to this machine; not every
+    # system resolver does, so connect there and name the host.
+    address = "127.0.0.1" if (url.hostname or "").endswith("localhost") else url.hostname
+    connection = (http.client.HTTPSConnection if url.scheme == "https"
+                  else http.client.HTTPConnection)(address, url.port)
+    connection.request("POST", url.path, body=form, headers={
+        "Host": url.netloc,
+        "Content-Type": "application/x-www-form-urlencoded",
+    })
+    response = connection.getresponse()
+    body = response.read().decode()
+    if response.status != 200:
+        print(f"{token_url}: {response.status} {body}", file=sys.stderr)
         return 1
+    print(json.loads(body)["access_token"])
     return 0
 
 

@@ -383,7 +383,8 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/fhir/R4/{*rest}",
             axum::routing::any(crate::routes::fhir::unknown),
-        );
+        )
+        .layer(from_fn(crate::routes::fhir::method_not_allowed));
     outside_sessions()
         .router
         .route_layer(from_fn(tag_route))

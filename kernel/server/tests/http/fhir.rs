@@ -675,6 +675,11 @@ async fn bad_requests_get_a_precise_operation_outcome_and_change_nothing() {
             StatusCode::NOT_FOUND,
             "OperationOutcome",
         ),
+        (
+            send("DELETE", "/Patient/nobody", json, ""),
+            StatusCode::METHOD_NOT_ALLOWED,
+            "DELETE is not supported",
+        ),
     ] {
         let page = b.send(req).await;
         served(&page);

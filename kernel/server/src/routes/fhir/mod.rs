@@ -99,6 +99,27 @@ pub fn json_body(headers: &HeaderMap) -> Result<(), FhirError> {
     )
 }
 
+/// A method a FHIR path does not have: the router's bare 405, answered
+/// as an OperationOutcome.
+pub async fn method_not_allowed(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let method = req.method().clone();
+    let res = next.run(req).await;
+    if res.status() != StatusCode::METHOD_NOT_ALLOWED {
+        return res;
+    }
+    let allow = res.headers().get(header::ALLOW).cloned();
+    let mut out = error_response(&FhirError::MethodNotAllowed(format!(
+        "{method} is not supported here; see /fhir/R4/metadata for the interactions this server has."
+    )));
+    if let Some(allow) = allow {
+        out.headers_mut().insert(header::ALLOW, allow);
+    }
+    out
+}
+
 /// Any other path under `/fhir/R4`: a FHIR 404, not a portal page.
 pub async fn unknown() -> Response {
     error_response(&FhirError::NotFound(
