@@ -357,3 +357,18 @@ pub async fn search_bookings(
     log_reads(env, sys, &patients, "fhir.appointment.search").await?;
     Ok(out)
 }
+
+/// Records that the journal system used the client assertion `jti`, valid
+/// until `expires_at`: each assertion buys one token, also across a
+/// restart. False if it was used before.
+pub async fn first_use_of_assertion(
+    env: Env<'_>,
+    sys: &JournalSystem,
+    jti: &str,
+    expires_at: Timestamp,
+) -> Result<bool, Error> {
+    Ok(env
+        .store
+        .first_use_of_assertion(&sys.client, jti, expires_at, env.now)
+        .await?)
+}

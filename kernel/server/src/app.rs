@@ -128,7 +128,6 @@ pub async fn start(
         plugins,
         live: crate::plugins::LiveRooms::default(),
         cpu: crate::cpu::CpuPool::for_this_machine(),
-        smart_jtis: Default::default(),
         config,
     }))
 }

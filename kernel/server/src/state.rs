@@ -50,8 +50,6 @@ pub struct Inner {
     pub cpu: crate::cpu::CpuPool,
     /// Room connections by who holds them, and what ends them.
     pub sockets: crate::sockets::Sockets,
-    /// SMART client assertions already used (`routes::fhir::auth`).
-    pub smart_jtis: crate::routes::fhir::auth::SeenJtis,
 }
 
 /// Cheap to clone; handed to every handler.

@@ -34,6 +34,8 @@ mod plugin_storage;
 mod profiles;
 #[path = "sessions.rs"]
 mod sessions;
+#[path = "smart.rs"]
+mod smart;
 #[path = "tenants.rs"]
 mod tenants;
 #[path = "terms.rs"]
@@ -50,6 +52,7 @@ pub use pictures::*;
 pub use plugin_storage::*;
 pub use profiles::*;
 pub use sessions::*;
+pub use smart::*;
 pub use tenants::*;
 pub use terms::*;
 pub use visit_types::*;

@@ -200,6 +200,7 @@ mod pictures;
 mod plugin_storage;
 mod profiles;
 mod sessions;
+mod smart;
 mod terms;
 mod visit_types;
 mod visits;

@@ -355,6 +355,30 @@ async fn every_bad_token_request_and_every_bad_token_is_refused() {
     validate_served();
 }
 
+#[tokio::test]
+async fn an_assertion_buys_one_token_also_across_a_restart() {
+    for backend in BACKENDS {
+        let mut app = TestApp::new(backend).await;
+        let a = assertion(&app, Algorithm::ES384, json!({}));
+        let first = token_request(&mut app.browser(HOST), &a, ALL_SCOPES).await;
+        assert_eq!(first.status, StatusCode::OK, "{backend:?}: {}", first.body);
+        app.restart().await;
+        let again = token_request(&mut app.browser(HOST), &a, ALL_SCOPES).await;
+        assert_eq!(
+            again.status,
+            StatusCode::UNAUTHORIZED,
+            "{backend:?}: {}",
+            again.body
+        );
+        assert!(again.body.contains("used before"), "{}", again.body);
+        // A new assertion, once the old one has expired too, is fine.
+        app.clock.advance(std::time::Duration::from_secs(600));
+        let fresh = assertion(&app, Algorithm::ES384, json!({}));
+        let page = token_request(&mut app.browser(HOST), &fresh, ALL_SCOPES).await;
+        assert_eq!(page.status, StatusCode::OK, "{backend:?}: {}", page.body);
+    }
+}
+
 fn base64_url(bytes: &[u8]) -> String {
     use base64::Engine;
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)

@@ -4,8 +4,7 @@
 //! issued for this tenant and this host, still valid, checked with no
 //! database read.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use axum::Form;
 use axum::extract::{FromRequestParts, State};
@@ -27,29 +26,6 @@ const TOKEN_SECONDS: i64 = 300;
 
 /// The resource types a token may grant, as discovery lists them.
 pub const RESOURCE_TYPES: [&str; 3] = ["Patient", "Practitioner", "Appointment"];
-
-/// Assertion ids already used, per tenant and client, until they expire:
-/// an assertion buys one token. Kept in memory: an assertion lives at most
-/// five minutes, and a restart is longer than that in practice.
-#[derive(Debug, Default, Clone)]
-pub struct SeenJtis(Arc<Mutex<HashMap<String, i64>>>);
-
-impl SeenJtis {
-    /// Records `key` until `exp`; false if it was seen and has not expired.
-    fn first_use(&self, key: String, exp: i64, now: i64) -> bool {
-        let mut seen = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        if seen.len() > 10_000 {
-            seen.retain(|_, e| *e > now);
-        }
-        match seen.get(&key) {
-            Some(e) if *e > now => false,
-            _ => {
-                seen.insert(key, exp);
-                true
-            }
-        }
-    }
-}
 
 /// The origin the request came to (the tenant's host, as the client named
 /// it), so tokens are bound to it.
@@ -124,7 +100,7 @@ pub async fn token(
             "send application/x-www-form-urlencoded".into(),
         ));
     };
-    match issue(&state, &tenant, &headers, &form) {
+    match issue(&state, &tenant, &headers, &form).await {
         Ok(body) => (
             [
                 (header::CONTENT_TYPE, "application/json"),
@@ -140,7 +116,7 @@ pub async fn token(
     }
 }
 
-fn issue(
+async fn issue(
     state: &AppState,
     tenant: &Tenant,
     headers: &HeaderMap,
@@ -161,8 +137,23 @@ fn issue(
             "client_id does not match the assertion's issuer".into(),
         ));
     }
-    let key = format!("{}\0{}\0{}", tenant.id, client.id, verified.jti);
-    if !state.smart_jtis.first_use(key, verified.exp, now) {
+    let store = state.store.tenant(tenant.id.clone());
+    let system = tillit_app::journal::JournalSystem {
+        client: client.id.clone(),
+    };
+    let expires_at = tillit_domain::Timestamp(verified.exp.saturating_mul(1000));
+    let first = tillit_app::journal::first_use_of_assertion(
+        state.env_for(tenant, &store),
+        &system,
+        &verified.jti,
+        expires_at,
+    )
+    .await
+    .map_err(|e| {
+        tracing::error!(error = %e, "SMART assertion could not be recorded");
+        SmartError::Signing("the assertion could not be recorded".into())
+    })?;
+    if !first {
         return Err(SmartError::InvalidAssertion(AssertionProblem::Replayed));
     }
     let requested = Scopes::parse_lenient(&req.scope);
