@@ -9,7 +9,7 @@
 //! returns many patients logs them all in one write.
 
 use tillit_domain::access::{AccessAction, Accessor};
-use tillit_domain::booking::{Booking, Colleague, MobileNumber};
+use tillit_domain::booking::{Booking, Colleague, MobileNumber, Profile};
 use tillit_domain::people::NewPerson;
 use tillit_domain::{Person, PersonId, PersonStatus, Personnummer, Role, Timestamp};
 use tillit_store::{Contact, StoreError};
@@ -228,6 +228,13 @@ pub async fn read_clinician(env: Env<'_>, id: &PersonId) -> Result<Person, Error
         .await?
         .filter(|p| p.role == Role::Clinician && p.status != PersonStatus::Removed)
         .ok_or(Error::NotFound)
+}
+
+/// A clinician with their profile (title, unit, whether published).
+pub async fn clinician_role(env: Env<'_>, id: &PersonId) -> Result<(Person, Profile), Error> {
+    let person = read_clinician(env, id).await?;
+    let profile = env.store.profile(&person.id).await?.unwrap_or_default();
+    Ok((person, profile))
 }
 
 /// The tenant's clinicians, by family name.

@@ -311,6 +311,18 @@ fn fhir() -> Routes {
         )
         .at(
             Method::GET,
+            "/fhir/R4/PractitionerRole",
+            JournalSystem,
+            practitioner::search_roles,
+        )
+        .at(
+            Method::GET,
+            "/fhir/R4/PractitionerRole/{id}",
+            JournalSystem,
+            practitioner::read_role,
+        )
+        .at(
+            Method::GET,
             "/fhir/R4/Appointment",
             JournalSystem,
             appointment::search,

@@ -18,7 +18,7 @@ use crate::support::{
 const HOST: &str = "demo.localhost";
 const BASE: &str = "http://demo.localhost/fhir/R4";
 const CLIENT: &str = "demo-journal";
-const ALL_SCOPES: &str = "system/Patient.cruds system/Practitioner.rs system/Appointment.cruds";
+const ALL_SCOPES: &str = "system/Patient.cruds system/Practitioner.rs system/PractitionerRole.rs system/Appointment.cruds";
 
 fn key(file: &str) -> Vec<u8> {
     std::fs::read(repo(&format!("fhir/tests/keys/{file}"))).unwrap()
@@ -209,7 +209,10 @@ async fn metadata_and_discovery_say_what_works_without_a_token() {
         .iter()
         .map(|r| r["type"].as_str().unwrap())
         .collect();
-    assert_eq!(types, ["Patient", "Practitioner", "Appointment"]);
+    assert_eq!(
+        types,
+        ["Patient", "Practitioner", "PractitionerRole", "Appointment"]
+    );
     let page = b.get("/fhir/R4/.well-known/smart-configuration").await;
     let smart: Value = serde_json::from_str(&page.body).unwrap();
     assert_eq!(smart["token_endpoint"], format!("{BASE}/auth/token"));
@@ -460,6 +463,22 @@ async fn an_ehr_registers_a_patient_and_books_a_visit_the_portal_shows() {
             "{found}"
         );
         assert_eq!(found["entry"][0]["resource"]["id"], patient.as_str());
+
+        // Karin's role, as her published profile gives it.
+        let (status, roles) = ehr
+            .get(&format!(
+                "/PractitionerRole?practitioner=Practitioner/{}",
+                karin.as_str()
+            ))
+            .await;
+        assert_eq!(
+            (status, &roles["total"]),
+            (StatusCode::OK, &json!(1)),
+            "{roles}"
+        );
+        let role = &roles["entry"][0]["resource"];
+        assert_eq!(role["code"][0]["text"], "Leg. psykolog", "{role}");
+        assert_eq!(role["active"], true, "{role}");
 
         // The visit, booked as the invite form books it.
         let start = tomorrow_at(&app, "10:00");

@@ -25,7 +25,8 @@ use crate::tenants::Tenant;
 const TOKEN_SECONDS: i64 = 300;
 
 /// The resource types a token may grant, as discovery lists them.
-pub const RESOURCE_TYPES: [&str; 3] = ["Patient", "Practitioner", "Appointment"];
+pub const RESOURCE_TYPES: [&str; 4] =
+    ["Patient", "Practitioner", "PractitionerRole", "Appointment"];
 
 /// The origin the request came to (the tenant's host, as the client named
 /// it), so tokens are bound to it.

@@ -12,7 +12,7 @@ use super::{Answer, respond};
 use crate::state::AppState;
 
 /// Each resource type served, with its interactions and search parameters.
-pub const RESOURCES: [ResourceCapability; 3] = [
+pub const RESOURCES: [ResourceCapability; 4] = [
     ResourceCapability {
         resource_type: "Patient",
         interactions: &["read", "search-type", "create"],
@@ -29,6 +29,14 @@ pub const RESOURCES: [ResourceCapability; 3] = [
         resource_type: "Practitioner",
         interactions: &["read", "search-type"],
         search_params: &[("identifier", "token"), ("name", "string")],
+        conditional_create: false,
+        search_include: &[],
+        search_rev_include: &[],
+    },
+    ResourceCapability {
+        resource_type: "PractitionerRole",
+        interactions: &["read", "search-type"],
+        search_params: &[("practitioner", "reference")],
         conditional_create: false,
         search_include: &[],
         search_rev_include: &[],

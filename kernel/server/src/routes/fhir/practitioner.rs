@@ -1,6 +1,8 @@
 //! `Practitioner` and `PractitionerRole`: the tenant's clinicians, read
-//! and searched by `identifier` (Tillit's id) and `name`. Staff data: not
-//! access-logged as patient data is.
+//! and searched by `identifier` (Tillit's id) and `name`, and each one's
+//! role as their profile gives it (title, unit, bookable or not; the
+//! role's id is the clinician's). Staff data: not access-logged as patient
+//! data is.
 
 use axum::extract::{Path, RawQuery, State};
 use axum::http::HeaderMap;
@@ -9,7 +11,7 @@ use tillit_app::journal;
 use tillit_domain::{Person, PersonId};
 use tillit_fhir::FhirError;
 use tillit_fhir::identifiers::{self, System, Token};
-use tillit_fhir::map::practitioner::{self, PractitionerOut};
+use tillit_fhir::map::practitioner::{self, PractitionerOut, RoleOut};
 use tillit_fhir::smart::Interaction;
 
 use super::auth::Ehr;
@@ -84,6 +86,90 @@ pub async fn search(
             })?;
             Ok(Answer::ok(searchset(
                 format!("{}/Practitioner?{query}", ehr.base),
+                page,
+                found.len(),
+                matches,
+                Vec::new(),
+            )?))
+        }
+        .await,
+    )
+}
+
+fn write_role(p: &Person, profile: &tillit_domain::booking::Profile) -> Result<String, FhirError> {
+    practitioner::write_role(RoleOut {
+        person: p,
+        version: None,
+        title: &profile.text.title,
+        unit: &profile.text.unit,
+        published: profile.published_at.is_some(),
+    })
+}
+
+/// `GET /fhir/R4/PractitionerRole/{id}`: the clinician `id`'s role.
+pub async fn read_role(
+    State(state): State<AppState>,
+    ehr: Ehr,
+    Path(id): Path<String>,
+) -> Response {
+    respond(
+        async {
+            ehr.may("PractitionerRole", Interaction::Read)?;
+            let store = state.store.tenant(ehr.tenant.id.clone());
+            let env = state.env_for(&ehr.tenant, &store);
+            let (p, profile) = journal::clinician_role(env, &PersonId::new(id))
+                .await
+                .map_err(|e| from_app(e, "PractitionerRole"))?;
+            Ok(Answer::ok(write_role(&p, &profile)?))
+        }
+        .await,
+    )
+}
+
+/// `GET /fhir/R4/PractitionerRole?practitioner=…`: the roles of one
+/// clinician, or of all.
+pub async fn search_roles(
+    State(state): State<AppState>,
+    ehr: Ehr,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Response {
+    respond(
+        async {
+            ehr.may("PractitionerRole", Interaction::Search)?;
+            let store = state.store.tenant(ehr.tenant.id.clone());
+            let env = state.env_for(&ehr.tenant, &store);
+            let mut p = Params::new(query.as_deref(), &headers);
+            let practitioner = p
+                .one("practitioner")?
+                .map(|v| super::search::reference_id(&v, "Practitioner", "practitioner"))
+                .transpose()?;
+            let page = p.page()?;
+            let only_count = p.summary_count()?;
+            let query = p.finish()?;
+            let ids: Vec<PersonId> = match practitioner {
+                Some(id) => vec![PersonId::new(id)],
+                None => journal::clinicians(env)
+                    .await
+                    .map_err(|e| from_app(e, "PractitionerRole"))?
+                    .into_iter()
+                    .map(|c| c.id)
+                    .collect(),
+            };
+            let mut found = Vec::new();
+            for id in &ids {
+                match journal::clinician_role(env, id).await {
+                    Ok(r) => found.push(r),
+                    Err(tillit_app::Error::NotFound) => {}
+                    Err(e) => return Err(from_app(e, "PractitionerRole")),
+                }
+            }
+            let matches = page_of(&found, page, only_count, |(c, profile)| {
+                let url = format!("{}/PractitionerRole/{}", ehr.base, c.id.as_str());
+                Ok((url, write_role(c, profile)?))
+            })?;
+            Ok(Answer::ok(searchset(
+                format!("{}/PractitionerRole?{query}", ehr.base),
                 page,
                 found.len(),
                 matches,
