@@ -6,6 +6,7 @@
 //! - [`practitioner`]: Practitioner and PractitionerRole (a clinician and
 //!   their profile).
 //! - [`appointment`]: Appointment, both ways, with the visit's link.
+//! - [`encounter`]: Encounter, a visit once started (read-only).
 //! - [`status`]: the one table between booking statuses and FHIR's.
 
 use fhir_sdk::r4b::codes::NameUse;
@@ -17,6 +18,7 @@ use tillit_domain::Timestamp;
 use crate::outcome::FhirError;
 
 pub mod appointment;
+pub mod encounter;
 pub mod patient;
 pub mod practitioner;
 pub mod status;

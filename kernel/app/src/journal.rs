@@ -290,6 +290,42 @@ pub async fn read_booking(
     Ok(r)
 }
 
+/// A visit that has started: its booking and when it really started and
+/// ended (`ended` while it is still in progress is `None`).
+#[derive(Debug, Clone)]
+pub struct VisitRecord {
+    pub record: BookingRecord,
+    pub started: Timestamp,
+    pub ended: Option<Timestamp>,
+}
+
+/// The visit of a booking, once it has started: what an Encounter shows.
+/// Not found for a booking that was never started.
+pub async fn visit_of(env: Env<'_>, record: BookingRecord) -> Result<Option<VisitRecord>, Error> {
+    use tillit_domain::booking::BookingStatus;
+    if !matches!(
+        record.booking.status,
+        BookingStatus::InProgress | BookingStatus::Finished
+    ) {
+        return Ok(None);
+    }
+    let times = env.store.status_times(&record.booking.id).await?;
+    let at = |s: BookingStatus| times.iter().rev().find(|(t, _)| *t == s).map(|(_, at)| *at);
+    let started = at(BookingStatus::InProgress).unwrap_or(record.booking.starts_at);
+    let ended = at(BookingStatus::Finished);
+    Ok(Some(VisitRecord {
+        record,
+        started,
+        ended,
+    }))
+}
+
+/// The visit of booking `id`, logged as a read of its patient's data.
+pub async fn read_visit(env: Env<'_>, sys: &JournalSystem, id: &str) -> Result<VisitRecord, Error> {
+    let record = read_booking(env, sys, id).await?;
+    visit_of(env, record).await?.ok_or(Error::NotFound)
+}
+
 /// The booking another system's id names, if any.
 pub async fn booking_by_external_id(
     env: Env<'_>,

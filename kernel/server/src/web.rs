@@ -28,7 +28,9 @@ use crate::http::layers::{
     tag_route,
 };
 use crate::http::session;
-use crate::routes::fhir::{appointment, auth as smart, capability, patient, practitioner};
+use crate::routes::fhir::{
+    appointment, auth as smart, capability, encounter, patient, practitioner,
+};
 use crate::routes::{
     admin, assets, bookings, home, login, me, messages, ops, plugins, profile, room, terms, visits,
     wizard,
@@ -344,6 +346,18 @@ fn fhir() -> Routes {
             "/fhir/R4/Appointment/{id}",
             JournalSystem,
             appointment::patch,
+        )
+        .at(
+            Method::GET,
+            "/fhir/R4/Encounter",
+            JournalSystem,
+            encounter::search,
+        )
+        .at(
+            Method::GET,
+            "/fhir/R4/Encounter/{id}",
+            JournalSystem,
+            encounter::read,
         )
 }
 

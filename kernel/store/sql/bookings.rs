@@ -116,6 +116,29 @@ pub async fn booking<'e>(
     row.map(BookingRow::into_booking).transpose()
 }
 
+/// When a booking entered each status it has been in, oldest first.
+pub async fn booking_status_times<'e>(
+    ex: impl Executor<'e, Database = Db>,
+    tenant: &TenantId,
+    booking: &str,
+) -> Result<Vec<(BookingStatus, Timestamp)>> {
+    let rows = sqlx::query!(
+        r#"SELECT to_status AS "to_status!", at AS "at!" FROM booking_events
+           WHERE tenant_id = $1 AND booking_id = $2 ORDER BY at, id"#,
+        tenant.as_str(),
+        booking,
+    )
+    .fetch_all(ex)
+    .await?;
+    rows.into_iter()
+        .map(|r| {
+            let status =
+                BookingStatus::parse(&r.to_status).ok_or_else(|| corrupt("booking status"))?;
+            Ok((status, Timestamp(r.at)))
+        })
+        .collect()
+}
+
 /// Moves a booking from `from` to `to`, only if it is still in `from`: of two
 /// concurrent changes, exactly one wins. Returns whether this one did.
 pub async fn set_booking_status<'e>(

@@ -103,6 +103,13 @@ impl TenantStore<'_> {
     one_query! {
         pub async fn booking(&self, id: &str) -> Result<Option<Booking>> = read q::booking;
 
+        /// When the booking entered each status it has been in, oldest
+        /// first (the real start and end of a visit).
+        pub async fn status_times(
+            &self,
+            booking: &str,
+        ) -> Result<Vec<(BookingStatus, Timestamp)>> = read q::booking_status_times;
+
         /// Bookings not yet over that `person` was invited to as a colleague.
         pub async fn bookings_as_participant(
             &self,

@@ -18,7 +18,7 @@ use crate::support::{
 const HOST: &str = "demo.localhost";
 const BASE: &str = "http://demo.localhost/fhir/R4";
 const CLIENT: &str = "demo-journal";
-const ALL_SCOPES: &str = "system/Patient.cruds system/Practitioner.rs system/PractitionerRole.rs system/Appointment.cruds";
+const ALL_SCOPES: &str = "system/Patient.cruds system/Practitioner.rs system/PractitionerRole.rs system/Appointment.cruds system/Encounter.rs";
 
 fn key(file: &str) -> Vec<u8> {
     std::fs::read(repo(&format!("fhir/tests/keys/{file}"))).unwrap()
@@ -211,7 +211,13 @@ async fn metadata_and_discovery_say_what_works_without_a_token() {
         .collect();
     assert_eq!(
         types,
-        ["Patient", "Practitioner", "PractitionerRole", "Appointment"]
+        [
+            "Patient",
+            "Practitioner",
+            "PractitionerRole",
+            "Appointment",
+            "Encounter"
+        ]
     );
     let page = b.get("/fhir/R4/.well-known/smart-configuration").await;
     let smart: Value = serde_json::from_str(&page.body).unwrap();
@@ -316,7 +322,7 @@ async fn every_bad_token_request_and_every_bad_token_is_refused() {
     );
     // A scope the client is not registered for.
     let a = assertion(&app, Algorithm::ES384, json!({}));
-    let page = token_request(&mut b, &a, "system/Encounter.rs").await;
+    let page = token_request(&mut b, &a, "system/Observation.rs").await;
     assert_eq!(page.status, StatusCode::BAD_REQUEST, "{}", page.body);
     assert!(page.body.contains("invalid_scope"), "{}", page.body);
 
@@ -380,6 +386,85 @@ async fn an_assertion_buys_one_token_also_across_a_restart() {
         let page = token_request(&mut app.browser(HOST), &fresh, ALL_SCOPES).await;
         assert_eq!(page.status, StatusCode::OK, "{backend:?}: {}", page.body);
     }
+}
+
+#[tokio::test]
+async fn a_visit_held_in_the_portal_is_an_encounter_with_its_real_period() {
+    for backend in BACKENDS {
+        let app = TestApp::new(backend).await;
+        karin_bookable(&app).await;
+        let booked_for = app.clock.now().plus(5 * crate::support::MINUTE);
+        crate::support::book_visit(&app, "v1", booked_for, Vec::new()).await;
+        let ehr = Ehr {
+            app: &app,
+            token: token(&app, ALL_SCOPES).await,
+        };
+        // Not started: no Encounter.
+        let (status, _) = ehr.get("/Encounter/v1").await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{backend:?}");
+        let (_, none) = ehr.get("/Encounter?appointment=Appointment/v1").await;
+        assert_eq!(none["total"], 0, "{none}");
+
+        // Karin starts it two minutes early and ends it 20 minutes later.
+        app.clock.advance(3 * crate::support::MINUTE);
+        let started = app.clock.now();
+        let mut karin = app.browser(HOST);
+        karin.login(KARIN).await;
+        karin.get("/visits/v1").await;
+        let page = karin.post("/visits/v1/start", &[]).await;
+        assert!(page.status.is_redirection(), "{}", page.body);
+        let (_, e) = ehr.get("/Encounter/v1").await;
+        assert_eq!(e["status"], "in-progress", "{backend:?}: {e}");
+        assert_eq!(e["class"]["code"], "VR");
+        let at = |t: tillit_domain::Timestamp| jiff::Timestamp::from_millisecond(t.0).unwrap();
+        let start = e["period"]["start"]
+            .as_str()
+            .unwrap()
+            .parse::<jiff::Timestamp>()
+            .unwrap();
+        assert_eq!(start, at(started), "{e}");
+        assert!(e["period"].get("end").is_none(), "{e}");
+        let (_, a) = ehr.get("/Appointment/v1").await;
+        assert_eq!(a["status"], "arrived", "{a}");
+
+        app.clock.advance(20 * crate::support::MINUTE);
+        let ended = app.clock.now();
+        karin.get("/visits/v1/end").await;
+        let page = karin.post("/visits/v1/end", &[("confirmed", "1")]).await;
+        assert!(page.status.is_redirection(), "{}", page.body);
+        // Tokens last five minutes: the EHR gets a new one.
+        let ehr = Ehr {
+            app: &app,
+            token: token(&app, ALL_SCOPES).await,
+        };
+        let tove = person_id(&app, TOVE).await;
+        let search = format!(
+            "/Appointment?patient=Patient/{}&_revinclude=Encounter:appointment",
+            tove.as_str()
+        );
+        let (status, bundle) = ehr.get(&search).await;
+        assert_eq!(status, StatusCode::OK, "{bundle}");
+        let entries = bundle["entry"].as_array().unwrap();
+        assert_eq!(entries[0]["resource"]["status"], "fulfilled", "{bundle}");
+        let e = &entries[1]["resource"];
+        assert_eq!(
+            (
+                &e["resourceType"],
+                &e["status"],
+                &entries[1]["search"]["mode"]
+            ),
+            (&json!("Encounter"), &json!("finished"), &json!("include")),
+            "{bundle}"
+        );
+        let end = e["period"]["end"]
+            .as_str()
+            .unwrap()
+            .parse::<jiff::Timestamp>()
+            .unwrap();
+        assert_eq!(end, at(ended), "{e}");
+        assert_eq!(e["appointment"][0]["reference"], "Appointment/v1");
+    }
+    validate_served();
 }
 
 fn base64_url(bytes: &[u8]) -> String {

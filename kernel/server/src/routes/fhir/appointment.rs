@@ -29,28 +29,34 @@ const INCLUDES: [&str; 3] = [
     "Appointment:actor",
 ];
 
+/// The patient, the clinician and the colleagues of a booking, as its
+/// resources name them.
+pub(super) fn participants(r: &BookingRecord) -> (Participant, Participant, Vec<Participant>) {
+    let person = |p: &Person| Participant {
+        id: p.id.as_str().to_owned(),
+        display: p.full_name(),
+    };
+    let colleagues = r
+        .colleagues
+        .iter()
+        .map(|c| Participant {
+            id: c.id.as_str().to_owned(),
+            display: c.name.clone(),
+        })
+        .collect();
+    (person(&r.patient), person(&r.clinician), colleagues)
+}
+
 fn write(state: &AppState, ehr: &Ehr, r: &BookingRecord) -> Result<String, FhirError> {
     let visit_url = crate::outbox::visit_url(state, &ehr.tenant, &r.booking.id);
+    let (patient, clinician, colleagues) = participants(r);
     appointment::write(&AppointmentOut {
         booking: &r.booking,
         version: None,
         created: None,
-        patient: Participant {
-            id: r.patient.id.as_str().to_owned(),
-            display: r.patient.full_name(),
-        },
-        clinician: Participant {
-            id: r.clinician.id.as_str().to_owned(),
-            display: r.clinician.full_name(),
-        },
-        colleagues: r
-            .colleagues
-            .iter()
-            .map(|c| Participant {
-                id: c.id.as_str().to_owned(),
-                display: c.name.clone(),
-            })
-            .collect(),
+        patient,
+        clinician,
+        colleagues,
         external_ids: &r.external_ids,
         visit_url: &visit_url,
         patient_waiting: false,
@@ -122,6 +128,14 @@ pub async fn search(
                 .map(str::to_owned)
                 .collect();
             let includes = p.take("_include");
+            let revincludes = p.take("_revinclude");
+            for r in &revincludes {
+                if r != "Encounter:appointment" {
+                    return Err(FhirError::BadRequest(format!(
+                        "_revinclude={r} is not supported; Encounter:appointment is."
+                    )));
+                }
+            }
             for i in &includes {
                 if !INCLUDES.contains(&i.as_str()) {
                     return Err(FhirError::BadRequest(format!(
@@ -167,7 +181,21 @@ pub async fn search(
                 .iter()
                 .map(|r| Ok((url(&ehr, &r.booking.id), write(&state, &ehr, r)?)))
                 .collect::<Result<Vec<_>, FhirError>>()?;
-            let included = included(&ehr, &state, env, &includes, &shown).await?;
+            let mut included = included(&ehr, &state, env, &includes, &shown).await?;
+            if !revincludes.is_empty() {
+                ehr.may("Encounter", Interaction::Search)?;
+                for r in &shown {
+                    if let Some(v) = journal::visit_of(env, (*r).clone())
+                        .await
+                        .map_err(|e| from_app(e, "Encounter"))?
+                    {
+                        included.push((
+                            format!("{}/Encounter/{}", ehr.base, r.booking.id),
+                            super::encounter::write(&v)?,
+                        ));
+                    }
+                }
+            }
             Ok(Answer::ok(super::search::searchset(
                 format!("{}/Appointment?{query}", ehr.base),
                 page,

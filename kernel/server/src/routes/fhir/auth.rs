@@ -25,8 +25,13 @@ use crate::tenants::Tenant;
 const TOKEN_SECONDS: i64 = 300;
 
 /// The resource types a token may grant, as discovery lists them.
-pub const RESOURCE_TYPES: [&str; 4] =
-    ["Patient", "Practitioner", "PractitionerRole", "Appointment"];
+pub const RESOURCE_TYPES: [&str; 5] = [
+    "Patient",
+    "Practitioner",
+    "PractitionerRole",
+    "Appointment",
+    "Encounter",
+];
 
 /// The origin the request came to (the tenant's host, as the client named
 /// it), so tokens are bound to it.

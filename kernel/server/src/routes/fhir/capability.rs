@@ -12,7 +12,7 @@ use super::{Answer, respond};
 use crate::state::AppState;
 
 /// Each resource type served, with its interactions and search parameters.
-pub const RESOURCES: [ResourceCapability; 4] = [
+pub const RESOURCES: [ResourceCapability; 5] = [
     ResourceCapability {
         resource_type: "Patient",
         interactions: &["read", "search-type", "create"],
@@ -58,6 +58,14 @@ pub const RESOURCES: [ResourceCapability; 4] = [
             "Appointment:practitioner",
             "Appointment:actor",
         ],
+        search_rev_include: &["Encounter:appointment"],
+    },
+    ResourceCapability {
+        resource_type: "Encounter",
+        interactions: &["read", "search-type"],
+        search_params: &[("appointment", "reference"), ("patient", "reference")],
+        conditional_create: false,
+        search_include: &[],
         search_rev_include: &[],
     },
 ];

@@ -8,7 +8,8 @@
 //! - [`auth`]: SMART discovery, the token endpoint, and the bearer check.
 //! - [`error`]: use-case errors as FHIR errors, in one place.
 //! - [`capability`]: what the server does, and the CapabilityStatement.
-//! - [`patient`], [`practitioner`], [`appointment`]: one resource each.
+//! - [`patient`], [`practitioner`], [`appointment`], [`encounter`]: one
+//!   resource each.
 //! - [`search`]: the search parameters the resources share.
 
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -19,6 +20,7 @@ use tillit_fhir::media::FHIR_JSON;
 pub mod appointment;
 pub mod auth;
 pub mod capability;
+pub mod encounter;
 pub mod error;
 pub mod patient;
 pub mod practitioner;
