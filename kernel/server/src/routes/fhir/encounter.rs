@@ -13,7 +13,7 @@ use tillit_fhir::smart::Interaction;
 
 use super::auth::Ehr;
 use super::error::from_app;
-use super::search::{Params, page_of, reference_id, searchset};
+use super::search::{Params, reference_id};
 use super::{Answer, respond};
 use crate::state::AppState;
 
@@ -68,9 +68,7 @@ pub async fn search(
                 .or(p.one("subject")?)
                 .map(|v| reference_id(&v, "Patient", "patient"))
                 .transpose()?;
-            let page = p.page()?;
-            let only_count = p.summary_count()?;
-            let query = p.finish()?;
+            let paging = p.paging()?;
             let records = match (&appointment, &patient) {
                 (Some(id), _) => match journal::read_booking(env, &ehr.system, id).await {
                     Ok(r) => vec![r],
@@ -104,17 +102,11 @@ pub async fn search(
                     found.push(v);
                 }
             }
-            let matches = page_of(&found, page, only_count, |v| {
+            let search_url = format!("{}/Encounter", ehr.base);
+            Ok(Answer::ok(paging.bundle(&search_url, &found, |v| {
                 let url = format!("{}/Encounter/{}", ehr.base, v.record.booking.id);
                 Ok((url, write(v)?))
-            })?;
-            Ok(Answer::ok(searchset(
-                format!("{}/Encounter?{query}", ehr.base),
-                page,
-                found.len(),
-                matches,
-                Vec::new(),
-            )?))
+            })?))
         }
         .await,
     )

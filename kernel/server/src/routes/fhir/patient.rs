@@ -16,7 +16,7 @@ use tillit_fhir::smart::Interaction;
 
 use super::auth::Ehr;
 use super::error::from_app;
-use super::search::{Params, page_of, searchset};
+use super::search::Params;
 use super::{Answer, json_body, respond};
 use crate::state::AppState;
 
@@ -115,9 +115,7 @@ pub async fn search(
                     i32::from(parsed.day()),
                 ));
             }
-            let page = p.page()?;
-            let only_count = p.summary_count()?;
-            let query = p.finish()?;
+            let paging = p.paging()?;
             let found = if nothing {
                 Vec::new()
             } else {
@@ -125,16 +123,10 @@ pub async fn search(
                     .await
                     .map_err(|e| from_app(e, "Patient"))?
             };
-            let matches = page_of(&found, page, only_count, |r| {
+            let search_url = format!("{}/Patient", ehr.base);
+            Ok(Answer::ok(paging.bundle(&search_url, &found, |r| {
                 Ok((url(&ehr, &r.person.id), write(r)?))
-            })?;
-            Ok(Answer::ok(searchset(
-                format!("{}/Patient?{query}", ehr.base),
-                page,
-                found.len(),
-                matches,
-                Vec::new(),
-            )?))
+            })?))
         }
         .await,
     )

@@ -16,7 +16,7 @@ use tillit_fhir::smart::Interaction;
 
 use super::auth::Ehr;
 use super::error::from_app;
-use super::search::{Params, page_of, searchset};
+use super::search::Params;
 use super::{Answer, respond};
 use crate::state::AppState;
 
@@ -59,9 +59,7 @@ pub async fn search(
             let mut p = Params::new(query.as_deref(), &headers);
             let identifier = p.one("identifier")?.map(|v| Token::parse(&v));
             let name = p.one("name")?.map(|n| n.to_lowercase());
-            let page = p.page()?;
-            let only_count = p.summary_count()?;
-            let query = p.finish()?;
+            let paging = p.paging()?;
             let found: Vec<Person> = journal::clinicians(env)
                 .await
                 .map_err(|e| from_app(e, "Practitioner"))?
@@ -80,17 +78,11 @@ pub async fn search(
                         .is_none_or(|n| c.full_name().to_lowercase().contains(n.as_str()))
                 })
                 .collect();
-            let matches = page_of(&found, page, only_count, |c| {
+            let search_url = format!("{}/Practitioner", ehr.base);
+            Ok(Answer::ok(paging.bundle(&search_url, &found, |c| {
                 let url = format!("{}/Practitioner/{}", ehr.base, c.id.as_str());
                 Ok((url, write(c)?))
-            })?;
-            Ok(Answer::ok(searchset(
-                format!("{}/Practitioner?{query}", ehr.base),
-                page,
-                found.len(),
-                matches,
-                Vec::new(),
-            )?))
+            })?))
         }
         .await,
     )
@@ -144,9 +136,7 @@ pub async fn search_roles(
                 .one("practitioner")?
                 .map(|v| super::search::reference_id(&v, "Practitioner", "practitioner"))
                 .transpose()?;
-            let page = p.page()?;
-            let only_count = p.summary_count()?;
-            let query = p.finish()?;
+            let paging = p.paging()?;
             let ids: Vec<PersonId> = match practitioner {
                 Some(id) => vec![PersonId::new(id)],
                 None => journal::clinicians(env)
@@ -164,16 +154,14 @@ pub async fn search_roles(
                     Err(e) => return Err(from_app(e, "PractitionerRole")),
                 }
             }
-            let matches = page_of(&found, page, only_count, |(c, profile)| {
-                let url = format!("{}/PractitionerRole/{}", ehr.base, c.id.as_str());
-                Ok((url, write_role(c, profile)?))
-            })?;
-            Ok(Answer::ok(searchset(
-                format!("{}/PractitionerRole?{query}", ehr.base),
-                page,
-                found.len(),
-                matches,
-                Vec::new(),
+            let search_url = format!("{}/PractitionerRole", ehr.base);
+            Ok(Answer::ok(paging.bundle(
+                &search_url,
+                &found,
+                |(c, profile)| {
+                    let url = format!("{}/PractitionerRole/{}", ehr.base, c.id.as_str());
+                    Ok((url, write_role(c, profile)?))
+                },
             )?))
         }
         .await,

@@ -169,6 +169,50 @@ pub fn date_range(values: &[String]) -> Result<(Option<Timestamp>, Option<Timest
     Ok((from, to))
 }
 
+/// How a search's results are paged (`_count`, `_offset`,
+/// `_summary=count`), and the query its `self` link echoes.
+#[derive(Debug)]
+pub struct Paging {
+    pub page: (usize, usize),
+    pub only_count: bool,
+    pub query: String,
+}
+
+impl Params {
+    /// The paging parameters, and the end of the parameters
+    /// ([`Params::finish`]).
+    pub fn paging(mut self) -> Result<Paging, FhirError> {
+        let page = self.page()?;
+        let only_count = self.summary_count()?;
+        let query = self.finish()?;
+        Ok(Paging {
+            page,
+            only_count,
+            query,
+        })
+    }
+}
+
+impl Paging {
+    /// The searchset of this page of `found`, each entry as `entry` writes
+    /// it, for the search at `search_url` (`<base>/<Type>`).
+    pub fn bundle<T>(
+        &self,
+        search_url: &str,
+        found: &[T],
+        entry: impl Fn(&T) -> Result<(String, String), FhirError>,
+    ) -> Result<String, FhirError> {
+        let matches = page_of(found, self.page, self.only_count, entry)?;
+        searchset(
+            format!("{search_url}?{}", self.query),
+            self.page,
+            found.len(),
+            matches,
+            Vec::new(),
+        )
+    }
+}
+
 /// The page of `found` that `page` asks for (none for `_summary=count`),
 /// each entry as its full URL and its resource written by `entry`.
 pub fn page_of<T>(
