@@ -11,7 +11,7 @@ use tillit_app::journal::{self, BookingQuery, BookingRecord};
 use tillit_app::{Actor, Env};
 use tillit_domain::{Person, PersonId, Timestamp};
 use tillit_fhir::FhirError;
-use tillit_fhir::identifiers::{self, System};
+use tillit_fhir::identifiers::{self, System, Token};
 use tillit_fhir::map::Target;
 use tillit_fhir::map::appointment::{self, AppointmentIn, AppointmentOut, Participant};
 use tillit_fhir::map::status::{appointment_code, requested_action_code};
@@ -19,7 +19,7 @@ use tillit_fhir::smart::Interaction;
 
 use super::auth::Ehr;
 use super::error::from_app;
-use super::search::{Params, date_range, reference_id};
+use super::search::{Params, date_range, if_none_exist, reference_id};
 use super::{Answer, json_body, respond};
 use crate::state::AppState;
 
@@ -181,7 +181,7 @@ pub async fn search(
                 .iter()
                 .map(|r| Ok((url(&ehr, &r.booking.id), write(&state, &ehr, r)?)))
                 .collect::<Result<Vec<_>, FhirError>>()?;
-            let mut included = included(&ehr, &state, env, &includes, &shown).await?;
+            let mut included = included(&ehr, env, &includes, &shown).await?;
             if !revincludes.is_empty() {
                 ehr.may("Encounter", Interaction::Search)?;
                 for r in &shown {
@@ -211,8 +211,11 @@ pub async fn search(
 /// A `system|value` token with both parts, as identifiers of bookings
 /// are matched.
 fn system_and_value(v: &str, param: &str) -> Result<(String, String), FhirError> {
-    match v.split_once('|') {
-        Some((s, val)) if !s.is_empty() && !val.is_empty() => Ok((s.to_owned(), val.to_owned())),
+    match Token::parse(v) {
+        Token {
+            system: Some(system),
+            value,
+        } if !system.is_empty() && !value.is_empty() => Ok((system, value)),
         _ => Err(FhirError::BadRequest(format!(
             "{param}={v}: expected <system>|<value>."
         ))),
@@ -222,12 +225,10 @@ fn system_and_value(v: &str, param: &str) -> Result<(String, String), FhirError>
 /// The Patients and Practitioners `_include` asks for, each once.
 async fn included(
     ehr: &Ehr,
-    state: &AppState,
     env: Env<'_>,
     includes: &[String],
     shown: &[&BookingRecord],
 ) -> Result<Vec<(String, String)>, FhirError> {
-    let _ = state;
     let patients = includes
         .iter()
         .any(|i| i == "Appointment:patient" || i == "Appointment:actor");
@@ -422,13 +423,7 @@ pub async fn create(
             let a = appointment::read(&body)?;
             // If-None-Exist: identifier=<system>|<value> finds the booking
             // the EHR made before instead of booking again.
-            if let Some(cond) = headers.get("if-none-exist").and_then(|v| v.to_str().ok()) {
-                let mut p = Params::new(Some(cond), &HeaderMap::new());
-                let v = p.one("identifier")?.ok_or_else(|| {
-                    FhirError::BadRequest(
-                        "If-None-Exist: only identifier=<system>|<value> is supported.".into(),
-                    )
-                })?;
+            if let Some(v) = if_none_exist(&headers)? {
                 let (system, value) = system_and_value(&v, "If-None-Exist identifier")?;
                 if let Some(r) =
                     journal::booking_by_external_id(env, &ehr.system, (&system, &value))

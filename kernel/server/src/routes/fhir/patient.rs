@@ -16,7 +16,7 @@ use tillit_fhir::smart::Interaction;
 
 use super::auth::Ehr;
 use super::error::from_app;
-use super::search::Params;
+use super::search::{Params, if_none_exist};
 use super::{Answer, json_body, respond};
 use crate::state::AppState;
 
@@ -149,23 +149,9 @@ pub async fn create(
             let env = state.env_for(&ehr.tenant, &store);
             let sent = patient::read(&body)?;
             let pnr = personnummer(&sent.personal_identity, env.now, "Patient.identifier")?;
-            let conditional = match headers.get("if-none-exist").and_then(|v| v.to_str().ok()) {
-                None => None,
-                Some(cond) => {
-                    let mut p = Params::new(Some(cond), &HeaderMap::new());
-                    let value = p.one("identifier")?.ok_or_else(|| {
-                        FhirError::BadRequest(
-                            "If-None-Exist: only identifier=<system>|<personnummer> is supported.".into(),
-                        )
-                    })?;
-                    if !p.finish()?.is_empty() && cond.split('&').count() > 1 {
-                        return Err(FhirError::BadRequest(
-                            "If-None-Exist: only identifier=<system>|<personnummer> is supported.".into(),
-                        ));
-                    }
-                    Some(identifier_query(&value, env.now)?)
-                }
-            };
+            let conditional = if_none_exist(&headers)?
+                .map(|value| identifier_query(&value, env.now))
+                .transpose()?;
             if let Some(Some(c)) = &conditional
                 && *c != pnr
             {

@@ -12,6 +12,20 @@ use tillit_fhir::bundle::{Entry, Mode, SearchSet};
 pub const MAX_COUNT: usize = 200;
 pub const DEFAULT_COUNT: usize = 50;
 
+/// The identifier an `If-None-Exist` header names, if the request has one:
+/// `identifier=<system>|<value>` is the one criterion supported.
+pub fn if_none_exist(headers: &HeaderMap) -> Result<Option<String>, FhirError> {
+    let Some(cond) = headers.get("if-none-exist") else {
+        return Ok(None);
+    };
+    match pairs(cond.to_str().unwrap_or("")).as_slice() {
+        [(name, value)] if name == "identifier" => Ok(Some(value.clone())),
+        _ => Err(FhirError::BadRequest(
+            "If-None-Exist: only identifier=<system>|<value> is supported.".into(),
+        )),
+    }
+}
+
 /// A query string's pairs, decoded, in order.
 pub fn pairs(query: &str) -> Vec<(String, String)> {
     serde_urlencoded::from_str(query).unwrap_or_default()
