@@ -262,27 +262,11 @@ fn from_model(a: &Appointment) -> Result<AppointmentIn, FhirError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tillit_domain::PersonId;
-    use tillit_domain::booking::{BookingStatus, VisitKind};
-
-    fn booking(status: BookingStatus) -> Booking {
-        Booking {
-            id: "b1".into(),
-            clinician: PersonId::new("karin"),
-            patient: PersonId::new("tove"),
-            visit_type_id: "vt1".into(),
-            title: "Uppföljning".into(),
-            minutes: 30,
-            kind: VisitKind::Video,
-            starts_at: Timestamp(1_800_000_000_000),
-            status,
-            message: "Välkommen".into(),
-        }
-    }
+    use tillit_domain::booking::BookingStatus;
 
     #[test]
     fn an_appointment_is_written_with_its_link_and_read_back() {
-        let b = booking(BookingStatus::Confirmed);
+        let b = super::super::test_booking(BookingStatus::Confirmed);
         let ids = [("urn:oid:1.2.3".to_owned(), "X-1".to_owned())];
         let out = AppointmentOut {
             booking: &b,

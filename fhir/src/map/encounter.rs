@@ -81,23 +81,11 @@ pub fn write(e: &EncounterOut<'_>) -> Result<String, FhirError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tillit_domain::PersonId;
-    use tillit_domain::booking::{BookingStatus, VisitKind};
+    use tillit_domain::booking::BookingStatus;
 
     #[test]
     fn a_finished_visit_is_a_finished_virtual_encounter_with_its_real_period() {
-        let b = Booking {
-            id: "b1".into(),
-            clinician: PersonId::new("karin"),
-            patient: PersonId::new("tove"),
-            visit_type_id: "vt1".into(),
-            title: "Uppföljning".into(),
-            minutes: 30,
-            kind: VisitKind::Video,
-            starts_at: Timestamp(1_800_000_000_000),
-            status: BookingStatus::Finished,
-            message: String::new(),
-        };
+        let b = super::super::test_booking(BookingStatus::Finished);
         let who = |id: &str| Participant {
             id: id.into(),
             display: id.into(),

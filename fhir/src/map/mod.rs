@@ -142,3 +142,23 @@ pub(crate) fn reference_type(r: &Reference) -> Option<&str> {
     }
     r.r#type.as_deref()
 }
+
+/// A booking for the mappings' tests: Karin with Tove, 30 minutes from
+/// 2027-01-15 08:00 UTC.
+#[cfg(test)]
+pub(crate) fn test_booking(
+    status: tillit_domain::booking::BookingStatus,
+) -> tillit_domain::booking::Booking {
+    tillit_domain::booking::Booking {
+        id: "b1".into(),
+        clinician: tillit_domain::PersonId::new("karin"),
+        patient: tillit_domain::PersonId::new("tove"),
+        visit_type_id: "vt1".into(),
+        title: "Uppföljning".into(),
+        minutes: 30,
+        kind: tillit_domain::booking::VisitKind::Video,
+        starts_at: Timestamp(1_800_000_000_000),
+        status,
+        message: "Välkommen".into(),
+    }
+}

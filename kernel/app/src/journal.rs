@@ -28,15 +28,6 @@ impl JournalSystem {
             client: self.client.clone(),
         }
     }
-
-    fn changed_by<'a>(&'a self, system_person: &'a PersonId) -> tillit_store::ChangedBy<'a> {
-        tillit_store::ChangedBy {
-            person: system_person,
-            role: Role::Administrator,
-            logged_as: Some("fhir.patient"),
-            via: Some(&self.client),
-        }
-    }
 }
 
 /// A patient with how Tillit reaches them.
@@ -185,14 +176,13 @@ pub async fn register_patient(
         phone: Some(cmd.phone),
         email: cmd.email,
     };
-    let system_person = PersonId::new(format!("journal-system:{}", sys.client));
     match env
         .store
         .register_patient(
             &id,
             &contact,
             &cmd.person,
-            &sys.changed_by(&system_person),
+            (&sys.accessor(), "fhir.patient"),
             env.now,
         )
         .await

@@ -1,6 +1,7 @@
 //! People: creating, finding and removing the tenant's patients and staff,
 //! and the contact details a person may change themselves.
 
+use tillit_domain::access::{AccessAction, AccessEvent, Accessor};
 use tillit_domain::people::NewPerson;
 use tillit_domain::{Person, PersonId, PersonStatus, Personnummer, Role, Timestamp};
 
@@ -109,14 +110,15 @@ impl TenantStore<'_> {
 
 impl TenantStore<'_> {
     /// Registers a new patient with how to reach them, and the access-log
-    /// entry `by` names (a creation), in one transaction. Fails with a
-    /// unique violation if the personnummer is already in the tenant.
+    /// entry of `by` creating them (as `what`), in one transaction. Fails
+    /// with a unique violation if the personnummer is already in the
+    /// tenant.
     pub async fn register_patient(
         &self,
         id: &PersonId,
         contact: &Contact,
         p: &NewPerson,
-        by: &ChangedBy<'_>,
+        (by, what): (&Accessor, &'static str),
         now: Timestamp,
     ) -> Result<Person> {
         let t = &self.tenant;
@@ -134,16 +136,14 @@ impl TenantStore<'_> {
                 now,
             )
             .await?;
-            if let Some(what) = by.logged_as {
-                let access = tillit_domain::access::AccessEvent {
-                    actor: by.accessor(),
-                    patient: person.id.clone(),
-                    patient_personnummer: person.personnummer.clone(),
-                    action: tillit_domain::access::AccessAction::Create,
-                    what,
-                };
-                q::insert_access_event(&mut *tx, t, &access, now).await?;
-            }
+            let access = AccessEvent {
+                actor: by.clone(),
+                patient: person.id.clone(),
+                patient_personnummer: person.personnummer.clone(),
+                action: AccessAction::Create,
+                what,
+            };
+            q::insert_access_event(&mut *tx, t, &access, now).await?;
             Some(person)
         })?;
         person.ok_or_else(|| StoreError::Database("register_patient: no row".into()))
