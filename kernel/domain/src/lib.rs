@@ -26,6 +26,8 @@
 //! - [`visit`]: the visit room's rules: when it opens, who starts, ends and
 //!   enters it, and how participants see each other.
 //! - [`redact`]: a wrapper that keeps personal data out of logs.
+//! - [`version`]: numbered versions of bookings and people, as journal
+//!   systems read them.
 
 pub mod access;
 pub mod booking;
@@ -39,9 +41,11 @@ pub mod plugin_data;
 pub mod redact;
 pub mod session;
 pub mod time;
+pub mod version;
 pub mod visit;
 
 pub use ids::{PersonId, TenantId};
 pub use people::{Person, PersonName, PersonStatus, Role};
 pub use personnummer::{IdentityKind, Personnummer};
 pub use time::{Clock, Timestamp};
+pub use version::Version;

@@ -40,6 +40,8 @@ mod smart;
 mod tenants;
 #[path = "terms.rs"]
 mod terms;
+#[path = "versions.rs"]
+mod versions;
 #[path = "visit_types.rs"]
 mod visit_types;
 
@@ -55,6 +57,7 @@ pub use sessions::*;
 pub use smart::*;
 pub use tenants::*;
 pub use terms::*;
+pub use versions::*;
 pub use visit_types::*;
 
 /// Delivery jobs are pushed by each backend's `queue`, in the caller's

@@ -202,11 +202,13 @@ mod profiles;
 mod sessions;
 mod smart;
 mod terms;
+mod versions;
 mod visit_types;
 mod visits;
 
 pub use bookings::{BookOutcome, ChangedBy, NewBooking, RescheduleOutcome};
 pub use people::Contact;
+pub use versions::HistoryPage;
 
 /// A connection pool to the configured database.
 #[derive(Debug, Clone)]
