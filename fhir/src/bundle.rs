@@ -1,4 +1,4 @@
-//! Bundles Tillit writes: search results. Entries are resources already
+//! Bundles Tillit writes: search results and histories. Entries are resources already
 //! written as JSON, placed as they are (`RawValue`), so a Bundle costs no
 //! second (de)serialisation and no serde code for every resource type.
 
@@ -101,6 +101,106 @@ pub fn searchset(s: &SearchSet) -> Result<String, FhirError> {
     serde_json::to_string(&out).map_err(|_| FhirError::Internal)
 }
 
+/// One version in a history: the resource as it was, and the change
+/// that made it (the first version was a create, each later one an update).
+#[derive(Debug, Clone)]
+pub struct HistoryEntry {
+    pub full_url: String,
+    /// `Type/id`.
+    pub relative_url: String,
+    pub resource: String,
+    pub version: tillit_domain::Version,
+}
+
+/// A history: `total` versions in all pages, this page's, newest first.
+#[derive(Debug, Clone)]
+pub struct History {
+    pub total: usize,
+    pub self_url: String,
+    pub next_url: Option<String>,
+    pub entries: Vec<HistoryEntry>,
+}
+
+#[derive(Serialize)]
+struct Request<'a> {
+    method: &'static str,
+    url: &'a str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Response {
+    status: &'static str,
+    etag: String,
+    last_modified: serde_json::Value,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct OutHistoryEntry<'a> {
+    full_url: &'a str,
+    resource: &'a RawValue,
+    request: Request<'a>,
+    response: Response,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct OutHistory<'a> {
+    resource_type: &'static str,
+    r#type: &'static str,
+    total: usize,
+    link: Vec<Link<'a>>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    entry: Vec<OutHistoryEntry<'a>>,
+}
+
+/// The `history` Bundle, as JSON.
+pub fn history(h: &History) -> Result<String, FhirError> {
+    let raws = h
+        .entries
+        .iter()
+        .map(|e| RawValue::from_string(e.resource.clone()).map_err(|_| FhirError::Internal))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut link = vec![Link {
+        relation: "self",
+        url: &h.self_url,
+    }];
+    if let Some(next) = &h.next_url {
+        link.push(Link {
+            relation: "next",
+            url: next,
+        });
+    }
+    let mut entry = Vec::with_capacity(h.entries.len());
+    for (e, raw) in h.entries.iter().zip(&raws) {
+        let created = e.version.number == 1;
+        let (kind, _) = e.relative_url.split_once('/').unwrap_or((&e.relative_url, ""));
+        entry.push(OutHistoryEntry {
+            full_url: &e.full_url,
+            resource: raw,
+            request: Request {
+                method: if created { "POST" } else { "PUT" },
+                url: if created { kind } else { &e.relative_url },
+            },
+            response: Response {
+                status: if created { "201 Created" } else { "200 OK" },
+                etag: crate::map::etag(e.version),
+                last_modified: serde_json::to_value(crate::map::instant(e.version.last_updated)?)
+                    .map_err(|_| FhirError::Internal)?,
+            },
+        });
+    }
+    let out = OutHistory {
+        resource_type: "Bundle",
+        r#type: "history",
+        total: h.total,
+        link,
+        entry,
+    };
+    serde_json::to_string(&out).map_err(|_| FhirError::Internal)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -124,5 +224,37 @@ mod tests {
         assert_eq!(v["link"][1]["relation"], "next");
         assert_eq!(v["entry"][0]["resource"]["id"], "1");
         assert_eq!(v["entry"][0]["search"]["mode"], "match");
+    }
+
+    #[test]
+    fn a_history_names_each_version_as_the_change_that_made_it() {
+        let entry = |n: u64| HistoryEntry {
+            full_url: "https://h/fhir/R4/Appointment/a".into(),
+            relative_url: "Appointment/a".into(),
+            resource: format!(r#"{{"resourceType":"Appointment","id":"a","meta":{{"versionId":"{n}"}}}}"#),
+            version: tillit_domain::Version {
+                number: n,
+                last_updated: tillit_domain::Timestamp(1_800_000_000_000 + n as i64),
+            },
+        };
+        let b = history(&History {
+            total: 2,
+            self_url: "https://h/fhir/R4/Appointment/a/_history".into(),
+            next_url: None,
+            entries: vec![entry(2), entry(1)],
+        })
+        .unwrap();
+        let v: serde_json::Value = serde_json::from_str(&b).unwrap();
+        assert_eq!(v["type"], "history");
+        assert_eq!(v["entry"][0]["request"]["method"], "PUT");
+        assert_eq!(v["entry"][0]["request"]["url"], "Appointment/a");
+        assert_eq!(v["entry"][0]["response"]["etag"], "W/\"2\"");
+        assert_eq!(v["entry"][1]["request"]["method"], "POST");
+        assert_eq!(v["entry"][1]["request"]["url"], "Appointment");
+        assert_eq!(v["entry"][1]["response"]["status"], "201 Created");
+        assert_eq!(
+            v["entry"][1]["response"]["lastModified"],
+            "2027-01-15T08:00:00.001Z"
+        );
     }
 }

@@ -26,15 +26,24 @@ pub fn statement(
     date: &str,
     token_url: &str,
     resources: &[ResourceCapability],
+    system_interactions: &[&str],
 ) -> String {
     let resource: Vec<Value> = resources
         .iter()
         .map(|r| {
+            let has = |i: &str| r.interactions.contains(&i);
+            // Versions are kept where vread is served, and updates check
+            // them (If-Match) where update is.
+            let versioning = match (has("vread"), has("update")) {
+                (true, true) => "versioned-update",
+                (true, false) => "versioned",
+                _ => "no-version",
+            };
             let mut v = json!({
                 "type": r.resource_type,
                 "interaction": r.interactions.iter().map(|i| json!({"code": i})).collect::<Vec<_>>(),
-                "versioning": "versioned",
-                "readHistory": false,
+                "versioning": versioning,
+                "readHistory": has("vread"),
                 "updateCreate": false,
                 "conditionalCreate": r.conditional_create,
             });
@@ -78,6 +87,7 @@ pub fn statement(
                 }]
             },
             "resource": resource,
+            "interaction": system_interactions.iter().map(|i| json!({"code": i})).collect::<Vec<_>>(),
         }],
     })
     .to_string()

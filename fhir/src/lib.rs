@@ -11,7 +11,9 @@
 //!   (pure); [`identifiers`]: the identifier systems read and written.
 //! - [`outcome`]: every error as an HTTP status and an
 //!   `OperationOutcome`, in one place; [`media`]: formats.
-//! - [`bundle`]: search results; [`capability`]: the CapabilityStatement.
+//! - [`bundle`]: search results and histories; [`transaction`]:
+//!   transaction Bundles in and their responses out; [`capability`]: the
+//!   CapabilityStatement.
 //! - `wire`: the only code generic over fhir-sdk's models.
 //!
 //! The kernel's adapter (`kernel/server/src/routes/fhir.rs`) parses a
@@ -25,6 +27,7 @@ pub mod map;
 pub mod media;
 pub mod outcome;
 pub mod smart;
+pub mod transaction;
 mod wire;
 
 pub use outcome::FhirError;

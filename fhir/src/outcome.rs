@@ -69,6 +69,42 @@ impl FhirError {
         }
     }
 
+    /// The same error for an entry of a transaction: its element paths
+    /// are under `prefix` (`Bundle.entry[1].resource`), and the other
+    /// messages name the entry.
+    pub fn within(self, entry: usize) -> Self {
+        let prefix = format!("Bundle.entry[{entry}].resource");
+        let under = |path: Option<String>| {
+            Some(match path {
+                Some(p) => format!("{prefix}.{}", p.split_once('.').map_or("", |(_, rest)| rest))
+                    .trim_end_matches('.')
+                    .to_owned(),
+                None => prefix.clone(),
+            })
+        };
+        let named = |m: String| format!("Bundle.entry[{entry}]: {m}");
+        match self {
+            Self::Structure { path, message } => Self::Structure {
+                path: under(path),
+                message,
+            },
+            Self::BusinessRule { path, message } => Self::BusinessRule {
+                path: under(path),
+                message,
+            },
+            Self::BadRequest(m) => Self::BadRequest(named(m)),
+            Self::Unauthorized(m) => Self::Unauthorized(m),
+            Self::Forbidden(m) => Self::Forbidden(named(m)),
+            Self::NotFound(m) => Self::NotFound(named(m)),
+            Self::MethodNotAllowed(m) => Self::MethodNotAllowed(named(m)),
+            Self::NotAcceptable(m) => Self::NotAcceptable(m),
+            Self::UnsupportedMediaType(m) => Self::UnsupportedMediaType(m),
+            Self::Conflict(m) => Self::Conflict(named(m)),
+            Self::PreconditionFailed(m) => Self::PreconditionFailed(named(m)),
+            Self::Internal => Self::Internal,
+        }
+    }
+
     pub fn status(&self) -> u16 {
         match self {
             Self::Structure { .. } | Self::BadRequest(_) => 400,
@@ -165,5 +201,12 @@ mod tests {
         assert_eq!(FhirError::Unauthorized("x".into()).status(), 401);
         assert_eq!(FhirError::PreconditionFailed("x".into()).status(), 412);
         assert_eq!(FhirError::UnsupportedMediaType("x".into()).status(), 415);
+        let in_entry = e.within(1);
+        let v: serde_json::Value = serde_json::from_str(&in_entry.outcome_json()).unwrap();
+        assert_eq!(v["issue"][0]["expression"][0], "Bundle.entry[1].resource.start");
+        assert_eq!(
+            FhirError::Conflict("taken".into()).within(0),
+            FhirError::Conflict("Bundle.entry[0]: taken".into())
+        );
     }
 }

@@ -47,7 +47,7 @@ def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("origin", help="the tenant's origin, e.g. http://demo.localhost:8080")
     p.add_argument("--client", default="demo-journal")
-    p.add_argument("--scope", default="system/Patient.cruds system/Practitioner.rs system/PractitionerRole.rs system/Appointment.cruds system/Encounter.rs")
+    p.add_argument("--scope", default="system/Patient.cruds system/Practitioner.rs system/PractitionerRole.rs system/Appointment.cruds system/Encounter.rs system/Schedule.rs system/Slot.rs")
     p.add_argument("--key", type=Path, default=KEYS / "rsa-registered.pem")
     p.add_argument("--kid", default="rsa-1")
     args = p.parse_args()

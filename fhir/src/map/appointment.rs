@@ -176,6 +176,8 @@ pub fn write(a: &AppointmentOut<'_>) -> Result<String, FhirError> {
 /// booking as the EHR wants it now (for an update).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AppointmentIn {
+    /// The resource's id, as an update must name it.
+    pub id: Option<String>,
     /// The status code sent (`booked`, `pending`, …).
     pub status: String,
     /// The EHR's own ids, by system (`identifier` with both parts).
@@ -247,6 +249,7 @@ fn from_model(a: &Appointment) -> Result<AppointmentIn, FhirError> {
         .find(|c| c.system.as_deref() == Some(identifiers::VISIT_TYPE))
         .and_then(|c| c.code.clone());
     Ok(AppointmentIn {
+        id: a.id.clone(),
         status: super::status::code(a.status),
         external_ids,
         start: a.start.as_ref().map(timestamp),

@@ -7,6 +7,8 @@
 //!   their profile).
 //! - [`appointment`]: Appointment, both ways, with the visit's link.
 //! - [`encounter`]: Encounter, a visit once started (read-only).
+//! - [`schedule`]: Schedule and Slot, a clinician's taken times
+//!   (read-only).
 //! - [`status`]: the one table between booking statuses and FHIR's.
 
 use fhir_sdk::r4b::codes::NameUse;
@@ -21,14 +23,28 @@ pub mod appointment;
 pub mod encounter;
 pub mod patient;
 pub mod practitioner;
+pub mod schedule;
 pub mod status;
 
 /// A version of a resource as it is served: `meta.versionId` and
 /// `meta.lastUpdated` (and the `ETag` and `Last-Modified` headers).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Version {
-    pub number: u64,
-    pub last_updated: Timestamp,
+pub use tillit_domain::Version;
+
+/// A version's entity tag: `W/"<versionId>"`.
+pub fn etag(v: Version) -> String {
+    format!("W/\"{}\"", v.number)
+}
+
+/// The version an `If-Match` header names (`W/"3"`, or `"3"`, or `3`).
+pub fn if_match(value: &str) -> Result<u64, FhirError> {
+    let v = value.trim();
+    let v = v.strip_prefix("W/").unwrap_or(v);
+    let v = v.trim_matches('"');
+    v.parse().map_err(|_| {
+        FhirError::BadRequest(format!(
+            "If-Match: {value} is not a version's ETag (W/\"<versionId>\")."
+        ))
+    })
 }
 
 /// A builder's error is a bug in the mapping, not the client's.
@@ -36,7 +52,7 @@ pub(crate) fn built<T>(r: Result<T, BuilderError>) -> Result<T, FhirError> {
     r.map_err(|_| FhirError::Internal)
 }
 
-pub(crate) fn instant(t: Timestamp) -> Result<Instant, FhirError> {
+pub fn instant(t: Timestamp) -> Result<Instant, FhirError> {
     // Whole milliseconds; FHIR instants keep them.
     OffsetDateTime::from_unix_timestamp_nanos(i128::from(t.0) * 1_000_000)
         .map(Instant)
@@ -160,5 +176,19 @@ pub(crate) fn test_booking(
         starts_at: Timestamp(1_800_000_000_000),
         status,
         message: "Välkommen".into(),
+    }
+}
+
+/// Karin, a clinician of the demo tenant, for the mappings' tests.
+#[cfg(test)]
+pub(crate) fn test_clinician() -> tillit_domain::Person {
+    tillit_domain::Person {
+        id: tillit_domain::PersonId::new("karin"),
+        tenant: tillit_domain::TenantId::parse("demo").unwrap(),
+        role: tillit_domain::Role::Clinician,
+        status: tillit_domain::PersonStatus::Active,
+        personnummer: tillit_domain::Personnummer::parse("19811218-9876").unwrap(),
+        given_name: tillit_domain::PersonName::parse("Karin").unwrap(),
+        family_name: tillit_domain::PersonName::parse("Lind").unwrap(),
     }
 }

@@ -62,8 +62,8 @@ pub fn requested_action(
 }
 
 /// The Appointment status code a booking has over FHIR now (`booked`, …).
-pub fn appointment_code(status: BookingStatus) -> String {
-    code(to_fhir(status, false).appointment)
+pub fn appointment_code(status: BookingStatus, patient_waiting: bool) -> String {
+    code(to_fhir(status, patient_waiting).appointment)
 }
 
 /// [`requested_action`] for a status code as an EHR sent it; an unknown

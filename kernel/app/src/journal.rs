@@ -11,8 +11,9 @@
 use tillit_domain::access::{AccessAction, Accessor};
 use tillit_domain::booking::{Booking, Colleague, MobileNumber, Profile};
 use tillit_domain::people::NewPerson;
-use tillit_domain::{Person, PersonId, PersonStatus, Personnummer, Role, Timestamp};
-use tillit_store::{Contact, StoreError};
+use tillit_domain::version::{BookingVersion, PersonVersion};
+use tillit_domain::{Person, PersonId, PersonStatus, Personnummer, Role, Timestamp, Version};
+use tillit_store::{Contact, HistoryPage, StoreError};
 
 use crate::{Env, Error, Problem};
 
@@ -30,21 +31,50 @@ impl JournalSystem {
     }
 }
 
-/// A patient with how Tillit reaches them.
+/// A patient with how Tillit reaches them, at one version.
 #[derive(Debug, Clone)]
 pub struct PatientRecord {
     pub person: Person,
     pub phone: Option<String>,
     pub email: Option<String>,
+    pub version: Version,
 }
 
-async fn with_contact(env: Env<'_>, person: Person) -> Result<PatientRecord, Error> {
-    let (phone, email) = env.store.contact_of(&person.id).await?;
-    Ok(PatientRecord {
-        person,
-        phone,
-        email,
+impl PatientRecord {
+    /// The patient as they were at version `v`, `current` being on file.
+    fn at(current: &Person, v: PersonVersion) -> Self {
+        Self {
+            person: v.apply(current),
+            phone: v.phone,
+            email: v.email,
+            version: v.version,
+        }
+    }
+}
+
+/// The latest of `versions`: every record has at least its first one.
+fn latest<T>(versions: Vec<T>) -> Result<T, Error> {
+    versions.into_iter().next_back().ok_or_else(|| {
+        Error::Store(StoreError::Database(
+            "a record has no version on file".into(),
+        ))
     })
+}
+
+/// The patient on file, at their latest version. Not logged: for a patient
+/// whose read was logged with what brought them (a search's `_include`).
+pub async fn patient_record(env: Env<'_>, person: Person) -> Result<PatientRecord, Error> {
+    let v = latest(env.store.person_versions(&person.id).await?)?;
+    Ok(PatientRecord::at(&person, v))
+}
+
+/// A patient of the tenant (a removed one is not found), not logged.
+async fn patient_on_file(env: Env<'_>, id: &PersonId) -> Result<Person, Error> {
+    env.store
+        .person(id)
+        .await?
+        .filter(|p| p.role == Role::Patient && p.status != PersonStatus::Removed)
+        .ok_or(Error::NotFound)
 }
 
 async fn log_reads(
@@ -63,14 +93,86 @@ pub async fn read_patient(
     sys: &JournalSystem,
     id: &PersonId,
 ) -> Result<PatientRecord, Error> {
-    let person = env
-        .store
-        .person(id)
-        .await?
-        .filter(|p| p.role == Role::Patient && p.status != PersonStatus::Removed)
-        .ok_or(Error::NotFound)?;
+    let person = patient_on_file(env, id).await?;
     log_reads(env, sys, &[&person], "fhir.patient").await?;
-    with_contact(env, person).await
+    patient_record(env, person).await
+}
+
+/// Every version of a patient, newest first: their record's history.
+pub async fn patient_versions(
+    env: Env<'_>,
+    sys: &JournalSystem,
+    id: &PersonId,
+) -> Result<Vec<PatientRecord>, Error> {
+    let person = patient_on_file(env, id).await?;
+    log_reads(env, sys, &[&person], "fhir.patient.history").await?;
+    let versions = env.store.person_versions(id).await?;
+    Ok(versions
+        .into_iter()
+        .rev()
+        .map(|v| PatientRecord::at(&person, v))
+        .collect())
+}
+
+/// Version `number` of a patient's record, as it was then.
+pub async fn patient_version(
+    env: Env<'_>,
+    sys: &JournalSystem,
+    id: &PersonId,
+    number: u64,
+) -> Result<PatientRecord, Error> {
+    let person = patient_on_file(env, id).await?;
+    let v = env
+        .store
+        .person_versions(id)
+        .await?
+        .into_iter()
+        .find(|v| v.version.number == number)
+        .ok_or(Error::NotFound)?;
+    log_reads(env, sys, &[&person], "fhir.patient.history").await?;
+    Ok(PatientRecord::at(&person, v))
+}
+
+/// The versions of all the tenant's patients made since `since`, newest
+/// first, one page of them; the patients on the page are logged in one
+/// write.
+pub async fn patients_history(
+    env: Env<'_>,
+    sys: &JournalSystem,
+    since: Timestamp,
+    (count, offset): (usize, usize),
+) -> Result<HistoryPage<PatientRecord>, Error> {
+    let page = env
+        .store
+        .person_history(Role::Patient, since, count, offset)
+        .await?;
+    let mut people: Vec<Person> = Vec::new();
+    for (id, _) in &page.versions {
+        if !people.iter().any(|p| p.id == *id)
+            && let Some(p) = env.store.person(id).await?
+        {
+            people.push(p);
+        }
+    }
+    log_reads(
+        env,
+        sys,
+        &people.iter().collect::<Vec<_>>(),
+        "fhir.patient.history",
+    )
+    .await?;
+    let versions = page
+        .versions
+        .into_iter()
+        .filter_map(|(id, v)| {
+            let p = people.iter().find(|p| p.id == id)?;
+            Some(PatientRecord::at(p, v))
+        })
+        .collect();
+    Ok(HistoryPage {
+        total: page.total,
+        versions,
+    })
 }
 
 /// What a patient search asks for; every part given must match.
@@ -122,7 +224,7 @@ pub async fn find_patients(
     .await?;
     let mut out = Vec::with_capacity(found.len());
     for p in found {
-        out.push(with_contact(env, p).await?);
+        out.push(patient_record(env, p).await?);
     }
     Ok(out)
 }
@@ -167,7 +269,7 @@ pub async fn register_patient(
             .await?,
     )? {
         log_reads(env, sys, &[&p], "fhir.patient").await?;
-        return Ok((with_contact(env, p).await?, Registered::OnFile));
+        return Ok((patient_record(env, p).await?, Registered::OnFile));
     }
     let id = PersonId::new(env.ids.new_id());
     let contact = Contact {
@@ -189,7 +291,7 @@ pub async fn register_patient(
     {
         Ok(p) => {
             tracing::info!(tenant = %env.store.tenant(), client = %sys.client, person = %p.id, "patient registered by a journal system");
-            Ok((with_contact(env, p).await?, Registered::Created))
+            Ok((patient_record(env, p).await?, Registered::Created))
         }
         // Registered by a concurrent request a moment ago: that one wins.
         Err(StoreError::Conflict { .. }) => {
@@ -200,7 +302,7 @@ pub async fn register_patient(
             )? {
                 Some(p) => {
                     log_reads(env, sys, &[&p], "fhir.patient").await?;
-                    Ok((with_contact(env, p).await?, Registered::OnFile))
+                    Ok((patient_record(env, p).await?, Registered::OnFile))
                 }
                 None => Err(Error::Store(StoreError::Conflict {
                     constraint: "people".into(),
@@ -209,6 +311,36 @@ pub async fn register_patient(
         }
         Err(e) => Err(e.into()),
     }
+}
+
+/// Takes back the registration of patient `id`, which this journal system
+/// made a moment ago in a transaction that then failed: the transaction
+/// is all or nothing. Only a patient with nothing on file but the
+/// registration goes; one who has a booking by now (made through another
+/// request) stays. Returns whether they went.
+pub async fn withdraw_registration(
+    env: Env<'_>,
+    sys: &JournalSystem,
+    id: &PersonId,
+) -> Result<bool, Error> {
+    let Some(p) = env.store.person(id).await? else {
+        return Ok(false);
+    };
+    if p.role != Role::Patient || !env.store.bookings_of(id, Timestamp(0)).await?.is_empty() {
+        return Ok(false);
+    }
+    let gone = match env.store.delete_person(id).await {
+        Ok(gone) => gone,
+        // Something refers to them by now: they stay.
+        Err(e) => {
+            tracing::warn!(tenant = %env.store.tenant(), person = %id, error = %e, "a failed transaction's patient stays");
+            false
+        }
+    };
+    if gone {
+        tracing::info!(tenant = %env.store.tenant(), client = %sys.client, person = %id, "registration withdrawn: its transaction failed");
+    }
+    Ok(gone)
 }
 
 /// A clinician of the tenant (staff data: not access-logged).
@@ -241,9 +373,31 @@ pub struct BookingRecord {
     pub colleagues: Vec<Colleague>,
     /// Other systems' ids of the booking, as (system, value).
     pub external_ids: Vec<(String, String)>,
+    /// The version this record is of, and when it was made.
+    pub version: Version,
+    /// The patient is on the visit's page now, waiting for it to start
+    /// (never so for a version before the latest).
+    pub patient_waiting: bool,
 }
 
+/// The booking on file, at its latest version.
 async fn record(env: Env<'_>, booking: Booking) -> Result<BookingRecord, Error> {
+    let v = latest(env.store.booking_versions(&booking.id).await?)?;
+    let mut r = record_at(env, &booking, v).await?;
+    r.patient_waiting = env
+        .live
+        .is_patient_waiting(env.store.tenant(), &booking.id, env.now);
+    Ok(r)
+}
+
+/// `current` (the booking on file) as it was at version `v`. Its
+/// colleagues are those invited now.
+async fn record_at(
+    env: Env<'_>,
+    current: &Booking,
+    v: BookingVersion,
+) -> Result<BookingRecord, Error> {
+    let booking = v.apply(current);
     let patient = env
         .store
         .person(&booking.patient)
@@ -265,6 +419,8 @@ async fn record(env: Env<'_>, booking: Booking) -> Result<BookingRecord, Error> 
         clinician,
         colleagues,
         external_ids,
+        version: v.version,
+        patient_waiting: false,
     })
 }
 
@@ -278,6 +434,66 @@ pub async fn read_booking(
     let r = record(env, booking).await?;
     log_reads(env, sys, &[&r.patient], "fhir.appointment").await?;
     Ok(r)
+}
+
+/// Every version of a booking, newest first: its Appointment's history.
+pub async fn booking_versions(
+    env: Env<'_>,
+    sys: &JournalSystem,
+    id: &str,
+) -> Result<Vec<BookingRecord>, Error> {
+    let booking = env.store.booking(id).await?.ok_or(Error::NotFound)?;
+    let mut out = Vec::new();
+    for v in env.store.booking_versions(id).await?.into_iter().rev() {
+        out.push(record_at(env, &booking, v).await?);
+    }
+    if let Some(r) = out.first() {
+        log_reads(env, sys, &[&r.patient], "fhir.appointment.history").await?;
+    }
+    Ok(out)
+}
+
+/// Version `number` of a booking, as it was then.
+pub async fn booking_version(
+    env: Env<'_>,
+    sys: &JournalSystem,
+    id: &str,
+    number: u64,
+) -> Result<BookingRecord, Error> {
+    let booking = env.store.booking(id).await?.ok_or(Error::NotFound)?;
+    let v = env
+        .store
+        .booking_versions(id)
+        .await?
+        .into_iter()
+        .find(|v| v.version.number == number)
+        .ok_or(Error::NotFound)?;
+    let r = record_at(env, &booking, v).await?;
+    log_reads(env, sys, &[&r.patient], "fhir.appointment.history").await?;
+    Ok(r)
+}
+
+/// The versions of all the tenant's bookings made since `since`, newest
+/// first, one page of them; their patients are logged in one write.
+pub async fn bookings_history(
+    env: Env<'_>,
+    sys: &JournalSystem,
+    since: Timestamp,
+    (count, offset): (usize, usize),
+) -> Result<HistoryPage<BookingRecord>, Error> {
+    let page = env.store.booking_history(since, count, offset).await?;
+    let mut versions = Vec::with_capacity(page.versions.len());
+    for (id, v) in page.versions {
+        if let Some(b) = env.store.booking(&id).await? {
+            versions.push(record_at(env, &b, v).await?);
+        }
+    }
+    let patients: Vec<&Person> = versions.iter().map(|r| &r.patient).collect();
+    log_reads(env, sys, &patients, "fhir.appointment.history").await?;
+    Ok(HistoryPage {
+        total: page.total,
+        versions,
+    })
 }
 
 /// A visit that has started: its booking and when it really started and

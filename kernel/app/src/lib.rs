@@ -31,7 +31,8 @@
 //!   reports on messages sent.
 //! - [`sessions`]: logging in (whatever the identity provider) and out.
 //! - [`journal`]: what a journal system (an EHR over FHIR) reads and
-//!   registers on its own account.
+//!   registers on its own account; [`schedules`]: clinicians' calendars
+//!   (bookable for what, taken when) as it sees them.
 //! - [`access`]: the access-log entries for reads of patient data.
 //! - [`live`]: the live connections (video rooms) that some changes end
 //!   at once, as the kernel holds them.
@@ -54,6 +55,7 @@ pub mod live;
 pub mod messages;
 pub mod people;
 pub mod profiles;
+pub mod schedules;
 pub mod sessions;
 pub mod terms;
 pub mod visits;

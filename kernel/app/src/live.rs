@@ -1,5 +1,7 @@
 //! The live connections that some changes end at once: a person's open
-//! video rooms (each a signalling WebSocket and its media in the SFU).
+//! video rooms (each a signalling WebSocket and its media in the SFU); and
+//! who is waiting on a visit's page for it to start, which journal systems
+//! see as `arrived`.
 //!
 //! The kernel holds them; the use cases tell it, through [`Env::live`],
 //! when a session ends (logout, expiry), when a person may no longer log in
@@ -11,7 +13,7 @@
 //!
 //! [`Env::live`]: crate::Env::live
 
-use tillit_domain::{PersonId, TenantId};
+use tillit_domain::{PersonId, TenantId, Timestamp};
 
 /// Where the use cases report endings that close live connections.
 pub trait Live: Send + Sync {
@@ -21,6 +23,14 @@ pub trait Live: Send + Sync {
     fn person_shut_out(&self, tenant: &TenantId, person: &PersonId);
     /// The visit `booking` has ended: its room closes for everyone.
     fn visit_ended(&self, tenant: &TenantId, booking: &str);
+    /// The patient of `booking` is on its page at `now`, waiting for it
+    /// to start.
+    fn patient_waiting(&self, _tenant: &TenantId, _booking: &str, _now: Timestamp) {}
+    /// Whether the patient of `booking` was seen waiting for it a moment
+    /// before `now` (the page asks every few seconds while they wait).
+    fn is_patient_waiting(&self, _tenant: &TenantId, _booking: &str, _now: Timestamp) -> bool {
+        false
+    }
 }
 
 /// No live connections (tests of the use cases, jobs that run without a

@@ -188,8 +188,10 @@ pub async fn view(env: Env<'_>, person: &Person, id: &str) -> Result<VisitView, 
         end: may(BookingAction::End),
     };
     let message = (owner && !booking.message.is_empty()).then(|| booking.message.clone());
+    let room = visit::room_state(&booking, role, env.now);
+    note_waiting(env, &booking, role, room);
     Ok(VisitView {
-        room: visit::room_state(&booking, role, env.now),
+        room,
         booking,
         role,
         responsible,
@@ -207,5 +209,16 @@ pub async fn view(env: Env<'_>, person: &Person, id: &str) -> Result<VisitView, 
 /// invited colleague's participation is one more).
 pub async fn room_state(env: Env<'_>, person: &Person, id: &str) -> Result<RoomState, Error> {
     let (booking, role) = participation(env, person, id).await?;
-    Ok(visit::room_state(&booking, role, env.now))
+    let room = visit::room_state(&booking, role, env.now);
+    note_waiting(env, &booking, role, room);
+    Ok(room)
+}
+
+/// A patient looking at their visit's page before it starts is waiting
+/// for it.
+fn note_waiting(env: Env<'_>, booking: &Booking, role: visit::Role, room: RoomState) {
+    if role == visit::Role::Patient && matches!(room, RoomState::Waiting { .. }) {
+        env.live
+            .patient_waiting(env.store.tenant(), &booking.id, env.now);
+    }
 }

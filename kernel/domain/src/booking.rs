@@ -530,6 +530,18 @@ impl Booking {
     }
 }
 
+/// A time a clinician is taken by one of their active bookings (not yet
+/// finished or cancelled): what a journal system sees of their calendar.
+/// Names no patient.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BusyTime {
+    /// The booking that takes it.
+    pub booking: String,
+    pub clinician: crate::PersonId,
+    pub start: crate::Timestamp,
+    pub end: crate::Timestamp,
+}
+
 /// A booking with the names a list shows: the patient's for clinicians, the
 /// clinician's (and job title) for patients.
 #[derive(Debug, Clone)]

@@ -22,6 +22,8 @@
 //! - [`cpu`]: CPU-heavy work on the blocking pool, a few jobs at a time.
 //! - [`telemetry`]: logs and metrics.
 //! - [`values`]: value types of config files and their error messages.
+//! - `waiting`: patients waiting on their visit's page, which journal
+//!   systems read as `arrived`.
 
 pub mod app;
 pub mod config;
@@ -38,6 +40,7 @@ pub mod telemetry;
 pub mod tenants;
 pub mod theme;
 pub mod values;
+mod waiting;
 pub mod web;
 
 /// Chooses the TLS crypto provider for the whole process (aws-lc-rs). Call

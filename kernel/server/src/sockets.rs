@@ -82,6 +82,8 @@ pub struct Sockets {
     registry: Arc<Mutex<Registry>>,
     /// The SFU, whose room a visit's end closes too.
     media: Hub,
+    /// Patients waiting on their visit's page.
+    waiting: Arc<crate::waiting::WaitingRoom>,
 }
 
 /// A connection's registration: says when the connection must close, and
@@ -135,6 +137,7 @@ impl Sockets {
         Self {
             registry: Arc::default(),
             media,
+            waiting: Arc::default(),
         }
     }
 
@@ -235,6 +238,19 @@ impl tillit_app::Live for Sockets {
         });
         self.media
             .end(crate::routes::room::room_key(tenant, booking));
+    }
+
+    fn patient_waiting(&self, tenant: &TenantId, booking: &str, now: tillit_domain::Timestamp) {
+        self.waiting.seen(tenant, booking, now);
+    }
+
+    fn is_patient_waiting(
+        &self,
+        tenant: &TenantId,
+        booking: &str,
+        now: tillit_domain::Timestamp,
+    ) -> bool {
+        self.waiting.is_waiting(tenant, booking, now)
     }
 }
 

@@ -29,7 +29,8 @@ use crate::http::layers::{
 };
 use crate::http::session;
 use crate::routes::fhir::{
-    appointment, auth as smart, capability, encounter, patient, practitioner,
+    appointment, auth as smart, capability, encounter, patient, practitioner, schedule,
+    transaction,
 };
 use crate::routes::{
     admin, assets, bookings, home, login, me, messages, ops, plugins, profile, room, terms, visits,
@@ -282,6 +283,12 @@ fn fhir() -> Routes {
         )
         .at(Method::POST, "/fhir/R4/auth/token", Hook, smart::token)
         .at(
+            Method::POST,
+            "/fhir/R4",
+            JournalSystem,
+            transaction::transaction,
+        )
+        .at(
             Method::GET,
             "/fhir/R4/Patient",
             JournalSystem,
@@ -298,6 +305,24 @@ fn fhir() -> Routes {
             "/fhir/R4/Patient/{id}",
             JournalSystem,
             patient::read,
+        )
+        .at(
+            Method::GET,
+            "/fhir/R4/Patient/_history",
+            JournalSystem,
+            patient::type_history,
+        )
+        .at(
+            Method::GET,
+            "/fhir/R4/Patient/{id}/_history",
+            JournalSystem,
+            patient::history,
+        )
+        .at(
+            Method::GET,
+            "/fhir/R4/Patient/{id}/_history/{vid}",
+            JournalSystem,
+            patient::vread,
         )
         .at(
             Method::GET,
@@ -346,6 +371,54 @@ fn fhir() -> Routes {
             "/fhir/R4/Appointment/{id}",
             JournalSystem,
             appointment::patch,
+        )
+        .at(
+            Method::PUT,
+            "/fhir/R4/Appointment/{id}",
+            JournalSystem,
+            appointment::update,
+        )
+        .at(
+            Method::GET,
+            "/fhir/R4/Appointment/_history",
+            JournalSystem,
+            appointment::type_history,
+        )
+        .at(
+            Method::GET,
+            "/fhir/R4/Appointment/{id}/_history",
+            JournalSystem,
+            appointment::history,
+        )
+        .at(
+            Method::GET,
+            "/fhir/R4/Appointment/{id}/_history/{vid}",
+            JournalSystem,
+            appointment::vread,
+        )
+        .at(
+            Method::GET,
+            "/fhir/R4/Schedule",
+            JournalSystem,
+            schedule::search,
+        )
+        .at(
+            Method::GET,
+            "/fhir/R4/Schedule/{id}",
+            JournalSystem,
+            schedule::read,
+        )
+        .at(
+            Method::GET,
+            "/fhir/R4/Slot",
+            JournalSystem,
+            schedule::search_slots,
+        )
+        .at(
+            Method::GET,
+            "/fhir/R4/Slot/{id}",
+            JournalSystem,
+            schedule::read_slot,
         )
         .at(
             Method::GET,

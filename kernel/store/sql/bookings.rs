@@ -1,7 +1,9 @@
 //! Bookings: visits booked with a clinician, their history and invited colleagues.
 
 use sqlx::Executor;
-use tillit_domain::booking::{Booking, BookingListItem, BookingStatus, Colleague, VisitKind};
+use tillit_domain::booking::{
+    Booking, BookingListItem, BookingStatus, BusyTime, Colleague, VisitKind,
+};
 use tillit_domain::people::Role;
 use tillit_domain::{PersonId, PersonStatus, Personnummer, TenantId, Timestamp};
 
@@ -536,4 +538,46 @@ pub async fn colleagues<'e>(
     .fetch_all(ex)
     .await?;
     Ok(rows.into_iter().map(ColleagueRow::into_colleague).collect())
+}
+
+struct BusyRow {
+    id: String,
+    clinician_id: String,
+    starts_at: i64,
+    ends_at: i64,
+}
+
+/// The times the tenant's active bookings (of `clinician`, if given) take
+/// that overlap `[from, to)`, earliest first.
+pub async fn busy_times<'e>(
+    ex: impl Executor<'e, Database = Db>,
+    tenant: &TenantId,
+    clinician: Option<&PersonId>,
+    from: Timestamp,
+    to: Timestamp,
+) -> Result<Vec<BusyTime>> {
+    let rows = sqlx::query_as!(
+        BusyRow,
+        r#"SELECT id AS "id!", clinician_id AS "clinician_id!", starts_at AS "starts_at!", ends_at AS "ends_at!"
+           FROM bookings
+           WHERE tenant_id = $1 AND clinician_id = COALESCE($2, clinician_id)
+             AND ends_at > $3 AND starts_at < $4
+             AND status IN ('unconfirmed', 'confirmed', 'in_progress')
+           ORDER BY starts_at, id"#,
+        tenant.as_str(),
+        clinician.map(PersonId::as_str),
+        from.0,
+        to.0,
+    )
+    .fetch_all(ex)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| BusyTime {
+            booking: r.id,
+            clinician: PersonId::new(r.clinician_id),
+            start: Timestamp(r.starts_at),
+            end: Timestamp(r.ends_at),
+        })
+        .collect())
 }

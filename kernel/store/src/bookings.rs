@@ -5,7 +5,9 @@
 use std::time::Duration;
 
 use tillit_domain::access::{AccessAction, AccessEvent, Accessor};
-use tillit_domain::booking::{Booking, BookingFor, BookingListItem, BookingStatus, Colleague};
+use tillit_domain::booking::{
+    Booking, BookingFor, BookingListItem, BookingStatus, BusyTime, Colleague,
+};
 use tillit_domain::invitee::{OnFile, OnFileChoices, invite_on_file};
 use tillit_domain::notify::BookingChange;
 use tillit_domain::{PersonId, PersonStatus, Role, Timestamp};
@@ -102,6 +104,15 @@ pub enum BookOutcome {
 impl TenantStore<'_> {
     one_query! {
         pub async fn booking(&self, id: &str) -> Result<Option<Booking>> = read q::booking;
+
+        /// The times active bookings (of `clinician`, if given) take that
+        /// overlap `[from, to)`, earliest first.
+        pub async fn busy_times(
+            &self,
+            clinician: Option<&PersonId>,
+            from: Timestamp,
+            to: Timestamp,
+        ) -> Result<Vec<BusyTime>> = read q::busy_times;
 
         /// When the booking entered each status it has been in, oldest
         /// first (the real start and end of a visit).

@@ -1,6 +1,7 @@
-//! `Appointment`: a booking. Read, searched, created (booked through the
-//! same use case as the portal's invite form) and changed with a JSON
-//! Patch of `status` (cancel) or `start` (move).
+//! `Appointment`: a booking. Read (also as it was, by version), searched,
+//! created (booked through the same use case as the portal's invite form)
+//! and changed with an update (PUT) or a JSON Patch of `status` (cancel)
+//! or `start` (move), with `If-Match` on the version changed.
 
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
@@ -19,6 +20,7 @@ use tillit_fhir::smart::Interaction;
 
 use super::auth::Ehr;
 use super::error::from_app;
+use super::history::{self, HistoryQuery};
 use super::search::{Params, date_range, if_none_exist, reference_id};
 use super::{Answer, json_body, respond};
 use crate::state::AppState;
@@ -47,23 +49,23 @@ pub(super) fn participants(r: &BookingRecord) -> (Participant, Participant, Vec<
     (person(&r.patient), person(&r.clinician), colleagues)
 }
 
-fn write(state: &AppState, ehr: &Ehr, r: &BookingRecord) -> Result<String, FhirError> {
+pub(super) fn write(state: &AppState, ehr: &Ehr, r: &BookingRecord) -> Result<String, FhirError> {
     let visit_url = crate::outbox::visit_url(state, &ehr.tenant, &r.booking.id);
     let (patient, clinician, colleagues) = participants(r);
     appointment::write(&AppointmentOut {
         booking: &r.booking,
-        version: None,
+        version: Some(r.version),
         created: None,
         patient,
         clinician,
         colleagues,
         external_ids: &r.external_ids,
         visit_url: &visit_url,
-        patient_waiting: false,
+        patient_waiting: r.patient_waiting,
     })
 }
 
-fn url(ehr: &Ehr, id: &str) -> String {
+pub(super) fn url(ehr: &Ehr, id: &str) -> String {
     format!("{}/Appointment/{id}", ehr.base)
 }
 
@@ -77,7 +79,105 @@ pub async fn read(State(state): State<AppState>, ehr: Ehr, Path(id): Path<String
             let r = journal::read_booking(env, &ehr.system, &id)
                 .await
                 .map_err(|e| from_app(e, "Appointment"))?;
-            Ok(Answer::ok(write(&state, &ehr, &r)?))
+            Ok(Answer::ok(write(&state, &ehr, &r)?).of_version(r.version))
+        }
+        .await,
+    )
+}
+
+/// `GET /fhir/R4/Appointment/{id}/_history/{vid}`: the booking as it was.
+pub async fn vread(
+    State(state): State<AppState>,
+    ehr: Ehr,
+    Path((id, vid)): Path<(String, String)>,
+) -> Response {
+    respond(
+        async {
+            ehr.may("Appointment", Interaction::Read)?;
+            let number = history::version_id(&vid)?;
+            let store = state.store.tenant(ehr.tenant.id.clone());
+            let env = state.env_for(&ehr.tenant, &store);
+            let r = journal::booking_version(env, &ehr.system, &id, number)
+                .await
+                .map_err(|e| from_app(e, "Appointment"))?;
+            Ok(Answer::ok(write(&state, &ehr, &r)?).of_version(r.version))
+        }
+        .await,
+    )
+}
+
+fn versioned(
+    state: &AppState,
+    ehr: &Ehr,
+    r: &BookingRecord,
+) -> Result<history::Versioned, FhirError> {
+    Ok((
+        format!("Appointment/{}", r.booking.id),
+        write(state, ehr, r)?,
+        r.version,
+    ))
+}
+
+/// `GET /fhir/R4/Appointment/{id}/_history`: every version, newest first.
+pub async fn history(
+    State(state): State<AppState>,
+    ehr: Ehr,
+    Path(id): Path<String>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Response {
+    respond(
+        async {
+            ehr.may("Appointment", Interaction::Read)?;
+            let q = HistoryQuery::new(query.as_deref(), &headers)?;
+            let store = state.store.tenant(ehr.tenant.id.clone());
+            let env = state.env_for(&ehr.tenant, &store);
+            let all = journal::booking_versions(env, &ehr.system, &id)
+                .await
+                .map_err(|e| from_app(e, "Appointment"))?;
+            let (total, shown) = history::page(&q, all, |r| r.version);
+            Ok(Answer::ok(history::bundle(
+                &ehr.base,
+                &format!("{}/Appointment/{id}/_history", ehr.base),
+                &q,
+                total,
+                shown
+                    .iter()
+                    .map(|r| versioned(&state, &ehr, r))
+                    .collect::<Result<_, _>>()?,
+            )?))
+        }
+        .await,
+    )
+}
+
+/// `GET /fhir/R4/Appointment/_history`: every booking's versions, newest
+/// first.
+pub async fn type_history(
+    State(state): State<AppState>,
+    ehr: Ehr,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Response {
+    respond(
+        async {
+            ehr.may("Appointment", Interaction::Read)?;
+            let q = HistoryQuery::new(query.as_deref(), &headers)?;
+            let store = state.store.tenant(ehr.tenant.id.clone());
+            let env = state.env_for(&ehr.tenant, &store);
+            let page = journal::bookings_history(env, &ehr.system, q.since, q.page)
+                .await
+                .map_err(|e| from_app(e, "Appointment"))?;
+            Ok(Answer::ok(history::bundle(
+                &ehr.base,
+                &format!("{}/Appointment/_history", ehr.base),
+                &q,
+                usize::try_from(page.total).unwrap_or(usize::MAX),
+                page.versions
+                    .iter()
+                    .map(|r| versioned(&state, &ehr, r))
+                    .collect::<Result<_, _>>()?,
+            )?))
         }
         .await,
     )
@@ -121,6 +221,7 @@ pub async fn search(
             let (from, to) = date_range(&p.take("date"))?;
             q.from = from;
             q.to = to;
+            let (updated_from, updated_to) = date_range(&p.take("_lastUpdated"))?;
             let statuses: Vec<String> = p
                 .take("status")
                 .iter()
@@ -168,7 +269,11 @@ pub async fn search(
             let found: Vec<BookingRecord> = candidates
                 .into_iter()
                 .filter(|r| {
-                    statuses.is_empty() || statuses.contains(&appointment_code(r.booking.status))
+                    statuses.is_empty() || statuses.contains(&appointment_code(r.booking.status, r.patient_waiting))
+                })
+                .filter(|r| {
+                    updated_from.is_none_or(|t| r.version.last_updated >= t)
+                        && updated_to.is_none_or(|t| r.version.last_updated < t)
                 })
                 .collect();
             let total = found.len();
@@ -240,16 +345,9 @@ async fn included(
     for r in shown {
         if patients && seen.insert(("Patient", r.patient.id.clone())) {
             // The patients' reads were logged with the search.
-            let (phone, email) = env
-                .store
-                .contact_of(&r.patient.id)
+            let rec = journal::patient_record(env, r.patient.clone())
                 .await
-                .map_err(|e| from_app(e.into(), "Patient"))?;
-            let rec = journal::PatientRecord {
-                person: r.patient.clone(),
-                phone,
-                email,
-            };
+                .map_err(|e| from_app(e, "Patient"))?;
             out.push((
                 format!("{}/Patient/{}", ehr.base, r.patient.id.as_str()),
                 super::patient::write(&rec)?,
@@ -406,8 +504,44 @@ async fn command(env: Env<'_>, a: &AppointmentIn, me: &Person) -> Result<Book, F
     })
 }
 
-/// `POST /fhir/R4/Appointment`: books a visit for the Practitioner (the
-/// first one named is responsible) with the Patient.
+/// Books the visit an EHR sent, for the Practitioner it names first (the
+/// responsible one) with the Patient; with `If-None-Exist` criteria
+/// (`conditional`, an identifier of the EHR's) the booking it made before
+/// is found instead. Returns the booking and whether it was made now.
+pub(super) async fn book(
+    env: Env<'_>,
+    ehr: &Ehr,
+    conditional: Option<&str>,
+    a: &AppointmentIn,
+) -> Result<(BookingRecord, bool), FhirError> {
+    if let Some(v) = conditional {
+        let (system, value) = system_and_value(v, "If-None-Exist identifier")?;
+        if let Some(r) = journal::booking_by_external_id(env, &ehr.system, (&system, &value))
+            .await
+            .map_err(|e| from_app(e, "Appointment"))?
+        {
+            return Ok((r, false));
+        }
+    }
+    let first = a.practitioners.first().ok_or_else(|| {
+        FhirError::rule(
+            "Appointment.participant",
+            "A Practitioner participant (the clinician holding the visit) is required.",
+        )
+    })?;
+    let me = clinician(env, first, "Appointment.participant").await?;
+    let cmd = command(env, a, &me).await?;
+    let actor = Actor::journal_system(me, &ehr.system.client);
+    let booked = bookings::book(env, &actor, cmd)
+        .await
+        .map_err(|e| from_app(e, "Appointment"))?;
+    let r = journal::read_booking(env, &ehr.system, &booked.id)
+        .await
+        .map_err(|e| from_app(e, "Appointment"))?;
+    Ok((r, true))
+}
+
+/// `POST /fhir/R4/Appointment`: books a visit (see [`book`]).
 pub async fn create(
     State(state): State<AppState>,
     ehr: Ehr,
@@ -421,37 +555,140 @@ pub async fn create(
             let store = state.store.tenant(ehr.tenant.id.clone());
             let env = state.env_for(&ehr.tenant, &store);
             let a = appointment::read(&body)?;
-            // If-None-Exist: identifier=<system>|<value> finds the booking
-            // the EHR made before instead of booking again.
-            if let Some(v) = if_none_exist(&headers)? {
-                let (system, value) = system_and_value(&v, "If-None-Exist identifier")?;
-                if let Some(r) =
-                    journal::booking_by_external_id(env, &ehr.system, (&system, &value))
-                        .await
-                        .map_err(|e| from_app(e, "Appointment"))?
-                {
-                    return Ok(Answer::ok(write(&state, &ehr, &r)?));
-                }
+            let conditional = if_none_exist(&headers)?;
+            let (r, created) = book(env, &ehr, conditional.as_deref(), &a).await?;
+            Ok(if created {
+                Answer::created(write(&state, &ehr, &r)?, url(&ehr, &r.booking.id), r.version)
+            } else {
+                Answer::ok(write(&state, &ehr, &r)?).of_version(r.version)
+            })
+        }
+        .await,
+    )
+}
+
+/// What an EHR asks to change of a booking: its status (a FHIR code) and
+/// its start.
+#[derive(Debug, Default)]
+struct Change {
+    status: Option<String>,
+    start: Option<Timestamp>,
+}
+
+/// The version `If-Match` names, if the request has one.
+fn if_match(headers: &HeaderMap) -> Result<Option<u64>, FhirError> {
+    headers
+        .get(axum::http::header::IF_MATCH)
+        .map(|v| tillit_fhir::map::if_match(v.to_str().unwrap_or("")))
+        .transpose()
+}
+
+/// Makes `change` to booking `id` through the use cases the portal calls
+/// (the patient gets the same SMS), if the booking is still at the version
+/// `If-Match` names; answers the booking as it is after.
+async fn apply(
+    state: &AppState,
+    ehr: &Ehr,
+    id: &str,
+    headers: &HeaderMap,
+    change: impl FnOnce(&BookingRecord) -> Result<Change, FhirError>,
+) -> super::FhirResult {
+    let store = state.store.tenant(ehr.tenant.id.clone());
+    let env = state.env_for(&ehr.tenant, &store);
+    let current = journal::read_booking(env, &ehr.system, id)
+        .await
+        .map_err(|e| from_app(e, "Appointment"))?;
+    if let Some(n) = if_match(headers)?
+        && n != current.version.number
+    {
+        return Err(FhirError::PreconditionFailed(format!(
+            "Appointment/{id} is at version {}, not {n}: read it again and repeat the change.",
+            current.version.number
+        )));
+    }
+    let change = change(&current)?;
+    let actor = Actor::journal_system(current.clinician.clone(), &ehr.system.client);
+    let action = change
+        .status
+        .map(|s| requested_action_code(current.booking.status, &s))
+        .transpose()
+        .map_err(|m| FhirError::rule("Appointment.status", m))?
+        .flatten();
+    if let Some(action) = action {
+        bookings::change_status(env, &actor, id, action)
+            .await
+            .map_err(|e| from_app(e, "Appointment"))?;
+    }
+    if let Some(t) = change.start
+        && t != current.booking.starts_at
+    {
+        bookings::move_booking(env, &actor, id, Some(t), false)
+            .await
+            .map_err(|e| from_app(e, "Appointment"))?;
+    }
+    let r = journal::read_booking(env, &ehr.system, id)
+        .await
+        .map_err(|e| from_app(e, "Appointment"))?;
+    Ok(Answer::ok(write(state, ehr, &r)?).of_version(r.version))
+}
+
+/// `PUT /fhir/R4/Appointment/{id}`: the Appointment as the EHR wants it.
+/// Only its status (cancel, confirm) and its time (a move) can differ from
+/// what Tillit has; the patient, the clinician and the visit type cannot.
+pub async fn update(
+    State(state): State<AppState>,
+    ehr: Ehr,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    respond(
+        async {
+            ehr.may("Appointment", Interaction::Update)?;
+            json_body(&headers)?;
+            let sent = appointment::read(&body)?;
+            if sent.id.as_deref() != Some(id.as_str()) {
+                return Err(FhirError::BadRequest(format!(
+                    "The Appointment's id must be {id}, as in the URL."
+                )));
             }
-            let first = a.practitioners.first().ok_or_else(|| {
-                FhirError::rule(
-                    "Appointment.participant",
-                    "A Practitioner participant (the clinician holding the visit) is required.",
-                )
-            })?;
-            let me = clinician(env, first, "Appointment.participant").await?;
-            let cmd = command(env, &a, &me).await?;
-            let actor = Actor::journal_system(me, &ehr.system.client);
-            let booked = bookings::book(env, &actor, cmd)
-                .await
-                .map_err(|e| from_app(e, "Appointment"))?;
-            let r = journal::read_booking(env, &ehr.system, &booked.id)
-                .await
-                .map_err(|e| from_app(e, "Appointment"))?;
-            Ok(Answer::created(
-                write(&state, &ehr, &r)?,
-                url(&ehr, &booked.id),
-            ))
+            apply(&state, &ehr, &id, &headers, |current| {
+                let same = |t: &Target, want: &PersonId| matches!(t, Target::Id(i) if i == want.as_str());
+                if !matches!(sent.patients.as_slice(), [p] if same(p, &current.patient.id)) {
+                    return Err(FhirError::rule(
+                        "Appointment.participant",
+                        "The patient of a booking cannot change; cancel it and book the new patient.",
+                    ));
+                }
+                if !sent
+                    .practitioners
+                    .first()
+                    .is_some_and(|p| same(p, &current.clinician.id))
+                {
+                    return Err(FhirError::rule(
+                        "Appointment.participant",
+                        "The responsible clinician cannot change over FHIR; cancel and book again.",
+                    ));
+                }
+                if sent
+                    .visit_type
+                    .as_ref()
+                    .is_some_and(|v| *v != current.booking.visit_type_id)
+                {
+                    return Err(FhirError::rule(
+                        "Appointment.serviceType",
+                        "The visit type of a booking cannot change; cancel it and book again.",
+                    ));
+                }
+                let start = sent.start.ok_or_else(|| {
+                    FhirError::rule("Appointment.start", "The start of the visit is required.")
+                })?;
+                Ok(Change {
+                    status: Some(sent.status.clone()),
+                    start: Some(start),
+                })
+            })
+            .await
         }
         .await,
     )
@@ -488,23 +725,16 @@ pub async fn patch(
                 path: None,
                 message: format!("Not a JSON Patch document: {e}"),
             })?;
-            let store = state.store.tenant(ehr.tenant.id.clone());
-            let env = state.env_for(&ehr.tenant, &store);
-            let current = journal::read_booking(env, &ehr.system, &id)
-                .await
-                .map_err(|e| from_app(e, "Appointment"))?;
-            let actor = Actor::journal_system(current.clinician.clone(), &ehr.system.client);
-            let mut status: Option<String> = None;
-            let mut start: Option<Timestamp> = None;
+            let mut change = Change::default();
             for (n, op) in ops.iter().enumerate() {
                 let value = op.value.as_ref().and_then(|v| v.as_str());
                 match (op.op.as_str(), op.path.as_str(), value) {
-                    ("replace" | "add", "/status", Some(v)) => status = Some(v.to_owned()),
+                    ("replace" | "add", "/status", Some(v)) => change.status = Some(v.to_owned()),
                     ("replace" | "add", "/start", Some(v)) => {
                         let t: jiff::Timestamp = v.parse().map_err(|_| {
                             FhirError::structure("Appointment.start", format!("\"{v}\" is not an instant."))
                         })?;
-                        start = Some(Timestamp(t.as_millisecond()));
+                        change.start = Some(Timestamp(t.as_millisecond()));
                     }
                     ("replace" | "add", "/end" | "/minutesDuration", _) => {}
                     ("test", _, _) => {}
@@ -519,27 +749,7 @@ pub async fn patch(
                     }
                 }
             }
-            let action = status
-                .map(|s| requested_action_code(current.booking.status, &s))
-                .transpose()
-                .map_err(|m| FhirError::rule("Appointment.status", m))?
-                .flatten();
-            if let Some(action) = action {
-                bookings::change_status(env, &actor, &id, action)
-                    .await
-                    .map_err(|e| from_app(e, "Appointment"))?;
-            }
-            if let Some(t) = start
-                && t != current.booking.starts_at
-            {
-                bookings::move_booking(env, &actor, &id, Some(t), false)
-                    .await
-                    .map_err(|e| from_app(e, "Appointment"))?;
-            }
-            let r = journal::read_booking(env, &ehr.system, &id)
-                .await
-                .map_err(|e| from_app(e, "Appointment"))?;
-            Ok(Answer::ok(write(&state, &ehr, &r)?))
+            apply(&state, &ehr, &id, &headers, |_| Ok(change)).await
         }
         .await,
     )

@@ -12,10 +12,17 @@ use super::{Answer, respond};
 use crate::state::AppState;
 
 /// Each resource type served, with its interactions and search parameters.
-pub const RESOURCES: [ResourceCapability; 5] = [
+pub const RESOURCES: [ResourceCapability; 7] = [
     ResourceCapability {
         resource_type: "Patient",
-        interactions: &["read", "search-type", "create"],
+        interactions: &[
+            "read",
+            "vread",
+            "history-instance",
+            "history-type",
+            "search-type",
+            "create",
+        ],
         search_params: &[
             ("identifier", "token"),
             ("name", "string"),
@@ -43,7 +50,16 @@ pub const RESOURCES: [ResourceCapability; 5] = [
     },
     ResourceCapability {
         resource_type: "Appointment",
-        interactions: &["read", "search-type", "create", "patch"],
+        interactions: &[
+            "read",
+            "vread",
+            "history-instance",
+            "history-type",
+            "search-type",
+            "create",
+            "update",
+            "patch",
+        ],
         search_params: &[
             ("identifier", "token"),
             ("patient", "reference"),
@@ -51,6 +67,7 @@ pub const RESOURCES: [ResourceCapability; 5] = [
             ("actor", "reference"),
             ("date", "date"),
             ("status", "token"),
+            ("_lastUpdated", "date"),
         ],
         conditional_create: true,
         search_include: &[
@@ -68,7 +85,30 @@ pub const RESOURCES: [ResourceCapability; 5] = [
         search_include: &[],
         search_rev_include: &[],
     },
+    ResourceCapability {
+        resource_type: "Schedule",
+        interactions: &["read", "search-type"],
+        search_params: &[("actor", "reference")],
+        conditional_create: false,
+        search_include: &[],
+        search_rev_include: &[],
+    },
+    ResourceCapability {
+        resource_type: "Slot",
+        interactions: &["read", "search-type"],
+        search_params: &[
+            ("schedule", "reference"),
+            ("start", "date"),
+            ("status", "token"),
+        ],
+        conditional_create: false,
+        search_include: &[],
+        search_rev_include: &[],
+    },
 ];
+
+/// What the server does at its base: transactions (`POST /fhir/R4`).
+pub const SYSTEM_INTERACTIONS: [&str; 1] = ["transaction"];
 
 /// `GET /fhir/R4/metadata`: the CapabilityStatement (no token needed).
 pub async fn metadata(State(state): State<AppState>, headers: HeaderMap) -> Response {
@@ -82,5 +122,6 @@ pub async fn metadata(State(state): State<AppState>, headers: HeaderMap) -> Resp
         &date,
         &format!("{base}/auth/token"),
         &RESOURCES,
+        &SYSTEM_INTERACTIONS,
     ))))
 }

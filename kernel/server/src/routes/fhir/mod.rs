@@ -8,13 +8,16 @@
 //! - [`auth`]: SMART discovery, the token endpoint, and the bearer check.
 //! - [`error`]: use-case errors as FHIR errors, in one place.
 //! - [`capability`]: what the server does, and the CapabilityStatement.
-//! - [`patient`], [`practitioner`], [`appointment`], [`encounter`]: one
-//!   resource each.
-//! - [`search`]: the search parameters the resources share.
+//! - [`patient`], [`practitioner`], [`appointment`], [`encounter`],
+//!   [`schedule`] (with Slot): one resource each.
+//! - [`transaction`]: a Bundle of creates, all or nothing.
+//! - [`search`]: the search parameters the resources share; [`history`]:
+//!   `vread` and `_history` of the versioned ones.
 
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use tillit_fhir::FhirError;
+use tillit_fhir::map::Version;
 use tillit_fhir::media::FHIR_JSON;
 
 pub mod appointment;
@@ -22,19 +25,24 @@ pub mod auth;
 pub mod capability;
 pub mod encounter;
 pub mod error;
+pub mod history;
 pub mod patient;
 pub mod practitioner;
+pub mod schedule;
 pub mod search;
+pub mod transaction;
 
 /// The path of the FHIR API on a tenant's host.
 pub const BASE_PATH: &str = "/fhir/R4";
 
-/// A FHIR answer: a status and a resource (or an OperationOutcome).
+/// A FHIR answer: a status and a resource (or an OperationOutcome), with
+/// the version of the resource when it is one.
 #[derive(Debug)]
 pub struct Answer {
     pub status: StatusCode,
     pub body: String,
     pub location: Option<String>,
+    pub version: Option<Version>,
 }
 
 impl Answer {
@@ -43,16 +51,32 @@ impl Answer {
             status: StatusCode::OK,
             body,
             location: None,
+            version: None,
         }
     }
 
-    pub fn created(body: String, location: String) -> Self {
+    /// A new resource at `location` (its `Location` names the version).
+    pub fn created(body: String, location: String, version: Version) -> Self {
         Self {
             status: StatusCode::CREATED,
             body,
-            location: Some(location),
+            location: Some(format!("{location}/_history/{}", version.number)),
+            version: Some(version),
         }
     }
+
+    /// The answer is `version` of a resource: `ETag` and `Last-Modified`
+    /// say which.
+    pub fn of_version(mut self, version: Version) -> Self {
+        self.version = Some(version);
+        self
+    }
+}
+
+/// An HTTP date (RFC 9110), as `Last-Modified` has it.
+fn http_date(t: tillit_domain::Timestamp) -> Option<String> {
+    let t = jiff::Timestamp::from_millisecond(t.0).ok()?;
+    Some(t.strftime("%a, %d %b %Y %H:%M:%S GMT").to_string())
 }
 
 /// What a FHIR handler returns.
@@ -73,6 +97,15 @@ pub fn respond(result: FhirResult) -> Response {
             let mut res = with_type(a.status, a.body);
             if let Some(loc) = a.location.and_then(|l| HeaderValue::from_str(&l).ok()) {
                 res.headers_mut().insert(header::LOCATION, loc);
+            }
+            if let Some(v) = a.version {
+                let h = res.headers_mut();
+                if let Ok(etag) = HeaderValue::from_str(&tillit_fhir::map::etag(v)) {
+                    h.insert(header::ETAG, etag);
+                }
+                if let Some(date) = http_date(v.last_updated).and_then(|d| HeaderValue::from_str(&d).ok()) {
+                    h.insert(header::LAST_MODIFIED, date);
+                }
             }
             res
         }

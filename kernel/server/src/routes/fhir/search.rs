@@ -15,11 +15,17 @@ pub const DEFAULT_COUNT: usize = 50;
 /// The identifier an `If-None-Exist` header names, if the request has one:
 /// `identifier=<system>|<value>` is the one criterion supported.
 pub fn if_none_exist(headers: &HeaderMap) -> Result<Option<String>, FhirError> {
-    let Some(cond) = headers.get("if-none-exist") else {
-        return Ok(None);
-    };
-    match pairs(cond.to_str().unwrap_or("")).as_slice() {
-        [(name, value)] if name == "identifier" => Ok(Some(value.clone())),
+    headers
+        .get("if-none-exist")
+        .map(|cond| none_exist_identifier(cond.to_str().unwrap_or("")))
+        .transpose()
+}
+
+/// The identifier conditional-create criteria name (an `If-None-Exist`
+/// header, or a transaction entry's `ifNoneExist`).
+pub fn none_exist_identifier(criteria: &str) -> Result<String, FhirError> {
+    match pairs(criteria).as_slice() {
+        [(name, value)] if name == "identifier" => Ok(value.clone()),
         _ => Err(FhirError::BadRequest(
             "If-None-Exist: only identifier=<system>|<value> is supported.".into(),
         )),
@@ -135,7 +141,7 @@ pub fn reference_id(value: &str, resource_type: &str, param: &str) -> Result<Str
 
 /// A date search value as the range of instants it means: a day (in
 /// Sweden's time) or an instant. Returns (start, end), end exclusive.
-fn date_value(v: &str) -> Option<(Timestamp, Timestamp)> {
+pub(super) fn date_value(v: &str) -> Option<(Timestamp, Timestamp)> {
     if let Ok(date) = v.parse::<jiff::civil::Date>() {
         let tz = tillit_domain::time::stockholm();
         let start = date.to_zoned(tz.clone()).ok()?.timestamp().as_millisecond();
@@ -272,7 +278,7 @@ pub fn searchset(
     })
 }
 
-fn next_link(self_url: &str, offset: usize) -> String {
+pub(super) fn next_link(self_url: &str, offset: usize) -> String {
     let (path, query) = self_url.split_once('?').unwrap_or((self_url, ""));
     let mut kept: Vec<(String, String)> = pairs(query)
         .into_iter()

@@ -4,6 +4,11 @@
 //! moved and cancelled, on SQLite and PostgreSQL. A booking made over FHIR
 //! is the portal's booking (same SMS, same list, same access log), and a
 //! portal booking is readable over FHIR.
+//!
+//! - [`schedules`]: clinicians' calendars and taken times.
+//! - [`transactions`]: a patient and their visit in one Bundle.
+//! - [`versions`]: versions of what changes, read back (`vread`,
+//!   `_history`) and guarding updates (`If-Match`).
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
@@ -15,10 +20,14 @@ use crate::support::{
     BACKENDS, Browser, HOUR, KARIN, Page, TOVE, TestApp, person_id, publish_profile, repo,
 };
 
+mod schedules;
+mod transactions;
+mod versions;
+
 const HOST: &str = "demo.localhost";
 const BASE: &str = "http://demo.localhost/fhir/R4";
 const CLIENT: &str = "demo-journal";
-const ALL_SCOPES: &str = "system/Patient.cruds system/Practitioner.rs system/PractitionerRole.rs system/Appointment.cruds system/Encounter.rs";
+const ALL_SCOPES: &str = "system/Patient.cruds system/Practitioner.rs system/PractitionerRole.rs system/Appointment.cruds system/Encounter.rs system/Schedule.rs system/Slot.rs";
 
 fn key(file: &str) -> Vec<u8> {
     std::fs::read(repo(&format!("fhir/tests/keys/{file}"))).unwrap()
@@ -405,8 +414,28 @@ async fn a_visit_held_in_the_portal_is_an_encounter_with_its_real_period() {
         let (_, none) = ehr.get("/Encounter?appointment=Appointment/v1").await;
         assert_eq!(none["total"], 0, "{none}");
 
+        // Tove waits on the visit's page: the EHR sees her arrived, and
+        // booked again once she has left it a while.
+        app.clock.advance(2 * crate::support::MINUTE);
+        let (_, a) = ehr.get("/Appointment/v1").await;
+        assert_eq!(a["status"], "booked", "{backend:?}: {a}");
+        let mut tove_b = app.browser(HOST);
+        tove_b.login(TOVE).await;
+        let page = tove_b.get("/visits/v1/status").await;
+        assert!(page.body.contains("waiting"), "{}", page.body);
+        let (_, a) = ehr.get("/Appointment/v1").await;
+        assert_eq!(a["status"], "arrived", "{backend:?}: {a}");
+        let (_, found) = ehr.get("/Appointment?status=arrived").await;
+        assert_eq!(found["total"], 1, "{found}");
+        app.clock.advance(std::time::Duration::from_secs(11));
+        let (_, a) = ehr.get("/Appointment/v1").await;
+        assert_eq!(a["status"], "booked", "{backend:?}: {a}");
+        tove_b.get("/visits/v1").await;
+        let (_, a) = ehr.get("/Appointment/v1").await;
+        assert_eq!(a["status"], "arrived", "the page itself counts too: {a}");
+
         // Karin starts it two minutes early and ends it 20 minutes later.
-        app.clock.advance(3 * crate::support::MINUTE);
+        app.clock.advance(std::time::Duration::from_secs(49));
         let started = app.clock.now();
         let mut karin = app.browser(HOST);
         karin.login(KARIN).await;
@@ -523,7 +552,7 @@ async fn an_ehr_registers_a_patient_and_books_a_visit_the_portal_shows() {
             .await;
         assert_eq!(status, StatusCode::CREATED, "{backend:?}: {p1}");
         let patient = p1["id"].as_str().unwrap().to_owned();
-        let location = format!("{BASE}/Patient/{patient}");
+        let location = format!("{BASE}/Patient/{patient}/_history/1");
         assert_eq!(headers.get(header::LOCATION).unwrap(), &location);
         assert_eq!(
             p1["identifier"][0]["system"],
@@ -571,7 +600,7 @@ async fn an_ehr_registers_a_patient_and_books_a_visit_the_portal_shows() {
         let (status, a, headers) = ehr.post("/Appointment", visit(&start), &[]).await;
         assert_eq!(status, StatusCode::CREATED, "{backend:?}: {a}");
         let id = a["id"].as_str().unwrap().to_owned();
-        let location = format!("{BASE}/Appointment/{id}");
+        let location = format!("{BASE}/Appointment/{id}/_history/1");
         assert_eq!(headers.get(header::LOCATION).unwrap(), &location);
         // The demo tenant asks patients to confirm.
         assert_eq!(a["status"], "pending");
