@@ -175,7 +175,10 @@ pub fn history(h: &History) -> Result<String, FhirError> {
     let mut entry = Vec::with_capacity(h.entries.len());
     for (e, raw) in h.entries.iter().zip(&raws) {
         let created = e.version.number == 1;
-        let (kind, _) = e.relative_url.split_once('/').unwrap_or((&e.relative_url, ""));
+        let (kind, _) = e
+            .relative_url
+            .split_once('/')
+            .unwrap_or((&e.relative_url, ""));
         entry.push(OutHistoryEntry {
             full_url: &e.full_url,
             resource: raw,
@@ -231,7 +234,9 @@ mod tests {
         let entry = |n: u64| HistoryEntry {
             full_url: "https://h/fhir/R4/Appointment/a".into(),
             relative_url: "Appointment/a".into(),
-            resource: format!(r#"{{"resourceType":"Appointment","id":"a","meta":{{"versionId":"{n}"}}}}"#),
+            resource: format!(
+                r#"{{"resourceType":"Appointment","id":"a","meta":{{"versionId":"{n}"}}}}"#
+            ),
             version: tillit_domain::Version {
                 number: n,
                 last_updated: tillit_domain::Timestamp(1_800_000_000_000 + n as i64),

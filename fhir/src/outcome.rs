@@ -76,9 +76,12 @@ impl FhirError {
         let prefix = format!("Bundle.entry[{entry}].resource");
         let under = |path: Option<String>| {
             Some(match path {
-                Some(p) => format!("{prefix}.{}", p.split_once('.').map_or("", |(_, rest)| rest))
-                    .trim_end_matches('.')
-                    .to_owned(),
+                Some(p) => format!(
+                    "{prefix}.{}",
+                    p.split_once('.').map_or("", |(_, rest)| rest)
+                )
+                .trim_end_matches('.')
+                .to_owned(),
                 None => prefix.clone(),
             })
         };
@@ -203,7 +206,10 @@ mod tests {
         assert_eq!(FhirError::UnsupportedMediaType("x".into()).status(), 415);
         let in_entry = e.within(1);
         let v: serde_json::Value = serde_json::from_str(&in_entry.outcome_json()).unwrap();
-        assert_eq!(v["issue"][0]["expression"][0], "Bundle.entry[1].resource.start");
+        assert_eq!(
+            v["issue"][0]["expression"][0],
+            "Bundle.entry[1].resource.start"
+        );
         assert_eq!(
             FhirError::Conflict("taken".into()).within(0),
             FhirError::Conflict("Bundle.entry[0]: taken".into())

@@ -74,10 +74,11 @@ pub fn read(body: &[u8]) -> Result<Vec<TxEntry>, FhirError> {
             "POST to the base takes a Bundle of type transaction.",
         ));
     }
-    let b: InBundle = serde_path_to_error::deserialize(&value).map_err(|e| FhirError::Structure {
-        path: Some(format!("Bundle.{}", e.path())),
-        message: e.inner().to_string(),
-    })?;
+    let b: InBundle =
+        serde_path_to_error::deserialize(&value).map_err(|e| FhirError::Structure {
+            path: Some(format!("Bundle.{}", e.path())),
+            message: e.inner().to_string(),
+        })?;
     let _ = (&b.resource_type, &b.id, &b.meta, &b.timestamp);
     if b.r#type != "transaction" {
         return Err(FhirError::rule(
@@ -190,16 +191,25 @@ mod tests {
         let entries = read(body.to_string().as_bytes()).unwrap();
         assert_eq!(entries[0].full_url.as_deref(), Some("urn:uuid:1"));
         assert_eq!(entries[0].if_none_exist.as_deref(), Some("identifier=x|1"));
-        assert_eq!(entries[0].resource.as_deref(), Some(&br#"{"resourceType":"Patient"}"#[..]));
+        assert_eq!(
+            entries[0].resource.as_deref(),
+            Some(&br#"{"resourceType":"Patient"}"#[..])
+        );
 
         let batch = serde_json::json!({"resourceType": "Bundle", "type": "batch", "entry": []});
-        assert_eq!(read(batch.to_string().as_bytes()).unwrap_err().status(), 422);
+        assert_eq!(
+            read(batch.to_string().as_bytes()).unwrap_err().status(),
+            422
+        );
         let unknown = serde_json::json!({
             "resourceType": "Bundle", "type": "transaction",
             "entry": [{"request": {"method": "POST", "url": "Patient", "verb": "x"}}]
         });
         let e = read(unknown.to_string().as_bytes()).unwrap_err();
-        assert!(matches!(&e, FhirError::Structure { path: Some(p), .. } if p.starts_with("Bundle.entry[0].request")), "{e:?}");
+        assert!(
+            matches!(&e, FhirError::Structure { path: Some(p), .. } if p.starts_with("Bundle.entry[0].request")),
+            "{e:?}"
+        );
         assert_eq!(read(b"{}").unwrap_err().status(), 400);
     }
 }

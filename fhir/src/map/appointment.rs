@@ -207,7 +207,17 @@ fn from_model(a: &Appointment) -> Result<AppointmentIn, FhirError> {
     for (n, p) in a.participant.iter().flatten().enumerate() {
         let Some(actor) = &p.actor else { continue };
         let path = format!("Appointment.participant[{n}].actor");
-        match reference_type(actor) {
+        // `urn:uuid:` names an entry of the same transaction; the only
+        // resources a transaction creates before its visit are Patients.
+        let placeholder = actor
+            .reference
+            .as_deref()
+            .is_some_and(|r| r.starts_with("urn:uuid:"));
+        let kind = match reference_type(actor) {
+            None if placeholder => Some("Patient"),
+            other => other,
+        };
+        match kind {
             Some("Patient") => {
                 if let Some(t) = target(actor, "Patient", &path)? {
                     patients.push(t);

@@ -29,8 +29,7 @@ use crate::http::layers::{
 };
 use crate::http::session;
 use crate::routes::fhir::{
-    appointment, auth as smart, capability, encounter, patient, practitioner, schedule,
-    transaction,
+    appointment, auth as smart, capability, encounter, patient, practitioner, schedule, transaction,
 };
 use crate::routes::{
     admin, assets, bookings, home, login, me, messages, ops, plugins, profile, room, terms, visits,

@@ -269,7 +269,8 @@ pub async fn search(
             let found: Vec<BookingRecord> = candidates
                 .into_iter()
                 .filter(|r| {
-                    statuses.is_empty() || statuses.contains(&appointment_code(r.booking.status, r.patient_waiting))
+                    statuses.is_empty()
+                        || statuses.contains(&appointment_code(r.booking.status, r.patient_waiting))
                 })
                 .filter(|r| {
                     updated_from.is_none_or(|t| r.version.last_updated >= t)
@@ -558,7 +559,11 @@ pub async fn create(
             let conditional = if_none_exist(&headers)?;
             let (r, created) = book(env, &ehr, conditional.as_deref(), &a).await?;
             Ok(if created {
-                Answer::created(write(&state, &ehr, &r)?, url(&ehr, &r.booking.id), r.version)
+                Answer::created(
+                    write(&state, &ehr, &r)?,
+                    url(&ehr, &r.booking.id),
+                    r.version,
+                )
             } else {
                 Answer::ok(write(&state, &ehr, &r)?).of_version(r.version)
             })

@@ -73,11 +73,7 @@ pub fn bundle(
 
 /// The page `q` asks for of one resource's versions (all in memory,
 /// newest first), and how many there are since `_since`.
-pub fn page<T>(
-    q: &HistoryQuery,
-    all: Vec<T>,
-    version: impl Fn(&T) -> Version,
-) -> (usize, Vec<T>) {
+pub fn page<T>(q: &HistoryQuery, all: Vec<T>, version: impl Fn(&T) -> Version) -> (usize, Vec<T>) {
     let (count, offset) = q.page;
     let kept: Vec<T> = all
         .into_iter()
@@ -89,7 +85,6 @@ pub fn page<T>(
 
 /// The version number in a `vread` path.
 pub fn version_id(vid: &str) -> Result<u64, FhirError> {
-    vid.parse().map_err(|_| {
-        FhirError::NotFound(format!("{vid} is not a version of this resource."))
-    })
+    vid.parse()
+        .map_err(|_| FhirError::NotFound(format!("{vid} is not a version of this resource.")))
 }

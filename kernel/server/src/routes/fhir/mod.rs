@@ -103,7 +103,9 @@ pub fn respond(result: FhirResult) -> Response {
                 if let Ok(etag) = HeaderValue::from_str(&tillit_fhir::map::etag(v)) {
                     h.insert(header::ETAG, etag);
                 }
-                if let Some(date) = http_date(v.last_updated).and_then(|d| HeaderValue::from_str(&d).ok()) {
+                if let Some(date) =
+                    http_date(v.last_updated).and_then(|d| HeaderValue::from_str(&d).ok())
+                {
                     h.insert(header::LAST_MODIFIED, date);
                 }
             }

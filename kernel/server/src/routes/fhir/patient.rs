@@ -130,7 +130,10 @@ pub async fn type_history(
                 &format!("{}/Patient/_history", ehr.base),
                 &q,
                 usize::try_from(page.total).unwrap_or(usize::MAX),
-                page.versions.iter().map(versioned).collect::<Result<_, _>>()?,
+                page.versions
+                    .iter()
+                    .map(versioned)
+                    .collect::<Result<_, _>>()?,
             )?))
         }
         .await,
@@ -242,9 +245,8 @@ pub(super) async fn register(
         ));
     }
     let name = |s: &str, path: &str| {
-        PersonName::parse(s.trim()).map_err(|_| {
-            FhirError::rule(path.to_owned(), "A name of 1–100 letters is required.")
-        })
+        PersonName::parse(s.trim())
+            .map_err(|_| FhirError::rule(path.to_owned(), "A name of 1–100 letters is required."))
     };
     let phone = sent
         .phone
@@ -260,7 +262,9 @@ pub(super) async fn register(
         None => None,
         Some(e) => Some(
             EmailAddress::parse(e)
-                .ok_or_else(|| FhirError::rule("Patient.telecom", "The e-mail address is not valid."))?
+                .ok_or_else(|| {
+                    FhirError::rule("Patient.telecom", "The e-mail address is not valid.")
+                })?
                 .as_str()
                 .to_owned(),
         ),

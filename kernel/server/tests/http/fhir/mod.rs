@@ -225,9 +225,20 @@ async fn metadata_and_discovery_say_what_works_without_a_token() {
             "Practitioner",
             "PractitionerRole",
             "Appointment",
-            "Encounter"
+            "Encounter",
+            "Schedule",
+            "Slot"
         ]
     );
+    // Versions where they are kept, and transactions at the base.
+    let appointment = &cs["rest"][0]["resource"][3];
+    assert_eq!(
+        appointment["versioning"], "versioned-update",
+        "{appointment}"
+    );
+    assert_eq!(appointment["readHistory"], true);
+    assert_eq!(cs["rest"][0]["resource"][1]["versioning"], "no-version");
+    assert_eq!(cs["rest"][0]["interaction"][0]["code"], "transaction");
     let page = b.get("/fhir/R4/.well-known/smart-configuration").await;
     let smart: Value = serde_json::from_str(&page.body).unwrap();
     assert_eq!(smart["token_endpoint"], format!("{BASE}/auth/token"));

@@ -8,8 +8,8 @@ use serde_json::{Value, json};
 use tillit_domain::Clock;
 
 use super::{
-    ALL_SCOPES, BASE, Ehr, appointment_json, karin_bookable, new_personnummer, patient_json,
-    token, validate_served,
+    ALL_SCOPES, BASE, Ehr, appointment_json, karin_bookable, new_personnummer, patient_json, token,
+    validate_served,
 };
 use crate::support::{BACKENDS, HOUR, KARIN, TOVE, TestApp, person_id};
 
@@ -39,9 +39,15 @@ async fn an_ehr_sees_when_a_clinician_is_taken_and_for_what_to_book_them() {
         let (status, s) = ehr.get(&format!("/Schedule/{}", karin.as_str())).await;
         assert_eq!(status, StatusCode::OK, "{backend:?}: {s}");
         assert_eq!(s["active"], true, "{s}");
-        assert_eq!(s["actor"][0]["reference"], format!("Practitioner/{}", karin.as_str()));
+        assert_eq!(
+            s["actor"][0]["reference"],
+            format!("Practitioner/{}", karin.as_str())
+        );
         let coding = &s["serviceType"][0]["coding"][0];
-        assert_eq!(coding["system"], "https://tillit.se/fhir/CodeSystem/visit-type");
+        assert_eq!(
+            coding["system"],
+            "https://tillit.se/fhir/CodeSystem/visit-type"
+        );
         assert_eq!(coding["code"], visit_type.as_str(), "{s}");
         let (_, found) = ehr
             .get(&format!("/Schedule?actor=Practitioner/{}", karin.as_str()))
@@ -49,7 +55,11 @@ async fn an_ehr_sees_when_a_clinician_is_taken_and_for_what_to_book_them() {
         assert_eq!(ids(&found), [karin.as_str()], "{found}");
         let tove = person_id(&app, TOVE).await;
         let (status, o) = ehr.get(&format!("/Schedule/{}", tove.as_str())).await;
-        assert_eq!(status, StatusCode::NOT_FOUND, "a patient has no schedule: {o}");
+        assert_eq!(
+            status,
+            StatusCode::NOT_FOUND,
+            "a patient has no schedule: {o}"
+        );
 
         // A visit booked in the portal takes its time.
         let start = app.clock.now().plus(26 * HOUR);
@@ -66,15 +76,26 @@ async fn an_ehr_sees_when_a_clinician_is_taken_and_for_what_to_book_them() {
         let starts = slot["start"].as_str().unwrap().to_owned();
         let at = starts.parse::<jiff::Timestamp>().unwrap().as_millisecond();
         assert_eq!(at, start.0, "{slot}");
-        let end = slot["end"].as_str().unwrap().parse::<jiff::Timestamp>().unwrap();
+        let end = slot["end"]
+            .as_str()
+            .unwrap()
+            .parse::<jiff::Timestamp>()
+            .unwrap();
         assert_eq!(end.as_millisecond() - at, 15 * 60_000, "{slot}");
-        assert!(!slot.to_string().contains("Patient"), "a Slot names no patient: {slot}");
-        let (_, free) = ehr.get(&format!("/Slot?schedule={schedule}&status=free")).await;
+        assert!(
+            !slot.to_string().contains("Patient"),
+            "a Slot names no patient: {slot}"
+        );
+        let (_, free) = ehr
+            .get(&format!("/Slot?schedule={schedule}&status=free"))
+            .await;
         assert_eq!(free["total"], 0, "Tillit keeps no free slots: {free}");
         let later = jiff::Timestamp::from_millisecond(start.0 + 1)
             .unwrap()
             .to_string();
-        let (_, after) = ehr.get(&format!("/Slot?start=ge{}", later.replace('+', "%2B"))).await;
+        let (_, after) = ehr
+            .get(&format!("/Slot?start=ge{}", later.replace('+', "%2B")))
+            .await;
         assert_eq!(after["total"], 0, "{after}");
         let (status, read) = ehr.get("/Slot/p1").await;
         assert_eq!((status, &read["id"]), (StatusCode::OK, &json!("p1")));
@@ -87,7 +108,11 @@ async fn an_ehr_sees_when_a_clinician_is_taken_and_for_what_to_book_them() {
         let patient = p["id"].as_str().unwrap();
         let code = coding["code"].as_str().unwrap();
         let (status, o, _) = ehr
-            .post("/Appointment", appointment_json(patient, karin.as_str(), code, &starts), &[])
+            .post(
+                "/Appointment",
+                appointment_json(patient, karin.as_str(), code, &starts),
+                &[],
+            )
             .await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{backend:?}: {o}");
         let an_hour_later = jiff::Timestamp::from_millisecond(start.0 + 3_600_000)

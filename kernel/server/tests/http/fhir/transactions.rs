@@ -7,8 +7,8 @@ use serde_json::{Value, json};
 use tillit_domain::TenantId;
 
 use super::{
-    ALL_SCOPES, BASE, Ehr, appointment_json, karin_bookable, new_personnummer, patient_json,
-    token, tomorrow_at, validate_served,
+    ALL_SCOPES, BASE, Ehr, appointment_json, karin_bookable, new_personnummer, patient_json, token,
+    tomorrow_at, validate_served,
 };
 use crate::support::{BACKENDS, KARIN, TestApp, person_id};
 
@@ -50,7 +50,11 @@ async fn a_patient_and_their_visit_are_made_together_or_not_at_all() {
         // Both made: the visit names the new patient, who gets the SMS.
         let pnr = new_personnummer("19930404", "246");
         let bundle = transaction(&[
-            ("urn:uuid:7f6c1c70-0000-4000-8000-000000000001", "POST Patient", patient_json(&pnr)),
+            (
+                "urn:uuid:7f6c1c70-0000-4000-8000-000000000001",
+                "POST Patient",
+                patient_json(&pnr),
+            ),
             (
                 "urn:uuid:7f6c1c70-0000-4000-8000-000000000002",
                 "POST Appointment",
@@ -66,7 +70,10 @@ async fn a_patient_and_their_visit_are_made_together_or_not_at_all() {
             r["entry"][0]["response"]["location"],
             format!("Patient/{patient}/_history/1")
         );
-        assert_eq!(r["entry"][0]["fullUrl"], format!("{BASE}/Patient/{patient}"));
+        assert_eq!(
+            r["entry"][0]["fullUrl"],
+            format!("{BASE}/Patient/{patient}")
+        );
         let a = &r["entry"][1]["resource"];
         assert_eq!(r["entry"][1]["response"]["status"], "201 Created");
         assert_eq!(
@@ -76,12 +83,17 @@ async fn a_patient_and_their_visit_are_made_together_or_not_at_all() {
         );
         let id = a["id"].as_str().unwrap();
         let sent = store.notifications_of_booking(id).await.unwrap();
-        assert_eq!(sent.iter().filter(|n| n.kind.as_str() == "invited").count(), 1);
+        assert_eq!(
+            sent.iter().filter(|n| n.kind.as_str() == "invited").count(),
+            1
+        );
 
         // The visit's time is taken now: a second transaction with a new
         // patient fails on the visit, and leaves no patient behind.
         let other = new_personnummer("19940505", "245");
-        let find = format!("/Patient?identifier=http://electronichealth.se/identifier/personnummer|{other}");
+        let find = format!(
+            "/Patient?identifier=http://electronichealth.se/identifier/personnummer|{other}"
+        );
         let bundle = transaction(&[
             ("urn:uuid:p", "POST Patient", patient_json(&other)),
             ("urn:uuid:a", "POST Appointment", visit("urn:uuid:p", &ten)),
@@ -91,7 +103,10 @@ async fn a_patient_and_their_visit_are_made_together_or_not_at_all() {
         let at = o["issue"][0]["expression"][0].as_str().unwrap_or_default();
         assert!(at.starts_with("Bundle.entry[1]"), "the entry is named: {o}");
         let (_, found) = ehr.get(&find).await;
-        assert_eq!(found["total"], 0, "{backend:?}: the patient was taken back: {found}");
+        assert_eq!(
+            found["total"], 0,
+            "{backend:?}: the patient was taken back: {found}"
+        );
 
         // A visit naming a patient the Bundle does not hold: the same.
         let bundle = transaction(&[
@@ -110,22 +125,46 @@ async fn a_patient_and_their_visit_are_made_together_or_not_at_all() {
 
         // What a transaction does not do is refused before anything is.
         let two = transaction(&[
-            ("urn:uuid:a", "POST Appointment", visit(&format!("Patient/{patient}"), &tomorrow_at(&app, "14:00"))),
-            ("urn:uuid:b", "POST Appointment", visit(&format!("Patient/{patient}"), &tomorrow_at(&app, "15:00"))),
+            (
+                "urn:uuid:a",
+                "POST Appointment",
+                visit(&format!("Patient/{patient}"), &tomorrow_at(&app, "14:00")),
+            ),
+            (
+                "urn:uuid:b",
+                "POST Appointment",
+                visit(&format!("Patient/{patient}"), &tomorrow_at(&app, "15:00")),
+            ),
         ]);
         let (status, o, _) = ehr.post("", two, &[]).await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{o}");
-        let delete = transaction(&[("urn:uuid:x", "DELETE Patient/1", json!({"resourceType": "Patient"}))]);
+        let delete = transaction(&[(
+            "urn:uuid:x",
+            "DELETE Patient/1",
+            json!({"resourceType": "Patient"}),
+        )]);
         let (status, o, _) = ehr.post("", delete, &[]).await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{o}");
-        assert_eq!(o["issue"][0]["expression"][0], "Bundle.entry[0].request", "{o}");
+        assert_eq!(
+            o["issue"][0]["expression"][0], "Bundle.entry[0].request",
+            "{o}"
+        );
         let batch = json!({"resourceType": "Bundle", "type": "batch", "entry": []});
         let (status, o, _) = ehr.post("", batch, &[]).await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{o}");
-        let (status, o, _) = ehr.post("", json!({"resourceType": "Bundle", "typo": 1}), &[]).await;
+        let (status, o, _) = ehr
+            .post("", json!({"resourceType": "Bundle", "typo": 1}), &[])
+            .await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{o}");
-        let bookings = store.bookings_of(&karin, tillit_domain::Timestamp(0)).await.unwrap();
-        assert_eq!(bookings.len(), 1, "{backend:?}: only the first visit was booked");
+        let bookings = store
+            .bookings_of(&karin, tillit_domain::Timestamp(0))
+            .await
+            .unwrap();
+        assert_eq!(
+            bookings.len(),
+            1,
+            "{backend:?}: only the first visit was booked"
+        );
     }
     validate_served();
 }

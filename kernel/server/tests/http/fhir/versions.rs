@@ -11,7 +11,7 @@ use super::{
     ALL_SCOPES, BASE, CLIENT, Ehr, HOST, appointment_json, fhir, karin_bookable, new_personnummer,
     patient_json, token, tomorrow_at, validate_served,
 };
-use crate::support::{BACKENDS, MINUTE, KARIN, TestApp, person_id};
+use crate::support::{BACKENDS, KARIN, MINUTE, TestApp, person_id};
 
 /// The `ETag` and `meta.versionId` of an answer, which must agree.
 fn version_of(headers: &axum::http::HeaderMap, v: &Value) -> String {
@@ -38,7 +38,10 @@ fn listed(bundle: &Value) -> Vec<(String, String)> {
                     .as_str()
                     .unwrap_or_default()
                     .to_owned(),
-                e["request"]["method"].as_str().unwrap_or_default().to_owned(),
+                e["request"]["method"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned(),
             )
         })
         .collect()
@@ -71,7 +74,8 @@ async fn each_change_is_a_version_read_back_as_it_was_and_updates_check_it() {
         let path = format!("/Appointment/{id}");
         app.clock.advance(MINUTE);
         let eleven = tomorrow_at(&app, "11:00");
-        let patch = |field: &str, value: &str| json!([{"op": "replace", "path": field, "value": value}]);
+        let patch =
+            |field: &str, value: &str| json!([{"op": "replace", "path": field, "value": value}]);
         let as_patch = ("content-type", "application/json-patch+json");
         let (status, moved, headers) = fhir(
             &app,
@@ -101,33 +105,85 @@ async fn each_change_is_a_version_read_back_as_it_was_and_updates_check_it() {
         )
         .await;
         assert_eq!(status, StatusCode::PRECONDITION_FAILED, "{backend:?}: {o}");
-        assert!(o["issue"][0]["diagnostics"].as_str().unwrap().contains("version 2"), "{o}");
+        assert!(
+            o["issue"][0]["diagnostics"]
+                .as_str()
+                .unwrap()
+                .contains("version 2"),
+            "{o}"
+        );
         let (status, now) = ehr.get(&path).await;
-        assert_eq!((status, &now["status"]), (StatusCode::OK, &json!("pending")));
+        assert_eq!(
+            (status, &now["status"]),
+            (StatusCode::OK, &json!("pending"))
+        );
         assert_eq!(now["meta"]["versionId"], "2", "{now}");
-        assert_eq!(store.notifications_of_booking(&id).await.unwrap().len(), messages);
+        assert_eq!(
+            store.notifications_of_booking(&id).await.unwrap().len(),
+            messages
+        );
 
         // An update (PUT) against the current version cancels (3), and the
         // patient is told as from the portal. It cannot change the patient.
         let mut wanted = now.clone();
         wanted["participant"][0]["actor"]["reference"] = json!("Patient/someone-else");
-        let (status, o, _) = fhir(&app, &t, "PUT", &path, Some(wanted), &[("if-match", "W/\"2\"")]).await;
+        let (status, o, _) = fhir(
+            &app,
+            &t,
+            "PUT",
+            &path,
+            Some(wanted),
+            &[("if-match", "W/\"2\"")],
+        )
+        .await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{backend:?}: {o}");
         let mut wanted = now.clone();
         wanted["status"] = json!("cancelled");
-        let (status, o, _) = fhir(&app, &t, "PUT", "/Appointment/other", Some(wanted.clone()), &[]).await;
-        assert_eq!(status, StatusCode::BAD_REQUEST, "the id must be the URL's: {o}");
-        let (status, c, headers) =
-            fhir(&app, &t, "PUT", &path, Some(wanted), &[("if-match", "W/\"2\"")]).await;
-        assert_eq!((status, &c["status"]), (StatusCode::OK, &json!("cancelled")), "{backend:?}: {c}");
+        let (status, o, _) = fhir(
+            &app,
+            &t,
+            "PUT",
+            "/Appointment/other",
+            Some(wanted.clone()),
+            &[],
+        )
+        .await;
+        assert_eq!(
+            status,
+            StatusCode::BAD_REQUEST,
+            "the id must be the URL's: {o}"
+        );
+        let (status, c, headers) = fhir(
+            &app,
+            &t,
+            "PUT",
+            &path,
+            Some(wanted),
+            &[("if-match", "W/\"2\"")],
+        )
+        .await;
+        assert_eq!(
+            (status, &c["status"]),
+            (StatusCode::OK, &json!("cancelled")),
+            "{backend:?}: {c}"
+        );
         assert_eq!(version_of(&headers, &c), "3");
         let cancelled = store.notifications_of_booking(&id).await.unwrap();
-        assert_eq!(cancelled.iter().filter(|n| n.kind.as_str() == "cancelled").count(), 1);
+        assert_eq!(
+            cancelled
+                .iter()
+                .filter(|n| n.kind.as_str() == "cancelled")
+                .count(),
+            1
+        );
 
         // Each version reads back as it was.
         let (status, v1) = ehr.get(&format!("{path}/_history/1")).await;
         assert_eq!(status, StatusCode::OK, "{backend:?}: {v1}");
-        assert_eq!((&v1["status"], &v1["meta"]["versionId"]), (&json!("pending"), &json!("1")));
+        assert_eq!(
+            (&v1["status"], &v1["meta"]["versionId"]),
+            (&json!("pending"), &json!("1"))
+        );
         let instant = |s: &Value| s.as_str().and_then(|s| s.parse::<jiff::Timestamp>().ok());
         assert_eq!(instant(&v1["start"]), instant(&json!(ten)), "{v1}");
         let (_, v2) = ehr.get(&format!("{path}/_history/2")).await;
@@ -140,11 +196,20 @@ async fn each_change_is_a_version_read_back_as_it_was_and_updates_check_it() {
 
         // The history lists them newest first, as the changes that made them.
         let (status, h) = ehr.get(&format!("{path}/_history")).await;
-        assert_eq!((status, &h["type"], &h["total"]), (StatusCode::OK, &json!("history"), &json!(3)), "{h}");
+        assert_eq!(
+            (status, &h["type"], &h["total"]),
+            (StatusCode::OK, &json!("history"), &json!(3)),
+            "{h}"
+        );
         let expected = |v: &[(&str, &str)]| -> Vec<(String, String)> {
-            v.iter().map(|(a, b)| ((*a).to_owned(), (*b).to_owned())).collect()
+            v.iter()
+                .map(|(a, b)| ((*a).to_owned(), (*b).to_owned()))
+                .collect()
         };
-        assert_eq!(listed(&h), expected(&[("3", "PUT"), ("2", "PUT"), ("1", "POST")]));
+        assert_eq!(
+            listed(&h),
+            expected(&[("3", "PUT"), ("2", "PUT"), ("1", "POST")])
+        );
         assert_eq!(h["entry"][2]["fullUrl"], format!("{BASE}/Appointment/{id}"));
         let (_, paged) = ehr.get(&format!("{path}/_history?_count=1")).await;
         assert_eq!(listed(&paged), expected(&[("3", "PUT")]));
@@ -153,15 +218,30 @@ async fn each_change_is_a_version_read_back_as_it_was_and_updates_check_it() {
 
         // The tenant's Appointment history since the move: the move and the
         // cancellation, and the search by last change finds the booking.
-        let since = jiff::Timestamp::from_millisecond(moved_at.0).unwrap().to_string();
+        let since = jiff::Timestamp::from_millisecond(moved_at.0)
+            .unwrap()
+            .to_string();
         let (status, h) = ehr
-            .get(&format!("/Appointment/_history?_since={}", since.replace('+', "%2B")))
+            .get(&format!(
+                "/Appointment/_history?_since={}",
+                since.replace('+', "%2B")
+            ))
             .await;
         assert_eq!(status, StatusCode::OK, "{backend:?}: {h}");
         assert_eq!(listed(&h), expected(&[("3", "PUT"), ("2", "PUT")]), "{h}");
-        let (_, found) = ehr.get(&format!("/Appointment?_lastUpdated=ge{}", since.replace('+', "%2B"))).await;
+        let (_, found) = ehr
+            .get(&format!(
+                "/Appointment?_lastUpdated=ge{}",
+                since.replace('+', "%2B")
+            ))
+            .await;
         assert_eq!(found["total"], 1, "{found}");
-        let (_, none) = ehr.get(&format!("/Appointment?_lastUpdated=lt{}", since.replace('+', "%2B"))).await;
+        let (_, none) = ehr
+            .get(&format!(
+                "/Appointment?_lastUpdated=lt{}",
+                since.replace('+', "%2B")
+            ))
+            .await;
         assert_eq!(none["total"], 0, "{none}");
 
         // The patient changes their mobile number in the portal: a new
@@ -200,9 +280,10 @@ async fn each_change_is_a_version_read_back_as_it_was_and_updates_check_it() {
             .unwrap();
         for what in ["fhir.appointment.history", "fhir.patient.history"] {
             assert!(
-                log.iter().any(|e| e.actor_id == format!("journal-system:{CLIENT}")
-                    && e.action == "read"
-                    && e.what == what),
+                log.iter()
+                    .any(|e| e.actor_id == format!("journal-system:{CLIENT}")
+                        && e.action == "read"
+                        && e.what == what),
                 "{backend:?}: {what} not logged"
             );
         }
