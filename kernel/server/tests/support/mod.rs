@@ -68,7 +68,44 @@ pub struct TestApp {
     pub worker: Option<tokio::task::JoinHandle<()>>,
 }
 
+/// The time on this machine's wall clock.
+pub fn wall_clock_now() -> Timestamp {
+    let since_epoch = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap();
+    Timestamp(i64::try_from(since_epoch.as_millis()).unwrap())
+}
+
+/// The manual clock following the wall clock ([`TestApp::follow_wall_clock`]);
+/// it stops when dropped.
+pub struct WallClock {
+    stop: Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for WallClock {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
 pub struct TempDir(std::path::PathBuf);
+
+impl TempDir {
+    /// A new, empty directory under the system's temporary directory.
+    pub fn new(prefix: &str) -> Self {
+        let dir = std::env::temp_dir().join(format!("{prefix}-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&dir).unwrap();
+        Self(dir)
+    }
+
+    pub fn path(&self) -> &std::path::Path {
+        &self.0
+    }
+}
 
 impl Drop for TempDir {
     fn drop(&mut self) {
@@ -88,6 +125,16 @@ impl TestApp {
     }
 
     pub async fn with(backend: Backend, tweak: impl FnOnce(&mut Config)) -> Self {
+        Self::with_clock_at(backend, Timestamp(1_800_000_000_000), tweak).await
+    }
+
+    /// A kernel whose manual clock starts at `start`, as [`TestApp::with`]
+    /// otherwise makes it.
+    pub async fn with_clock_at(
+        backend: Backend,
+        start: Timestamp,
+        tweak: impl FnOnce(&mut Config),
+    ) -> Self {
         captured_logs();
         let db = TestDb::new(backend);
         let data = TempDir(
@@ -106,7 +153,7 @@ impl TestApp {
         config.plugins.dir = repo("plugins/target/dist");
         config.plugins.cache_dir = Some(repo("target/test-plugin-cache"));
         tweak(&mut config);
-        let clock = Arc::new(ManualClock::new(Timestamp(1_800_000_000_000)));
+        let clock = Arc::new(ManualClock::new(start));
         let state = app::start(
             config.clone(),
             clock.clone(),
@@ -149,6 +196,29 @@ impl TestApp {
         .await
         .unwrap();
         self.router = tillit_kernel::web::router(self.state.clone());
+    }
+
+    /// Keeps the manual clock `lead` ahead of the wall clock until the
+    /// guard is dropped, for a test whose other party keeps real time (an
+    /// EHR signing its client assertions with its own clock). Ahead, not
+    /// level: the clock is set every few milliseconds, and the kernel must
+    /// never be behind the other party's whole second (an assertion whose
+    /// `exp` is over five minutes past the kernel's now is refused).
+    pub fn follow_wall_clock(&self, lead: Duration) -> WallClock {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        let (clock, stop) = (Arc::clone(&self.clock), Arc::new(AtomicBool::new(false)));
+        clock.set(wall_clock_now().plus(lead));
+        let stopped = Arc::clone(&stop);
+        let thread = std::thread::spawn(move || {
+            while !stopped.load(Ordering::Relaxed) {
+                clock.set(wall_clock_now().plus(lead));
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        });
+        WallClock {
+            stop,
+            thread: Some(thread),
+        }
     }
 
     pub fn browser(&self, host: &str) -> Browser<'_> {
