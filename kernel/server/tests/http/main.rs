@@ -18,6 +18,7 @@ mod admin;
 mod bookings;
 mod contacts;
 mod fhir;
+mod fhir_sekmet;
 mod fhir_validators;
 mod health;
 mod languages;
