@@ -8,19 +8,23 @@
 use serde_json::json;
 
 /// The discovery document for a FHIR endpoint whose token endpoint is
-/// `token_url` and which serves `resource_types`.
+/// `token_url` and which serves `resource_types`, each with whether
+/// anything of it can be written.
 ///
-/// `scopes_supported` lists, for each type, the full `system/<T>.cruds`
-/// and the read-only `system/<T>.rs`, plus `system/*.rs`: the usual
+/// `scopes_supported` lists, for each type, the read-only
+/// `system/<T>.rs`, and the full `system/<T>.cruds` where it can be
+/// written, plus `system/*.rs`: the usual
 /// requests, not an exhaustive list (the spec lets clients ask for any
 /// subset). `code_challenge_methods_supported` is REQUIRED by the spec even
 /// without an authorization endpoint; it names S256 only, as required,
 /// and is moot here since there is no authorization-code flow.
-pub fn smart_configuration(token_url: &str, resource_types: &[&str]) -> serde_json::Value {
+pub fn smart_configuration(token_url: &str, resource_types: &[(&str, bool)]) -> serde_json::Value {
     let mut scopes: Vec<String> = Vec::with_capacity(2 * resource_types.len() + 1);
     scopes.push("system/*.rs".to_owned());
-    for resource_type in resource_types {
-        scopes.push(format!("system/{resource_type}.cruds"));
+    for (resource_type, writable) in resource_types {
+        if *writable {
+            scopes.push(format!("system/{resource_type}.cruds"));
+        }
         scopes.push(format!("system/{resource_type}.rs"));
     }
     json!({

@@ -287,6 +287,13 @@ fn fhir() -> Routes {
             JournalSystem,
             transaction::transaction,
         )
+        // The base as clients often write it, with a slash.
+        .at(
+            Method::POST,
+            "/fhir/R4/",
+            JournalSystem,
+            transaction::transaction,
+        )
         .at(
             Method::GET,
             "/fhir/R4/Patient",
@@ -478,6 +485,10 @@ pub fn router(state: AppState) -> Router {
         .router
         .route_layer(from_fn(tag_route))
         .route("/fhir/R4", axum::routing::any(crate::routes::fhir::unknown))
+        .route(
+            "/fhir/R4/",
+            axum::routing::any(crate::routes::fhir::unknown),
+        )
         .route(
             "/fhir/R4/{*rest}",
             axum::routing::any(crate::routes::fhir::unknown),

@@ -24,15 +24,6 @@ use crate::tenants::Tenant;
 /// How long an access token lasts, in seconds.
 const TOKEN_SECONDS: i64 = 300;
 
-/// The resource types a token may grant, as discovery lists them.
-pub const RESOURCE_TYPES: [&str; 5] = [
-    "Patient",
-    "Practitioner",
-    "PractitionerRole",
-    "Appointment",
-    "Encounter",
-];
-
 /// The origin the request came to (the tenant's host, as the client named
 /// it), so tokens are bound to it.
 fn origin(state: &AppState, headers: &HeaderMap) -> String {
@@ -72,7 +63,18 @@ fn now_secs(state: &AppState) -> i64 {
 
 /// `GET /fhir/R4/.well-known/smart-configuration`.
 pub async fn smart_configuration(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let doc = smart::smart_configuration(&token_url(&state, &headers), &RESOURCE_TYPES);
+    // The resource types served, as the capability table has them.
+    let types: Vec<(&str, bool)> = super::capability::RESOURCES
+        .iter()
+        .map(|r| {
+            let writes = ["create", "update", "patch", "delete"];
+            (
+                r.resource_type,
+                r.interactions.iter().any(|i| writes.contains(i)),
+            )
+        })
+        .collect();
+    let doc = smart::smart_configuration(&token_url(&state, &headers), &types);
     (
         [(header::CONTENT_TYPE, "application/json")],
         doc.to_string(),

@@ -246,6 +246,16 @@ async fn metadata_and_discovery_say_what_works_without_a_token() {
         smart["token_endpoint_auth_signing_alg_values_supported"],
         json!(["RS384", "ES384"])
     );
+    // Scopes for what is served, writable only where something is.
+    let scopes = smart["scopes_supported"].to_string();
+    for s in [
+        "system/Appointment.cruds",
+        "system/Slot.rs",
+        "system/Schedule.rs",
+    ] {
+        assert!(scopes.contains(&format!("\"{s}\"")), "{s}: {scopes}");
+    }
+    assert!(!scopes.contains("Slot.cruds"), "{scopes}");
     // An unknown FHIR path answers in FHIR, not with a portal page.
     let page = b.get("/fhir/R4/Observation").await;
     assert_eq!(page.status, StatusCode::NOT_FOUND);

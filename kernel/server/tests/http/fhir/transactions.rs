@@ -61,7 +61,8 @@ async fn a_patient_and_their_visit_are_made_together_or_not_at_all() {
                 visit("urn:uuid:7f6c1c70-0000-4000-8000-000000000001", &ten),
             ),
         ]);
-        let (status, r, _) = ehr.post("", bundle, &[]).await;
+        // At the base as clients write it too, with a slash.
+        let (status, r, _) = ehr.post("/", bundle, &[]).await;
         assert_eq!(status, StatusCode::OK, "{backend:?}: {r}");
         assert_eq!(r["type"], "transaction-response", "{r}");
         let patient = r["entry"][0]["resource"]["id"].as_str().unwrap().to_owned();
@@ -156,6 +157,12 @@ async fn a_patient_and_their_visit_are_made_together_or_not_at_all() {
             .post("", json!({"resourceType": "Bundle", "typo": 1}), &[])
             .await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{o}");
+        let (status, o) = ehr.get("/").await;
+        assert_eq!(
+            (status, &o["resourceType"]),
+            (StatusCode::NOT_FOUND, &json!("OperationOutcome")),
+            "the base answers in FHIR: {o}"
+        );
         let bookings = store
             .bookings_of(&karin, tillit_domain::Timestamp(0))
             .await
