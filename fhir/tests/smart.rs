@@ -677,7 +677,10 @@ fn a_request_for_nothing_allowed_is_an_invalid_scope() {
 
 #[test]
 fn the_smart_configuration_advertises_backend_services() {
-    let doc = smart_configuration(TOKEN_URL, &["Patient", "Appointment"]);
+    let doc = smart_configuration(
+        TOKEN_URL,
+        &[("Patient", true), ("Appointment", true), ("Slot", false)],
+    );
     assert_eq!(doc["token_endpoint"], TOKEN_URL);
     assert_eq!(doc["grant_types_supported"], json!(["client_credentials"]));
     assert_eq!(
@@ -707,9 +710,11 @@ fn the_smart_configuration_advertises_backend_services() {
         "system/Patient.cruds",
         "system/Patient.rs",
         "system/Appointment.cruds",
+        "system/Slot.rs",
     ] {
         assert!(scopes.contains(&scope), "{scope}");
     }
+    assert!(!scopes.contains(&"system/Slot.cruds"), "read-only: {scopes:?}");
     // Every advertised scope is one the token endpoint accepts.
     Scopes::parse_strict(&scopes.join(" ")).unwrap();
     assert!(doc.get("authorization_endpoint").is_none());
