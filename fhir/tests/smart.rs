@@ -714,7 +714,10 @@ fn the_smart_configuration_advertises_backend_services() {
     ] {
         assert!(scopes.contains(&scope), "{scope}");
     }
-    assert!(!scopes.contains(&"system/Slot.cruds"), "read-only: {scopes:?}");
+    assert!(
+        !scopes.contains(&"system/Slot.cruds"),
+        "read-only: {scopes:?}"
+    );
     // Every advertised scope is one the token endpoint accepts.
     Scopes::parse_strict(&scopes.join(" ")).unwrap();
     assert!(doc.get("authorization_endpoint").is_none());

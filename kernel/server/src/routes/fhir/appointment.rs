@@ -136,16 +136,10 @@ pub async fn history(
                 .await
                 .map_err(|e| from_app(e, "Appointment"))?;
             let (total, shown) = history::page(&q, all, |r| r.version);
-            Ok(Answer::ok(history::bundle(
-                &ehr.base,
-                &format!("{}/Appointment/{id}/_history", ehr.base),
-                &q,
-                total,
-                shown
-                    .iter()
-                    .map(|r| versioned(&state, &ehr, r))
-                    .collect::<Result<_, _>>()?,
-            )?))
+            let path = format!("Appointment/{id}/_history");
+            history::answer(&ehr, &path, &q, total, &shown, |r| {
+                versioned(&state, &ehr, r)
+            })
         }
         .await,
     )
@@ -168,16 +162,15 @@ pub async fn type_history(
             let page = journal::bookings_history(env, &ehr.system, q.since, q.page)
                 .await
                 .map_err(|e| from_app(e, "Appointment"))?;
-            Ok(Answer::ok(history::bundle(
-                &ehr.base,
-                &format!("{}/Appointment/_history", ehr.base),
+            let total = usize::try_from(page.total).unwrap_or(usize::MAX);
+            history::answer(
+                &ehr,
+                "Appointment/_history",
                 &q,
-                usize::try_from(page.total).unwrap_or(usize::MAX),
-                page.versions
-                    .iter()
-                    .map(|r| versioned(&state, &ehr, r))
-                    .collect::<Result<_, _>>()?,
-            )?))
+                total,
+                &page.versions,
+                |r| versioned(&state, &ehr, r),
+            )
         }
         .await,
     )

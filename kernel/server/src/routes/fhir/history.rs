@@ -8,7 +8,9 @@ use tillit_fhir::FhirError;
 use tillit_fhir::bundle::{History, HistoryEntry};
 use tillit_fhir::map::Version;
 
+use super::auth::Ehr;
 use super::search::{Params, date_value, next_link};
+use super::{Answer, FhirResult};
 
 /// A history request: versions made since when, and which page.
 #[derive(Debug)]
@@ -69,6 +71,21 @@ pub fn bundle(
             })
             .collect(),
     })
+}
+
+/// The answer to a history request at `path` (`Patient/1/_history`):
+/// `shown`, this page of `total` versions, each as `versioned` writes it.
+pub fn answer<T>(
+    ehr: &Ehr,
+    path: &str,
+    q: &HistoryQuery,
+    total: usize,
+    shown: &[T],
+    versioned: impl Fn(&T) -> Result<Versioned, FhirError>,
+) -> FhirResult {
+    let entries = shown.iter().map(versioned).collect::<Result<_, _>>()?;
+    let url = format!("{}/{path}", ehr.base);
+    Ok(Answer::ok(bundle(&ehr.base, &url, q, total, entries)?))
 }
 
 /// The page `q` asks for of one resource's versions (all in memory,

@@ -97,13 +97,8 @@ pub async fn history(
                 .await
                 .map_err(|e| from_app(e, "Patient"))?;
             let (total, shown) = history::page(&q, all, |r| r.version);
-            Ok(Answer::ok(history::bundle(
-                &ehr.base,
-                &format!("{}/Patient/{id}/_history", ehr.base),
-                &q,
-                total,
-                shown.iter().map(versioned).collect::<Result<_, _>>()?,
-            )?))
+            let path = format!("Patient/{id}/_history");
+            history::answer(&ehr, &path, &q, total, &shown, versioned)
         }
         .await,
     )
@@ -125,16 +120,15 @@ pub async fn type_history(
             let page = journal::patients_history(env, &ehr.system, q.since, q.page)
                 .await
                 .map_err(|e| from_app(e, "Patient"))?;
-            Ok(Answer::ok(history::bundle(
-                &ehr.base,
-                &format!("{}/Patient/_history", ehr.base),
+            let total = usize::try_from(page.total).unwrap_or(usize::MAX);
+            history::answer(
+                &ehr,
+                "Patient/_history",
                 &q,
-                usize::try_from(page.total).unwrap_or(usize::MAX),
-                page.versions
-                    .iter()
-                    .map(versioned)
-                    .collect::<Result<_, _>>()?,
-            )?))
+                total,
+                &page.versions,
+                versioned,
+            )
         }
         .await,
     )
