@@ -1,27 +1,30 @@
 //! A third-party journal system's test client against the FHIR API on a
 //! real port: sekmet-fhir 0.1.1 (PyPI), a micro HIS for testing FHIR R4
-//! integrations, runs two of its scenarios with Tillit as its peer, as a
-//! subprocess writing its JUnit report:
+//! integrations, runs scenarios with Tillit as its peer, as a subprocess
+//! writing its JUnit report:
 //!
-//! - `conformance_smoke`: the CapabilityStatement, a Patient created, read,
-//!   conditionally created, searched by identifier, updated with `If-Match`
-//!   (and refused with a stale one), vread and history, a transaction,
-//!   `_include`, XML, paging, an invalid resource refused, delete.
-//! - `appointment_book_cancel`: a patient registered, a Schedule with Slots,
-//!   an Appointment booked on a slot, rescheduled, cancelled, proposed and
-//!   accepted, checked in and completed.
+//! - `tillit_booking` (tests/support/sekmet/tillit_booking.yaml, in
+//!   sekmet's own format): a Swedish EHR's booking, as Tillit's guide has
+//!   it. A patient found or created by personnummer, the clinician's
+//!   Schedule read for the visit type, a video visit booked, seen busy in
+//!   the Slots, moved with a JSON Patch under `If-Match` (and refused on a
+//!   stale version), read back by version and history, cancelled with an
+//!   update, and a second patient with their visit in one transaction,
+//!   found with `_include`. Every case must pass.
+//! - sekmet's stock `conformance_smoke` (CRUD, versions, a transaction,
+//!   `_include`, XML, paging, delete) and `appointment_book_cancel` (a
+//!   hospital keeping its own Schedule, Slots and Encounters), ignored:
+//!   each names the cases Tillit refuses by design.
 //!
 //! sekmet is registered as any EHR is: the keys it made (`sekmet keys
 //! generate`) in its tenant's file, the token endpoint found through
 //! `.well-known/smart-configuration`, a `private_key_jwt` client assertion
-//! signed RS384 for one scenario and ES384 for the other, with its own
-//! `kid` (the key's thumbprint) and scopes (`system/*.read
-//! system/*.write`). It signs with this machine's clock, so Tillit's clock
-//! follows the wall clock here, a second ahead. The tenant is served on
-//! `localhost` (with bootstrapped patients to page through), since
-//! sekmet's HTTP client, unlike a browser, does not resolve `*.localhost`;
-//! sekmet brings the rest of what its scenarios use (its Organization,
-//! Location, Practitioner, Schedule and Slots) itself.
+//! signed RS384 or ES384, with its own `kid` (the key's thumbprint) and
+//! scopes (`system/*.read system/*.write`). It signs with this machine's
+//! clock, so Tillit's clock follows the wall clock here, a second ahead.
+//! The tenant is served on `localhost` (with bootstrapped patients to page
+//! through, and a clinician), since sekmet's HTTP client, unlike a browser,
+//! does not resolve `*.localhost`.
 //!
 //! A case fails the test if sekmet reports it failed or in error, passed
 //! with a warning (a SHOULD-level check that did not hold), or skipped it:
@@ -32,16 +35,20 @@
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
+use tillit_domain::{Clock, TenantId, Timestamp};
 use tokio::process::Command;
 
-use crate::support::{Backend, TempDir, TestApp, WallClock, repo, serve, wall_clock_now};
+use crate::support::{
+    Backend, HOUR, TempDir, TestApp, WallClock, person_id_in, publish_profile, repo, serve,
+    wall_clock_now,
+};
 
 /// How far Tillit's clock runs ahead of the wall clock (see
 /// [`TestApp::follow_wall_clock`]).
 const LEAD: std::time::Duration = std::time::Duration::from_secs(1);
 
-/// The most one scenario run may take.
-const RUN_LIMIT: std::time::Duration = std::time::Duration::from_secs(300);
+/// The most one sekmet command may take.
+const RUN_LIMIT: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// What sekmet skips a case for when Tillit's CapabilityStatement leaves it
 /// out, in sekmet's words (after "peer does not advertise "), that Tillit
@@ -62,6 +69,16 @@ const NOT_ADVERTISED: &str = "peer does not advertise ";
 
 /// What sekmet says when it skips a case because an earlier one failed.
 const EARLIER_FAILED: &str = "previous step failed";
+
+/// Tillit's own scenario, in sekmet's format.
+const TILLIT_BOOKING: &str = "kernel/server/tests/support/sekmet/tillit_booking.yaml";
+
+/// The clinician of the tenant, whom `tillit_booking` books.
+const CLINICIAN: &str = "19750505-2345";
+
+/// The length of the visit type `tillit_booking` books (its `minutes`),
+/// which [`publish_profile`] gives the clinician.
+const VISIT_MINUTES: u32 = 15;
 
 /// What sekmet's `peers test` reports: a fresh token for each key, and
 /// the CapabilityStatement read with it.
@@ -92,6 +109,28 @@ async fn sekmet_gets_a_token_with_each_key_it_made_and_reads_the_capability_stat
     }
 }
 
+/// A Swedish EHR books, moves and cancels a video visit, and books one
+/// with a new patient in a transaction: sekmet runs `tillit_booking`, the
+/// clinic having a clinician with a published profile and one visit type,
+/// and every case passes.
+#[tokio::test(flavor = "multi_thread")]
+async fn sekmet_books_moves_and_cancels_a_video_visit_as_a_swedish_ehr_does() {
+    let sekmet = Sekmet::registered_with_tillit().await;
+    let practitioner = sekmet.bookable_clinician().await;
+    let vars = [
+        ("practitioner", practitioner),
+        ("start", sekmet.tomorrow_at("10:00")),
+        ("moved", sekmet.tomorrow_at("11:00")),
+        ("second_start", sekmet.tomorrow_at("13:00")),
+    ];
+    let scenario = std::fs::canonicalize(repo(TILLIT_BOOKING)).unwrap();
+    let scenario = scenario.to_str().unwrap();
+    sekmet
+        .run(scenario, Alg::Es384, &vars)
+        .await
+        .assert_passes();
+}
+
 /// Passes today: the CapabilityStatement, paging, an invalid resource
 /// refused. Not yet:
 /// - sekmet's Patient (an identifier in its own system, no mobile number)
@@ -106,7 +145,7 @@ async fn sekmet_gets_a_token_with_each_key_it_made_and_reads_the_capability_stat
 async fn sekmets_conformance_smoke_passes_against_the_fhir_api() {
     let sekmet = Sekmet::registered_with_tillit().await;
     sekmet
-        .run("conformance_smoke", Alg::Rs384)
+        .run("conformance_smoke", Alg::Rs384, &[])
         .await
         .assert_passes();
 }
@@ -124,7 +163,7 @@ async fn sekmets_conformance_smoke_passes_against_the_fhir_api() {
 async fn sekmets_appointment_book_cancel_passes_against_the_fhir_api() {
     let sekmet = Sekmet::registered_with_tillit().await;
     sekmet
-        .run("appointment_book_cancel", Alg::Es384)
+        .run("appointment_book_cancel", Alg::Es384, &[])
         .await
         .assert_passes();
 }
@@ -163,7 +202,7 @@ struct Sekmet {
     dir: TempDir,
     _clock: WallClock,
     _tenants: TempDir,
-    _app: TestApp,
+    app: TestApp,
 }
 
 impl Sekmet {
@@ -229,8 +268,47 @@ impl Sekmet {
             dir,
             _clock: clock,
             _tenants: tenants,
-            _app: app,
+            app,
         }
+    }
+
+    /// The clinic's clinician publishes her profile with one visit type in
+    /// the portal, as a clinician does; her Tillit id.
+    async fn bookable_clinician(&self) -> String {
+        let mut b = self.app.browser("localhost");
+        b.login(CLINICIAN).await;
+        publish_profile(&mut b).await;
+        let id = person_id_in(&self.app, "sekmet", CLINICIAN).await;
+        let store = self
+            .app
+            .state
+            .store
+            .tenant(TenantId::parse("sekmet").unwrap());
+        let minutes: Vec<u32> = store
+            .visit_types_of(&id)
+            .await
+            .unwrap()
+            .iter()
+            .map(|t| t.spec.minutes)
+            .collect();
+        assert_eq!(
+            minutes,
+            [VISIT_MINUTES],
+            "tillit_booking.yaml books a visit type of `minutes`"
+        );
+        id.as_str().to_owned()
+    }
+
+    /// Tomorrow at `hh:mm` in Stockholm by Tillit's clock, as a Swedish
+    /// EHR writes an instant: local time with its offset.
+    fn tomorrow_at(&self, hhmm: &str) -> String {
+        let day = self.app.clock.now().plus(24 * HOUR).to_stockholm().date();
+        let t = Timestamp::from_stockholm(&day.to_string(), hhmm).unwrap();
+        jiff::Timestamp::from_millisecond(t.0)
+            .unwrap()
+            .to_zoned(tillit_domain::time::stockholm())
+            .strftime("%Y-%m-%dT%H:%M:%S%:z")
+            .to_string()
     }
 
     /// Runs sekmet's command line with its settings and `args`.
@@ -240,26 +318,35 @@ impl Sekmet {
         sekmet(self.dir.path(), &all).await
     }
 
-    /// Runs `scenario` against Tillit, signing with `alg`, and reads its
-    /// JUnit report.
-    async fn run(&self, scenario: &'static str, alg: Alg) -> Run {
-        let reports = self.dir.path().join("reports").join(scenario);
+    /// Runs `scenario` (an id of sekmet's library, or a file) against
+    /// Tillit with these variables, signing with `alg`, and reads its JUnit
+    /// report.
+    async fn run(&self, scenario: &str, alg: Alg, vars: &[(&str, String)]) -> Run {
+        let name = Path::new(scenario)
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or(scenario)
+            .to_owned();
+        let reports = self.dir.path().join("reports").join(&name);
         let (peer, report_dir) = (alg.peer(), reports.display().to_string());
-        let out = self
-            .command(&[
-                "scenario",
-                "run",
-                scenario,
-                "--peer",
-                &peer,
-                "--no-serve",
-                "--report-dir",
-                &report_dir,
-            ])
-            .await;
+        let mut args = vec![
+            "scenario",
+            "run",
+            scenario,
+            "--peer",
+            &peer,
+            "--no-serve",
+            "--report-dir",
+            &report_dir,
+        ];
+        let vars: Vec<String> = vars.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        for v in &vars {
+            args.extend(["--var", v]);
+        }
+        let out = self.command(&args).await;
         let output = shown(&out);
         let junit = junit_file(&reports)
-            .unwrap_or_else(|| panic!("sekmet wrote no JUnit report for {scenario}:\n{output}"));
+            .unwrap_or_else(|| panic!("sekmet wrote no JUnit report for {name}:\n{output}"));
         let parsed = std::process::Command::new("python3")
             .arg(repo("kernel/server/tests/support/sekmet/junit_cases.py"))
             .arg(&junit)
@@ -273,7 +360,7 @@ impl Sekmet {
         );
         let cases: Vec<Case> = serde_json::from_slice(&parsed.stdout).unwrap();
         Run {
-            scenario,
+            scenario: name,
             alg,
             cases,
             output,
@@ -294,6 +381,13 @@ data_retention = "3650d"
 [booking]
 require_confirmation = false
 sms_sender = "Sekmet"
+
+# The clinician tillit_booking.yaml books.
+[[bootstrap.people]]
+role = "clinician"
+personnummer = "19750505-2345"
+given_name = "Elin"
+family_name = "Ek"
 
 # Patients to page through (`Patient?_count=1`).
 [[bootstrap.people]]
@@ -413,7 +507,7 @@ impl Case {
 
 /// A scenario's run: its cases and what sekmet printed.
 struct Run {
-    scenario: &'static str,
+    scenario: String,
     alg: Alg,
     cases: Vec<Case>,
     output: String,
