@@ -211,6 +211,7 @@ pub async fn search(
                 }
             }
             let identifier = p.one("identifier")?;
+            let id = p.one("_id")?;
             let (from, to) = date_range(&p.take("date"))?;
             q.from = from;
             q.to = to;
@@ -265,6 +266,7 @@ pub async fn search(
                     statuses.is_empty()
                         || statuses.contains(&appointment_code(r.booking.status, r.patient_waiting))
                 })
+                .filter(|r| id.as_deref().is_none_or(|i| r.booking.id == i))
                 .filter(|r| {
                     updated_from.is_none_or(|t| r.version.last_updated >= t)
                         && updated_to.is_none_or(|t| r.version.last_updated < t)
@@ -573,6 +575,108 @@ struct Change {
     start: Option<Timestamp>,
 }
 
+/// A change of start or length keeps the visit type's length: the length
+/// of a booking is its visit type's, and does not change.
+fn same_length(
+    current: &BookingRecord,
+    start: Timestamp,
+    end: Option<Timestamp>,
+    minutes: Option<u32>,
+) -> Result<(), FhirError> {
+    let from_end = end.map(|e| (e.0 - start.0) / 60_000);
+    for (given, path) in [
+        (from_end, "Appointment.end"),
+        (minutes.map(i64::from), "Appointment.minutesDuration"),
+    ] {
+        if let Some(m) = given
+            && m != i64::from(current.booking.minutes)
+        {
+            return Err(FhirError::rule(
+                path,
+                format!(
+                    "The visit lasts {} minutes, as its visit type does, not {m}; its length cannot change.",
+                    current.booking.minutes
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// An instant in a JSON Patch value.
+fn patch_instant(v: &str, path: &str) -> Result<Timestamp, FhirError> {
+    let t: jiff::Timestamp = v
+        .parse()
+        .map_err(|_| FhirError::structure(path, format!("\"{v}\" is not an instant.")))?;
+    Ok(Timestamp(t.as_millisecond()))
+}
+
+/// What a JSON Patch (RFC 6902) asks of `current`: `test` of `/status` or
+/// `/start` (a failed test changes nothing: 409), `replace` of `/status`
+/// or `/start`, and of `/end` or `/minutesDuration` only as the length
+/// the visit already has.
+fn patched(current: &BookingRecord, ops: &[PatchOp]) -> Result<Change, FhirError> {
+    let mut change = Change::default();
+    let (mut end, mut minutes) = (None, None);
+    for (n, op) in ops.iter().enumerate() {
+        let at = format!("Appointment (patch operation {n})");
+        let value = op.value.as_ref();
+        let text = value.and_then(|v| v.as_str());
+        match (op.op.as_str(), op.path.as_str()) {
+            ("test", "/status") => {
+                let now = appointment_code(current.booking.status, current.patient_waiting);
+                if text != Some(now.as_str()) {
+                    return Err(FhirError::Conflict(format!(
+                        "Patch operation {n}: test of /status failed; the Appointment is {now}. Nothing was changed."
+                    )));
+                }
+            }
+            ("test", "/start") => {
+                let wanted = patch_instant(text.unwrap_or(""), "Appointment.start")?;
+                if wanted != current.booking.starts_at {
+                    return Err(FhirError::Conflict(format!(
+                        "Patch operation {n}: test of /start failed; the visit starts at another time. Nothing was changed."
+                    )));
+                }
+            }
+            ("replace" | "add", "/status") if text.is_some() => {
+                change.status = text.map(str::to_owned);
+            }
+            ("replace" | "add", "/start") if text.is_some() => {
+                change.start = Some(patch_instant(text.unwrap_or(""), "Appointment.start")?);
+            }
+            ("replace" | "add", "/end") if text.is_some() => {
+                end = Some(patch_instant(text.unwrap_or(""), "Appointment.end")?);
+            }
+            ("replace" | "add", "/minutesDuration") => {
+                let m = value.and_then(serde_json::Value::as_u64).ok_or_else(|| {
+                    FhirError::structure(
+                        "Appointment.minutesDuration",
+                        "Expected a whole number of minutes.",
+                    )
+                })?;
+                minutes = Some(u32::try_from(m).unwrap_or(u32::MAX));
+            }
+            _ => {
+                return Err(FhirError::rule(
+                    at,
+                    format!(
+                        "Only test and replace of /status or /start (with /end or /minutesDuration of the same length) can be patched; not {} {}.",
+                        op.op, op.path
+                    ),
+                ));
+            }
+        }
+    }
+    same_length(
+        current,
+        change.start.unwrap_or(current.booking.starts_at),
+        end,
+        minutes,
+    )?;
+    Ok(change)
+}
+
 /// The version `If-Match` names, if the request has one.
 fn if_match(headers: &HeaderMap) -> Result<Option<u64>, FhirError> {
     headers
@@ -681,6 +785,17 @@ pub async fn update(
                 let start = sent.start.ok_or_else(|| {
                     FhirError::rule("Appointment.start", "The start of the visit is required.")
                 })?;
+                same_length(current, start, sent.end, sent.minutes)?;
+                if sent
+                    .patient_instruction
+                    .as_ref()
+                    .is_some_and(|m| *m != current.booking.message)
+                {
+                    return Err(FhirError::rule(
+                        "Appointment.patientInstruction",
+                        "The message to the patient cannot change once booked.",
+                    ));
+                }
                 Ok(Change {
                     status: Some(sent.status.clone()),
                     start: Some(start),
@@ -719,35 +834,15 @@ pub async fn patch(
                     .get(axum::http::header::CONTENT_TYPE)
                     .and_then(|v| v.to_str().ok()),
             )?;
-            let ops: Vec<PatchOp> = serde_json::from_slice(&body).map_err(|e| FhirError::Structure {
-                path: None,
-                message: format!("Not a JSON Patch document: {e}"),
-            })?;
-            let mut change = Change::default();
-            for (n, op) in ops.iter().enumerate() {
-                let value = op.value.as_ref().and_then(|v| v.as_str());
-                match (op.op.as_str(), op.path.as_str(), value) {
-                    ("replace" | "add", "/status", Some(v)) => change.status = Some(v.to_owned()),
-                    ("replace" | "add", "/start", Some(v)) => {
-                        let t: jiff::Timestamp = v.parse().map_err(|_| {
-                            FhirError::structure("Appointment.start", format!("\"{v}\" is not an instant."))
-                        })?;
-                        change.start = Some(Timestamp(t.as_millisecond()));
-                    }
-                    ("replace" | "add", "/end" | "/minutesDuration", _) => {}
-                    ("test", _, _) => {}
-                    _ => {
-                        return Err(FhirError::rule(
-                            format!("Appointment (patch operation {n})"),
-                            format!(
-                                "Only replace of /status or /start (with /end) can be patched; not {} {}.",
-                                op.op, op.path
-                            ),
-                        ));
-                    }
-                }
-            }
-            apply(&state, &ehr, &id, &headers, |_| Ok(change)).await
+            let ops: Vec<PatchOp> =
+                serde_json::from_slice(&body).map_err(|e| FhirError::Structure {
+                    path: None,
+                    message: format!("Not a JSON Patch document: {e}"),
+                })?;
+            apply(&state, &ehr, &id, &headers, |current| {
+                patched(current, &ops)
+            })
+            .await
         }
         .await,
     )

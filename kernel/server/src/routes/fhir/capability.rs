@@ -24,6 +24,7 @@ pub const RESOURCES: [ResourceCapability; 7] = [
             "create",
         ],
         search_params: &[
+            ("_id", "token"),
             ("identifier", "token"),
             ("name", "string"),
             ("birthdate", "date"),
@@ -61,6 +62,7 @@ pub const RESOURCES: [ResourceCapability; 7] = [
             "patch",
         ],
         search_params: &[
+            ("_id", "token"),
             ("identifier", "token"),
             ("patient", "reference"),
             ("practitioner", "reference"),

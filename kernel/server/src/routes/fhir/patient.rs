@@ -188,6 +188,7 @@ pub async fn search(
                     None => nothing = true,
                 }
             }
+            let id = p.one("_id")?;
             q.name = p.one("name")?;
             if let Some(d) = p.one("birthdate")? {
                 let date = d.strip_prefix("eq").unwrap_or(&d);
@@ -207,6 +208,9 @@ pub async fn search(
                 journal::find_patients(env, &ehr.system, &q)
                     .await
                     .map_err(|e| from_app(e, "Patient"))?
+                    .into_iter()
+                    .filter(|r| id.as_deref().is_none_or(|i| r.person.id.as_str() == i))
+                    .collect()
             };
             let search_url = format!("{}/Patient", ehr.base);
             Ok(Answer::ok(paging.bundle(&search_url, &found, |r| {

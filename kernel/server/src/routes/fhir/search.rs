@@ -42,8 +42,9 @@ pub fn pairs(query: &str) -> Vec<(String, String)> {
 #[derive(Debug)]
 pub struct Params {
     pairs: Vec<(String, String)>,
+    /// The pairs taken so far: the search the answer's `self` link names.
+    used: Vec<(String, String)>,
     strict: bool,
-    query: String,
 }
 
 impl Params {
@@ -56,8 +57,8 @@ impl Params {
             .any(|p| p.trim().eq_ignore_ascii_case("handling=strict"));
         Self {
             pairs: pairs(query.unwrap_or("")),
+            used: Vec::new(),
             strict,
-            query: query.unwrap_or("").to_owned(),
         }
     }
 
@@ -67,6 +68,7 @@ impl Params {
             .into_iter()
             .partition(|(k, _)| k == name);
         self.pairs = rest;
+        self.used.extend(taken.iter().cloned());
         taken.into_iter().map(|(_, v)| v).collect()
     }
 
@@ -109,7 +111,8 @@ impl Params {
     }
 
     /// Fails if a parameter was not understood and the client asked for
-    /// strict handling; else the rest is ignored, as the spec allows.
+    /// strict handling; else the rest is ignored, as the spec allows. The
+    /// query of the parameters used, as the `self` link must name them.
     pub fn finish(mut self) -> Result<String, FhirError> {
         self.take("_format");
         if self.strict && !self.pairs.is_empty() {
@@ -119,7 +122,9 @@ impl Params {
                 names.join(", ")
             )));
         }
-        Ok(self.query)
+        let used: Vec<&(String, String)> =
+            self.used.iter().filter(|(k, _)| k != "_format").collect();
+        Ok(serde_urlencoded::to_string(used).unwrap_or_default())
     }
 }
 

@@ -123,6 +123,39 @@ async fn each_change_is_a_version_read_back_as_it_was_and_updates_check_it() {
             messages
         );
 
+        // A patch whose test fails changes nothing (RFC 6902); the length
+        // of a visit is its visit type's, in a patch as in an update.
+        let ops = json!([
+            {"op": "test", "path": "/status", "value": "cancelled"},
+            {"op": "replace", "path": "/start", "value": ten}
+        ]);
+        let (status, o, _) = fhir(&app, &t, "PATCH", &path, Some(ops), &[as_patch]).await;
+        assert_eq!(status, StatusCode::CONFLICT, "{backend:?}: {o}");
+        let ops = json!([{"op": "replace", "path": "/minutesDuration", "value": 60}]);
+        let (status, o, _) = fhir(&app, &t, "PATCH", &path, Some(ops), &[as_patch]).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{backend:?}: {o}");
+        let mut longer = now.clone();
+        longer["minutesDuration"] = json!(60);
+        let (status, o, _) = fhir(&app, &t, "PUT", &path, Some(longer), &[]).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{backend:?}: {o}");
+        let (_, still) = ehr.get(&path).await;
+        assert_eq!(
+            (&still["meta"]["versionId"], &still["start"]),
+            (&now["meta"]["versionId"], &now["start"]),
+            "{still}"
+        );
+
+        // Found by its id alone; the self link names only what was used.
+        let (_, by_id) = ehr.get(&format!("/Appointment?_id={id}&_sort=-date")).await;
+        assert_eq!(by_id["total"], 1, "{by_id}");
+        let self_link = by_id["link"][0]["url"].as_str().unwrap_or_default();
+        assert!(
+            self_link.contains("_id=") && !self_link.contains("_sort"),
+            "{self_link}"
+        );
+        let (_, one) = ehr.get(&format!("/Patient?_id={patient}")).await;
+        assert_eq!(one["total"], 1, "{one}");
+
         // An update (PUT) against the current version cancels (3), and the
         // patient is told as from the portal. It cannot change the patient.
         let mut wanted = now.clone();
