@@ -244,7 +244,9 @@ fn ensure_python_test_deps() -> Result {
     if all_pinned_installed {
         return Ok(());
     }
-    eprintln!("xtask: installing the Python test dependencies (aiosmtpd, fhir.resources)");
+    eprintln!(
+        "xtask: installing the Python test dependencies (aiosmtpd, fhir.resources, sekmet-fhir)"
+    );
     let mut pip = Command::new("python3");
     pip.args(["-m", "pip", "install", "--quiet", "--requirement"])
         .arg(&requirements);
