@@ -65,23 +65,34 @@ struct OutBundle<'a> {
     entry: Vec<OutEntry<'a>>,
 }
 
-/// The `searchset` Bundle, as JSON.
-pub fn searchset(s: &SearchSet) -> Result<String, FhirError> {
-    let raws = s
-        .entries
-        .iter()
-        .map(|e| RawValue::from_string(e.resource.clone()).map_err(|_| FhirError::Internal))
-        .collect::<Result<Vec<_>, _>>()?;
+/// Resources already written, to be placed in a Bundle as they are.
+fn raw_values<'a>(
+    resources: impl Iterator<Item = &'a String>,
+) -> Result<Vec<Box<RawValue>>, FhirError> {
+    resources
+        .map(|r| RawValue::from_string(r.clone()).map_err(|_| FhirError::Internal))
+        .collect()
+}
+
+/// A Bundle's `self` link, and its `next` when there is a next page.
+fn links<'a>(self_url: &'a str, next_url: Option<&'a str>) -> Vec<Link<'a>> {
     let mut link = vec![Link {
         relation: "self",
-        url: &s.self_url,
+        url: self_url,
     }];
-    if let Some(next) = &s.next_url {
+    if let Some(next) = next_url {
         link.push(Link {
             relation: "next",
             url: next,
         });
     }
+    link
+}
+
+/// The `searchset` Bundle, as JSON.
+pub fn searchset(s: &SearchSet) -> Result<String, FhirError> {
+    let raws = raw_values(s.entries.iter().map(|e| &e.resource))?;
+    let link = links(&s.self_url, s.next_url.as_deref());
     let out = OutBundle {
         resource_type: "Bundle",
         r#type: "searchset",
@@ -157,21 +168,8 @@ struct OutHistory<'a> {
 
 /// The `history` Bundle, as JSON.
 pub fn history(h: &History) -> Result<String, FhirError> {
-    let raws = h
-        .entries
-        .iter()
-        .map(|e| RawValue::from_string(e.resource.clone()).map_err(|_| FhirError::Internal))
-        .collect::<Result<Vec<_>, _>>()?;
-    let mut link = vec![Link {
-        relation: "self",
-        url: &h.self_url,
-    }];
-    if let Some(next) = &h.next_url {
-        link.push(Link {
-            relation: "next",
-            url: next,
-        });
-    }
+    let raws = raw_values(h.entries.iter().map(|e| &e.resource))?;
+    let link = links(&h.self_url, h.next_url.as_deref());
     let mut entry = Vec::with_capacity(h.entries.len());
     for (e, raw) in h.entries.iter().zip(&raws) {
         let created = e.version.number == 1;
