@@ -190,5 +190,6 @@ pub(crate) fn test_clinician() -> tillit_domain::Person {
         personnummer: tillit_domain::Personnummer::parse("19811218-9876").unwrap(),
         given_name: tillit_domain::PersonName::parse("Karin").unwrap(),
         family_name: tillit_domain::PersonName::parse("Lind").unwrap(),
+        hsa_id: None,
     }
 }

@@ -63,6 +63,8 @@ pub enum Problem {
     NotStaff,
     /// Someone in the tenant already has this personnummer.
     PersonnummerTaken,
+    /// Someone in the tenant already has this HSA-id.
+    HsaIdTaken,
     /// Nobody changes their own status.
     OwnStatus,
 }

@@ -10,7 +10,7 @@
 
 use tillit_domain::access::{AccessAction, Accessor};
 use tillit_domain::booking::{Booking, Colleague, MobileNumber, Profile};
-use tillit_domain::people::NewPerson;
+use tillit_domain::people::{HsaId, NewPerson};
 use tillit_domain::version::{BookingVersion, PersonVersion};
 use tillit_domain::{Person, PersonId, PersonStatus, Personnummer, Role, Timestamp, Version};
 use tillit_store::{Contact, HistoryPage, StoreError};
@@ -347,6 +347,15 @@ pub async fn withdraw_registration(
 pub async fn read_clinician(env: Env<'_>, id: &PersonId) -> Result<Person, Error> {
     env.store
         .person(id)
+        .await?
+        .filter(|p| p.role == Role::Clinician && p.status != PersonStatus::Removed)
+        .ok_or(Error::NotFound)
+}
+
+/// The clinician with this HSA-id.
+pub async fn clinician_by_hsa_id(env: Env<'_>, hsa_id: &HsaId) -> Result<Person, Error> {
+    env.store
+        .person_by_hsa_id(hsa_id)
         .await?
         .filter(|p| p.role == Role::Clinician && p.status != PersonStatus::Removed)
         .ok_or(Error::NotFound)

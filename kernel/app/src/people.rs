@@ -70,7 +70,19 @@ pub async fn create_staff(env: Env<'_>, actor: &Actor, new: &NewPerson) -> Resul
             tracing::info!(tenant = %env.store.tenant(), by = %admin.id, person = %p.id, role = p.role.as_str(), "person created");
             Ok(p)
         }
-        Err(StoreError::Conflict { .. }) => Err(Error::invalid(Problem::PersonnummerTaken)),
+        Err(StoreError::Conflict { .. }) => {
+            // Which of the two unique fields was taken (SQLite does not
+            // name the constraint).
+            let hsa_taken = match &new.hsa_id {
+                Some(h) => env.store.person_by_hsa_id(h).await?.is_some(),
+                None => false,
+            };
+            Err(Error::invalid(if hsa_taken {
+                Problem::HsaIdTaken
+            } else {
+                Problem::PersonnummerTaken
+            }))
+        }
         Err(e) => Err(e.into()),
     }
 }

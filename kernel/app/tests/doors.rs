@@ -36,6 +36,7 @@ fn person(role: Role, pnr: &str, given: &str) -> NewPerson {
         personnummer: Personnummer::parse(pnr).unwrap(),
         given_name: PersonName::parse(given).unwrap(),
         family_name: PersonName::parse("Test").unwrap(),
+        hsa_id: None,
     }
 }
 

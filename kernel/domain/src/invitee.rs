@@ -103,6 +103,7 @@ mod tests {
             personnummer: Personnummer::parse("20000229-2381").unwrap(),
             given_name: PersonName::parse("Tove").unwrap(),
             family_name: PersonName::parse("Svensson Berg").unwrap(),
+            hsa_id: None,
         }
     }
 
@@ -112,6 +113,7 @@ mod tests {
             personnummer: Personnummer::parse("20000229-2381").unwrap(),
             given_name: PersonName::parse(given_name).unwrap(),
             family_name: PersonName::parse(family).unwrap(),
+            hsa_id: None,
         }
     }
 

@@ -45,7 +45,7 @@ pub mod version;
 pub mod visit;
 
 pub use ids::{PersonId, TenantId};
-pub use people::{Person, PersonName, PersonStatus, Role};
+pub use people::{HsaId, Person, PersonName, PersonStatus, Role};
 pub use personnummer::{IdentityKind, Personnummer};
 pub use time::{Clock, Timestamp};
 pub use version::Version;

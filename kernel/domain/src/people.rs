@@ -171,6 +171,62 @@ impl fmt::Debug for EmailAddress {
     }
 }
 
+/// A member of staff's HSA-id, the national directory's identity of
+/// people in Swedish healthcare: `SE`, the organisation number of the
+/// care provider that issued it (ten digits), a hyphen and the
+/// organisation's own suffix of letters and digits, at most 31 characters
+/// in all (Inera's HSA specification). Journal systems name clinicians by
+/// it; SITHS cards carry it. Written in capitals; `Debug` hides it.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct HsaId(String);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum HsaIdError {
+    #[error(
+        "an HSA-id is SE, a ten-digit organisation number, a hyphen and letters or digits, e.g. SE2321000016-A12B"
+    )]
+    Shape,
+    #[error("an HSA-id has at most {max} characters")]
+    TooLong { max: usize },
+}
+
+impl HsaId {
+    pub const MAX_CHARS: usize = 31;
+
+    pub fn parse(s: &str) -> Result<Self, HsaIdError> {
+        let s = s.trim().to_ascii_uppercase();
+        if s.chars().count() > Self::MAX_CHARS {
+            return Err(HsaIdError::TooLong {
+                max: Self::MAX_CHARS,
+            });
+        }
+        let shaped = s
+            .strip_prefix("SE")
+            .and_then(|rest| rest.split_once('-'))
+            .is_some_and(|(org, suffix)| {
+                org.len() == 10
+                    && org.bytes().all(|b| b.is_ascii_digit())
+                    && !suffix.is_empty()
+                    && suffix.bytes().all(|b| b.is_ascii_alphanumeric())
+            });
+        if shaped {
+            Ok(Self(s))
+        } else {
+            Err(HsaIdError::Shape)
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for HsaId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("HsaId(<redacted>)")
+    }
+}
+
 /// A person as stored. `Debug` never shows personal data.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Person {
@@ -181,6 +237,9 @@ pub struct Person {
     pub personnummer: Personnummer,
     pub given_name: PersonName,
     pub family_name: PersonName,
+    /// Staff only: their HSA-id, where the tenant's file or an
+    /// administrator gave one.
+    pub hsa_id: Option<HsaId>,
 }
 
 impl Person {
@@ -216,6 +275,8 @@ pub struct NewPerson {
     pub personnummer: Personnummer,
     pub given_name: PersonName,
     pub family_name: PersonName,
+    /// Staff only (patients have none).
+    pub hsa_id: Option<HsaId>,
 }
 
 #[cfg(test)]
@@ -231,7 +292,34 @@ mod tests {
             personnummer: Personnummer::parse("191212121212").unwrap(),
             given_name: PersonName::parse("åsa").unwrap(),
             family_name: PersonName::parse("Öberg").unwrap(),
+            hsa_id: None,
         }
+    }
+
+    #[test]
+    fn hsa_ids_are_validated_and_written_in_capitals() {
+        let id = HsaId::parse(" se2321000016-a12b ").unwrap();
+        assert_eq!(id.as_str(), "SE2321000016-A12B");
+        for bad in [
+            "",
+            "SE2321000016",
+            "SE2321000016-",
+            "SE232100001-A1",
+            "SE23210000160-A1",
+            "DK2321000016-A1",
+            "SE2321000016-A 1",
+            "SE2321000016-Å1",
+            "SE23210000x6-A1",
+            "SE2321000016-A1-B",
+        ] {
+            assert_eq!(HsaId::parse(bad), Err(HsaIdError::Shape), "{bad:?}");
+        }
+        assert_eq!(
+            HsaId::parse(&format!("SE2321000016-{}", "A".repeat(19))),
+            Err(HsaIdError::TooLong { max: 31 })
+        );
+        assert!(HsaId::parse(&format!("SE2321000016-{}", "A".repeat(18))).is_ok());
+        assert_eq!(format!("{id:?}"), "HsaId(<redacted>)");
     }
 
     #[test]

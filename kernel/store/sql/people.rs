@@ -2,7 +2,7 @@
 
 use sqlx::Executor;
 use tillit_domain::booking::MobileNumber;
-use tillit_domain::people::{NewPerson, PersonName, PersonStatus, Role};
+use tillit_domain::people::{HsaId, NewPerson, PersonName, PersonStatus, Role};
 use tillit_domain::{Person, PersonId, Personnummer, TenantId, Timestamp};
 
 use super::{Result, corrupt};
@@ -15,7 +15,7 @@ macro_rules! select_people {
         sqlx::query_as!(
             PersonRow,
             r#"SELECT id AS "id!", role AS "role!", status AS "status!", personnummer AS "personnummer!",
-                      given_name AS "given_name!", family_name AS "family_name!"
+                      given_name AS "given_name!", family_name AS "family_name!", hsa_id
                FROM people "# + $rest,
             $($args)*
         )
@@ -30,6 +30,7 @@ pub(super) struct PersonRow {
     pub(super) personnummer: String,
     pub(super) given_name: String,
     pub(super) family_name: String,
+    pub(super) hsa_id: Option<String>,
 }
 
 impl PersonRow {
@@ -43,6 +44,10 @@ impl PersonRow {
                 .map_err(|_| corrupt("personnummer"))?,
             given_name: PersonName::parse(&self.given_name).map_err(|_| corrupt("name"))?,
             family_name: PersonName::parse(&self.family_name).map_err(|_| corrupt("name"))?,
+            hsa_id: self
+                .hsa_id
+                .map(|h| HsaId::parse(&h).map_err(|_| corrupt("hsa_id")))
+                .transpose()?,
         })
     }
 }
@@ -56,16 +61,17 @@ pub async fn insert_person<'e>(
 ) -> Result<Person> {
     let row = sqlx::query_as!(
         PersonRow,
-        r#"INSERT INTO people (tenant_id, id, role, status, personnummer, given_name, family_name, created_at, updated_at)
-           VALUES ($1, $2, $3, 'active', $4, $5, $6, $7, $7)
+        r#"INSERT INTO people (tenant_id, id, role, status, personnummer, given_name, family_name, hsa_id, created_at, updated_at)
+           VALUES ($1, $2, $3, 'active', $4, $5, $6, $7, $8, $8)
            RETURNING id AS "id!", role AS "role!", status AS "status!", personnummer AS "personnummer!",
-                     given_name AS "given_name!", family_name AS "family_name!""#,
+                     given_name AS "given_name!", family_name AS "family_name!", hsa_id"#,
         tenant.as_str(),
         id.as_str(),
         p.role.as_str(),
         p.personnummer.as_str(),
         p.given_name.as_str(),
         p.family_name.as_str(),
+        p.hsa_id.as_ref().map(HsaId::as_str),
         now.0,
     )
     .fetch_one(ex)
@@ -74,7 +80,8 @@ pub async fn insert_person<'e>(
 }
 
 /// Inserts the person unless someone with that personnummer already exists in
-/// the tenant; the existing row (and any status an administrator gave it) wins.
+/// the tenant; the existing row (and any status an administrator gave it) wins,
+/// except that it takes the HSA-id given when it has none yet.
 /// Returns whether a row was inserted.
 pub async fn insert_person_if_absent<'e>(
     ex: impl Executor<'e, Database = Db>,
@@ -84,20 +91,23 @@ pub async fn insert_person_if_absent<'e>(
     now: Timestamp,
 ) -> Result<bool> {
     let done = sqlx::query!(
-        r#"INSERT INTO people (tenant_id, id, role, status, personnummer, given_name, family_name, created_at, updated_at)
-           VALUES ($1, $2, $3, 'active', $4, $5, $6, $7, $7)
-           ON CONFLICT (tenant_id, personnummer) DO NOTHING"#,
+        r#"INSERT INTO people (tenant_id, id, role, status, personnummer, given_name, family_name, hsa_id, created_at, updated_at)
+           VALUES ($1, $2, $3, 'active', $4, $5, $6, $7, $8, $8)
+           ON CONFLICT (tenant_id, personnummer) DO UPDATE SET hsa_id = excluded.hsa_id
+           WHERE people.hsa_id IS NULL AND excluded.hsa_id IS NOT NULL
+           RETURNING id AS "id!""#,
         tenant.as_str(),
         id.as_str(),
         p.role.as_str(),
         p.personnummer.as_str(),
         p.given_name.as_str(),
         p.family_name.as_str(),
+        p.hsa_id.as_ref().map(HsaId::as_str),
         now.0,
     )
-    .execute(ex)
+    .fetch_optional(ex)
     .await?;
-    Ok(done.rows_affected() == 1)
+    Ok(done.is_some_and(|row| row.id == id.as_str()))
 }
 
 pub async fn person_by_personnummer<'e>(
@@ -124,6 +134,21 @@ pub async fn person_by_id<'e>(
         "WHERE tenant_id = $1 AND id = $2",
         tenant.as_str(),
         id.as_str(),
+    )
+    .fetch_optional(ex)
+    .await?;
+    row.map(|r| r.into_person(tenant)).transpose()
+}
+
+pub async fn person_by_hsa_id<'e>(
+    ex: impl Executor<'e, Database = Db>,
+    tenant: &TenantId,
+    hsa_id: &HsaId,
+) -> Result<Option<Person>> {
+    let row = select_people!(
+        "WHERE tenant_id = $1 AND hsa_id = $2",
+        tenant.as_str(),
+        hsa_id.as_str(),
     )
     .fetch_optional(ex)
     .await?;

@@ -39,7 +39,7 @@ pub async fn session_by_token_hash<'e>(
     let row = sqlx::query!(
         r#"SELECT p.id AS "id!", p.role AS "role!", p.status AS "status!",
                   p.personnummer AS "personnummer!", p.given_name AS "given_name!",
-                  p.family_name AS "family_name!",
+                  p.family_name AS "family_name!", p.hsa_id,
                   s.created_at AS "created_at!", s.last_seen_at AS "last_seen_at!"
            FROM sessions s
            JOIN people p ON p.tenant_id = s.tenant_id AND p.id = s.person_id
@@ -57,6 +57,7 @@ pub async fn session_by_token_hash<'e>(
         personnummer: r.personnummer,
         given_name: r.given_name,
         family_name: r.family_name,
+        hsa_id: r.hsa_id,
     }
     .into_person(tenant)?;
     Ok(Some(SessionRecord {

@@ -2,7 +2,7 @@
 //! and the contact details a person may change themselves.
 
 use tillit_domain::access::{AccessAction, AccessEvent, Accessor};
-use tillit_domain::people::NewPerson;
+use tillit_domain::people::{HsaId, NewPerson};
 use tillit_domain::{Person, PersonId, PersonStatus, Personnummer, Role, Timestamp};
 
 use crate::{ChangedBy, Pool, Result, StoreError, TenantStore, outbox};
@@ -40,6 +40,9 @@ impl TenantStore<'_> {
         ) -> Result<Option<Person>> = read q::person_by_personnummer;
 
         pub async fn person(&self, id: &PersonId) -> Result<Option<Person>> = read q::person_by_id;
+
+        /// The member of staff with this HSA-id, if any.
+        pub async fn person_by_hsa_id(&self, hsa_id: &HsaId) -> Result<Option<Person>> = read q::person_by_hsa_id;
 
         /// Everyone with `role` who is not removed, by family name.
         pub async fn people(&self, role: Role) -> Result<Vec<Person>> = read q::list_people;

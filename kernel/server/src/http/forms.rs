@@ -78,6 +78,7 @@ impl FieldErrors {
                 Problem::SlotTaken => self.add("time", "booking.slot_taken"),
                 Problem::NotStaff => self.add("role", "field.role.staff"),
                 Problem::PersonnummerTaken => self.add("personnummer", "field.personnummer.taken"),
+                Problem::HsaIdTaken => self.add("hsa_id", "field.hsa_id.taken"),
                 // No form has a field for it: refused as a bad request.
                 Problem::OwnStatus => {}
             }

@@ -8,7 +8,7 @@ use axum::response::IntoResponse;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tillit_app::{Actor, Error, Problem, people};
-use tillit_domain::people::NewPerson;
+use tillit_domain::people::{HsaId, HsaIdError, NewPerson};
 use tillit_domain::{Person, PersonId, PersonName, PersonStatus, Personnummer, Role};
 
 use crate::http::error::AppError;
@@ -28,6 +28,7 @@ struct PersonRow<'a> {
     id: &'a str,
     name: String,
     personnummer: String,
+    hsa_id: Option<&'a str>,
     status: PersonStatus,
     status_key: String,
     role_key: String,
@@ -40,6 +41,7 @@ impl<'a> PersonRow<'a> {
             id: p.id.as_str(),
             name: p.full_name(),
             personnummer: format_personnummer(&p.personnummer),
+            hsa_id: p.hsa_id.as_ref().map(HsaId::as_str),
             status: p.status,
             status_key: format!("status.{}", p.status.as_str()),
             role_key: format!("role.{}", p.role.as_str()),
@@ -125,6 +127,8 @@ pub struct NewPersonForm {
     given_name: String,
     #[serde(default)]
     family_name: String,
+    #[serde(default)]
+    hsa_id: String,
 }
 
 /// Creates a clinician or an administrator.
@@ -150,8 +154,20 @@ pub async fn create_person(
     let family = PersonName::parse(&form.family_name)
         .map_err(|e| errors.add("family_name", name_error_key(e)))
         .ok();
-    let (Some(role), Some(personnummer), Some(given_name), Some(family_name)) =
-        (role, pnr, given, family)
+    let hsa_id = match form.hsa_id.trim() {
+        "" => Ok(None),
+        h => HsaId::parse(h).map(Some).map_err(|e| {
+            errors.add(
+                "hsa_id",
+                match e {
+                    HsaIdError::Shape => "field.hsa_id.shape",
+                    HsaIdError::TooLong { .. } => "field.hsa_id.too_long",
+                },
+            )
+        }),
+    };
+    let (Some(role), Some(personnummer), Some(given_name), Some(family_name), Ok(hsa_id)) =
+        (role, pnr, given, family, hsa_id)
     else {
         let status = StatusCode::UNPROCESSABLE_ENTITY;
         return people_page(&p, &admin, &form, &errors, None, status).await;
@@ -161,13 +177,16 @@ pub async fn create_person(
         personnummer,
         given_name,
         family_name,
+        hsa_id,
     };
     let store = p.store();
     match people::create_staff(p.env(&store), &admin, &new).await {
         Ok(_) => Ok(see_other("/admin/people?done=created", None)),
         Err(Error::Invalid(problems)) => {
             errors.add_problems(&problems, ProblemFields::WIZARD);
-            let status = if problems.contains(&Problem::PersonnummerTaken) {
+            let status = if problems.contains(&Problem::PersonnummerTaken)
+                || problems.contains(&Problem::HsaIdTaken)
+            {
                 StatusCode::CONFLICT
             } else {
                 StatusCode::UNPROCESSABLE_ENTITY

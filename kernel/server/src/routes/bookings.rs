@@ -410,6 +410,7 @@ pub(crate) fn parse_who(
                             personnummer,
                             given_name,
                             family_name,
+                            hsa_id: None,
                         },
                         phone,
                     })

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use tillit_domain::people::NewPerson;
-use tillit_domain::{PersonName, Personnummer, Role};
+use tillit_domain::{HsaId, PersonName, Personnummer, Role};
 
 /// One `[[bootstrap.people]]` entry, read field by field.
 #[derive(Debug, Clone)]
@@ -12,9 +12,18 @@ pub(super) struct BootstrapPerson {
     personnummer: String,
     given_name: String,
     family_name: String,
+    hsa_id: Option<String>,
 }
 
-const BOOTSTRAP_KEYS: [&str; 4] = ["role", "personnummer", "given_name", "family_name"];
+const BOOTSTRAP_KEYS: [&str; 5] = [
+    "role",
+    "personnummer",
+    "given_name",
+    "family_name",
+    "hsa_id",
+];
+/// The keys an entry must have (`hsa_id` is optional, for staff).
+const REQUIRED_KEYS: [&str; 4] = ["role", "personnummer", "given_name", "family_name"];
 
 /// Reads `[[bootstrap.people]]` by hand, so that each entry's every problem
 /// is reported with its index.
@@ -46,7 +55,7 @@ pub(super) fn read_bootstrap(
         let Some(entry) = entry.as_table() else {
             issues.push(format!(
                 "{key}: expected a table with {}",
-                BOOTSTRAP_KEYS.join(", ")
+                REQUIRED_KEYS.join(", ")
             ));
             continue;
         };
@@ -59,34 +68,48 @@ pub(super) fn read_bootstrap(
                 BOOTSTRAP_KEYS.join(", ")
             ));
         }
-        let mut field = |name: &str| match entry.get(name) {
-            Some(toml::Value::String(s)) => Some(s.clone()),
+        // Ok(None): absent; Err(()): present but not a string.
+        let mut optional = |name: &str| match entry.get(name) {
+            Some(toml::Value::String(s)) => Ok(Some(s.clone())),
             Some(other) => {
                 issues.push(format!(
                     "{key}.{name}: expected a string, found {}",
                     other.type_str()
                 ));
-                None
+                Err(())
             }
-            None => {
+            None => Ok(None),
+        };
+        let (role, pnr, given, family, hsa_id) = (
+            optional("role"),
+            optional("personnummer"),
+            optional("given_name"),
+            optional("family_name"),
+            optional("hsa_id"),
+        );
+        let mut required = |name: &str, value: Result<Option<String>, ()>| match value {
+            Ok(Some(v)) => Some(v),
+            Ok(None) => {
                 issues.push(format!("{key}.{name}: missing; this key is required"));
                 None
             }
+            Err(()) => None,
         };
         let (role, pnr, given, family) = (
-            field("role"),
-            field("personnummer"),
-            field("given_name"),
-            field("family_name"),
+            required("role", role),
+            required("personnummer", pnr),
+            required("given_name", given),
+            required("family_name", family),
         );
-        if let (Some(role), Some(personnummer), Some(given_name), Some(family_name)) =
-            (role, pnr, given, family)
+        if let (Some(role), Some(personnummer), Some(given_name), Some(family_name), Ok(hsa_id)) =
+            (role, pnr, given, family, hsa_id)
         {
             out.push(BootstrapPerson {
                 role,
                 personnummer,
                 given_name,
                 family_name,
+                hsa_id,
             });
         }
     }
@@ -101,6 +124,7 @@ pub(super) fn bootstrap_people(
 ) -> Vec<NewPerson> {
     let mut people = Vec::new();
     let mut seen = HashMap::new();
+    let mut seen_hsa = HashMap::new();
     for (i, p) in bootstrap.into_iter().enumerate() {
         let key = format!("bootstrap.people[{i}]");
         let pnr = Personnummer::parse(&p.personnummer)
@@ -123,12 +147,29 @@ pub(super) fn bootstrap_people(
                 p.role
             ));
         }
-        if let (Some(role), Some(pnr), Some(given_name), Some(family_name)) =
-            (role, pnr, given, family)
+        let hsa_id = match &p.hsa_id {
+            None => Ok(None),
+            Some(_) if role.is_some_and(|r| !r.is_staff()) => {
+                issues.push(format!(
+                    "{key}.hsa_id: only staff (clinician, administrator) have an HSA-id"
+                ));
+                Err(())
+            }
+            Some(h) => HsaId::parse(h)
+                .map(Some)
+                .map_err(|e| issues.push(format!("{key}.hsa_id: {e}"))),
+        };
+        if let (Some(role), Some(pnr), Some(given_name), Some(family_name), Ok(hsa_id)) =
+            (role, pnr, given, family, hsa_id)
         {
             if let Some(j) = seen.insert(pnr.clone(), i) {
                 issues.push(format!(
                     "{key}.personnummer: the same person as bootstrap.people[{j}]"
+                ));
+            }
+            if let Some(j) = hsa_id.as_ref().and_then(|h| seen_hsa.insert(h.clone(), i)) {
+                issues.push(format!(
+                    "{key}.hsa_id: the same HSA-id as bootstrap.people[{j}]"
                 ));
             }
             people.push(NewPerson {
@@ -136,6 +177,7 @@ pub(super) fn bootstrap_people(
                 personnummer: pnr,
                 given_name,
                 family_name,
+                hsa_id,
             });
         }
     }

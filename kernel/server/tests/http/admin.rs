@@ -75,6 +75,60 @@ async fn administrators_manage_staff_with_field_errors_and_nothing_else_can() {
         assert_eq!(page.status, StatusCode::CONFLICT);
         assert!(page.body.contains("finns redan en användare"));
 
+        // An HSA-id: checked for its shape, unique, shown in the list (in
+        // capitals, however it was typed).
+        let hsa_form = |pnr: &'static str, hsa: &'static str| {
+            [
+                ("role", "clinician"),
+                ("personnummer", pnr),
+                ("given_name", "Hanna"),
+                ("family_name", "Hsa"),
+                ("hsa_id", hsa),
+            ]
+        };
+        let page = admin
+            .post("/admin/people", &hsa_form("19850505-0008", "SE23210-0016"))
+            .await;
+        assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY, "{backend:?}");
+        assert!(page.body.contains("Ett HSA-id skrivs SE"), "{}", page.body);
+        assert!(
+            page.body
+                .contains(r#"id="hsa_id" name="hsa_id" value="SE23210-0016""#)
+        );
+        let page = admin
+            .post(
+                "/admin/people",
+                &hsa_form("19850505-0008", "se2321000016-d001"),
+            )
+            .await;
+        assert_eq!(page.status, StatusCode::CONFLICT, "Karin's: {backend:?}");
+        assert!(
+            page.body
+                .contains("finns redan en användare med det här HSA-id")
+        );
+        let page = admin
+            .post(
+                "/admin/people",
+                &hsa_form("19850505-0008", " se2321000016-h7 "),
+            )
+            .await;
+        assert_eq!(
+            page.status,
+            StatusCode::SEE_OTHER,
+            "{backend:?}: {}",
+            page.body
+        );
+        let page = admin.get("/admin/people").await;
+        assert!(
+            page.body.contains("<td>SE2321000016-H7</td>"),
+            "{}",
+            page.body
+        );
+        assert!(
+            page.body.contains("<td>SE2321000016-D001</td>"),
+            "Karin's from the tenant file"
+        );
+
         // Clinicians and patients cannot reach the admin pages or act on them.
         for pnr in [KARIN, TOVE] {
             let mut other = app.browser("demo.localhost");

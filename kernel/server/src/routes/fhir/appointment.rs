@@ -10,7 +10,7 @@ use axum::response::Response;
 use tillit_app::bookings::{self, Book, Invitee, Start, Title};
 use tillit_app::journal::{self, BookingQuery, BookingRecord};
 use tillit_app::{Actor, Env};
-use tillit_domain::{Person, PersonId, Timestamp};
+use tillit_domain::{HsaId, Person, PersonId, Timestamp};
 use tillit_fhir::FhirError;
 use tillit_fhir::identifiers::{self, System, Token};
 use tillit_fhir::map::Target;
@@ -378,19 +378,27 @@ async fn clinician(env: Env<'_>, t: &Target, path: &str) -> Result<Person, FhirE
         {
             value.clone()
         }
-        Target::Identifier { system, .. }
+        Target::Identifier { system, value }
             if identifiers::system_kind(system) == Some(System::HsaId) =>
         {
-            return Err(FhirError::rule(
-                path.to_owned(),
-                "No clinician of this care provider has that HSA-id registered in Tillit; name the Practitioner by its Tillit id.",
-            ));
+            let unknown = || {
+                FhirError::rule(
+                    path.to_owned(),
+                    "No clinician of this care provider has that HSA-id.",
+                )
+            };
+            let hsa = HsaId::parse(value).map_err(|_| unknown())?;
+            return match journal::clinician_by_hsa_id(env, &hsa).await {
+                Err(tillit_app::Error::NotFound) => Err(unknown()),
+                other => other.map_err(|e| from_app(e, "Practitioner")),
+            };
         }
         Target::Identifier { system, .. } => {
             return Err(FhirError::rule(
                 path.to_owned(),
                 format!(
-                    "Practitioners are named by Tillit id ({}) here, not by {system}.",
+                    "Practitioners are named by HSA-id ({}) or Tillit id ({}) here, not by {system}.",
+                    identifiers::HSA_ID,
                     identifiers::TILLIT_ID
                 ),
             ));

@@ -54,9 +54,10 @@ fn problem(p: Problem, resource: &str) -> (String, String) {
             at("start"),
             "The clinician already has a visit at that time.".to_owned(),
         ),
-        Problem::NotStaff | Problem::PersonnummerTaken | Problem::OwnStatus => {
-            (resource.to_owned(), "Not allowed by the rules.".to_owned())
-        }
+        Problem::NotStaff
+        | Problem::PersonnummerTaken
+        | Problem::HsaIdTaken
+        | Problem::OwnStatus => (resource.to_owned(), "Not allowed by the rules.".to_owned()),
     };
     (path, text)
 }

@@ -273,6 +273,7 @@ pub(super) async fn register(
             personnummer: pnr,
             given_name: name(&sent.given_name, "Patient.name.given")?,
             family_name: name(&sent.family_name, "Patient.name.family")?,
+            hsa_id: None,
         },
         phone,
         email,

@@ -1,5 +1,5 @@
 //! `Practitioner` and `PractitionerRole`: the tenant's clinicians, read
-//! and searched by `identifier` (Tillit's id) and `name`, and each one's
+//! and searched by `identifier` (HSA-id or Tillit's id) and `name`, and each one's
 //! role as their profile gives it (title, unit, bookable or not; the
 //! role's id is the clinician's). Staff data: not access-logged as patient
 //! data is.
@@ -8,7 +8,7 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
 use tillit_app::journal;
-use tillit_domain::{Person, PersonId};
+use tillit_domain::{HsaId, Person, PersonId};
 use tillit_fhir::FhirError;
 use tillit_fhir::identifiers::{self, System, Token};
 use tillit_fhir::map::practitioner::{self, PractitionerOut, RoleOut};
@@ -24,7 +24,7 @@ pub(super) fn write(p: &Person) -> Result<String, FhirError> {
     practitioner::write(PractitionerOut {
         person: p,
         version: None,
-        hsa_id: None,
+        hsa_id: p.hsa_id.as_ref().map(HsaId::as_str),
     })
 }
 
@@ -64,15 +64,7 @@ pub async fn search(
                 .await
                 .map_err(|e| from_app(e, "Practitioner"))?
                 .into_iter()
-                .filter(|c| {
-                    identifier.as_ref().is_none_or(|t| {
-                        let ours = match t.system.as_deref() {
-                            None | Some("") => true,
-                            Some(s) => identifiers::system_kind(s) == Some(System::TillitId),
-                        };
-                        ours && t.value == c.id.as_str()
-                    })
-                })
+                .filter(|c| identifier.as_ref().is_none_or(|t| names(t, c)))
                 .filter(|c| {
                     name.as_ref()
                         .is_none_or(|n| c.full_name().to_lowercase().contains(n.as_str()))
@@ -86,6 +78,25 @@ pub async fn search(
         }
         .await,
     )
+}
+
+/// Whether the identifier token names clinician `c`: by HSA-id (either
+/// spelling, any case) or by Tillit's id; with no system, by either.
+fn names(t: &Token, c: &Person) -> bool {
+    let by_hsa = || {
+        c.hsa_id
+            .as_ref()
+            .is_some_and(|h| HsaId::parse(&t.value).is_ok_and(|v| v == *h))
+    };
+    let by_id = || t.value == c.id.as_str();
+    match t.system.as_deref() {
+        None | Some("") => by_id() || by_hsa(),
+        Some(s) => match identifiers::system_kind(s) {
+            Some(System::TillitId) => by_id(),
+            Some(System::HsaId) => by_hsa(),
+            _ => false,
+        },
+    }
 }
 
 fn write_role(p: &Person, profile: &tillit_domain::booking::Profile) -> Result<String, FhirError> {

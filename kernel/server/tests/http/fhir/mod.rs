@@ -5,6 +5,7 @@
 //! is the portal's booking (same SMS, same list, same access log), and a
 //! portal booking is readable over FHIR.
 //!
+//! - [`practitioners`]: clinicians named by HSA-id.
 //! - [`schedules`]: clinicians' calendars and taken times.
 //! - [`transactions`]: a patient and their visit in one Bundle.
 //! - [`versions`]: versions of what changes, read back (`vread`,
@@ -20,6 +21,7 @@ use crate::support::{
     BACKENDS, Browser, HOUR, KARIN, Page, TOVE, TestApp, person_id, publish_profile, repo,
 };
 
+mod practitioners;
 mod schedules;
 mod transactions;
 mod versions;
