@@ -4,6 +4,9 @@
 use tillit_domain::access::{AccessEvent, AccessLogEntry};
 use tillit_domain::{Personnummer, Timestamp};
 
+use tillit_domain::TenantId;
+use tokio::sync::{mpsc, oneshot};
+
 use crate::{Pool, Result, StoreError, TenantStore};
 
 /// Access-log entries as the JSON array the batch insert reads.
@@ -39,28 +42,143 @@ impl TenantStore<'_> {
         ) -> Result<Vec<AccessLogEntry>> = read q::access_log_for_patient;
     }
 
-    /// Appends several access-log entries in one statement: a page that
-    /// shows many patients costs one insert, not one per patient.
+    /// Appends several access-log entries, durably, before it returns: a
+    /// page that shows many patients costs one insert, not one per patient,
+    /// and concurrent requests' entries share one commit ([`GroupCommit`]).
     pub async fn log_access_many(&self, events: &[AccessEvent], now: Timestamp) -> Result<()> {
         if events.is_empty() {
             return Ok(());
         }
-        let json = access_events_json(events);
-        let t = self.tenant.as_str();
-        let inserted = match self.pool {
-            Pool::Sqlite { write, .. } => {
-                tillit_store_sqlite::insert_access_events_json(write, t, now.0, &json).await?
-            }
-            Pool::Postgres(pool) => {
-                tillit_store_postgres::insert_access_events_json(pool, t, now.0, &json).await?
-            }
+        let entries = Entries {
+            tenant: self.tenant.clone(),
+            at: now,
+            json: access_events_json(events),
+            count: events.len() as u64,
         };
-        if inserted != events.len() as u64 {
-            return Err(StoreError::Database(format!(
-                "access log: {inserted} of {} entries written",
-                events.len()
-            )));
-        }
-        Ok(())
+        self.access.write(entries, self.pool).await
     }
+}
+
+/// One request's access-log entries, ready to insert.
+#[derive(Debug)]
+struct Entries {
+    tenant: TenantId,
+    at: Timestamp,
+    json: String,
+    count: u64,
+}
+
+/// Entries waiting for the writer, and where to say how their commit went.
+struct Waiting {
+    entries: Entries,
+    done: oneshot::Sender<Result<()>>,
+}
+
+/// Group commit of the access log. A request that reads patient data
+/// hands its entries to one writer task and waits; the writer takes
+/// everything that has queued up meanwhile, inserts it in one transaction
+/// and answers every waiter with that commit's outcome. So each response
+/// still goes out only after its entries are durable (or fails if they
+/// are not), but a thousand concurrent reads cost a few commits (a few
+/// fsyncs on SQLite, whose `synchronous = FULL` otherwise bounds reads at
+/// one commit each) instead of a thousand.
+#[derive(Debug, Clone)]
+pub(crate) struct GroupCommit {
+    queue: mpsc::Sender<Waiting>,
+}
+
+/// At most this many requests' entries in one commit.
+const MAX_BATCH: usize = 512;
+
+impl GroupCommit {
+    /// Starts the writer on the current Tokio runtime. It ends when the
+    /// last clone of the store is dropped.
+    pub(crate) fn start(pool: &Pool) -> Self {
+        let (queue, rx) = mpsc::channel(4 * MAX_BATCH);
+        tokio::spawn(run(pool.clone(), rx));
+        Self { queue }
+    }
+
+    async fn write(&self, entries: Entries, pool: &Pool) -> Result<()> {
+        let (done, outcome) = oneshot::channel();
+        match self.queue.send(Waiting { entries, done }).await {
+            Ok(()) => outcome.await.unwrap_or_else(|_| {
+                Err(StoreError::Unavailable(
+                    "the access-log writer stopped".into(),
+                ))
+            }),
+            // The writer's runtime is gone (a store moved to another
+            // runtime): write alone.
+            Err(mpsc::error::SendError(w)) => insert(pool, std::slice::from_ref(&w.entries)).await,
+        }
+    }
+}
+
+impl std::fmt::Debug for Waiting {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.entries.fmt(f)
+    }
+}
+
+async fn run(pool: Pool, mut rx: mpsc::Receiver<Waiting>) {
+    let mut batch = Vec::with_capacity(MAX_BATCH);
+    while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
+        let entries: Vec<&Entries> = batch.iter().map(|w| &w.entries).collect();
+        let outcome = insert_all(&pool, &entries).await;
+        if outcome.is_err() && batch.len() > 1 {
+            // One request's entries must not fail the others': each alone.
+            for w in batch.drain(..) {
+                let alone = insert_all(&pool, &[&w.entries]).await;
+                let _ = w.done.send(alone);
+            }
+            continue;
+        }
+        for w in batch.drain(..) {
+            let _ = w.done.send(outcome.clone());
+        }
+    }
+}
+
+async fn insert(pool: &Pool, entries: &[Entries]) -> Result<()> {
+    insert_all(pool, &entries.iter().collect::<Vec<_>>()).await
+}
+
+/// Inserts every request's entries in one transaction, or none.
+async fn insert_all(pool: &Pool, entries: &[&Entries]) -> Result<()> {
+    let expected: u64 = entries.iter().map(|e| e.count).sum();
+    let mut inserted = 0;
+    match pool {
+        Pool::Sqlite { write, .. } => {
+            let mut tx = write.begin().await?;
+            for e in entries {
+                inserted += tillit_store_sqlite::insert_access_events_json(
+                    &mut *tx,
+                    e.tenant.as_str(),
+                    e.at.0,
+                    &e.json,
+                )
+                .await?;
+            }
+            tx.commit().await?;
+        }
+        Pool::Postgres(pool) => {
+            let mut tx = pool.begin().await?;
+            for e in entries {
+                inserted += tillit_store_postgres::insert_access_events_json(
+                    &mut *tx,
+                    e.tenant.as_str(),
+                    e.at.0,
+                    &e.json,
+                )
+                .await?;
+            }
+            tx.commit().await?;
+        }
+    }
+    if inserted != expected {
+        return Err(StoreError::Database(format!(
+            "access log: {inserted} of {expected} entries written"
+        )));
+    }
+    Ok(())
 }

@@ -52,7 +52,7 @@ pub enum Backend {
     Postgres,
 }
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {
     /// The database URL is not one Tillit can use.
     #[error("database URL {url:?} is not supported: {reason}")]
@@ -218,6 +218,8 @@ pub struct Store {
     wake: std::sync::Arc<tokio::sync::Notify>,
     /// Wakes the plugin-event worker when a transaction has recorded one.
     events: std::sync::Arc<tokio::sync::Notify>,
+    /// Writes the access log for concurrent requests in shared commits.
+    access: access_log::GroupCommit,
 }
 
 impl Store {
@@ -268,6 +270,7 @@ impl Store {
             return Err(bad("expected sqlite://… or postgres://…".to_owned()));
         };
         Ok(Self {
+            access: access_log::GroupCommit::start(&pool),
             pool,
             wake: Default::default(),
             events: Default::default(),
@@ -327,6 +330,7 @@ impl Store {
             tenant,
             wake: &self.wake,
             events: &self.events,
+            access: &self.access,
         }
     }
 }
@@ -353,6 +357,7 @@ pub struct TenantStore<'s> {
     tenant: TenantId,
     wake: &'s tokio::sync::Notify,
     events: &'s tokio::sync::Notify,
+    access: &'s access_log::GroupCommit,
 }
 
 impl TenantStore<'_> {

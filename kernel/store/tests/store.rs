@@ -38,6 +38,7 @@ fn new_person(role: Role, pnr: &str, given: &str, family: &str) -> NewPerson {
         personnummer: Personnummer::parse(pnr).unwrap(),
         given_name: PersonName::parse(given).unwrap(),
         family_name: PersonName::parse(family).unwrap(),
+        hsa_id: None,
     }
 }
 
@@ -1400,6 +1401,158 @@ async fn many_access_log_entries_in_one_statement() {
                 .await
                 .unwrap()
                 .is_empty()
+        );
+    }
+}
+
+/// Concurrent requests' access-log entries share commits (the group
+/// commit) and none is lost, whichever tenant each is in; each call
+/// returns only once its entries can be read back.
+#[tokio::test]
+async fn concurrent_access_log_writes_share_commits_and_lose_nothing() {
+    for backend in BACKENDS {
+        let db = TestDb::new(backend);
+        let store = store_with_tenants(&db).await;
+        let pnrs = ["191212121212", "198112189876"];
+        for t in ["alfa", "beta"] {
+            for (i, pnr) in pnrs.iter().enumerate() {
+                store
+                    .tenant(tenant(t))
+                    .create_person(
+                        &PersonId::new(format!("p{i}")),
+                        &new_person(Role::Patient, pnr, "A", "B"),
+                        T0,
+                    )
+                    .await
+                    .unwrap();
+            }
+        }
+        let mut tasks = Vec::new();
+        for n in 0..400_i64 {
+            let store = store.clone();
+            tasks.push(tokio::spawn(async move {
+                let t = store.tenant(tenant(if n % 2 == 0 { "alfa" } else { "beta" }));
+                let pnr = Personnummer::parse(pnrs[(n % 4 / 2) as usize]).unwrap();
+                let event = AccessEvent {
+                    actor: tillit_domain::access::Accessor::Person {
+                        id: PersonId::new(format!("c{n}")),
+                        role: Role::Clinician,
+                    },
+                    patient: PersonId::new(format!("p{}", n % 4 / 2)),
+                    patient_personnummer: pnr.clone(),
+                    action: AccessAction::Read,
+                    what: "visit",
+                };
+                // Some requests log two subjects' reads at once.
+                let events = if n % 5 == 0 {
+                    vec![event.clone(), event]
+                } else {
+                    vec![event]
+                };
+                t.log_access_many(&events, Timestamp(T0.0 + n)).await?;
+                // Durable before the call returns: this request's own
+                // entries are there.
+                let log = t.access_log_for(&pnr).await?;
+                let mine = log.iter().filter(|e| e.actor_id == format!("c{n}")).count();
+                assert_eq!(mine, events.len(), "request {n}");
+                Ok::<_, tillit_store::StoreError>(())
+            }));
+        }
+        for t in tasks {
+            t.await.unwrap().unwrap();
+        }
+        for t in ["alfa", "beta"] {
+            let total: usize = logged_entries(&store, t, &pnrs).await;
+            // 200 requests per tenant, 40 of which logged two entries.
+            assert_eq!(total, 240, "{backend:?} {t}");
+        }
+    }
+}
+
+async fn logged_entries(store: &Store, t: &str, pnrs: &[&str]) -> usize {
+    let mut total = 0;
+    for pnr in pnrs {
+        total += store
+            .tenant(tenant(t))
+            .access_log_for(&Personnummer::parse(pnr).unwrap())
+            .await
+            .unwrap()
+            .len();
+    }
+    total
+}
+
+/// HSA-ids: unique in a tenant where given, found by, and filled in from
+/// the tenant's file for a member of staff who had none, never replaced.
+#[tokio::test]
+async fn hsa_ids_are_unique_found_and_filled_in_once() {
+    for backend in BACKENDS {
+        let db = TestDb::new(backend);
+        let store = store_with_tenants(&db).await;
+        let alfa = store.tenant(tenant("alfa"));
+        let hsa = |s: &str| tillit_domain::HsaId::parse(s).unwrap();
+        let mut doc = new_person(Role::Clinician, "198112189876", "Doris", "Doktor");
+        assert!(
+            alfa.ensure_person(&PersonId::new("c1"), &doc, T0)
+                .await
+                .unwrap()
+        );
+        assert_eq!(
+            alfa.person(&PersonId::new("c1"))
+                .await
+                .unwrap()
+                .unwrap()
+                .hsa_id,
+            None
+        );
+        // The file gains her HSA-id: filled in, and it is not a new person.
+        doc.hsa_id = Some(hsa("SE2321000016-D001"));
+        assert!(
+            !alfa
+                .ensure_person(&PersonId::new("c2"), &doc, T0)
+                .await
+                .unwrap()
+        );
+        let found = alfa
+            .person_by_hsa_id(&hsa("SE2321000016-D001"))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(found.id.as_str(), "c1", "{backend:?}");
+        // Another one in the file later does not replace it.
+        doc.hsa_id = Some(hsa("SE2321000016-D009"));
+        assert!(
+            !alfa
+                .ensure_person(&PersonId::new("c3"), &doc, T0)
+                .await
+                .unwrap()
+        );
+        assert!(
+            alfa.person_by_hsa_id(&hsa("SE2321000016-D009"))
+                .await
+                .unwrap()
+                .is_none()
+        );
+        // Unique in the tenant; the same in another tenant is another person.
+        let mut other = new_person(Role::Clinician, "197001010003", "Olof", "Berg");
+        other.hsa_id = Some(hsa("SE2321000016-D001"));
+        let taken = alfa.create_person(&PersonId::new("c4"), &other, T0).await;
+        assert!(
+            matches!(taken, Err(tillit_store::StoreError::Conflict { .. })),
+            "{backend:?}: {taken:?}"
+        );
+        let beta = store.tenant(tenant("beta"));
+        beta.create_person(&PersonId::new("c4"), &other, T0)
+            .await
+            .unwrap();
+        assert_eq!(
+            beta.person_by_hsa_id(&hsa("se2321000016-d001"))
+                .await
+                .unwrap()
+                .unwrap()
+                .id
+                .as_str(),
+            "c4"
         );
     }
 }
