@@ -8,6 +8,8 @@
 //! journal system as the actor, before the data is returned: a search that
 //! returns many patients logs them all in one write.
 
+use std::collections::HashMap;
+
 use tillit_domain::access::{AccessAction, Accessor};
 use tillit_domain::booking::{Booking, Colleague, MobileNumber, Profile};
 use tillit_domain::people::{HsaId, NewPerson};
@@ -93,9 +95,14 @@ pub async fn read_patient(
     sys: &JournalSystem,
     id: &PersonId,
 ) -> Result<PatientRecord, Error> {
-    let person = patient_on_file(env, id).await?;
+    let (person, v) = env
+        .store
+        .person_at_latest(id)
+        .await?
+        .filter(|(p, _)| p.role == Role::Patient && p.status != PersonStatus::Removed)
+        .ok_or(Error::NotFound)?;
     log_reads(env, sys, &[&person], "fhir.patient").await?;
-    patient_record(env, person).await
+    Ok(PatientRecord::at(&person, v))
 }
 
 /// Every version of a patient, newest first: their record's history.
@@ -389,10 +396,36 @@ pub struct BookingRecord {
     pub patient_waiting: bool,
 }
 
+/// People already read while answering one request, by id: a search's
+/// bookings mostly name the same few.
+type People = HashMap<PersonId, Person>;
+
+/// The person `id`, read once per request.
+async fn person(env: Env<'_>, id: &PersonId, people: &mut People) -> Result<Person, Error> {
+    if let Some(p) = people.get(id) {
+        return Ok(p.clone());
+    }
+    let p = env.store.person(id).await?.ok_or(Error::NotFound)?;
+    people.insert(id.clone(), p.clone());
+    Ok(p)
+}
+
 /// The booking on file, at its latest version.
-async fn record(env: Env<'_>, booking: Booking) -> Result<BookingRecord, Error> {
-    let v = latest(env.store.booking_versions(&booking.id).await?)?;
-    let mut r = record_at(env, &booking, v).await?;
+async fn record(
+    env: Env<'_>,
+    booking: Booking,
+    people: &mut People,
+) -> Result<BookingRecord, Error> {
+    let v = env
+        .store
+        .latest_booking_version(&booking.id)
+        .await?
+        .ok_or_else(|| {
+            Error::Store(StoreError::Database(
+                "a record has no version on file".into(),
+            ))
+        })?;
+    let mut r = record_at(env, &booking, v, people).await?;
     r.patient_waiting = env
         .live
         .is_patient_waiting(env.store.tenant(), &booking.id, env.now);
@@ -405,18 +438,11 @@ async fn record_at(
     env: Env<'_>,
     current: &Booking,
     v: BookingVersion,
+    people: &mut People,
 ) -> Result<BookingRecord, Error> {
     let booking = v.apply(current);
-    let patient = env
-        .store
-        .person(&booking.patient)
-        .await?
-        .ok_or(Error::NotFound)?;
-    let clinician = env
-        .store
-        .person(&booking.clinician)
-        .await?
-        .ok_or(Error::NotFound)?;
+    let patient = person(env, &booking.patient, people).await?;
+    let clinician = person(env, &booking.clinician, people).await?;
     let colleagues = env.store.participants_of(&booking.id).await?;
     let external_ids = env
         .store
@@ -440,7 +466,7 @@ pub async fn read_booking(
     id: &str,
 ) -> Result<BookingRecord, Error> {
     let booking = env.store.booking(id).await?.ok_or(Error::NotFound)?;
-    let r = record(env, booking).await?;
+    let r = record(env, booking, &mut People::new()).await?;
     log_reads(env, sys, &[&r.patient], "fhir.appointment").await?;
     Ok(r)
 }
@@ -453,8 +479,9 @@ pub async fn booking_versions(
 ) -> Result<Vec<BookingRecord>, Error> {
     let booking = env.store.booking(id).await?.ok_or(Error::NotFound)?;
     let mut out = Vec::new();
+    let mut people = People::new();
     for v in env.store.booking_versions(id).await?.into_iter().rev() {
-        out.push(record_at(env, &booking, v).await?);
+        out.push(record_at(env, &booking, v, &mut people).await?);
     }
     if let Some(r) = out.first() {
         log_reads(env, sys, &[&r.patient], "fhir.appointment.history").await?;
@@ -477,7 +504,7 @@ pub async fn booking_version(
         .into_iter()
         .find(|v| v.version.number == number)
         .ok_or(Error::NotFound)?;
-    let r = record_at(env, &booking, v).await?;
+    let r = record_at(env, &booking, v, &mut People::new()).await?;
     log_reads(env, sys, &[&r.patient], "fhir.appointment.history").await?;
     Ok(r)
 }
@@ -492,9 +519,10 @@ pub async fn bookings_history(
 ) -> Result<HistoryPage<BookingRecord>, Error> {
     let page = env.store.booking_history(since, count, offset).await?;
     let mut versions = Vec::with_capacity(page.versions.len());
+    let mut people = People::new();
     for (id, v) in page.versions {
         if let Some(b) = env.store.booking(&id).await? {
-            versions.push(record_at(env, &b, v).await?);
+            versions.push(record_at(env, &b, v, &mut people).await?);
         }
     }
     let patients: Vec<&Person> = versions.iter().map(|r| &r.patient).collect();
@@ -592,6 +620,7 @@ pub async fn search_bookings(
         }
     }
     let mut out = Vec::new();
+    let mut people = People::new();
     for b in bookings {
         if q.patient.as_ref().is_some_and(|p| b.patient != *p)
             || q.from.is_some_and(|t| b.starts_at < t)
@@ -599,7 +628,7 @@ pub async fn search_bookings(
         {
             continue;
         }
-        let r = record(env, b).await?;
+        let r = record(env, b, &mut people).await?;
         if let Some(c) = &q.practitioner
             && r.booking.clinician != *c
             && !r.colleagues.iter().any(|col| col.id == *c)

@@ -5,8 +5,9 @@ use sqlx::Executor;
 use tillit_domain::booking::BookingStatus;
 use tillit_domain::people::{PersonName, PersonStatus, Role};
 use tillit_domain::version::{BookingVersion, PersonVersion, Version};
-use tillit_domain::{PersonId, TenantId, Timestamp};
+use tillit_domain::{Person, PersonId, TenantId, Timestamp};
 
+use super::people::PersonRow;
 use super::{Result, corrupt};
 use crate::Db;
 
@@ -195,4 +196,72 @@ where
         .map(PersonVersionRow::into_version)
         .collect::<Result<_>>()?;
     Ok((total, page))
+}
+
+/// A person with their latest version, in one statement: what a journal
+/// system's read of a Patient needs.
+pub async fn person_at_latest<'e>(
+    ex: impl Executor<'e, Database = Db>,
+    tenant: &TenantId,
+    person: &PersonId,
+) -> Result<Option<(Person, PersonVersion)>> {
+    let row = sqlx::query!(
+        r#"SELECT p.id AS "id!", p.role AS "role!", p.status AS "status!", p.personnummer AS "personnummer!",
+                  p.given_name AS "given_name!", p.family_name AS "family_name!", p.hsa_id,
+                  v.version AS "version!", v.status AS "v_status!", v.given_name AS "v_given_name!",
+                  v.family_name AS "v_family_name!", v.phone AS "v_phone?", v.email AS "v_email?",
+                  v.recorded_at AS "recorded_at!"
+           FROM people p
+           JOIN person_versions v ON v.tenant_id = p.tenant_id AND v.person_id = p.id
+           WHERE p.tenant_id = $1 AND p.id = $2
+           ORDER BY v.version DESC LIMIT 1"#,
+        tenant.as_str(),
+        person.as_str(),
+    )
+    .fetch_optional(ex)
+    .await?;
+    let Some(r) = row else { return Ok(None) };
+    let version = PersonVersionRow {
+        person_id: r.id.clone(),
+        version: r.version,
+        status: r.v_status,
+        given_name: r.v_given_name,
+        family_name: r.v_family_name,
+        phone: r.v_phone,
+        email: r.v_email,
+        recorded_at: r.recorded_at,
+    }
+    .into_version()?
+    .1;
+    let person = PersonRow {
+        id: r.id,
+        role: r.role,
+        status: r.status,
+        personnummer: r.personnummer,
+        given_name: r.given_name,
+        family_name: r.family_name,
+        hsa_id: r.hsa_id,
+    }
+    .into_person(tenant)?;
+    Ok(Some((person, version)))
+}
+
+/// A booking's latest version, or none if there is no such booking.
+pub async fn latest_booking_version<'e>(
+    ex: impl Executor<'e, Database = Db>,
+    tenant: &TenantId,
+    booking: &str,
+) -> Result<Option<BookingVersion>> {
+    let row = sqlx::query_as!(
+        BookingVersionRow,
+        r#"SELECT booking_id AS "booking_id!", version AS "version!", clinician_id AS "clinician_id!",
+                  starts_at AS "starts_at!", status AS "status!", recorded_at AS "recorded_at!"
+           FROM booking_versions WHERE tenant_id = $1 AND booking_id = $2
+           ORDER BY version DESC LIMIT 1"#,
+        tenant.as_str(),
+        booking,
+    )
+    .fetch_optional(ex)
+    .await?;
+    row.map(|r| r.into_version().map(|(_, v)| v)).transpose()
 }

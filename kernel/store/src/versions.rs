@@ -2,7 +2,7 @@
 //! every change), for journal systems' `vread` and `_history`.
 
 use tillit_domain::version::{BookingVersion, PersonVersion};
-use tillit_domain::{PersonId, Role, Timestamp};
+use tillit_domain::{Person, PersonId, Role, Timestamp};
 
 use crate::{Pool, Result, StoreError, TenantStore};
 
@@ -35,6 +35,14 @@ impl TenantStore<'_> {
         /// Every version of a person, oldest first.
         pub async fn person_versions(&self, person: &PersonId) -> Result<Vec<PersonVersion>>
             = read q::person_versions;
+
+        /// A person with their latest version, in one statement.
+        pub async fn person_at_latest(&self, person: &PersonId) -> Result<Option<(Person, PersonVersion)>>
+            = read q::person_at_latest;
+
+        /// A booking's latest version (none if there is no such booking).
+        pub async fn latest_booking_version(&self, booking: &str) -> Result<Option<BookingVersion>>
+            = read q::latest_booking_version;
     }
 
     /// The tenant's booking versions made at or after `since`, newest
