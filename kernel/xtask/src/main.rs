@@ -8,7 +8,7 @@
 //! - `sqlx-check`: fail if the committed offline data is stale.
 //! - `ci`: formatting, lints, offline data, `test`, then `.ci/smoke.py` (the
 //!   run command used as a new user would).
-//! - `bench`, `bench-bookings`: the load benchmarks in `bench/`, for BENCHMARKS.md.
+//! - `bench`, `bench-bookings`, `bench-fhir`: the load benchmarks in `bench/`, for BENCHMARKS.md.
 //! - `bench-video`: the SFU (and Janus) under synthetic video load.
 //! - `plugins`: build and package the WebAssembly plugins (`plugins.rs`);
 //!   `plugins test` runs their unit tests.
@@ -20,7 +20,7 @@ mod plugins;
 
 type Result<T = ()> = std::result::Result<T, String>;
 
-const USAGE: &str = "usage: cargo xtask <run [--release]|test|sqlx-prepare|sqlx-check|ci|bench|bench-bookings|bench-video|plugins> [args for cargo test]";
+const USAGE: &str = "usage: cargo xtask <run [--release]|test|sqlx-prepare|sqlx-check|ci|bench|bench-bookings|bench-fhir|bench-video|plugins> [args for cargo test]";
 
 fn main() -> ExitCode {
     let mut args = std::env::args().skip(1);
@@ -34,6 +34,7 @@ fn main() -> ExitCode {
         "ci" => ci(),
         "bench" => bench("portal.sh"),
         "bench-bookings" => bench("bookings.sh"),
+        "bench-fhir" => bench("fhir.sh"),
         "bench-video" => bench_video(),
         "plugins" => plugins::plugins(&rest),
         "" | "help" | "--help" | "-h" => {
