@@ -441,6 +441,15 @@ async fn record_at(
     people: &mut People,
 ) -> Result<BookingRecord, Error> {
     let booking = v.apply(current);
+    if !people.contains_key(&booking.patient) && !people.contains_key(&booking.clinician) {
+        for p in env
+            .store
+            .people_pair(&booking.patient, &booking.clinician)
+            .await?
+        {
+            people.insert(p.id.clone(), p);
+        }
+    }
     let patient = person(env, &booking.patient, people).await?;
     let clinician = person(env, &booking.clinician, people).await?;
     let colleagues = env.store.participants_of(&booking.id).await?;

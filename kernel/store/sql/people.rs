@@ -271,3 +271,22 @@ pub async fn contact_of<'e>(
     .await?;
     Ok(row.map(|r| (r.phone, r.email)).unwrap_or_default())
 }
+
+/// Two people by id at once (those of them on file), as a booking names
+/// its patient and clinician.
+pub async fn people_pair<'e>(
+    ex: impl Executor<'e, Database = Db>,
+    tenant: &TenantId,
+    a: &PersonId,
+    b: &PersonId,
+) -> Result<Vec<Person>> {
+    let rows = select_people!(
+        "WHERE tenant_id = $1 AND id IN ($2, $3)",
+        tenant.as_str(),
+        a.as_str(),
+        b.as_str(),
+    )
+    .fetch_all(ex)
+    .await?;
+    rows.into_iter().map(|r| r.into_person(tenant)).collect()
+}

@@ -41,6 +41,9 @@ impl TenantStore<'_> {
 
         pub async fn person(&self, id: &PersonId) -> Result<Option<Person>> = read q::person_by_id;
 
+        /// The people `a` and `b` (those of them on file), in one statement.
+        pub async fn people_pair(&self, a: &PersonId, b: &PersonId) -> Result<Vec<Person>> = read q::people_pair;
+
         /// The member of staff with this HSA-id, if any.
         pub async fn person_by_hsa_id(&self, hsa_id: &HsaId) -> Result<Option<Person>> = read q::person_by_hsa_id;
 
