@@ -143,38 +143,31 @@ async fn insert(pool: &Pool, entries: &[Entries]) -> Result<()> {
     insert_all(pool, &entries.iter().collect::<Vec<_>>()).await
 }
 
+/// Inserts every request's entries in one transaction on `$pool`, with
+/// `$backend`'s dialect of the insert; evaluates to how many rows it wrote.
+macro_rules! insert_in_one_transaction {
+    ($pool:expr, $backend:ident, $entries:expr) => {{
+        let mut tx = $pool.begin().await?;
+        let mut inserted = 0;
+        for e in $entries {
+            inserted +=
+                $backend::insert_access_events_json(&mut *tx, e.tenant.as_str(), e.at.0, &e.json)
+                    .await?;
+        }
+        tx.commit().await?;
+        inserted
+    }};
+}
+
 /// Inserts every request's entries in one transaction, or none.
 async fn insert_all(pool: &Pool, entries: &[&Entries]) -> Result<()> {
     let expected: u64 = entries.iter().map(|e| e.count).sum();
-    let mut inserted = 0;
-    match pool {
+    let inserted = match pool {
         Pool::Sqlite { write, .. } => {
-            let mut tx = write.begin().await?;
-            for e in entries {
-                inserted += tillit_store_sqlite::insert_access_events_json(
-                    &mut *tx,
-                    e.tenant.as_str(),
-                    e.at.0,
-                    &e.json,
-                )
-                .await?;
-            }
-            tx.commit().await?;
+            insert_in_one_transaction!(write, tillit_store_sqlite, entries)
         }
-        Pool::Postgres(pool) => {
-            let mut tx = pool.begin().await?;
-            for e in entries {
-                inserted += tillit_store_postgres::insert_access_events_json(
-                    &mut *tx,
-                    e.tenant.as_str(),
-                    e.at.0,
-                    &e.json,
-                )
-                .await?;
-            }
-            tx.commit().await?;
-        }
-    }
+        Pool::Postgres(pool) => insert_in_one_transaction!(pool, tillit_store_postgres, entries),
+    };
     if inserted != expected {
         return Err(StoreError::Database(format!(
             "access log: {inserted} of {expected} entries written"

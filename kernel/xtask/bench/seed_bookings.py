@@ -16,6 +16,8 @@ import random
 import sys
 import uuid
 
+from personnummer import pnr
+
 TENANTS = ["demo"] + [f"bench{i}" for i in range(1, 10)]
 REMINDERS_PER_TENANT = 300
 
@@ -33,22 +35,6 @@ tenants_dir, now_ms = sys.argv[1], int(sys.argv[2])
 random.seed(7)
 CLINICIANS, PATIENTS, BOOKINGS = 20, 500, 100_000
 STATUSES = ["unconfirmed", "confirmed", "confirmed", "confirmed", "cancelled", "finished"]
-
-
-def luhn(digits):
-    total = 0
-    for i, d in enumerate(digits):
-        p = int(d) * (2 if i % 2 == 0 else 1)
-        total += p // 10 + p % 10
-    return str((10 - total % 10) % 10)
-
-
-def pnr(n):
-    # A valid personnummer per n: a date in 1950-1999 and a serial.
-    year, month, day = 1950 + n % 50, 1 + (n // 50) % 12, 1 + (n // 600) % 28
-    serial = f"{n % 1000:03d}"
-    body = f"{year % 100:02d}{month:02d}{day:02d}{serial}"
-    return f"{year}{month:02d}{day:02d}{serial}{luhn(body)}"
 
 
 for t in TENANTS[1:]:

@@ -14,6 +14,8 @@ import json
 import random
 import sys
 import uuid
+
+from personnummer import pnr
 from datetime import datetime, timezone
 
 out_dir, now_ms = sys.argv[1], int(sys.argv[2])
@@ -23,21 +25,6 @@ CLINICIANS, PATIENTS, APPOINTMENTS = 10, 100, 1000
 KARIN_PNR = "198112189876"
 STATUSES = ["unconfirmed", "confirmed", "confirmed", "confirmed", "cancelled", "finished"]
 FHIR_STATUS = {"unconfirmed": "pending", "confirmed": "booked", "cancelled": "cancelled", "finished": "fulfilled"}
-
-
-def luhn(digits):
-    total = 0
-    for i, d in enumerate(digits):
-        p = int(d) * (2 if i % 2 == 0 else 1)
-        total += p // 10 + p % 10
-    return str((10 - total % 10) % 10)
-
-
-def pnr(n):
-    year, month, day = 1950 + n % 50, 1 + (n // 50) % 12, 1 + (n // 600) % 28
-    serial = f"{n % 1000:03d}"
-    body = f"{year % 100:02d}{month:02d}{day:02d}{serial}"
-    return f"{year}{month:02d}{day:02d}{serial}{luhn(body)}"
 
 
 def instant(ms):

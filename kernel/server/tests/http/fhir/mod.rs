@@ -167,6 +167,17 @@ fn patient_json(pnr: &str) -> Value {
     })
 }
 
+/// The ids of a searchset's entries.
+fn ids(bundle: &Value) -> Vec<String> {
+    bundle["entry"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|e| e["resource"]["id"].as_str().map(str::to_owned))
+        .collect()
+}
+
 /// Karin publishes her profile with one visit type (15 minutes) in the
 /// portal; its id.
 async fn karin_bookable(app: &TestApp) -> String {

@@ -4,10 +4,10 @@
 //! clinician by it alone.
 
 use axum::http::StatusCode;
-use serde_json::{Value, json};
+use serde_json::json;
 
 use super::{
-    ALL_SCOPES, Ehr, appointment_json, karin_bookable, new_personnummer, patient_json, token,
+    ALL_SCOPES, Ehr, appointment_json, ids, karin_bookable, new_personnummer, patient_json, token,
     tomorrow_at, validate_served,
 };
 use crate::support::{BACKENDS, KARIN, TestApp, person_id};
@@ -15,16 +15,6 @@ use crate::support::{BACKENDS, KARIN, TestApp, person_id};
 /// Karin's HSA-id in `tenants/demo.toml`.
 const KARIN_HSA: &str = "SE2321000016-D001";
 const HSA: &str = "urn:oid:1.2.752.29.4.19";
-
-fn found(bundle: &Value) -> Vec<&str> {
-    bundle["entry"]
-        .as_array()
-        .map(Vec::as_slice)
-        .unwrap_or_default()
-        .iter()
-        .filter_map(|e| e["resource"]["id"].as_str())
-        .collect()
-}
 
 #[tokio::test]
 async fn an_ehr_finds_and_books_a_clinician_by_hsa_id() {
@@ -61,7 +51,7 @@ async fn an_ehr_finds_and_books_a_clinician_by_hsa_id() {
         ] {
             let (status, b) = ehr.get(&format!("/Practitioner?{query}")).await;
             assert_eq!(status, StatusCode::OK, "{query}: {b}");
-            assert_eq!(found(&b), [karin.as_str()], "{query}: {b}");
+            assert_eq!(ids(&b), [karin.as_str()], "{query}: {b}");
         }
         for query in [
             format!("identifier={HSA}|SE2321000016-D999"),

@@ -8,21 +8,10 @@ use serde_json::{Value, json};
 use tillit_domain::Clock;
 
 use super::{
-    ALL_SCOPES, BASE, Ehr, appointment_json, karin_bookable, new_personnummer, patient_json, token,
-    validate_served,
+    ALL_SCOPES, BASE, Ehr, appointment_json, ids, karin_bookable, new_personnummer, patient_json,
+    token, validate_served,
 };
 use crate::support::{BACKENDS, HOUR, KARIN, TOVE, TestApp, person_id};
-
-/// The ids of a searchset's entries.
-fn ids(bundle: &Value) -> Vec<String> {
-    bundle["entry"]
-        .as_array()
-        .map(Vec::as_slice)
-        .unwrap_or_default()
-        .iter()
-        .filter_map(|e| e["resource"]["id"].as_str().map(str::to_owned))
-        .collect()
-}
 
 #[tokio::test]
 async fn an_ehr_sees_when_a_clinician_is_taken_and_for_what_to_book_them() {
