@@ -30,9 +30,10 @@ async fn an_ehr_finds_and_books_a_clinician_by_hsa_id() {
         // Her Practitioner names her by HSA-id and by Tillit's id.
         let (status, p) = ehr.get(&format!("/Practitioner/{}", karin.as_str())).await;
         assert_eq!(status, StatusCode::OK, "{backend:?}: {p}");
-        let ids = p["identifier"].as_array().unwrap();
+        let identifiers = p["identifier"].as_array().unwrap();
         assert!(
-            ids.iter()
+            identifiers
+                .iter()
                 .any(|i| i["system"] == HSA && i["value"] == KARIN_HSA),
             "{p}"
         );

@@ -4,7 +4,7 @@
 //! in them names a patient.
 
 use axum::http::StatusCode;
-use serde_json::{Value, json};
+use serde_json::json;
 use tillit_domain::Clock;
 
 use super::{
