@@ -54,9 +54,10 @@ impl PatientRecord {
     }
 }
 
-/// The latest of `versions`: every record has at least its first one.
-fn latest<T>(versions: Vec<T>) -> Result<T, Error> {
-    versions.into_iter().next_back().ok_or_else(|| {
+/// The latest of `versions` (all of them, or only the latest): every
+/// record has at least its first one.
+fn latest<T>(versions: impl IntoIterator<Item = T>) -> Result<T, Error> {
+    versions.into_iter().last().ok_or_else(|| {
         Error::Store(StoreError::Database(
             "a record has no version on file".into(),
         ))
@@ -75,8 +76,14 @@ async fn patient_on_file(env: Env<'_>, id: &PersonId) -> Result<Person, Error> {
     env.store
         .person(id)
         .await?
-        .filter(|p| p.role == Role::Patient && p.status != PersonStatus::Removed)
+        .filter(is_patient_on_file)
         .ok_or(Error::NotFound)
+}
+
+/// A patient of the tenant who is not removed: the only ones a journal
+/// system finds.
+fn is_patient_on_file(p: &Person) -> bool {
+    p.role == Role::Patient && p.status != PersonStatus::Removed
 }
 
 async fn log_reads(
@@ -99,7 +106,7 @@ pub async fn read_patient(
         .store
         .person_at_latest(id)
         .await?
-        .filter(|(p, _)| p.role == Role::Patient && p.status != PersonStatus::Removed)
+        .filter(|(p, _)| is_patient_on_file(p))
         .ok_or(Error::NotFound)?;
     log_reads(env, sys, &[&person], "fhir.patient").await?;
     Ok(PatientRecord::at(&person, v))
@@ -355,8 +362,13 @@ pub async fn read_clinician(env: Env<'_>, id: &PersonId) -> Result<Person, Error
     env.store
         .person(id)
         .await?
-        .filter(|p| p.role == Role::Clinician && p.status != PersonStatus::Removed)
+        .filter(is_clinician_on_file)
         .ok_or(Error::NotFound)
+}
+
+/// A clinician of the tenant who is not removed.
+fn is_clinician_on_file(p: &Person) -> bool {
+    p.role == Role::Clinician && p.status != PersonStatus::Removed
 }
 
 /// The clinician with this HSA-id.
@@ -364,7 +376,7 @@ pub async fn clinician_by_hsa_id(env: Env<'_>, hsa_id: &HsaId) -> Result<Person,
     env.store
         .person_by_hsa_id(hsa_id)
         .await?
-        .filter(|p| p.role == Role::Clinician && p.status != PersonStatus::Removed)
+        .filter(is_clinician_on_file)
         .ok_or(Error::NotFound)
 }
 
@@ -416,15 +428,7 @@ async fn record(
     booking: Booking,
     people: &mut People,
 ) -> Result<BookingRecord, Error> {
-    let v = env
-        .store
-        .latest_booking_version(&booking.id)
-        .await?
-        .ok_or_else(|| {
-            Error::Store(StoreError::Database(
-                "a record has no version on file".into(),
-            ))
-        })?;
+    let v = latest(env.store.latest_booking_version(&booking.id).await?)?;
     let mut r = record_at(env, &booking, v, people).await?;
     r.patient_waiting = env
         .live

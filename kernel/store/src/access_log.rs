@@ -2,9 +2,7 @@
 //! patient's data.
 
 use tillit_domain::access::{AccessEvent, AccessLogEntry};
-use tillit_domain::{Personnummer, Timestamp};
-
-use tillit_domain::TenantId;
+use tillit_domain::{Personnummer, TenantId, Timestamp};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::{Pool, Result, StoreError, TenantStore};
@@ -109,7 +107,7 @@ impl GroupCommit {
             }),
             // The writer's runtime is gone (a store moved to another
             // runtime): write alone.
-            Err(mpsc::error::SendError(w)) => insert(pool, std::slice::from_ref(&w.entries)).await,
+            Err(mpsc::error::SendError(w)) => insert_all(pool, &[&w.entries]).await,
         }
     }
 }
@@ -137,10 +135,6 @@ async fn run(pool: Pool, mut rx: mpsc::Receiver<Waiting>) {
             let _ = w.done.send(outcome.clone());
         }
     }
-}
-
-async fn insert(pool: &Pool, entries: &[Entries]) -> Result<()> {
-    insert_all(pool, &entries.iter().collect::<Vec<_>>()).await
 }
 
 /// Inserts every request's entries in one transaction on `$pool`, with

@@ -6,7 +6,7 @@ use tillit_app::Problem;
 use tillit_domain::Role;
 use tillit_domain::access::AccessAction;
 use tillit_domain::booking::FieldError;
-use tillit_domain::people::NameError;
+use tillit_domain::people::{HsaIdError, NameError};
 use tillit_domain::personnummer::PersonnummerError;
 use tillit_domain::{Person, PersonId, Personnummer};
 
@@ -157,6 +157,14 @@ pub async fn log_access_all<'s>(
         .into_iter()
         .map(|s| (&s.id, &s.personnummer, s.role));
     log_subjects(p, actor, subjects, action, what).await
+}
+
+/// The message for an HSA-id that cannot be read.
+pub fn hsa_id_error_key(e: HsaIdError) -> &'static str {
+    match e {
+        HsaIdError::Shape => "field.hsa_id.shape",
+        HsaIdError::TooLong { .. } => "field.hsa_id.too_long",
+    }
 }
 
 /// The message for a personnummer that cannot be read.

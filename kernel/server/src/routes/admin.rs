@@ -8,12 +8,14 @@ use axum::response::IntoResponse;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tillit_app::{Actor, Error, Problem, people};
-use tillit_domain::people::{HsaId, HsaIdError, NewPerson};
+use tillit_domain::people::{HsaId, NewPerson};
 use tillit_domain::{Person, PersonId, PersonName, PersonStatus, Personnummer, Role};
 
 use crate::http::error::AppError;
 use crate::http::extract::{Administrator, Portal};
-use crate::http::forms::{FieldErrors, ProblemFields, name_error_key, personnummer_error_key};
+use crate::http::forms::{
+    FieldErrors, ProblemFields, hsa_id_error_key, name_error_key, personnummer_error_key,
+};
 use crate::http::render::{PageResult, see_other};
 use crate::routes::me::format_personnummer;
 
@@ -156,15 +158,9 @@ pub async fn create_person(
         .ok();
     let hsa_id = match form.hsa_id.trim() {
         "" => Ok(None),
-        h => HsaId::parse(h).map(Some).map_err(|e| {
-            errors.add(
-                "hsa_id",
-                match e {
-                    HsaIdError::Shape => "field.hsa_id.shape",
-                    HsaIdError::TooLong { .. } => "field.hsa_id.too_long",
-                },
-            )
-        }),
+        h => HsaId::parse(h)
+            .map(Some)
+            .map_err(|e| errors.add("hsa_id", hsa_id_error_key(e))),
     };
     let (Some(role), Some(personnummer), Some(given_name), Some(family_name), Ok(hsa_id)) =
         (role, pnr, given, family, hsa_id)

@@ -57,7 +57,7 @@ pub async fn search(
             let store = state.store.tenant(ehr.tenant.id.clone());
             let env = state.env_for(&ehr.tenant, &store);
             let mut p = Params::new(query.as_deref(), &headers);
-            let identifier = p.one("identifier")?.map(|v| Token::parse(&v));
+            let identifier = p.one("identifier")?.map(|v| Named::from(&Token::parse(&v)));
             let name = p.one("name")?.map(|n| n.to_lowercase());
             let paging = p.paging()?;
             let found: Vec<Person> = journal::clinicians(env)
@@ -80,23 +80,33 @@ pub async fn search(
     )
 }
 
-/// Whether the identifier token names clinician `c`: by HSA-id (either
-/// spelling, any case) or by Tillit's id; with no system, by either.
-fn names(t: &Token, c: &Person) -> bool {
-    let by_hsa = || {
-        c.hsa_id
-            .as_ref()
-            .is_some_and(|h| HsaId::parse(&t.value).is_ok_and(|v| v == *h))
-    };
-    let by_id = || t.value == c.id.as_str();
-    match t.system.as_deref() {
-        None | Some("") => by_id() || by_hsa(),
-        Some(s) => match identifiers::system_kind(s) {
-            Some(System::TillitId) => by_id(),
-            Some(System::HsaId) => by_hsa(),
-            _ => false,
-        },
+/// Whom an `identifier` token names: by Tillit's id, by HSA-id (either
+/// spelling, any case), or with no system by either. Read once per search.
+struct Named {
+    id: Option<String>,
+    hsa: Option<HsaId>,
+}
+
+impl Named {
+    fn from(t: &Token) -> Self {
+        let (by_id, by_hsa) = match t.system.as_deref() {
+            None | Some("") => (true, true),
+            Some(s) => match identifiers::system_kind(s) {
+                Some(System::TillitId) => (true, false),
+                Some(System::HsaId) => (false, true),
+                _ => (false, false),
+            },
+        };
+        Self {
+            id: by_id.then(|| t.value.clone()),
+            hsa: by_hsa.then(|| HsaId::parse(&t.value).ok()).flatten(),
+        }
     }
+}
+
+/// Whether `n` names clinician `c`.
+fn names(n: &Named, c: &Person) -> bool {
+    n.id.as_deref() == Some(c.id.as_str()) || (n.hsa.is_some() && n.hsa == c.hsa_id)
 }
 
 fn write_role(p: &Person, profile: &tillit_domain::booking::Profile) -> Result<String, FhirError> {
