@@ -633,7 +633,7 @@ async fn a_tenant_flooding_the_host_leaves_the_other_tenants_their_instances() {
 #[tokio::test]
 async fn what_a_plugin_says_is_cut_before_it_reaches_a_log_or_a_response() {
     let (log, _guard) = LogCapture::start();
-    let kit = Kit::new(Backend::Sqlite).await;
+    let kit = Kit::with_config(Backend::Sqlite, time_is_not_the_limit).await;
     kit.enable("hostile-loud", &["alfa"]);
     let ctx = as_in_visit("alfa", karin(), Role::Clinician);
     let limits = kit.host.limits().clone();
@@ -716,7 +716,7 @@ async fn what_a_plugin_says_is_cut_before_it_reaches_a_log_or_a_response() {
 
 #[tokio::test]
 async fn response_headers_are_bounded_before_they_are_copied() {
-    let kit = Kit::new(Backend::Sqlite).await;
+    let kit = Kit::with_config(Backend::Sqlite, time_is_not_the_limit).await;
     kit.enable("hostile-loud", &["alfa"]);
     let ctx = as_in_visit("alfa", karin(), Role::Clinician);
     let limits = kit.host.limits().clone();
@@ -771,4 +771,13 @@ async fn response_headers_are_bounded_before_they_are_copied() {
         "{e}"
     );
     assert!(limits.hostcall_fuel() < 16 << 20);
+}
+
+/// For tests of size limits: a plugin writing megabytes may, on a loaded
+/// machine, take longer than the default 50 ms of its own time (the epoch
+/// ticks in wall time), and would then be stopped for time before the size
+/// limit under test is reached.
+fn time_is_not_the_limit(config: &mut tillit_plugins::HostConfig) {
+    config.limits.call_time = std::time::Duration::from_secs(10);
+    config.limits.call_wall_time = std::time::Duration::from_secs(20);
 }
