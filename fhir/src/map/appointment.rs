@@ -12,7 +12,7 @@ use fhir_sdk::r4b::codes::{AppointmentStatus, ParticipationStatus};
 use fhir_sdk::r4b::resources::{Appointment, AppointmentParticipant};
 use fhir_sdk::r4b::types::{CodeableConcept, Coding, Extension, ExtensionValue, Identifier};
 use tillit_domain::Timestamp;
-use tillit_domain::booking::Booking;
+use tillit_domain::booking::{Booking, BookingStatus};
 
 use super::status::to_fhir;
 use super::{Target, Version, built, instant, meta, reference, reference_type, target, timestamp};
@@ -44,7 +44,10 @@ pub struct AppointmentOut<'a> {
     pub version: Option<Version>,
     /// When it was booked, if known.
     pub created: Option<Timestamp>,
-    pub patient: Participant,
+    /// The patients, each with the visit as they see it: a group visit's
+    /// patients answer for themselves (`tillit_domain::group::seen_by`),
+    /// which their participant status shows.
+    pub patients: Vec<(Participant, BookingStatus)>,
     pub clinician: Participant,
     /// Colleagues invited besides the clinician.
     pub colleagues: Vec<Participant>,
@@ -99,14 +102,20 @@ pub fn write(a: &AppointmentOut<'_>) -> Result<String, FhirError> {
                 .build(),
         )
     };
-    let mut participants = vec![
-        Some(participant("Patient", &a.patient, status.patient)?),
-        Some(participant(
-            "Practitioner",
-            &a.clinician,
-            ParticipationStatus::Accepted,
-        )?),
-    ];
+    let mut participants = Vec::with_capacity(a.patients.len() + 1 + a.colleagues.len());
+    for (p, seen) in &a.patients {
+        let own = if a.patients.len() == 1 {
+            status.patient
+        } else {
+            to_fhir(*seen, false).patient
+        };
+        participants.push(Some(participant("Patient", p, own)?));
+    }
+    participants.push(Some(participant(
+        "Practitioner",
+        &a.clinician,
+        ParticipationStatus::Accepted,
+    )?));
     for c in &a.colleagues {
         participants.push(Some(participant(
             "Practitioner",
@@ -275,7 +284,6 @@ fn from_model(a: &Appointment) -> Result<AppointmentIn, FhirError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tillit_domain::booking::BookingStatus;
 
     #[test]
     fn an_appointment_is_written_with_its_link_and_read_back() {
@@ -288,10 +296,13 @@ mod tests {
                 last_updated: Timestamp(1_799_000_000_000),
             }),
             created: Some(Timestamp(1_799_000_000_000)),
-            patient: Participant {
-                id: "tove".into(),
-                display: "Tove Toll".into(),
-            },
+            patients: vec![(
+                Participant {
+                    id: "tove".into(),
+                    display: "Tove Toll".into(),
+                },
+                BookingStatus::Confirmed,
+            )],
             clinician: Participant {
                 id: "karin".into(),
                 display: "Karin Lindblad".into(),
@@ -319,6 +330,41 @@ mod tests {
         assert_eq!(back.start, Some(b.starts_at));
         assert_eq!(back.visit_type.as_deref(), Some("vt1"));
         assert_eq!(back.external_ids, ids.to_vec());
+    }
+
+    #[test]
+    fn each_patient_of_a_group_visit_has_their_own_participant_status() {
+        let b = super::super::test_booking(BookingStatus::Confirmed);
+        let who = |id: &str| Participant {
+            id: id.into(),
+            display: id.into(),
+        };
+        let json = write(&AppointmentOut {
+            booking: &b,
+            version: None,
+            created: None,
+            patients: vec![
+                (who("tove"), BookingStatus::Confirmed),
+                (who("sami"), BookingStatus::Unconfirmed),
+                (who("ada"), BookingStatus::Cancelled),
+            ],
+            clinician: who("karin"),
+            colleagues: vec![],
+            external_ids: &[],
+            visit_url: "https://demo.example.se/visits/b1",
+            patient_waiting: false,
+        })
+        .unwrap();
+        let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+        assert_eq!(v["status"], "booked");
+        let p = &v["participant"];
+        assert_eq!(p[0]["actor"]["reference"], "Patient/tove");
+        assert_eq!(p[0]["status"], "accepted");
+        assert_eq!(p[1]["actor"]["reference"], "Patient/sami");
+        assert_eq!(p[1]["status"], "needs-action");
+        assert_eq!(p[2]["actor"]["reference"], "Patient/ada");
+        assert_eq!(p[2]["status"], "declined");
+        assert_eq!(p[3]["actor"]["reference"], "Practitioner/karin");
     }
 
     #[test]

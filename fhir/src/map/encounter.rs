@@ -1,8 +1,8 @@
 //! Encounter: a visit that has happened or is happening. One per patient
-//! of a booking (one patient per booking today, so its id is the
-//! booking's), class `VR` (virtual), pointing at its Appointment, with the
-//! period from the visit's real start and end. Read-only: the kernel
-//! starts and ends visits.
+//! of a booking ([`id`]: the booking's id for its first patient, and
+//! `<booking>.<n>` for a group visit's `n`th), class `VR` (virtual),
+//! pointing at its Appointment, with the period from the visit's real
+//! start and end. Read-only: the kernel starts and ends visits.
 
 use fhir_sdk::r4b::resources::{Encounter, EncounterParticipant};
 use fhir_sdk::r4b::types::{Coding, Period};
@@ -21,6 +21,8 @@ const ACT_CODE: &str = "http://terminology.hl7.org/CodeSystem/v3-ActCode";
 /// A visit as Tillit holds it.
 #[derive(Debug, Clone)]
 pub struct EncounterOut<'a> {
+    /// See [`id`].
+    pub id: String,
     pub booking: &'a Booking,
     pub version: Option<Version>,
     pub patient: Participant,
@@ -61,7 +63,7 @@ pub fn write(e: &EncounterOut<'_>) -> Result<String, FhirError> {
         })
         .collect::<Result<Vec<_>, _>>()?;
     let mut b = Encounter::builder()
-        .id(e.booking.id.clone())
+        .id(e.id.clone())
         .status(status)
         .class(class)
         .subject(reference(
@@ -78,6 +80,27 @@ pub fn write(e: &EncounterOut<'_>) -> Result<String, FhirError> {
     wire::write(&built(b.build())?)
 }
 
+/// The id of the Encounter of the `position`th patient (1 for the first)
+/// of booking `booking`. Booking ids hold no `.`, so the two never meet.
+pub fn id(booking: &str, position: usize) -> String {
+    if position <= 1 {
+        booking.to_owned()
+    } else {
+        format!("{booking}.{position}")
+    }
+}
+
+/// The booking and patient position an Encounter id names (see [`id`]).
+pub fn parse_id(id: &str) -> Option<(&str, usize)> {
+    match id.split_once('.') {
+        None => Some((id, 1)),
+        Some((booking, n)) => {
+            let position: usize = n.parse().ok()?;
+            (position >= 2 && n == position.to_string()).then_some((booking, position))
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -91,6 +114,7 @@ mod tests {
             display: id.into(),
         };
         let json = write(&EncounterOut {
+            id: id("b1", 1),
             booking: &b,
             version: None,
             patient: who("tove"),
@@ -104,6 +128,7 @@ mod tests {
         assert_eq!(v["status"], "finished");
         assert_eq!(v["class"]["code"], "VR");
         assert_eq!(v["appointment"][0]["reference"], "Appointment/b1");
+        assert_eq!(v["id"], "b1");
         assert_eq!(v["subject"]["reference"], "Patient/tove");
         assert_eq!(v["period"]["start"], "2027-01-15T08:02:00Z");
         assert_eq!(v["period"]["end"], "2027-01-15T08:25:00Z");
@@ -113,6 +138,7 @@ mod tests {
         };
         assert!(
             write(&EncounterOut {
+                id: id("b1", 2),
                 booking: &not_started,
                 version: None,
                 patient: who("tove"),
@@ -123,5 +149,16 @@ mod tests {
             })
             .is_err()
         );
+    }
+
+    #[test]
+    fn each_patient_has_an_encounter_id_of_their_own() {
+        assert_eq!(id("b1", 1), "b1");
+        assert_eq!(id("b1", 3), "b1.3");
+        assert_eq!(parse_id("b1"), Some(("b1", 1)));
+        assert_eq!(parse_id("b1.3"), Some(("b1", 3)));
+        for bad in ["b1.1", "b1.0", "b1.03", "b1.x", "b1.", "b1.-2"] {
+            assert_eq!(parse_id(bad), None, "{bad}");
+        }
     }
 }

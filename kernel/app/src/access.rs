@@ -73,14 +73,23 @@ pub async fn reachable_patients(env: Env<'_>, actor: &Actor) -> Result<Vec<Perso
         Role::Clinician => {
             // Their own patients, and those of visits they were invited to.
             let mut reachable = crate::bookings::my_patients(env, actor).await?;
-            let invited: HashSet<PersonId> = env
+            let mut invited: HashSet<PersonId> = HashSet::new();
+            for item in env
                 .store
                 .bookings_as_participant(&actor.person.id, Timestamp(0))
                 .await?
-                .into_iter()
-                .map(|item| item.booking.patient)
-                .filter(|id| !reachable.iter().any(|p| p.id == *id))
-                .collect();
+            {
+                // A group visit's every patient.
+                invited.extend(
+                    env.store
+                        .group_patients(&item.booking.id)
+                        .await?
+                        .into_iter()
+                        .map(|(id, _)| id),
+                );
+                invited.insert(item.booking.patient);
+            }
+            invited.retain(|id| !reachable.iter().any(|p| p.id == *id));
             for id in &invited {
                 if let Some(p) = env.store.person(id).await?
                     && p.role == Role::Patient

@@ -8,8 +8,9 @@ use std::collections::HashSet;
 
 use tillit_domain::booking::{
     Actor as BookingActor, Booking, BookingAction, BookingFor, BookingStatus, Colleague,
-    MobileNumber, Visibility, VisitType, transition,
+    MobileNumber, Visibility, VisitKind, VisitType, transition,
 };
+use tillit_domain::group::{self, Attendance, MAX_PATIENTS};
 use tillit_domain::invitee::OnFileChoices;
 use tillit_domain::people::NewPerson;
 use tillit_domain::{Person, PersonId, Role, Timestamp};
@@ -71,6 +72,10 @@ pub struct Book {
     pub message: String,
     /// Colleagues invited besides the clinician.
     pub colleagues: Vec<PersonId>,
+    /// Further patients of a group visit besides `invitee`, each on file:
+    /// one of the clinician's patients, or (through a journal system) any
+    /// patient of the tenant.
+    pub more_patients: Vec<PersonId>,
     /// The clinician has seen that the time overlaps another booking of
     /// theirs and books anyway.
     pub accept_overlap: bool,
@@ -93,13 +98,14 @@ pub async fn is_published(env: Env<'_>, actor: &Actor) -> Result<bool, Error> {
 /// again by choosing them.
 pub async fn my_patients(env: Env<'_>, actor: &Actor) -> Result<Vec<Person>, Error> {
     let me = actor.clinician()?;
-    let mine: HashSet<PersonId> = env
+    let mut mine: HashSet<PersonId> = env
         .store
         .bookings_of(&me.id, Timestamp(0))
         .await?
         .into_iter()
         .map(|i| i.booking.patient)
         .collect();
+    mine.extend(env.store.group_patients_of_clinician(&me.id).await?);
     Ok(env
         .store
         .people(Role::Patient)
@@ -247,6 +253,9 @@ pub async fn check(
         }
         Some(Invitee::New { .. }) | None => {}
     }
+    if !cmd.more_patients.is_empty() {
+        problems.extend(check_more_patients(env, actor, cmd, visit_type.as_ref()).await?);
+    }
     let (colleagues, colleague_problems) = if cmd.colleagues.is_empty() {
         (Vec::new(), Vec::new())
     } else {
@@ -265,6 +274,38 @@ pub async fn check(
         },
         problems,
     ))
+}
+
+/// The problems with a group visit's further patients: only a group visit
+/// has them, at most [`MAX_PATIENTS`] in all, each a patient the actor may
+/// book (one of the clinician's own; through a journal system, any patient
+/// of the tenant on file).
+async fn check_more_patients(
+    env: Env<'_>,
+    actor: &Actor,
+    cmd: &Book,
+    visit_type: Option<&VisitType>,
+) -> Result<Vec<Problem>, Error> {
+    let mut problems = Vec::new();
+    if visit_type.is_some_and(|v| v.spec.kind != VisitKind::GroupVideo) {
+        problems.push(Problem::OnePatientOnly);
+    }
+    if cmd.more_patients.len() + 1 > MAX_PATIENTS {
+        problems.push(Problem::TooManyPatients { max: MAX_PATIENTS });
+    }
+    let bookable: Vec<Person> = match actor.via {
+        Some(_) => env.store.people(Role::Patient).await?,
+        None => bookable_patients(env, actor).await?,
+    };
+    let all_known = cmd.more_patients.iter().all(|id| {
+        bookable
+            .iter()
+            .any(|p| p.id == *id && p.status.can_be_booked())
+    });
+    if !all_known {
+        problems.push(Problem::PatientUnknown);
+    }
+    Ok(problems)
 }
 
 /// Books a visit: the clinician's own, with a patient (new or known) or a
@@ -327,6 +368,7 @@ pub async fn book(env: Env<'_>, actor: &Actor, cmd: Book) -> Result<Booking, Err
                 event_id: env.ids.new_id(),
                 reminder_lead: env.rules.reminder_lead,
                 participants: checked.colleagues.iter().map(|c| c.id.clone()).collect(),
+                more_patients: cmd.more_patients,
                 choices: cmd.on_file,
                 external_ids: cmd.external_ids,
             },
@@ -379,8 +421,25 @@ pub async fn change_status(
     id: &str,
     action: BookingAction,
 ) -> Result<StatusChanged, Error> {
+    change_status_at(env, actor, id, action, None).await
+}
+
+/// [`change_status`], only while the booking is still at version
+/// `at_version` when given (a journal system's `If-Match`), checked in the
+/// change's transaction: [`Conflict::ChangedMeanwhile`] otherwise.
+pub async fn change_status_at(
+    env: Env<'_>,
+    actor: &Actor,
+    id: &str,
+    action: BookingAction,
+    at_version: Option<u64>,
+) -> Result<StatusChanged, Error> {
     let me = &actor.person;
     let booking = env.store.booking(id).await?.ok_or(Error::NotFound)?;
+    let patients = env.store.group_patients(id).await?;
+    if let Some((_, mine)) = patients.iter().find(|(p, _)| *p == me.id) {
+        return answer_group_visit(env, actor, &booking, &patients, *mine, action).await;
+    }
     let as_actor = if booking.patient == me.id {
         BookingActor::Patient
     } else if booking.clinician == me.id {
@@ -390,7 +449,8 @@ pub async fn change_status(
     };
     let to = transition(booking.status, action, as_actor)
         .map_err(|_| Error::Conflict(Conflict::NotChangeable))?;
-    let by = actor.changed_by("booking.status");
+    let mut by = actor.changed_by("booking.status");
+    by.at_version = at_version;
     if !env
         .store
         .change_booking_status(
@@ -410,6 +470,53 @@ pub async fn change_status(
     Ok(StatusChanged {
         to,
         by_patient: as_actor == BookingActor::Patient,
+    })
+}
+
+/// A group visit's patient confirms or cancels their own place
+/// (`group::answer`): the visit moves only when the rule says so.
+async fn answer_group_visit(
+    env: Env<'_>,
+    actor: &Actor,
+    booking: &Booking,
+    patients: &[(PersonId, Attendance)],
+    mine: Attendance,
+    action: BookingAction,
+) -> Result<StatusChanged, Error> {
+    let me = &actor.person;
+    let others_coming = patients
+        .iter()
+        .filter(|(p, a)| *p != me.id && *a != Attendance::Declined)
+        .count();
+    let answered = group::answer(booking.status, mine, action, others_coming)
+        .map_err(|_| Error::Conflict(Conflict::NotChangeable))?;
+    let visit_to = answered.visit.unwrap_or(booking.status);
+    let by = actor.changed_by("booking.status");
+    let answer = tillit_store::GroupAnswer {
+        booking: &booking.id,
+        patient: &me.id,
+        from: mine,
+        to: answered.attendance,
+        visit_from: booking.status,
+        visit_to,
+    };
+    if !env
+        .store
+        .answer_group_visit(
+            answer,
+            &by,
+            &env.ids.new_id(),
+            env.rules.reminder_lead,
+            env.now,
+        )
+        .await?
+    {
+        return Err(Error::Conflict(Conflict::ChangedMeanwhile));
+    }
+    tracing::info!(tenant = %env.store.tenant(), by = %me.id, door = ?actor.door, booking = %booking.id, answer = answered.attendance.as_str(), "group visit answered");
+    Ok(StatusChanged {
+        to: group::seen_by(visit_to, answered.attendance),
+        by_patient: true,
     })
 }
 
@@ -438,6 +545,20 @@ pub async fn move_booking(
     start: Option<Timestamp>,
     accept_overlap: bool,
 ) -> Result<Booking, Error> {
+    move_booking_at(env, actor, id, start, accept_overlap, None).await
+}
+
+/// [`move_booking`], only while the booking is still at version
+/// `at_version` when given (a journal system's `If-Match`), checked in the
+/// move's transaction: [`Conflict::ChangedMeanwhile`] otherwise.
+pub async fn move_booking_at(
+    env: Env<'_>,
+    actor: &Actor,
+    id: &str,
+    start: Option<Timestamp>,
+    accept_overlap: bool,
+    at_version: Option<u64>,
+) -> Result<Booking, Error> {
     let b = movable(env, actor, id).await?;
     let me = &actor.person;
     let start = match start {
@@ -458,7 +579,8 @@ pub async fn move_booking(
     {
         return Err(Error::Conflict(Conflict::Overlap));
     }
-    let by = actor.changed_by("booking.time");
+    let mut by = actor.changed_by("booking.time");
+    by.at_version = at_version;
     match env
         .store
         .reschedule_booking(
@@ -475,6 +597,9 @@ pub async fn move_booking(
         RescheduleOutcome::Moved => {}
         RescheduleOutcome::NotChangeable => return Err(Error::Conflict(Conflict::NotChangeable)),
         RescheduleOutcome::SlotTaken => return Err(Error::invalid(Problem::SlotTaken)),
+        RescheduleOutcome::ChangedMeanwhile => {
+            return Err(Error::Conflict(Conflict::ChangedMeanwhile));
+        }
     }
     tracing::info!(tenant = %env.store.tenant(), by = %me.id, door = ?actor.door, booking = %b.id, "booking moved");
     Ok(moved)
@@ -515,13 +640,18 @@ impl Listed {
             Some(name) => ListedPatient::Name(name.to_owned()),
             None => ListedPatient::Removed,
         };
+        let as_patient = item.patient_id == *viewer;
+        let mut item = item;
+        if as_patient && let Some(answer) = item.attendance {
+            item.booking.status = group::seen_by(item.booking.status, answer);
+        }
         Self {
-            as_patient: item.booking.patient == *viewer,
+            as_patient,
             patient,
             clinician_name: item.clinician_name,
             clinician_title: item.clinician_title,
             subject: (
-                item.booking.patient.clone(),
+                item.patient_id.clone(),
                 item.patient_personnummer,
                 item.patient_role,
             ),
@@ -655,7 +785,19 @@ pub struct Cancellation {
 /// [`Conflict::NotChangeable`].
 pub async fn cancellation(env: Env<'_>, actor: &Actor, id: &str) -> Result<Cancellation, Error> {
     let me = &actor.person;
-    let booking = env.store.booking(id).await?.ok_or(Error::NotFound)?;
+    let mut booking = env.store.booking(id).await?.ok_or(Error::NotFound)?;
+    // A group visit's patient cancels their own place, in the visit as
+    // they see it.
+    if let Some((_, mine)) = env
+        .store
+        .group_patients(id)
+        .await?
+        .into_iter()
+        .find(|(p, _)| *p == me.id)
+    {
+        booking.status = group::seen_by(booking.status, mine);
+        booking.patient = me.id.clone();
+    }
     let as_actor = if booking.patient == me.id {
         BookingActor::Patient
     } else if booking.clinician == me.id {

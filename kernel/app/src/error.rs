@@ -57,6 +57,11 @@ pub enum Problem {
     TooManyColleagues {
         max: usize,
     },
+    /// Several patients, for a visit type that is not a group visit.
+    OnePatientOnly,
+    TooManyPatients {
+        max: usize,
+    },
     /// Another active booking of the clinician starts at that time.
     SlotTaken,
     /// Only clinicians and administrators are created as staff.

@@ -11,7 +11,8 @@
 use std::collections::HashMap;
 
 use tillit_domain::access::{AccessAction, Accessor};
-use tillit_domain::booking::{Booking, Colleague, MobileNumber, Profile};
+use tillit_domain::booking::{Booking, BookingStatus, Colleague, MobileNumber, Profile, VisitKind};
+use tillit_domain::group::{self, Attendance};
 use tillit_domain::people::{HsaId, NewPerson};
 use tillit_domain::version::{BookingVersion, PersonVersion};
 use tillit_domain::{Person, PersonId, PersonStatus, Personnummer, Role, Timestamp, Version};
@@ -406,6 +407,37 @@ pub struct BookingRecord {
     /// The patient is on the visit's page now, waiting for it to start
     /// (never so for a version before the latest).
     pub patient_waiting: bool,
+    /// A group visit's patients (the first among them) with their answers
+    /// at this version, in the order invited; empty for a one-to-one visit.
+    pub group: Vec<(Person, Attendance)>,
+}
+
+impl BookingRecord {
+    /// Everyone whose data the booking holds: its patient, or a group
+    /// visit's every patient.
+    pub fn patients(&self) -> Vec<&Person> {
+        if self.group.is_empty() {
+            vec![&self.patient]
+        } else {
+            self.group.iter().map(|(p, _)| p).collect()
+        }
+    }
+
+    /// Each patient with the visit as they see it (`group::seen_by`).
+    pub fn patients_seeing(&self) -> Vec<(&Person, BookingStatus)> {
+        if self.group.is_empty() {
+            vec![(&self.patient, self.booking.status)]
+        } else {
+            self.group
+                .iter()
+                .map(|(p, a)| (p, group::seen_by(self.booking.status, *a)))
+                .collect()
+        }
+    }
+
+    pub fn has_patient(&self, id: &PersonId) -> bool {
+        self.patients().iter().any(|p| p.id == *id)
+    }
 }
 
 /// People already read while answering one request, by id: a search's
@@ -456,6 +488,21 @@ async fn record_at(
     }
     let patient = person(env, &booking.patient, people).await?;
     let clinician = person(env, &booking.clinician, people).await?;
+    let mut group = Vec::new();
+    if booking.kind == VisitKind::GroupVideo {
+        // The patients are those invited now (none leaves a group visit:
+        // they decline), with their answers at this version.
+        for (n, (id, now)) in env
+            .store
+            .group_patients(&booking.id)
+            .await?
+            .into_iter()
+            .enumerate()
+        {
+            let answer = v.attendance.get(n).copied().unwrap_or(now);
+            group.push((person(env, &id, people).await?, answer));
+        }
+    }
     let colleagues = env.store.participants_of(&booking.id).await?;
     let external_ids = env
         .store
@@ -469,6 +516,7 @@ async fn record_at(
         external_ids,
         version: v.version,
         patient_waiting: false,
+        group,
     })
 }
 
@@ -480,7 +528,7 @@ pub async fn read_booking(
 ) -> Result<BookingRecord, Error> {
     let booking = env.store.booking(id).await?.ok_or(Error::NotFound)?;
     let r = record(env, booking, &mut People::new()).await?;
-    log_reads(env, sys, &[&r.patient], "fhir.appointment").await?;
+    log_reads(env, sys, &r.patients(), "fhir.appointment").await?;
     Ok(r)
 }
 
@@ -497,7 +545,7 @@ pub async fn booking_versions(
         out.push(record_at(env, &booking, v, &mut people).await?);
     }
     if let Some(r) = out.first() {
-        log_reads(env, sys, &[&r.patient], "fhir.appointment.history").await?;
+        log_reads(env, sys, &r.patients(), "fhir.appointment.history").await?;
     }
     Ok(out)
 }
@@ -518,7 +566,7 @@ pub async fn booking_version(
         .find(|v| v.version.number == number)
         .ok_or(Error::NotFound)?;
     let r = record_at(env, &booking, v, &mut People::new()).await?;
-    log_reads(env, sys, &[&r.patient], "fhir.appointment.history").await?;
+    log_reads(env, sys, &r.patients(), "fhir.appointment.history").await?;
     Ok(r)
 }
 
@@ -538,7 +586,7 @@ pub async fn bookings_history(
             versions.push(record_at(env, &b, v, &mut people).await?);
         }
     }
-    let patients: Vec<&Person> = versions.iter().map(|r| &r.patient).collect();
+    let patients: Vec<&Person> = versions.iter().flat_map(|r| r.patients()).collect();
     log_reads(env, sys, &patients, "fhir.appointment.history").await?;
     Ok(HistoryPage {
         total: page.total,
@@ -558,7 +606,6 @@ pub struct VisitRecord {
 /// The visit of a booking, once it has started: what an Encounter shows.
 /// Not found for a booking that was never started.
 pub async fn visit_of(env: Env<'_>, record: BookingRecord) -> Result<Option<VisitRecord>, Error> {
-    use tillit_domain::booking::BookingStatus;
     if !matches!(
         record.booking.status,
         BookingStatus::InProgress | BookingStatus::Finished
@@ -635,13 +682,13 @@ pub async fn search_bookings(
     let mut out = Vec::new();
     let mut people = People::new();
     for b in bookings {
-        if q.patient.as_ref().is_some_and(|p| b.patient != *p)
-            || q.from.is_some_and(|t| b.starts_at < t)
-            || q.to.is_some_and(|t| b.starts_at >= t)
-        {
+        if q.from.is_some_and(|t| b.starts_at < t) || q.to.is_some_and(|t| b.starts_at >= t) {
             continue;
         }
         let r = record(env, b, &mut people).await?;
+        if q.patient.as_ref().is_some_and(|p| !r.has_patient(p)) {
+            continue;
+        }
         if let Some(c) = &q.practitioner
             && r.booking.clinician != *c
             && !r.colleagues.iter().any(|col| col.id == *c)
@@ -653,7 +700,7 @@ pub async fn search_bookings(
     out.sort_by(|a, b| {
         (a.booking.starts_at, &a.booking.id).cmp(&(b.booking.starts_at, &b.booking.id))
     });
-    let patients: Vec<&Person> = out.iter().map(|r| &r.patient).collect();
+    let patients: Vec<&Person> = out.iter().flat_map(|r| r.patients()).collect();
     log_reads(env, sys, &patients, "fhir.appointment.search").await?;
     Ok(out)
 }

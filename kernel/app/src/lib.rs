@@ -134,6 +134,7 @@ impl Actor {
             role: self.person.role,
             logged_as: Some(what),
             via: self.via.as_deref(),
+            at_version: None,
         }
     }
 

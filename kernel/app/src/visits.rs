@@ -3,8 +3,9 @@
 //! `tillit_domain::visit`.
 
 use tillit_domain::booking::{
-    Actor as BookingActor, Booking, BookingAction, BookingStatus, transition,
+    Actor as BookingActor, Booking, BookingAction, BookingStatus, VisitKind, transition,
 };
+use tillit_domain::group::{self, Attendance};
 use tillit_domain::visit::{self, RoomState};
 use tillit_domain::{Person, PersonStatus, Role};
 use tillit_store::ChangedBy;
@@ -19,7 +20,22 @@ pub async fn participation(
     person: &Person,
     id: &str,
 ) -> Result<(Booking, visit::Role), Error> {
-    let booking = env.store.booking(id).await?.ok_or(Error::NotFound)?;
+    let mut booking = env.store.booking(id).await?.ok_or(Error::NotFound)?;
+    // A group visit's patient takes part in the visit as they see it
+    // (`group::seen_by`): not confirmed until they confirm, cancelled for
+    // them once they declined.
+    if booking.kind == VisitKind::GroupVideo
+        && let Some((_, answer)) = env
+            .store
+            .group_patients(id)
+            .await?
+            .into_iter()
+            .find(|(p, _)| *p == person.id)
+    {
+        booking.status = group::seen_by(booking.status, answer);
+        booking.patient = person.id.clone();
+        return Ok((booking, visit::Role::Patient));
+    }
     if booking.patient == person.id {
         return Ok((booking, visit::Role::Patient));
     }
@@ -81,6 +97,7 @@ pub async fn end(env: Env<'_>, actor: &Actor, id: &str) -> Result<Booking, Error
         role: me.role,
         logged_as: None,
         via: actor.via.as_deref(),
+        at_version: None,
     };
     let ended = env
         .store
@@ -143,6 +160,9 @@ pub struct VisitView {
     /// responsible clinician, never an invited colleague.
     pub message: Option<String>,
     pub allowed: Allowed,
+    /// A group visit's further patients with their answers, for the
+    /// responsible clinician only (a removed patient is not named).
+    pub more_patients: Vec<(Person, Attendance)>,
 }
 
 /// The visit page's facts for `person`, who takes part in it (anyone else
@@ -162,6 +182,19 @@ pub async fn view(env: Env<'_>, person: &Person, id: &str) -> Result<VisitView, 
     } else {
         PatientShown::Hidden
     };
+    let mut more_patients = Vec::new();
+    if responsible && booking.kind == VisitKind::GroupVideo {
+        for (id, answer) in env.store.group_patients(id).await? {
+            if id == booking.patient {
+                continue;
+            }
+            if let Some(p) = env.store.person(&id).await?
+                && p.status != PersonStatus::Removed
+            {
+                more_patients.push((p, answer));
+            }
+        }
+    }
     let clinician = env.store.person(&booking.clinician).await?;
     let clinician_title = env
         .store
@@ -200,6 +233,7 @@ pub async fn view(env: Env<'_>, person: &Person, id: &str) -> Result<VisitView, 
         clinician_title,
         message,
         allowed,
+        more_patients,
     })
 }
 

@@ -95,6 +95,7 @@ fn invite(start: Timestamp) -> Book {
         }),
         message: String::new(),
         colleagues: Vec::new(),
+        more_patients: Vec::new(),
         accept_overlap: false,
         on_file: Default::default(),
         external_ids: Vec::new(),
@@ -481,5 +482,82 @@ async fn endings_reach_the_live_connections_through_any_door() {
             .await
             .unwrap();
         assert!(heard.take().is_empty(), "{backend:?}");
+    }
+}
+
+/// A journal system's `If-Match`: a change guarded by a version applies
+/// only while the booking is still at it, checked in the change's own
+/// transaction, and a stale one changes nothing.
+#[tokio::test]
+async fn a_change_at_a_stale_version_changes_nothing() {
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        let db = TestDb::new(backend);
+        let store = db.store().await;
+        let tenant = TenantId::parse("alfa").unwrap();
+        store.register_tenant(&tenant, T0).await.unwrap();
+        let t = store.tenant(tenant);
+        let ids = Counting(Default::default());
+        let karin = clinician(&t, true).await;
+        let ehr = Actor::journal_system(karin.clone(), "journal");
+        let b = bookings::book(env(&t, &ids, T0), &ehr, invite(T0.plus(DAY)))
+            .await
+            .unwrap();
+        let later = T0.plus(Duration::from_secs(60));
+        // Moved meanwhile (version 2): a cancellation still at version 1
+        // is stale, and so is a move.
+        bookings::move_booking_at(
+            env(&t, &ids, later),
+            &ehr,
+            &b.id,
+            Some(T0.plus(2 * DAY)),
+            false,
+            Some(1),
+        )
+        .await
+        .unwrap();
+        let cancel = bookings::change_status_at(
+            env(&t, &ids, later),
+            &ehr,
+            &b.id,
+            BookingAction::Cancel,
+            Some(1),
+        )
+        .await;
+        assert!(
+            matches!(cancel, Err(Error::Conflict(Conflict::ChangedMeanwhile))),
+            "{backend:?}: {cancel:?}"
+        );
+        let again = bookings::move_booking_at(
+            env(&t, &ids, later),
+            &ehr,
+            &b.id,
+            Some(T0.plus(3 * DAY)),
+            false,
+            Some(1),
+        )
+        .await;
+        assert!(
+            matches!(again, Err(Error::Conflict(Conflict::ChangedMeanwhile))),
+            "{backend:?}: {again:?}"
+        );
+        let now = t.booking(&b.id).await.unwrap().unwrap();
+        assert_eq!(
+            (now.status, now.starts_at),
+            (BookingStatus::Unconfirmed, T0.plus(2 * DAY))
+        );
+        // At the current version, it applies.
+        bookings::change_status_at(
+            env(&t, &ids, later),
+            &ehr,
+            &b.id,
+            BookingAction::Cancel,
+            Some(2),
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            t.booking(&b.id).await.unwrap().unwrap().status,
+            BookingStatus::Cancelled
+        );
     }
 }

@@ -547,6 +547,9 @@ pub struct BusyTime {
 #[derive(Debug, Clone)]
 pub struct BookingListItem {
     pub booking: Booking,
+    /// The patient the row shows: the booking's (first) patient, or, in a
+    /// patient's own list, that patient (one of a group visit's).
+    pub patient_id: crate::PersonId,
     pub patient_name: String,
     /// For the access-log entry of showing this booking.
     pub patient_personnummer: crate::Personnummer,
@@ -557,6 +560,8 @@ pub struct BookingListItem {
     pub patient_status: crate::PersonStatus,
     pub clinician_name: String,
     pub clinician_title: String,
+    /// The shown patient's answer, in a group visit.
+    pub attendance: Option<crate::group::Attendance>,
 }
 
 impl BookingListItem {

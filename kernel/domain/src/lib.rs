@@ -32,6 +32,7 @@
 pub mod access;
 pub mod booking;
 pub mod events;
+pub mod group;
 pub mod ids;
 pub mod invitee;
 pub mod notify;

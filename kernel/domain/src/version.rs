@@ -5,6 +5,7 @@
 //! is applied to the record on file to give the record as it was then.
 
 use crate::booking::{Booking, BookingStatus};
+use crate::group::Attendance;
 use crate::people::{Person, PersonName, PersonStatus};
 use crate::{PersonId, Timestamp};
 
@@ -22,6 +23,9 @@ pub struct BookingVersion {
     pub clinician: PersonId,
     pub starts_at: Timestamp,
     pub status: BookingStatus,
+    /// A group visit's patients' answers then, in the order invited; empty
+    /// for a one-to-one visit.
+    pub attendance: Vec<Attendance>,
 }
 
 impl BookingVersion {
@@ -96,6 +100,7 @@ mod tests {
             clinician: PersonId::new("karin"),
             starts_at: Timestamp(1_000),
             status: BookingStatus::Unconfirmed,
+            attendance: Vec::new(),
         };
         let then = v1.apply(&now);
         assert_eq!(then.clinician, PersonId::new("karin"));

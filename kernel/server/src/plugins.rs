@@ -119,6 +119,12 @@ pub async fn visit_for(
 ) -> Result<(Visit, Vec<Person>), AppError> {
     let store = state.store.tenant(ctx.tenant.id.clone());
     let mut ids = vec![booking.clinician.clone(), booking.patient.clone()];
+    // A group visit's patients who have not declined.
+    for (id, answer) in store.group_patients(&booking.id).await? {
+        if answer != tillit_domain::group::Attendance::Declined && !ids.contains(&id) {
+            ids.push(id);
+        }
+    }
     for p in store.participants_of(&booking.id).await? {
         if !ids.contains(&p.id) {
             ids.push(p.id);

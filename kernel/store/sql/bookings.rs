@@ -4,6 +4,7 @@ use sqlx::Executor;
 use tillit_domain::booking::{
     Booking, BookingListItem, BookingStatus, BusyTime, Colleague, VisitKind,
 };
+use tillit_domain::group::Attendance;
 use tillit_domain::people::Role;
 use tillit_domain::{PersonId, PersonStatus, Personnummer, TenantId, Timestamp};
 
@@ -45,12 +46,13 @@ pub async fn insert_booking<'e>(
     tenant: &TenantId,
     b: &Booking,
     created_by: &PersonId,
+    attendance: Option<&str>,
     now: Timestamp,
 ) -> Result<()> {
     sqlx::query!(
         r#"INSERT INTO bookings (tenant_id, id, clinician_id, patient_id, visit_type_id, title, minutes, kind,
-                                 starts_at, ends_at, status, message, created_by, created_at, updated_at)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14)"#,
+                                 starts_at, ends_at, status, message, created_by, created_at, updated_at, attendance)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14, $15)"#,
         tenant.as_str(),
         b.id,
         b.clinician.as_str(),
@@ -65,6 +67,7 @@ pub async fn insert_booking<'e>(
         b.message,
         created_by.as_str(),
         now.0,
+        attendance,
     )
     .execute(ex)
     .await?;
@@ -268,6 +271,8 @@ struct BookingListRow {
     patient_personnummer: String,
     patient_role: String,
     patient_status: String,
+    shown_id: String,
+    attendance: Option<String>,
     clinician_given: String,
     clinician_family: String,
     clinician_title: Option<String>,
@@ -276,6 +281,7 @@ struct BookingListRow {
 impl BookingListRow {
     fn into_item(self) -> Result<BookingListItem> {
         Ok(BookingListItem {
+            patient_id: PersonId::new(self.shown_id),
             patient_name: format!("{} {}", self.patient_given, self.patient_family),
             patient_personnummer: Personnummer::parse(&self.patient_personnummer)
                 .map_err(|_| corrupt("personnummer"))?,
@@ -284,6 +290,10 @@ impl BookingListRow {
                 .ok_or_else(|| corrupt("person status"))?,
             clinician_name: format!("{} {}", self.clinician_given, self.clinician_family),
             clinician_title: self.clinician_title.unwrap_or_default(),
+            attendance: self
+                .attendance
+                .map(|a| Attendance::parse(&a).ok_or_else(|| corrupt("attendance")))
+                .transpose()?,
             booking: BookingRow {
                 id: self.id,
                 clinician_id: self.clinician_id,
@@ -305,18 +315,26 @@ impl BookingListRow {
 /// bookings b …` followed by `$rest`, returning `BookingListRow`s.
 macro_rules! select_booking_list {
     ($rest:literal, $($args:tt)*) => {
+        select_booking_list!(patient: "b.patient_id", $rest, $($args)*)
+    };
+    // `$patient` is the patient the rows show: the booking's first, or
+    // (for a patient's own lists) the viewer, one of a group visit's.
+    (patient: $patient:literal, $rest:literal, $($args:tt)*) => {
         sqlx::query_as!(
             BookingListRow,
             r#"SELECT b.id AS "id!", b.clinician_id AS "clinician_id!", b.patient_id AS "patient_id!",
+                      p.id AS "shown_id!",
                       b.visit_type_id AS "visit_type_id!", b.title AS "title!", b.minutes AS "minutes!",
                       b.kind AS "kind!", b.starts_at AS "starts_at!", b.status AS "status!", b.message AS "message!",
                       p.given_name AS "patient_given!", p.family_name AS "patient_family!",
                       p.personnummer AS "patient_personnummer!", p.role AS "patient_role!",
-                      p.status AS "patient_status!",
+                      p.status AS "patient_status!", bpt.status AS "attendance?",
                       c.given_name AS "clinician_given!", c.family_name AS "clinician_family!",
                       cp.title AS "clinician_title?"
                FROM bookings b
-               JOIN people p ON p.tenant_id = b.tenant_id AND p.id = b.patient_id
+               JOIN people p ON p.tenant_id = b.tenant_id AND p.id = "# + $patient + r#"
+               LEFT JOIN booking_patients bpt
+                 ON bpt.tenant_id = b.tenant_id AND bpt.booking_id = b.id AND bpt.person_id = p.id
                JOIN people c ON c.tenant_id = b.tenant_id AND c.id = b.clinician_id
                LEFT JOIN clinician_profiles cp ON cp.tenant_id = b.tenant_id AND cp.person_id = b.clinician_id "# + $rest,
             $($args)*
@@ -343,7 +361,8 @@ pub async fn bookings_as_clinician<'e>(
     rows.into_iter().map(BookingListRow::into_item).collect()
 }
 
-/// Bookings ending after `after` where `patient` is the one invited.
+/// Bookings ending after `after` where `patient` is the one invited, or
+/// one of a group visit's (also when they declined).
 pub async fn bookings_as_patient<'e>(
     ex: impl Executor<'e, Database = Db>,
     tenant: &TenantId,
@@ -351,7 +370,9 @@ pub async fn bookings_as_patient<'e>(
     after: Timestamp,
 ) -> Result<Vec<BookingListItem>> {
     let rows = select_booking_list!(
-        "WHERE b.tenant_id = $1 AND b.patient_id = $2 AND b.ends_at > $3 ORDER BY b.starts_at, b.id",
+        patient: "$2",
+        "WHERE b.tenant_id = $1 AND (b.patient_id = $2 OR bpt.person_id IS NOT NULL) AND b.ends_at > $3
+         ORDER BY b.starts_at, b.id",
         tenant.as_str(),
         patient.as_str(),
         after.0,
@@ -406,7 +427,8 @@ pub async fn coming_as_clinician<'e>(
     rows.into_iter().map(BookingListRow::into_item).collect()
 }
 
-/// [`coming_as_clinician`] for the booking's patient.
+/// [`coming_as_clinician`] for the booking's patient, or one of a group
+/// visit's who has not declined; the rows show the visit as they see it.
 pub async fn coming_as_patient<'e>(
     ex: impl Executor<'e, Database = Db>,
     tenant: &TenantId,
@@ -414,7 +436,9 @@ pub async fn coming_as_patient<'e>(
     cutoff: Timestamp,
 ) -> Result<Vec<BookingListItem>> {
     let rows = select_booking_list!(
-        "WHERE b.tenant_id = $1 AND b.patient_id = $2
+        patient: "$2",
+        "WHERE b.tenant_id = $1
+           AND (b.patient_id = $2 OR bpt.person_id IS NOT NULL) AND COALESCE(bpt.status, '') <> 'declined'
            AND b.status IN ('unconfirmed', 'confirmed', 'in_progress')
            AND (b.ends_at > $3 OR b.status = 'in_progress')
          ORDER BY b.starts_at, b.id",

@@ -121,17 +121,20 @@ pub async fn mark_plugin_event_delivered<'e>(
     Ok(done.rows_affected() == 1)
 }
 
-/// Withdraws a booking's reminders that have not left yet.
+/// Withdraws the reminders of a booking to `person` that have not left yet.
 pub async fn withdraw_reminders<'e>(
     ex: impl Executor<'e, Database = Db>,
     tenant: &TenantId,
     booking: &str,
+    person: &PersonId,
 ) -> Result<u64> {
     let done = sqlx::query!(
         r#"UPDATE notifications SET status = 'cancelled'
-           WHERE tenant_id = $1 AND booking_id = $2 AND kind = 'reminder' AND status IN ('scheduled', 'queued')"#,
+           WHERE tenant_id = $1 AND booking_id = $2 AND person_id = $3 AND kind = 'reminder'
+             AND status IN ('scheduled', 'queued')"#,
         tenant.as_str(),
         booking,
+        person.as_str(),
     )
     .execute(ex)
     .await?;

@@ -22,6 +22,8 @@ mod access_log;
 mod bookings;
 #[path = "external_ids.rs"]
 mod external_ids;
+#[path = "group.rs"]
+mod group;
 #[path = "outbox.rs"]
 mod outbox;
 #[path = "people.rs"]
@@ -48,6 +50,7 @@ mod visit_types;
 pub use access_log::*;
 pub use bookings::*;
 pub use external_ids::*;
+pub use group::*;
 pub use outbox::*;
 pub use people::*;
 pub use pictures::*;

@@ -1,8 +1,9 @@
-//! Versions of bookings and people, written by the triggers of migration
-//! 0012 on every change, and read here for FHIR's `vread` and `_history`.
+//! Versions of bookings and people, written by the triggers of migrations
+//! 0012 and 0014 on every change, and read here for FHIR's `vread` and `_history`.
 
 use sqlx::Executor;
 use tillit_domain::booking::BookingStatus;
+use tillit_domain::group::Attendance;
 use tillit_domain::people::{PersonName, PersonStatus, Role};
 use tillit_domain::version::{BookingVersion, PersonVersion, Version};
 use tillit_domain::{Person, PersonId, TenantId, Timestamp};
@@ -17,6 +18,7 @@ struct BookingVersionRow {
     clinician_id: String,
     starts_at: i64,
     status: String,
+    attendance: Option<String>,
     recorded_at: i64,
 }
 
@@ -37,6 +39,14 @@ impl BookingVersionRow {
                 starts_at: Timestamp(self.starts_at),
                 status: BookingStatus::parse(&self.status)
                     .ok_or_else(|| corrupt("booking status"))?,
+                attendance: self
+                    .attendance
+                    .as_deref()
+                    .unwrap_or_default()
+                    .split(',')
+                    .filter(|a| !a.is_empty())
+                    .map(|a| Attendance::parse(a).ok_or_else(|| corrupt("attendance")))
+                    .collect::<Result<_>>()?,
             },
         ))
     }
@@ -51,7 +61,7 @@ pub async fn booking_versions<'e>(
     let rows = sqlx::query_as!(
         BookingVersionRow,
         r#"SELECT booking_id AS "booking_id!", version AS "version!", clinician_id AS "clinician_id!",
-                  starts_at AS "starts_at!", status AS "status!", recorded_at AS "recorded_at!"
+                  starts_at AS "starts_at!", status AS "status!", attendance AS "attendance?", recorded_at AS "recorded_at!"
            FROM booking_versions WHERE tenant_id = $1 AND booking_id = $2 ORDER BY version"#,
         tenant.as_str(),
         booking,
@@ -85,7 +95,7 @@ where
     let rows = sqlx::query_as!(
         BookingVersionRow,
         r#"SELECT booking_id AS "booking_id!", version AS "version!", clinician_id AS "clinician_id!",
-                  starts_at AS "starts_at!", status AS "status!", recorded_at AS "recorded_at!"
+                  starts_at AS "starts_at!", status AS "status!", attendance AS "attendance?", recorded_at AS "recorded_at!"
            FROM booking_versions WHERE tenant_id = $1 AND recorded_at >= $2
            ORDER BY recorded_at DESC, booking_id DESC, version DESC LIMIT $3 OFFSET $4"#,
         tenant.as_str(),
@@ -255,7 +265,7 @@ pub async fn latest_booking_version<'e>(
     let row = sqlx::query_as!(
         BookingVersionRow,
         r#"SELECT booking_id AS "booking_id!", version AS "version!", clinician_id AS "clinician_id!",
-                  starts_at AS "starts_at!", status AS "status!", recorded_at AS "recorded_at!"
+                  starts_at AS "starts_at!", status AS "status!", attendance AS "attendance?", recorded_at AS "recorded_at!"
            FROM booking_versions WHERE tenant_id = $1 AND booking_id = $2
            ORDER BY version DESC LIMIT 1"#,
         tenant.as_str(),
@@ -264,4 +274,40 @@ pub async fn latest_booking_version<'e>(
     .fetch_optional(ex)
     .await?;
     row.map(|r| r.into_version().map(|(_, v)| v)).transpose()
+}
+
+/// Holds booking `id`'s row until the caller's transaction ends (on
+/// PostgreSQL a row lock; SQLite has one writer), so that no other change
+/// numbers a version of it meanwhile. Touches no column that versions
+/// follow: no version is written.
+pub async fn hold_booking<'e>(
+    ex: impl Executor<'e, Database = Db>,
+    tenant: &TenantId,
+    id: &str,
+) -> Result<()> {
+    sqlx::query!(
+        "UPDATE bookings SET updated_at = updated_at WHERE tenant_id = $1 AND id = $2",
+        tenant.as_str(),
+        id,
+    )
+    .execute(ex)
+    .await?;
+    Ok(())
+}
+
+/// The number of booking `id`'s latest version (0 if it has none).
+pub async fn latest_booking_version_number<'e>(
+    ex: impl Executor<'e, Database = Db>,
+    tenant: &TenantId,
+    id: &str,
+) -> Result<u64> {
+    let n = sqlx::query_scalar!(
+        r#"SELECT COALESCE(MAX(version), 0) AS "n!: i64" FROM booking_versions
+           WHERE tenant_id = $1 AND booking_id = $2"#,
+        tenant.as_str(),
+        id,
+    )
+    .fetch_one(ex)
+    .await?;
+    u64::try_from(n).map_err(|_| corrupt("version"))
 }

@@ -6,8 +6,9 @@ use std::time::Duration;
 
 use tillit_domain::access::{AccessAction, AccessEvent, Accessor};
 use tillit_domain::booking::{
-    Booking, BookingFor, BookingListItem, BookingStatus, BusyTime, Colleague,
+    Booking, BookingFor, BookingListItem, BookingStatus, BusyTime, Colleague, VisitKind,
 };
+use tillit_domain::group::Attendance;
 use tillit_domain::invitee::{OnFile, OnFileChoices, invite_on_file};
 use tillit_domain::notify::BookingChange;
 use tillit_domain::{PersonId, PersonStatus, Role, Timestamp};
@@ -31,6 +32,10 @@ pub struct NewBooking<'a> {
     pub reminder_lead: Duration,
     /// Colleagues invited besides the responsible clinician.
     pub participants: Vec<PersonId>,
+    /// Further patients of a group visit, each one on file, in the order
+    /// invited (after `patient`). A group visit keeps every patient's own
+    /// answer (`tillit_domain::group`); a one-to-one visit takes none.
+    pub more_patients: Vec<PersonId>,
     /// Another system's ids of the booking, as (system, value): an EHR's
     /// own booking id. Each names one booking in the tenant.
     pub external_ids: Vec<(String, String)>,
@@ -50,6 +55,9 @@ pub struct ChangedBy<'a> {
     /// The journal system (EHR client id) through which the person acts,
     /// which the access log then names as the actor.
     pub via: Option<&'a str>,
+    /// The change applies only while the booking is still at this version
+    /// (FHIR `If-Match`), checked in the change's own transaction.
+    pub at_version: Option<u64>,
 }
 
 impl ChangedBy<'_> {
@@ -75,6 +83,8 @@ pub enum RescheduleOutcome {
     NotChangeable,
     /// Another active booking of the clinician starts then.
     SlotTaken,
+    /// The booking is no longer at `ChangedBy::at_version`.
+    ChangedMeanwhile,
 }
 
 /// What became of a booking request. Nothing is saved unless `Booked`.
@@ -276,7 +286,45 @@ impl TenantStore<'_> {
                 patient: patient.id.clone(),
                 ..new.booking.clone()
             };
-            match q::insert_booking(&mut *tx, t, &booking, new.created_by, now).await {
+            // A group visit's patients, the first among them, each answering
+            // for themself; none for a one-to-one visit.
+            let mut patients = vec![patient.clone()];
+            for id in &new.more_patients {
+                let found = q::person_by_id(&mut *tx, t, id).await?;
+                match found {
+                    Some(p) if p.role != Role::Patient => {
+                        outcome = BookOutcome::NotAPatient;
+                        break 'body None;
+                    }
+                    Some(p) if p.status == PersonStatus::Active => {
+                        if !patients.iter().any(|q| q.id == p.id) {
+                            patients.push(p);
+                        }
+                    }
+                    Some(_) => {
+                        outcome = BookOutcome::PatientInactive;
+                        break 'body None;
+                    }
+                    None => break 'body None,
+                }
+            }
+            let answers: Vec<(PersonId, Attendance)> = if booking.kind == VisitKind::GroupVideo {
+                let first = Attendance::initial(booking.status);
+                patients.iter().map(|p| (p.id.clone(), first)).collect()
+            } else {
+                Vec::new()
+            };
+            let attendance = (!answers.is_empty()).then(|| q::attendance_text(&answers));
+            match q::insert_booking(
+                &mut *tx,
+                t,
+                &booking,
+                new.created_by,
+                attendance.as_deref(),
+                now,
+            )
+            .await
+            {
                 Err(sqlx::Error::Database(db)) if db.is_unique_violation() => {
                     outcome = BookOutcome::SlotTaken;
                     break 'body None;
@@ -319,8 +367,31 @@ impl TenantStore<'_> {
                 };
                 q::insert_access_event(&mut *tx, t, &access, now).await?;
             }
+            for (position, (id, answer)) in (1..).zip(&answers) {
+                q::insert_group_patient(
+                    &mut *tx,
+                    t,
+                    &booking.id,
+                    id,
+                    position,
+                    *answer,
+                    new.created_by,
+                    now,
+                )
+                .await?;
+            }
+            for p in patients.iter().skip(1) {
+                let access = AccessEvent {
+                    actor: new.logged_as.clone(),
+                    patient: p.id.clone(),
+                    patient_personnummer: p.personnummer.clone(),
+                    action: AccessAction::Create,
+                    what: "booking",
+                };
+                q::insert_access_event(&mut *tx, t, &access, now).await?;
+            }
             for p in &new.participants {
-                if *p != booking.clinician && *p != booking.patient {
+                if *p != booking.clinician && !patients.iter().any(|q| q.id == *p) {
                     q::insert_participant(&mut *tx, t, &booking.id, p, new.created_by, now).await?;
                 }
             }
@@ -390,6 +461,12 @@ impl TenantStore<'_> {
         let t = &self.tenant;
         let mut outcome = RescheduleOutcome::NotChangeable;
         let moved: Option<bool> = in_transaction!(self.pool, |tx| 'body: {
+            if let Some(v) = by.at_version
+                && !outbox::still_at_version!(tx, t, id, v)
+            {
+                outcome = RescheduleOutcome::ChangedMeanwhile;
+                break 'body None;
+            }
             match q::reschedule_booking(&mut *tx, t, id, clinician, start, end, now).await {
                 Ok(true) => {}
                 Ok(false) => break 'body None,
@@ -402,7 +479,7 @@ impl TenantStore<'_> {
             let Some(booking) = q::booking(&mut *tx, t, id).await? else {
                 break 'body None;
             };
-            outbox::log_change!(tx, t, by, &booking.patient, now);
+            outbox::log_booking_change!(tx, t, by, &booking, now);
             Some(outbox::booking_changed!(
                 tx,
                 t,
@@ -441,6 +518,11 @@ impl TenantStore<'_> {
     ) -> Result<bool> {
         let t = &self.tenant;
         let won: Option<bool> = in_transaction!(self.pool, |tx| 'body: {
+            if let Some(v) = by.at_version
+                && !outbox::still_at_version!(tx, t, id, v)
+            {
+                break 'body None;
+            }
             if !q::set_booking_status(&mut *tx, t, id, from, to, now).await? {
                 break 'body None;
             }
@@ -449,7 +531,7 @@ impl TenantStore<'_> {
             let Some(booking) = q::booking(&mut *tx, t, id).await? else {
                 break 'body None;
             };
-            outbox::log_change!(tx, t, by, &booking.patient, now);
+            outbox::log_booking_change!(tx, t, by, &booking, now);
             Some(outbox::booking_changed!(
                 tx,
                 t,
@@ -497,5 +579,124 @@ impl TenantStore<'_> {
             read,
             |ex| q::resource_by_external_id(ex, t, resource_type, id)
         )?)
+    }
+}
+
+/// A group visit patient's answer to make (`tillit_domain::group::answer`).
+#[derive(Debug, Clone, Copy)]
+pub struct GroupAnswer<'a> {
+    pub booking: &'a str,
+    pub patient: &'a PersonId,
+    pub from: Attendance,
+    pub to: Attendance,
+    /// The visit's status it was read in, and the status it moves to (the
+    /// same when the answer does not move it).
+    pub visit_from: BookingStatus,
+    pub visit_to: BookingStatus,
+}
+
+impl TenantStore<'_> {
+    one_query! {
+        /// A group visit's patients with their answers, in the order
+        /// invited; none for a one-to-one visit.
+        pub async fn group_patients(
+            &self,
+            booking: &str,
+        ) -> Result<Vec<(PersonId, Attendance)>> = read q::group_patients;
+
+        /// Everyone the clinician has booked into a group visit.
+        pub async fn group_patients_of_clinician(
+            &self,
+            clinician: &PersonId,
+        ) -> Result<Vec<PersonId>> = read q::group_patients_of_clinician;
+    }
+
+    /// Records a group visit patient's answer, and the visit's move with it,
+    /// only if neither changed meanwhile, with what they cause: the
+    /// patient's own messages and reminder, the plugins' event and the
+    /// booking's history when the visit moves, the access-log entry, all
+    /// in one transaction. Returns whether this answer won.
+    pub async fn answer_group_visit(
+        &self,
+        answer: GroupAnswer<'_>,
+        by: &ChangedBy<'_>,
+        event_id: &str,
+        reminder_lead: Duration,
+        now: Timestamp,
+    ) -> Result<bool> {
+        let t = &self.tenant;
+        let a = answer;
+        let won: Option<bool> = in_transaction!(self.pool, |tx| 'body: {
+            if !q::set_attendance(&mut *tx, t, a.booking, a.patient, a.from, a.to, now).await? {
+                break 'body None;
+            }
+            let answers = q::group_patients(&mut *tx, t, a.booking).await?;
+            let text = q::attendance_text(&answers);
+            if !q::set_booking_answers(&mut *tx, t, a.booking, &text, a.visit_from, a.visit_to, now)
+                .await?
+            {
+                break 'body None;
+            }
+            let Some(booking) = q::booking(&mut *tx, t, a.booking).await? else {
+                break 'body None;
+            };
+            outbox::log_change!(tx, t, by, a.patient, now);
+            let mut queued = false;
+            if a.visit_from != a.visit_to {
+                q::insert_booking_event(
+                    &mut *tx,
+                    t,
+                    event_id,
+                    a.booking,
+                    Some(a.visit_from),
+                    a.visit_to,
+                    by.person,
+                    now,
+                )
+                .await?;
+                if let Some(kind) = tillit_domain::events::of(BookingChange::Status {
+                    from: a.visit_from,
+                    to: a.visit_to,
+                }) {
+                    q::insert_plugin_event(
+                        &mut *tx,
+                        t,
+                        &uuid::Uuid::new_v4().to_string(),
+                        &booking,
+                        kind,
+                        now,
+                    )
+                    .await?;
+                }
+            }
+            // The patient's own messages: the visit as they saw it, and as
+            // they see it now.
+            let seen_from = tillit_domain::group::seen_by(a.visit_from, a.from);
+            let (change, seen) = outbox::as_seen_by(
+                BookingChange::Status {
+                    from: a.visit_from,
+                    to: a.visit_to,
+                },
+                &booking,
+                a.to,
+            );
+            let change = match change {
+                BookingChange::Status { to, .. } => BookingChange::Status {
+                    from: seen_from,
+                    to,
+                },
+                other => other,
+            };
+            let plan = tillit_domain::notify::plan(change, &seen, reminder_lead, now);
+            queued |= outbox::apply_plan!(tx, t, a.booking, a.patient, &plan, now);
+            Some(queued)
+        })?;
+        if won.is_some() {
+            self.events.notify_one();
+        }
+        if won == Some(true) {
+            self.wake.notify_one();
+        }
+        Ok(won.is_some())
     }
 }

@@ -206,7 +206,7 @@ mod versions;
 mod visit_types;
 mod visits;
 
-pub use bookings::{BookOutcome, ChangedBy, NewBooking, RescheduleOutcome};
+pub use bookings::{BookOutcome, ChangedBy, GroupAnswer, NewBooking, RescheduleOutcome};
 pub use people::Contact;
 pub use versions::HistoryPage;
 

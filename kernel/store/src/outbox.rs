@@ -134,10 +134,10 @@ macro_rules! apply_plan {
         match plan.reminder {
             tillit_domain::notify::ReminderPlan::Keep => {}
             tillit_domain::notify::ReminderPlan::Withdraw => {
-                q::withdraw_reminders(&mut *$tx, $t, $booking).await?;
+                q::withdraw_reminders(&mut *$tx, $t, $booking, $patient).await?;
             }
             tillit_domain::notify::ReminderPlan::Schedule(due) => {
-                q::withdraw_reminders(&mut *$tx, $t, $booking).await?;
+                q::withdraw_reminders(&mut *$tx, $t, $booking, $patient).await?;
                 if phone.is_some() {
                     q::insert_notification(
                         &mut *$tx,
@@ -183,10 +183,52 @@ macro_rules! booking_changed {
             )
             .await?;
         }
-        $crate::outbox::apply_plan!($tx, $t, &booking.id, &booking.patient, &plan, $now)
+        let group = q::group_patients(&mut *$tx, $t, &booking.id).await?;
+        if group.is_empty() {
+            $crate::outbox::apply_plan!($tx, $t, &booking.id, &booking.patient, &plan, $now)
+        } else {
+            // A group visit: each patient still coming is told of the visit
+            // as they see it (`group::seen_by`).
+            let mut queued = false;
+            for (patient, answer) in &group {
+                if *answer == tillit_domain::group::Attendance::Declined {
+                    continue;
+                }
+                let (change, seen) = $crate::outbox::as_seen_by(change, booking, *answer);
+                let plan = tillit_domain::notify::plan(change, &seen, $lead, $now);
+                queued |= $crate::outbox::apply_plan!($tx, $t, &booking.id, patient, &plan, $now);
+            }
+            queued
+        }
     }};
 }
 pub(crate) use booking_changed;
+
+/// A change to a group visit and the visit, as a patient with `answer`
+/// sees them (`tillit_domain::group::seen_by`).
+pub(crate) fn as_seen_by(
+    change: tillit_domain::notify::BookingChange,
+    booking: &tillit_domain::booking::Booking,
+    answer: tillit_domain::group::Attendance,
+) -> (
+    tillit_domain::notify::BookingChange,
+    tillit_domain::booking::Booking,
+) {
+    use tillit_domain::group::seen_by;
+    use tillit_domain::notify::BookingChange;
+    let change = match change {
+        BookingChange::Status { from, to } => BookingChange::Status {
+            from: seen_by(from, answer),
+            to: seen_by(to, answer),
+        },
+        other => other,
+    };
+    let seen = tillit_domain::booking::Booking {
+        status: seen_by(booking.status, answer),
+        ..booking.clone()
+    };
+    (change, seen)
+}
 
 /// Writes the access-log entry for a change a person made to a booking of
 /// `patient`, inside the change's transaction, when the change is one that
@@ -210,6 +252,34 @@ macro_rules! log_change {
         }
     }};
 }
+
+/// Whether booking `$id` is still at version `$v`, holding it for the rest
+/// of the transaction (`q::hold_booking`): a change guarded by FHIR
+/// `If-Match` checks it first, in its own transaction.
+macro_rules! still_at_version {
+    ($tx:ident, $t:expr, $id:expr, $v:expr) => {{
+        q::hold_booking(&mut *$tx, $t, $id).await?;
+        q::latest_booking_version_number(&mut *$tx, $t, $id).await? == $v
+    }};
+}
+pub(crate) use still_at_version;
+
+/// [`log_change!`] for every patient of `booking`: a change to a group
+/// visit changes each of its patients' data.
+macro_rules! log_booking_change {
+    ($tx:ident, $t:expr, $by:expr, $booking:expr, $now:expr) => {{
+        let booking: &tillit_domain::booking::Booking = $booking;
+        let group = q::group_patients(&mut *$tx, $t, &booking.id).await?;
+        if group.is_empty() {
+            $crate::outbox::log_change!($tx, $t, $by, &booking.patient, $now);
+        } else {
+            for (patient, _) in &group {
+                $crate::outbox::log_change!($tx, $t, $by, patient, $now);
+            }
+        }
+    }};
+}
+pub(crate) use log_booking_change;
 pub(crate) use log_change;
 
 impl TenantStore<'_> {

@@ -25,6 +25,7 @@ fn by_admin(admin: &PersonId) -> tillit_store::ChangedBy<'_> {
         role: Role::Administrator,
         logged_as: None,
         via: None,
+        at_version: None,
     }
 }
 
@@ -714,6 +715,7 @@ mod bookings {
                 event_id: format!("e-{id}"),
                 reminder_lead: LEAD,
                 participants: Vec::new(),
+                more_patients: Vec::new(),
                 choices,
                 external_ids: Vec::new(),
             },
@@ -1046,6 +1048,7 @@ mod bookings {
             role: Role::Clinician,
             logged_as: None,
             via: None,
+            at_version: None,
         }
     }
 

@@ -75,6 +75,10 @@ impl FieldErrors {
                 Problem::TooManyColleagues { max } => {
                     self.add_max("colleagues", "wizard.too_many", max)
                 }
+                Problem::OnePatientOnly => self.add("patients", "wizard.one_patient_only"),
+                Problem::TooManyPatients { max } => {
+                    self.add_max("patients", "wizard.too_many_patients", max)
+                }
                 Problem::SlotTaken => self.add("time", "booking.slot_taken"),
                 Problem::NotStaff => self.add("role", "field.role.staff"),
                 Problem::PersonnummerTaken => self.add("personnummer", "field.personnummer.taken"),

@@ -279,6 +279,7 @@ pub async fn create(
         invitee,
         message: form.message.clone(),
         colleagues: Vec::new(),
+        more_patients: Vec::new(),
         accept_overlap: form.confirm_overlap.is_some(),
         on_file: OnFileChoices {
             reactivate: form.reactivate.is_some(),
@@ -581,7 +582,7 @@ async fn log_booking_reads<'i>(
 ) -> Result<(), AppError> {
     let subjects = items
         .into_iter()
-        .map(|i| (&i.booking.patient, &i.patient_personnummer, i.patient_role));
+        .map(|i| (&i.patient_id, &i.patient_personnummer, i.patient_role));
     log_subjects(p, me, subjects, AccessAction::Read, what).await
 }
 

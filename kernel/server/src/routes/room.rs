@@ -28,7 +28,7 @@ use tillit_sfu::signal::{
 
 use crate::http::error::AppError;
 use crate::http::extract::{Portal, User};
-use crate::http::forms::log_access;
+use crate::http::forms::log_access_all;
 use crate::http::render::PageResult;
 use crate::http::session::Ctx;
 use crate::plugins::Panel;
@@ -218,11 +218,26 @@ pub async fn socket(
         EntryError::Closed => AppError::Conflict("the visit is over"),
         EntryError::Full(_) => AppError::Conflict("the visit is full"),
     })?;
-    if role == visit::Role::Clinician
-        && let Some(patient) = p.store().person(&booking.patient).await?
-    {
-        // Clinicians in the room see the patient's name.
-        log_access(&p, &me.person, &patient, AccessAction::Read, "visit room").await?;
+    if role == visit::Role::Clinician {
+        // Clinicians in the room see the patients' names: a group visit's
+        // every patient.
+        let store = p.store();
+        let mut ids: Vec<tillit_domain::PersonId> = store
+            .group_patients(&booking.id)
+            .await?
+            .into_iter()
+            .map(|(id, _)| id)
+            .collect();
+        if ids.is_empty() {
+            ids.push(booking.patient.clone());
+        }
+        let mut patients = Vec::with_capacity(ids.len());
+        for id in &ids {
+            if let Some(patient) = store.person(id).await? {
+                patients.push(patient);
+            }
+        }
+        log_access_all(&p, &me.person, &patients, AccessAction::Read, "visit room").await?;
     }
     let Portal { state, ctx } = p;
     let me = me.person;

@@ -24,7 +24,7 @@ use tillit_domain::visit::{self, Planned, RoomState};
 
 use crate::http::error::AppError;
 use crate::http::extract::{Portal, User};
-use crate::http::forms::log_access;
+use crate::http::forms::{log_access, log_access_all};
 use crate::http::render::PageResult;
 
 /// The booking, and how `me` takes part in it; 404 if they do not.
@@ -38,6 +38,14 @@ pub(crate) async fn participation(
 }
 
 /// The visit page's data.
+/// A group visit's patient with their answer, as the responsible
+/// clinician sees them.
+#[derive(Debug, Serialize)]
+struct GroupPatient {
+    name: String,
+    answer_key: String,
+}
+
 #[derive(Debug, Serialize)]
 struct VisitPage<'a> {
     title: &'static str,
@@ -53,6 +61,8 @@ struct VisitPage<'a> {
     patient: Option<String>,
     /// The patient was removed (shown as such, never by name).
     patient_removed: bool,
+    /// A group visit's further patients, for the responsible clinician.
+    more_patients: Vec<GroupPatient>,
     /// The clinician's message, for the patient and the responsible
     /// clinician.
     message: Option<&'a str>,
@@ -187,8 +197,11 @@ pub async fn show(
         clinician_title,
         message,
         allowed,
+        more_patients,
         ..
     } = &view;
+    let others: Vec<&Person> = more_patients.iter().map(|(p, _)| p).collect();
+    log_access_all(&p, &me.person, others, AccessAction::Read, "visit").await?;
     let (patient, patient_removed) = match patient {
         PatientShown::Named(patient) => {
             log_access(&p, &me.person, patient, AccessAction::Read, "visit").await?;
@@ -214,6 +227,13 @@ pub async fn show(
         clinician_title,
         patient,
         patient_removed,
+        more_patients: more_patients
+            .iter()
+            .map(|(p, a)| GroupPatient {
+                name: p.full_name(),
+                answer_key: format!("group.attendance.{}", a.as_str()),
+            })
+            .collect(),
         message: message.as_deref(),
         is_clinician: *role == visit::Role::Clinician,
         state,

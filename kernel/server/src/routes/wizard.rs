@@ -65,6 +65,10 @@ pub struct WizardForm {
     /// The chosen colleagues' ids, comma-separated.
     #[serde(default)]
     colleagues: String,
+    /// A group visit's further patients' ids (of the clinician's own),
+    /// comma-separated.
+    #[serde(default)]
+    patients: String,
     /// Search by name (any words), or by unit and job title.
     #[serde(default)]
     q: String,
@@ -122,6 +126,15 @@ impl WizardForm {
         self.chosen().into_iter().map(PersonId::new).collect()
     }
 
+    /// The further patients chosen, in the order chosen.
+    fn more_patients(&self) -> Vec<String> {
+        self.patients
+            .split(',')
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect()
+    }
+
     /// The booking the form describes so far, read at `now`; what cannot be
     /// read goes to `errors`. Step 1 asks only for the details (no one
     /// invited yet).
@@ -138,6 +151,14 @@ impl WizardForm {
             message: String::new(),
             colleagues: if with_people {
                 self.colleague_ids()
+            } else {
+                Vec::new()
+            },
+            more_patients: if with_people {
+                self.more_patients()
+                    .into_iter()
+                    .map(PersonId::new)
+                    .collect()
             } else {
                 Vec::new()
             },
@@ -216,6 +237,23 @@ pub async fn post(
                 StatusCode::UNPROCESSABLE_ENTITY
             };
             return render(&p, &me, &form, 2, &errors, Asks::default(), status).await;
+        }
+        (2, "addpatient") => {
+            let mut chosen = form.more_patients();
+            if !chosen.contains(&target) && !target.is_empty() {
+                chosen.push(target);
+            }
+            form.patients = chosen.join(",");
+            return render(&p, &me, &form, 2, &errors, Asks::default(), StatusCode::OK).await;
+        }
+        (2, "removepatient") => {
+            let chosen: Vec<String> = form
+                .more_patients()
+                .into_iter()
+                .filter(|c| *c != target)
+                .collect();
+            form.patients = chosen.join(",");
+            return render(&p, &me, &form, 2, &errors, Asks::default(), StatusCode::OK).await;
         }
         (2, "remove") => {
             let chosen: Vec<String> = form.chosen().into_iter().filter(|c| *c != target).collect();
@@ -301,6 +339,14 @@ impl<'a> ColleagueView<'a> {
     }
 }
 
+/// One of the clinician's patients, to add to a group visit or chosen.
+#[derive(Debug, Serialize)]
+struct MorePatient<'a> {
+    id: &'a PersonId,
+    name: String,
+    chosen: bool,
+}
+
 /// A unit or job title to search by.
 #[derive(Debug, Serialize)]
 struct NameChoice<'a> {
@@ -335,6 +381,10 @@ struct WizardPage<'a> {
     chosen: Vec<ColleagueView<'a>>,
     /// The clinician's own patients who can be booked (step 2 only).
     patients: Vec<PersonChoice<'a>>,
+    /// The clinician's patients as further patients of a group visit: at
+    /// step 2 everyone but the first patient (chosen or not), at step 3
+    /// the chosen.
+    more_patients: Vec<MorePatient<'a>>,
     /// The chosen visit type, for the summary.
     visit_type: Option<VisitTypeChoice<'a>>,
     me: Responsible<'a>,
@@ -360,6 +410,7 @@ struct WizardFormView<'a> {
     family_name: &'a str,
     patient_id: &'a str,
     colleagues: &'a str,
+    patients: &'a str,
     q: &'a str,
 }
 
@@ -381,6 +432,7 @@ impl<'a> WizardFormView<'a> {
             family_name: &form.family_name,
             patient_id: &form.patient_id,
             colleagues: &form.colleagues,
+            patients: &form.patients,
             q: &form.q,
         }
     }
@@ -441,12 +493,16 @@ async fn render(
         let inv = invitees(p, actor).await?;
         log_access_all(p, me, &inv.patients, AccessAction::Read, "wizard.patients").await?;
         inv.patients
-    } else if step == 3 && form.who == "existing" {
+    } else if step == 3 {
         let env = p.env(&store);
+        let more = form.more_patients();
         let chosen: Vec<Person> = uc::bookable_patients(env, actor)
             .await?
             .into_iter()
-            .filter(|p| p.id.as_str() == form.patient_id)
+            .filter(|p| {
+                (form.who == "existing" && p.id.as_str() == form.patient_id)
+                    || more.iter().any(|m| m == p.id.as_str())
+            })
             .collect();
         log_access_all(p, me, &chosen, AccessAction::Read, "wizard.summary").await?;
         chosen
@@ -516,6 +572,20 @@ async fn render(
                 .collect()
         } else {
             Vec::new()
+        },
+        more_patients: {
+            let more = form.more_patients();
+            let first = (form.who == "existing").then_some(form.patient_id.as_str());
+            patients
+                .iter()
+                .filter(|p| Some(p.id.as_str()) != first)
+                .map(|p| MorePatient {
+                    id: &p.id,
+                    name: p.full_name(),
+                    chosen: more.iter().any(|m| m == p.id.as_str()),
+                })
+                .filter(|m| step == 2 || m.chosen)
+                .collect()
         },
         visit_type,
         me: Responsible {

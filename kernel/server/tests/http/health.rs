@@ -88,6 +88,7 @@ async fn the_login_counter_tells_no_accounts_apart() {
             role: tillit_domain::Role::Administrator,
             logged_as: None,
             via: None,
+            at_version: None,
         },
         app.clock.now(),
     )

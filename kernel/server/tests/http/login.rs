@@ -98,6 +98,7 @@ async fn login_refuses_malformed_unknown_and_inactive_people_and_changes_nothing
                     role: tillit_domain::Role::Administrator,
                     logged_as: None,
                     via: None,
+                    at_version: None,
                 },
                 app.clock.now(),
             )

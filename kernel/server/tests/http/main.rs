@@ -20,6 +20,7 @@ mod contacts;
 mod fhir;
 mod fhir_sekmet;
 mod fhir_validators;
+mod groups;
 mod health;
 mod languages;
 mod login;

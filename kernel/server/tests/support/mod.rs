@@ -26,6 +26,7 @@ pub use tower::ServiceExt;
 pub const ADA: &str = "19121212-1212"; // demo administrator
 pub const KARIN: &str = "198112189876"; // demo clinician
 pub const TOVE: &str = "20000229-2381"; // demo patient
+pub const SAMI: &str = "19811278-9873"; // demo patient
 pub const NILS: &str = "19550505-1234"; // norrland administrator
 pub const HOUR: Duration = Duration::from_secs(3600);
 pub const MINUTE: Duration = Duration::from_secs(60);
@@ -500,6 +501,7 @@ pub async fn book_in_store(
                 choices: Default::default(),
                 external_ids: Vec::new(),
                 participants,
+                more_patients: Vec::new(),
             },
             app.clock.now(),
         )
@@ -509,4 +511,54 @@ pub async fn book_in_store(
         matches!(outcome, tillit_store::BookOutcome::Booked(_)),
         "{outcome:?}"
     );
+}
+
+/// The patient `pnr` (named `given family`) gives their mobile number on
+/// "Mina uppgifter", as a patient reached by SMS has.
+pub async fn patient_gives_phone(
+    app: &TestApp,
+    pnr: &str,
+    (given, family): (&str, &str),
+    phone: &str,
+) {
+    let mut b = app.browser("demo.localhost");
+    b.login(pnr).await;
+    b.get("/me").await;
+    let page = b
+        .post(
+            "/me",
+            &[
+                ("given_name", given),
+                ("family_name", family),
+                ("phone", phone),
+            ],
+        )
+        .await;
+    assert!(page.status.is_redirection(), "{}", page.body);
+}
+
+/// Karin (logged in as `karin`) adds a group visit type, "Gruppträff", 60
+/// minutes; its id.
+pub async fn add_group_visit_type(app: &TestApp, karin: &mut Browser<'_>) -> String {
+    let page = karin
+        .post(
+            "/profile/visit-types",
+            &[
+                ("title", "Gruppträff"),
+                ("minutes", "60"),
+                ("kind", "group_video"),
+            ],
+        )
+        .await;
+    assert!(page.status.is_redirection(), "{}", page.body);
+    let store = app.state.store.tenant(TenantId::parse("demo").unwrap());
+    let id = person_id(app, KARIN).await;
+    store
+        .visit_types_of(&id)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|v| v.spec.title == "Gruppträff")
+        .unwrap()
+        .id
 }

@@ -10,6 +10,7 @@ use axum::response::Response;
 use tillit_app::bookings::{self, Book, Invitee, Start, Title};
 use tillit_app::journal::{self, BookingQuery, BookingRecord};
 use tillit_app::{Actor, Env};
+use tillit_domain::booking::BookingStatus;
 use tillit_domain::{HsaId, Person, PersonId, Timestamp};
 use tillit_fhir::FhirError;
 use tillit_fhir::identifiers::{self, System, Token};
@@ -31,13 +32,24 @@ const INCLUDES: [&str; 3] = [
     "Appointment:actor",
 ];
 
-/// The patient, the clinician and the colleagues of a booking, as its
-/// resources name them.
-pub(super) fn participants(r: &BookingRecord) -> (Participant, Participant, Vec<Participant>) {
-    let person = |p: &Person| Participant {
+/// Someone a booking's resources name.
+pub(super) fn participant(p: &Person) -> Participant {
+    Participant {
         id: p.id.as_str().to_owned(),
         display: p.full_name(),
-    };
+    }
+}
+
+/// The patients (each with the visit as they see it), the clinician and
+/// the colleagues of a booking, as its resources name them.
+#[allow(clippy::type_complexity)]
+pub(super) fn participants(
+    r: &BookingRecord,
+) -> (
+    Vec<(Participant, BookingStatus)>,
+    Participant,
+    Vec<Participant>,
+) {
     let colleagues = r
         .colleagues
         .iter()
@@ -46,17 +58,22 @@ pub(super) fn participants(r: &BookingRecord) -> (Participant, Participant, Vec<
             display: c.name.clone(),
         })
         .collect();
-    (person(&r.patient), person(&r.clinician), colleagues)
+    let patients = r
+        .patients_seeing()
+        .into_iter()
+        .map(|(p, seen)| (participant(p), seen))
+        .collect();
+    (patients, participant(&r.clinician), colleagues)
 }
 
 pub(super) fn write(state: &AppState, ehr: &Ehr, r: &BookingRecord) -> Result<String, FhirError> {
     let visit_url = crate::outbox::visit_url(state, &ehr.tenant, &r.booking.id);
-    let (patient, clinician, colleagues) = participants(r);
+    let (patients, clinician, colleagues) = participants(r);
     appointment::write(&AppointmentOut {
         booking: &r.booking,
         version: Some(r.version),
         created: None,
-        patient,
+        patients,
         clinician,
         colleagues,
         external_ids: &r.external_ids,
@@ -250,7 +267,7 @@ pub async fn search(
                         .map_err(|e| from_app(e, "Appointment"))?
                         .into_iter()
                         .filter(|r| {
-                            q.patient.as_ref().is_none_or(|p| r.patient.id == *p)
+                            q.patient.as_ref().is_none_or(|p| r.has_patient(p))
                                 && q.from.is_none_or(|t| r.booking.starts_at >= t)
                                 && q.to.is_none_or(|t| r.booking.starts_at < t)
                         })
@@ -290,10 +307,7 @@ pub async fn search(
                         .await
                         .map_err(|e| from_app(e, "Encounter"))?
                     {
-                        included.push((
-                            format!("{}/Encounter/{}", ehr.base, r.booking.id),
-                            super::encounter::write(&v)?,
-                        ));
+                        included.extend(super::encounter::write_all(&ehr, &v, None)?);
                     }
                 }
             }
@@ -339,15 +353,17 @@ async fn included(
     let mut out: Vec<(String, String)> = Vec::new();
     let mut seen = std::collections::HashSet::new();
     for r in shown {
-        if patients && seen.insert(("Patient", r.patient.id.clone())) {
-            // The patients' reads were logged with the search.
-            let rec = journal::patient_record(env, r.patient.clone())
-                .await
-                .map_err(|e| from_app(e, "Patient"))?;
-            out.push((
-                format!("{}/Patient/{}", ehr.base, r.patient.id.as_str()),
-                super::patient::write(&rec)?,
-            ));
+        for patient in r.patients() {
+            if patients && seen.insert(("Patient", patient.id.clone())) {
+                // The patients' reads were logged with the search.
+                let rec = journal::patient_record(env, patient.clone())
+                    .await
+                    .map_err(|e| from_app(e, "Patient"))?;
+                out.push((
+                    format!("{}/Patient/{}", ehr.base, patient.id.as_str()),
+                    super::patient::write(&rec)?,
+                ));
+            }
         }
         if practitioners {
             let mut people: Vec<Person> = vec![r.clinician.clone()];
@@ -423,27 +439,27 @@ async fn command(env: Env<'_>, a: &AppointmentIn, me: &Person) -> Result<Book, F
             "A new Appointment must be proposed, pending or booked.",
         ));
     }
-    let patient = match a.patients.as_slice() {
-        [Target::Id(id)] => PersonId::new(id.clone()),
-        [] => {
-            return Err(FhirError::rule(
-                "Appointment.participant",
-                "A Patient participant is required.",
-            ));
+    // A group visit's patients in the order given; the first is the
+    // booking's patient.
+    let mut patients = Vec::with_capacity(a.patients.len());
+    for t in &a.patients {
+        match t {
+            Target::Id(id) => patients.push(PersonId::new(id.clone())),
+            _ => {
+                return Err(FhirError::rule(
+                    "Appointment.participant",
+                    "Name each Patient by reference (Patient/[id]); find or create it first, by personnummer.",
+                ));
+            }
         }
-        [_] => {
-            return Err(FhirError::rule(
-                "Appointment.participant",
-                "Name the Patient by reference (Patient/[id]); find or create it first, by personnummer.",
-            ));
-        }
-        _ => {
-            return Err(FhirError::rule(
-                "Appointment.participant",
-                "A video visit through FHIR has one Patient for now; book a group visit in Tillit.",
-            ));
-        }
-    };
+    }
+    if patients.is_empty() {
+        return Err(FhirError::rule(
+            "Appointment.participant",
+            "A Patient participant is required.",
+        ));
+    }
+    let patient = patients.remove(0);
     let start = a.start.ok_or_else(|| {
         FhirError::rule("Appointment.start", "The start of the visit is required.")
     })?;
@@ -502,6 +518,7 @@ async fn command(env: Env<'_>, a: &AppointmentIn, me: &Person) -> Result<Book, F
         invitee: Some(Invitee::OnRecord(patient)),
         message: a.patient_instruction.clone().unwrap_or_default(),
         colleagues,
+        more_patients: patients,
         accept_overlap: false,
         on_file: Default::default(),
         external_ids: a.external_ids.clone(),
@@ -708,14 +725,28 @@ async fn apply(
     let current = journal::read_booking(env, &ehr.system, id)
         .await
         .map_err(|e| from_app(e, "Appointment"))?;
-    if let Some(n) = if_match(headers)?
+    let expected = if_match(headers)?;
+    let stale = |at: u64, n: u64| {
+        FhirError::PreconditionFailed(format!(
+            "Appointment/{id} is at version {at}, not {n}: read it again and repeat the change."
+        ))
+    };
+    if let Some(n) = expected
         && n != current.version.number
     {
-        return Err(FhirError::PreconditionFailed(format!(
-            "Appointment/{id} is at version {}, not {n}: read it again and repeat the change.",
-            current.version.number
-        )));
+        return Err(stale(current.version.number, n));
     }
+    // The version is checked again in each change's own transaction: a
+    // change made meanwhile through any door makes this one stale.
+    let at_version = |done: u64| expected.map(|n| n + done);
+    let stale_meanwhile = |e: tillit_app::Error| match (e, expected) {
+        (tillit_app::Error::Conflict(tillit_app::Conflict::ChangedMeanwhile), Some(n)) => {
+            FhirError::PreconditionFailed(format!(
+                "Appointment/{id} changed meanwhile and is no longer at version {n}: read it again and repeat the change."
+            ))
+        }
+        (e, _) => from_app(e, "Appointment"),
+    };
     let change = change(&current)?;
     let actor = Actor::journal_system(current.clinician.clone(), &ehr.system.client);
     let action = change
@@ -724,17 +755,19 @@ async fn apply(
         .transpose()
         .map_err(|m| FhirError::rule("Appointment.status", m))?
         .flatten();
+    let mut done = 0;
     if let Some(action) = action {
-        bookings::change_status(env, &actor, id, action)
+        bookings::change_status_at(env, &actor, id, action, at_version(done))
             .await
-            .map_err(|e| from_app(e, "Appointment"))?;
+            .map_err(stale_meanwhile)?;
+        done += 1;
     }
     if let Some(t) = change.start
         && t != current.booking.starts_at
     {
-        bookings::move_booking(env, &actor, id, Some(t), false)
+        bookings::move_booking_at(env, &actor, id, Some(t), false, at_version(done))
             .await
-            .map_err(|e| from_app(e, "Appointment"))?;
+            .map_err(stale_meanwhile)?;
     }
     let r = journal::read_booking(env, &ehr.system, id)
         .await
@@ -764,10 +797,13 @@ pub async fn update(
             }
             apply(&state, &ehr, &id, &headers, |current| {
                 let same = |t: &Target, want: &PersonId| matches!(t, Target::Id(i) if i == want.as_str());
-                if !matches!(sent.patients.as_slice(), [p] if same(p, &current.patient.id)) {
+                let now = current.patients();
+                if sent.patients.len() != now.len()
+                    || !sent.patients.iter().zip(&now).all(|(t, p)| same(t, &p.id))
+                {
                     return Err(FhirError::rule(
                         "Appointment.participant",
-                        "The patient of a booking cannot change; cancel it and book the new patient.",
+                        "The patients of a booking cannot change; cancel it and book again. A patient of a group visit declines their own place in the portal.",
                     ));
                 }
                 if !sent

@@ -7,6 +7,7 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 use tillit_app::journal::{self, BookingQuery, VisitRecord};
 use tillit_domain::PersonId;
+use tillit_domain::booking::BookingStatus;
 use tillit_fhir::FhirError;
 use tillit_fhir::map::encounter::{self, EncounterOut};
 use tillit_fhir::smart::Interaction;
@@ -17,30 +18,53 @@ use super::search::{Params, reference_id};
 use super::{Answer, respond};
 use crate::state::AppState;
 
-pub(super) fn write(v: &VisitRecord) -> Result<String, FhirError> {
-    let (patient, clinician, colleagues) = super::appointment::participants(&v.record);
-    encounter::write(&EncounterOut {
-        booking: &v.record.booking,
-        version: None,
-        patient,
-        clinician,
-        colleagues,
-        started: v.started,
-        ended: v.ended,
-    })
+/// The visit's Encounters, one per patient who did not decline (a group
+/// visit's), as (full URL, JSON); only the `position`th patient's when
+/// given.
+pub(super) fn write_all(
+    ehr: &Ehr,
+    v: &VisitRecord,
+    position: Option<usize>,
+) -> Result<Vec<(String, String)>, FhirError> {
+    let (patients, clinician, colleagues) = super::appointment::participants(&v.record);
+    let mut out = Vec::new();
+    for (n, (patient, seen)) in (1..).zip(patients) {
+        if position.is_some_and(|p| p != n) || seen == BookingStatus::Cancelled {
+            continue;
+        }
+        let id = encounter::id(&v.record.booking.id, n);
+        let json = encounter::write(&EncounterOut {
+            id: id.clone(),
+            booking: &v.record.booking,
+            version: None,
+            patient,
+            clinician: clinician.clone(),
+            colleagues: colleagues.clone(),
+            started: v.started,
+            ended: v.ended,
+        })?;
+        out.push((format!("{}/Encounter/{id}", ehr.base), json));
+    }
+    Ok(out)
 }
 
-/// `GET /fhir/R4/Encounter/{id}`: the visit of booking `id`.
+/// `GET /fhir/R4/Encounter/{id}`: the visit of booking `id` for its
+/// patient, or `{booking}.{n}` for a group visit's `n`th patient.
 pub async fn read(State(state): State<AppState>, ehr: Ehr, Path(id): Path<String>) -> Response {
     respond(
         async {
             ehr.may("Encounter", Interaction::Read)?;
             let store = state.store.tenant(ehr.tenant.id.clone());
             let env = state.env_for(&ehr.tenant, &store);
-            let v = journal::read_visit(env, &ehr.system, &id)
+            let not_found = || FhirError::NotFound("Encounter: no such resource here.".into());
+            let (booking, position) = encounter::parse_id(&id).ok_or_else(not_found)?;
+            let v = journal::read_visit(env, &ehr.system, booking)
                 .await
                 .map_err(|e| from_app(e, "Encounter"))?;
-            Ok(Answer::ok(write(&v)?))
+            let (_, json) = write_all(&ehr, &v, Some(position))?
+                .pop()
+                .ok_or_else(not_found)?;
+            Ok(Answer::ok(json))
         }
         .await,
     )
@@ -92,21 +116,22 @@ pub async fn search(
             };
             let mut found = Vec::new();
             for r in records {
-                if patient.as_ref().is_some_and(|p| r.patient.id.as_str() != p) {
-                    continue;
-                }
-                if let Some(v) = journal::visit_of(env, r)
+                let Some(v) = journal::visit_of(env, r)
                     .await
                     .map_err(|e| from_app(e, "Encounter"))?
-                {
-                    found.push(v);
+                else {
+                    continue;
+                };
+                for (n, p) in (1..).zip(v.record.patients()) {
+                    if patient.as_ref().is_none_or(|want| p.id.as_str() == want) {
+                        found.extend(write_all(&ehr, &v, Some(n))?);
+                    }
                 }
             }
             let search_url = format!("{}/Encounter", ehr.base);
-            Ok(Answer::ok(paging.bundle(&search_url, &found, |v| {
-                let url = format!("{}/Encounter/{}", ehr.base, v.record.booking.id);
-                Ok((url, write(v)?))
-            })?))
+            Ok(Answer::ok(
+                paging.bundle(&search_url, &found, |e| Ok(e.clone()))?,
+            ))
         }
         .await,
     )

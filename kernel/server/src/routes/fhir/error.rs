@@ -50,6 +50,15 @@ fn problem(p: Problem, resource: &str) -> (String, String) {
             at("participant"),
             format!("At most {max} colleagues may take part besides the clinician."),
         ),
+        Problem::OnePatientOnly => (
+            at("participant"),
+            "Only a group visit (a visit type of kind group_video) has several Patient participants."
+                .to_owned(),
+        ),
+        Problem::TooManyPatients { max } => (
+            at("participant"),
+            format!("A group visit takes at most {max} patients."),
+        ),
         Problem::SlotTaken => (
             at("start"),
             "The clinician already has a visit at that time.".to_owned(),

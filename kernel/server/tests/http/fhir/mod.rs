@@ -21,6 +21,7 @@ use crate::support::{
     BACKENDS, Browser, HOUR, KARIN, Page, TOVE, TestApp, person_id, publish_profile, repo,
 };
 
+mod groups;
 mod practitioners;
 mod schedules;
 mod transactions;
@@ -870,6 +871,17 @@ async fn bad_requests_get_a_precise_operation_outcome_and_change_nothing() {
             send("DELETE", "/Patient/nobody", json, ""),
             StatusCode::METHOD_NOT_ALLOWED,
             "DELETE is not supported",
+        ),
+        // A patient's own details are not a journal system's to overwrite.
+        (
+            send(
+                "PUT",
+                "/Patient/nobody",
+                json,
+                "{\"resourceType\":\"Patient\"}",
+            ),
+            StatusCode::METHOD_NOT_ALLOWED,
+            "PUT is not supported",
         ),
     ] {
         let page = b.send(req).await;
