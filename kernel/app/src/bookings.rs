@@ -632,6 +632,9 @@ pub struct Listed {
     /// Whose data the row shows, for the door's access-log entry: (id,
     /// personnummer, role; a colleague in a test visit is no patient).
     pub subject: (PersonId, tillit_domain::Personnummer, Role),
+    /// For the clinician: how many more patients a group visit has who
+    /// have not declined, besides the one named.
+    pub more_patients: usize,
 }
 
 impl Listed {
@@ -656,8 +659,26 @@ impl Listed {
                 item.patient_role,
             ),
             booking: item.booking,
+            more_patients: 0,
         }
     }
+}
+
+/// `listed`, with each group visit's further patients counted for the
+/// clinician's rows.
+async fn with_more_patients(env: Env<'_>, mut listed: Vec<Listed>) -> Result<Vec<Listed>, Error> {
+    for l in &mut listed {
+        if !l.as_patient && l.booking.kind == VisitKind::GroupVideo {
+            l.more_patients = env
+                .store
+                .group_patients(&l.booking.id)
+                .await?
+                .iter()
+                .filter(|(p, a)| *p != l.subject.0 && *a != Attendance::Declined)
+                .count();
+        }
+    }
+    Ok(listed)
 }
 
 /// Where the lists divide coming bookings from history: a visit that was
@@ -689,7 +710,11 @@ pub async fn coming(env: Env<'_>, actor: &Actor) -> Result<Vec<Listed>, Error> {
     items.sort_by(|a, b| {
         (a.booking.starts_at, &a.booking.id).cmp(&(b.booking.starts_at, &b.booking.id))
     });
-    Ok(items.into_iter().map(|i| Listed::of(i, &me.id)).collect())
+    with_more_patients(
+        env,
+        items.into_iter().map(|i| Listed::of(i, &me.id)).collect(),
+    )
+    .await
 }
 
 /// How many past bookings a page of the history shows.
@@ -716,7 +741,11 @@ pub async fn history(env: Env<'_>, actor: &Actor, page: u32) -> Result<History, 
     let more = items.len() > HISTORY_PAGE;
     items.truncate(HISTORY_PAGE);
     Ok(History {
-        items: items.into_iter().map(|i| Listed::of(i, &me.id)).collect(),
+        items: with_more_patients(
+            env,
+            items.into_iter().map(|i| Listed::of(i, &me.id)).collect(),
+        )
+        .await?,
         more,
     })
 }

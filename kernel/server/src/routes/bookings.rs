@@ -617,6 +617,8 @@ pub(crate) struct BookingRow {
     contact: String,
     /// The patient was removed: shown as such, never by name.
     contact_removed: bool,
+    /// A group visit's further patients, for the clinician.
+    more_patients: usize,
     clinician: String,
     clinician_title: String,
     message: String,
@@ -634,6 +636,7 @@ impl BookingRow {
             patient,
             clinician_name,
             clinician_title,
+            more_patients,
             ..
         } = item;
         let actor = if as_patient {
@@ -656,6 +659,7 @@ impl BookingRow {
             status_key: status_key(b.status),
             contact,
             contact_removed,
+            more_patients,
             clinician: clinician_name,
             clinician_title,
             can_confirm: transition(b.status, BookingAction::Confirm, actor).is_ok(),

@@ -104,6 +104,15 @@ async fn each_patient_of_a_group_visit_is_invited_and_answers_for_themself() {
             .unwrap()
             .booking;
         assert_eq!(booking.status, BookingStatus::Unconfirmed);
+        // Karin's lists name the first patient and count the rest.
+        for page in ["/bookings", "/"] {
+            let list = karin.get(page).await;
+            assert!(
+                list.body.contains("Tove Toll och 1 till"),
+                "{backend:?} {page}: {}",
+                list.body
+            );
+        }
         assert_eq!(
             demo.group_patients(&booking.id).await.unwrap(),
             vec![
