@@ -750,6 +750,68 @@ pub async fn history(env: Env<'_>, actor: &Actor, page: u32) -> Result<History, 
     })
 }
 
+/// A patient the clinician has booked, with those bookings, each as the
+/// patient sees it (a group visit's status by their own answer).
+#[derive(Debug, Clone)]
+pub struct Contact {
+    pub patient: Person,
+    pub bookings: Vec<Booking>,
+}
+
+/// "Mina kontakter": the patients the clinician has booked, a group
+/// visit's every patient among them, each with their bookings, newest
+/// first; by name. A removed patient is listed for nobody (their bookings
+/// stay in "Tidigare besök", as "Borttagen patient"); a group visit's
+/// patient who declined is still a contact, their booking shown cancelled.
+pub async fn contacts(env: Env<'_>, actor: &Actor) -> Result<Vec<Contact>, Error> {
+    let me = actor.clinician()?;
+    let mut out: Vec<Contact> = Vec::new();
+    let mut add = |patient: &Person, booking: Booking| match out
+        .iter_mut()
+        .find(|c| c.patient.id == patient.id)
+    {
+        Some(c) => c.bookings.push(booking),
+        None => out.push(Contact {
+            patient: patient.clone(),
+            bookings: vec![booking],
+        }),
+    };
+    let mut people: std::collections::HashMap<PersonId, Option<Person>> = Default::default();
+    for item in env.store.bookings_of(&me.id, Timestamp(0)).await? {
+        if item.booking.clinician != me.id {
+            continue;
+        }
+        let group = if item.booking.kind == VisitKind::GroupVideo {
+            env.store.group_patients(&item.booking.id).await?
+        } else {
+            vec![(item.booking.patient.clone(), Attendance::Confirmed)]
+        };
+        for (id, answer) in group {
+            if !people.contains_key(&id) {
+                let found = env.store.person(&id).await?;
+                people.insert(id.clone(), found);
+            }
+            let Some(Some(patient)) = people.get(&id) else {
+                continue;
+            };
+            if patient.role != Role::Patient || patient.status == PersonStatus::Removed {
+                continue;
+            }
+            let mut seen = item.booking.clone();
+            if item.booking.kind == VisitKind::GroupVideo {
+                seen.status = group::seen_by(seen.status, answer);
+            }
+            add(patient, seen);
+        }
+    }
+    out.sort_by_key(|c| c.patient.full_name());
+    for c in &mut out {
+        c.bookings
+            .sort_by_key(|b| std::cmp::Reverse((b.starts_at, b.id.clone())));
+    }
+    Ok(out)
+}
+
 /// A visit a colleague invited the clinician to, as the invited see it:
 /// its title, time, kind, status and responsible clinician. There is no
 /// field for the patient or the message to them, so no door can show them

@@ -371,7 +371,10 @@ pub async fn bookings_as_patient<'e>(
 ) -> Result<Vec<BookingListItem>> {
     let rows = select_booking_list!(
         patient: "$2",
-        "WHERE b.tenant_id = $1 AND (b.patient_id = $2 OR bpt.person_id IS NOT NULL) AND b.ends_at > $3
+        "WHERE b.tenant_id = $1 AND b.id IN (
+             SELECT id FROM bookings WHERE tenant_id = $1 AND patient_id = $2
+             UNION SELECT booking_id FROM booking_patients WHERE tenant_id = $1 AND person_id = $2)
+           AND b.ends_at > $3
          ORDER BY b.starts_at, b.id",
         tenant.as_str(),
         patient.as_str(),
@@ -437,8 +440,10 @@ pub async fn coming_as_patient<'e>(
 ) -> Result<Vec<BookingListItem>> {
     let rows = select_booking_list!(
         patient: "$2",
-        "WHERE b.tenant_id = $1
-           AND (b.patient_id = $2 OR bpt.person_id IS NOT NULL) AND COALESCE(bpt.status, '') <> 'declined'
+        "WHERE b.tenant_id = $1 AND b.id IN (
+             SELECT id FROM bookings WHERE tenant_id = $1 AND patient_id = $2
+             UNION SELECT booking_id FROM booking_patients WHERE tenant_id = $1 AND person_id = $2)
+           AND COALESCE(bpt.status, '') <> 'declined'
            AND b.status IN ('unconfirmed', 'confirmed', 'in_progress')
            AND (b.ends_at > $3 OR b.status = 'in_progress')
          ORDER BY b.starts_at, b.id",

@@ -122,9 +122,12 @@ pub async fn group_patients_of_clinician<'e>(
     clinician: &PersonId,
 ) -> Result<Vec<PersonId>> {
     let rows = sqlx::query_scalar!(
-        r#"SELECT DISTINCT bp.person_id AS "person_id!" FROM booking_patients bp
-           JOIN bookings b ON b.tenant_id = bp.tenant_id AND b.id = bp.booking_id
-           WHERE bp.tenant_id = $1 AND b.clinician_id = $2"#,
+        // CROSS JOIN: SQLite then walks the clinician's bookings (by
+        // index) rather than every group patient of the tenant.
+        r#"SELECT DISTINCT bp.person_id AS "person_id!" FROM bookings b
+           CROSS JOIN booking_patients bp
+           WHERE b.tenant_id = $1 AND b.clinician_id = $2
+             AND bp.tenant_id = b.tenant_id AND bp.booking_id = b.id"#,
         tenant.as_str(),
         clinician.as_str(),
     )

@@ -16,8 +16,8 @@ use tillit_app::bookings as uc;
 use tillit_app::{Actor, Conflict, Problem};
 use tillit_domain::access::AccessAction;
 use tillit_domain::booking::{
-    Actor as BookingActor, Booking, BookingAction, BookingListItem, BookingStatus, MobileNumber,
-    VisitType, transition,
+    Actor as BookingActor, Booking, BookingAction, BookingStatus, MobileNumber, VisitType,
+    transition,
 };
 use tillit_domain::invitee::OnFileChoices;
 use tillit_domain::people::NewPerson;
@@ -573,20 +573,8 @@ pub async fn change_time(
     render_time(&p, &b, &form, &errors, overlap, status).await
 }
 
-/// Logs, in one statement, that `me` was shown these bookings' patients.
-async fn log_booking_reads<'i>(
-    p: &Portal,
-    me: &Person,
-    items: impl IntoIterator<Item = &'i BookingListItem>,
-    what: &'static str,
-) -> Result<(), AppError> {
-    let subjects = items
-        .into_iter()
-        .map(|i| (&i.patient_id, &i.patient_personnummer, i.patient_role));
-    log_subjects(p, me, subjects, AccessAction::Read, what).await
-}
-
-/// [`log_booking_reads`] for rows of the lists.
+/// Logs, in one statement, that `me` was shown the patients of these rows
+/// of the lists.
 async fn log_listed_reads<'i>(
     p: &Portal,
     me: &Person,
@@ -1001,54 +989,31 @@ struct ContactBooking<'a> {
 }
 
 /// "Mina kontakter": the patients the clinician has booked, each with their
-/// booking history, newest first.
+/// booking history, newest first (`bookings::contacts`).
 pub async fn contacts(p: Portal, Clinician(me): Clinician) -> PageResult {
-    let me = &me.person;
-    let items: Vec<BookingListItem> = p
-        .store()
-        .bookings_of(&me.id, Timestamp(0))
-        .await?
-        .into_iter()
-        // A removed patient is listed for nobody (their bookings stay in
-        // "Tidigare besök", as "Borttagen patient").
-        .filter(|i| {
-            i.booking.clinician == me.id
-                && i.patient_role == Role::Patient
-                && i.patient_shown().is_some()
-        })
-        .collect();
-    log_booking_reads(&p, me, &items, "contacts").await?;
-    let mut by_patient: Vec<(&PersonId, &str, Vec<&BookingListItem>)> = Vec::new();
-    for item in &items {
-        match by_patient
-            .iter_mut()
-            .find(|(p, _, _)| **p == item.booking.patient)
-        {
-            Some((_, _, list)) => list.push(item),
-            None => by_patient.push((&item.booking.patient, &item.patient_name, vec![item])),
-        }
-    }
-    by_patient.sort_by(|a, b| a.1.cmp(b.1));
-    let contacts = by_patient
-        .into_iter()
-        .map(|(_, name, mut list)| {
-            list.sort_by_key(|i| std::cmp::Reverse(i.booking.starts_at));
-            ContactRow {
-                name,
-                bookings: list
-                    .iter()
-                    .map(|i| ContactBooking {
-                        when: p.state.catalogs.format_span(
-                            p.ctx.lang,
-                            i.booking.starts_at,
-                            i.booking.ends_at(),
-                        ),
-                        title: &i.booking.title,
-                        status_key: status_key(i.booking.status),
-                        status: i.booking.status,
-                    })
-                    .collect(),
-            }
+    let store = p.store();
+    let found = uc::contacts(p.env(&store), &me).await?;
+    let shown: Vec<&Person> = found.iter().map(|c| &c.patient).collect();
+    log_access_all(&p, &me.person, shown, AccessAction::Read, "contacts").await?;
+    let names: Vec<String> = found.iter().map(|c| c.patient.full_name()).collect();
+    let contacts = found
+        .iter()
+        .zip(&names)
+        .map(|(c, name)| ContactRow {
+            name,
+            bookings: c
+                .bookings
+                .iter()
+                .map(|b| ContactBooking {
+                    when: p
+                        .state
+                        .catalogs
+                        .format_span(p.ctx.lang, b.starts_at, b.ends_at()),
+                    title: &b.title,
+                    status_key: status_key(b.status),
+                    status: b.status,
+                })
+                .collect(),
         })
         .collect();
     let page = ContactsPage {

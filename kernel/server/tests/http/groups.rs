@@ -104,6 +104,14 @@ async fn each_patient_of_a_group_visit_is_invited_and_answers_for_themself() {
             .unwrap()
             .booking;
         assert_eq!(booking.status, BookingStatus::Unconfirmed);
+        // "Mina kontakter": the visit is under each of its patients.
+        let contacts = karin.get("/contacts").await;
+        assert_eq!(
+            contacts.body.matches("Aknebesvär").count(),
+            2,
+            "{backend:?}: {}",
+            contacts.body
+        );
         // Karin's lists name the first patient and count the rest.
         for page in ["/bookings", "/"] {
             let list = karin.get(page).await;

@@ -19,7 +19,7 @@ CREATE TABLE booking_patients (
     FOREIGN KEY (tenant_id, booking_id) REFERENCES bookings (tenant_id, id),
     FOREIGN KEY (tenant_id, person_id) REFERENCES people (tenant_id, id)
 );
-CREATE INDEX booking_patients_by_person ON booking_patients (tenant_id, person_id);
+CREATE INDEX booking_patients_by_person ON booking_patients (tenant_id, person_id, booking_id);
 
 -- The patients' answers in `position` order ("confirmed,invited"), kept
 -- on the booking by the store in the same statement as any move of the
