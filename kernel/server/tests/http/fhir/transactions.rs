@@ -175,3 +175,80 @@ async fn a_patient_and_their_visit_are_made_together_or_not_at_all() {
     }
     validate_served();
 }
+
+/// A group visit for two new patients in one transaction: both registered,
+/// the visit names both by `urn:uuid:`, and each gets their invitation.
+#[tokio::test]
+async fn two_new_patients_and_their_group_visit_are_made_together() {
+    let app = TestApp::new(crate::support::Backend::Sqlite).await;
+    karin_bookable(&app).await;
+    let mut karin_b = app.browser("demo.localhost");
+    karin_b.login(KARIN).await;
+    let group_type = crate::support::add_group_visit_type(&app, &mut karin_b).await;
+    let karin = person_id(&app, KARIN).await;
+    let ehr = Ehr {
+        app: &app,
+        token: token(&app, ALL_SCOPES).await,
+    };
+    let (first, second) = (
+        "urn:uuid:7f6c1c70-0000-4000-8000-000000000011",
+        "urn:uuid:7f6c1c70-0000-4000-8000-000000000012",
+    );
+    let mut a = appointment_json(
+        first,
+        karin.as_str(),
+        &group_type,
+        &tomorrow_at(&app, "15:00"),
+    );
+    a["minutesDuration"] = json!(60);
+    a["participant"] = json!([
+        {"actor": {"reference": first}, "status": "needs-action"},
+        {"actor": {"reference": second}, "status": "needs-action"},
+        {"actor": {"reference": format!("Practitioner/{karin}")}, "status": "accepted"}
+    ]);
+    let bundle = transaction(&[
+        (
+            first,
+            "POST Patient",
+            patient_json(&new_personnummer("19930404", "257")),
+        ),
+        (
+            second,
+            "POST Patient",
+            patient_json(&new_personnummer("19940505", "268")),
+        ),
+        (
+            "urn:uuid:7f6c1c70-0000-4000-8000-000000000013",
+            "POST Appointment",
+            a,
+        ),
+    ]);
+    let (status, r, _) = ehr.post("/", bundle, &[]).await;
+    assert_eq!(status, StatusCode::OK, "{r}");
+    let ids: Vec<String> = (0..2)
+        .map(|n| r["entry"][n]["resource"]["id"].as_str().unwrap().to_owned())
+        .collect();
+    let appointment = &r["entry"][2]["resource"];
+    let named: Vec<&str> = appointment["participant"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|p| p["actor"]["reference"].as_str())
+        .filter(|r| r.starts_with("Patient/"))
+        .collect();
+    assert_eq!(
+        named,
+        vec![format!("Patient/{}", ids[0]), format!("Patient/{}", ids[1])],
+        "{r}"
+    );
+    let store = app.state.store.tenant(TenantId::parse("demo").unwrap());
+    let booking = appointment["id"].as_str().unwrap();
+    let sent = store.notifications_of_booking(booking).await.unwrap();
+    for id in &ids {
+        assert!(
+            sent.iter().any(|n| n.person.as_str() == id),
+            "no invitation to {id}: {sent:?}"
+        );
+    }
+    validate_served();
+}
