@@ -641,7 +641,6 @@ impl TenantStore<'_> {
                 break 'body None;
             };
             outbox::log_change!(tx, t, by, a.patient, now);
-            let mut queued = false;
             if a.visit_from != a.visit_to {
                 q::insert_booking_event(
                     &mut *tx,
@@ -671,25 +670,16 @@ impl TenantStore<'_> {
             }
             // The patient's own messages: the visit as they saw it, and as
             // they see it now.
-            let seen_from = tillit_domain::group::seen_by(a.visit_from, a.from);
-            let (change, seen) = outbox::as_seen_by(
-                BookingChange::Status {
-                    from: a.visit_from,
-                    to: a.visit_to,
-                },
-                &booking,
-                a.to,
-            );
-            let change = match change {
-                BookingChange::Status { to, .. } => BookingChange::Status {
-                    from: seen_from,
-                    to,
-                },
-                other => other,
+            let seen = Booking {
+                status: tillit_domain::group::seen_by(booking.status, a.to),
+                ..booking.clone()
+            };
+            let change = BookingChange::Status {
+                from: tillit_domain::group::seen_by(a.visit_from, a.from),
+                to: seen.status,
             };
             let plan = tillit_domain::notify::plan(change, &seen, reminder_lead, now);
-            queued |= outbox::apply_plan!(tx, t, a.booking, a.patient, &plan, now);
-            Some(queued)
+            Some(outbox::apply_plan!(tx, t, a.booking, a.patient, &plan, now))
         })?;
         if won.is_some() {
             self.events.notify_one();
