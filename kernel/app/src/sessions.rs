@@ -1,10 +1,10 @@
-//! Logging in and out. Every identity provider (the development login
-//! today; BankID and SITHS through OpenID Connect next) ends in [`log_in`]
-//! with the personnummer it vouches for, so the rule of who may log in lives
-//! here once.
+//! Logging in and out. Every identity provider (the development login,
+//! and BankID, Freja eID and SITHS through OpenID Connect) ends in
+//! [`log_in_as`] with the identity it vouches for and the kind of person
+//! its method is for, so the rule of who may log in lives here once.
 
 use tillit_domain::session::{SessionCheck, SessionExpired, SessionPolicy};
-use tillit_domain::{Person, Personnummer, Timestamp};
+use tillit_domain::{HsaId, Person, Personnummer, Timestamp};
 
 use crate::{Env, Error};
 
@@ -14,6 +14,10 @@ use crate::{Env, Error};
 pub enum Refused {
     Unknown,
     Inactive,
+    /// The person exists and may log in, but not with this method: a
+    /// patient's e-ID method never gives a staff role, and a staff method
+    /// is not for patients.
+    NotForThisMethod,
 }
 
 impl Refused {
@@ -23,22 +27,82 @@ impl Refused {
         match self {
             Refused::Unknown => "unknown",
             Refused::Inactive => "inactive",
+            Refused::NotForThisMethod => "not_for_this_method",
         }
     }
 }
 
+/// Who an identity provider vouches for: a personnummer (BankID, Freja,
+/// SITHS with one) or, for staff, an HSA-id (SITHS). Never the provider's
+/// own subject id, which differs per provider and per client.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Identity {
+    Personnummer(Personnummer),
+    HsaId(HsaId),
+}
+
+/// Which people a login method is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Serves {
+    Patients,
+    Staff,
+    Everyone,
+}
+
+impl Serves {
+    pub fn admits(self, person: &Person) -> bool {
+        match self {
+            Serves::Patients => !person.role.is_staff(),
+            Serves::Staff => person.role.is_staff(),
+            Serves::Everyone => true,
+        }
+    }
+
+    pub fn patients(self) -> bool {
+        matches!(self, Serves::Patients | Serves::Everyone)
+    }
+
+    pub fn staff(self) -> bool {
+        matches!(self, Serves::Staff | Serves::Everyone)
+    }
+}
+
 /// Starts a session for the person with `pnr`, stored under the hash of its
-/// token until `expires_at`. The door ends any earlier session of the
-/// browser first (session fixation).
+/// token until `expires_at`: the development login, which serves everyone.
 pub async fn log_in(
     env: Env<'_>,
     pnr: &Personnummer,
     token_hash: &str,
     expires_at: Timestamp,
 ) -> Result<Result<Person, Refused>, Error> {
-    let person = match env.store.person_by_personnummer(pnr).await? {
-        Some(p) if p.status.can_log_in() => p,
-        Some(_) => return Ok(Err(Refused::Inactive)),
+    let who = Identity::Personnummer(pnr.clone());
+    log_in_as(env, &who, Serves::Everyone, token_hash, expires_at).await
+}
+
+/// Starts a session for the person `who` is, if they exist in this tenant,
+/// may log in, and are among the people the method `serves`; stored under
+/// the hash of its token until `expires_at`. The door ends any earlier
+/// session of the browser first (session fixation).
+pub async fn log_in_as(
+    env: Env<'_>,
+    who: &Identity,
+    serves: Serves,
+    token_hash: &str,
+    expires_at: Timestamp,
+) -> Result<Result<Person, Refused>, Error> {
+    let found = match who {
+        Identity::Personnummer(pnr) => env.store.person_by_personnummer(pnr).await?,
+        // An HSA-id names staff only.
+        Identity::HsaId(hsa) => env
+            .store
+            .person_by_hsa_id(hsa)
+            .await?
+            .filter(|p| p.role.is_staff()),
+    };
+    let person = match found {
+        Some(p) if !p.status.can_log_in() => return Ok(Err(Refused::Inactive)),
+        Some(p) if !serves.admits(&p) => return Ok(Err(Refused::NotForThisMethod)),
+        Some(p) => p,
         None => return Ok(Err(Refused::Unknown)),
     };
     env.store

@@ -48,6 +48,17 @@ pub fn load_tenants(
     let themes = Themes::load(&config.themes_dir, catalogs, config.reload_templates)?;
     let tenants = crate::tenants::load_dir(&config.tenants_dir, &themes.ids())
         .map_err(StartError::Tenants)?;
+    if config.mode == crate::config::Mode::Production {
+        // Production has no test login: every tenant needs e-ID for each
+        // kind of person it serves.
+        let issues: Vec<_> = tenants
+            .iter()
+            .flat_map(crate::tenants::production_issues)
+            .collect();
+        if !issues.is_empty() {
+            return Err(StartError::Tenants(issues));
+        }
+    }
     Ok((themes, tenants))
 }
 
@@ -124,6 +135,7 @@ pub async fn start(
         senders,
         bound_port: std::sync::OnceLock::new(),
         sockets: crate::sockets::Sockets::new(media.clone()),
+        eid: crate::eid::Providers::default(),
         media,
         plugins,
         live: crate::plugins::LiveRooms::default(),

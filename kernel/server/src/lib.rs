@@ -28,6 +28,7 @@
 pub mod app;
 pub mod config;
 pub mod cpu;
+pub mod eid;
 mod http;
 pub mod i18n;
 pub mod outbox;

@@ -50,6 +50,8 @@ pub struct Inner {
     pub cpu: crate::cpu::CpuPool,
     /// Room connections by who holds them, and what ends them.
     pub sockets: crate::sockets::Sockets,
+    /// The e-ID providers' discovery documents and keys.
+    pub eid: crate::eid::Providers,
 }
 
 /// Cheap to clone; handed to every handler.

@@ -14,8 +14,8 @@
 //! - `clashes`: ids and host names claimed by two files.
 //! - `file`: one file, parsed, read and checked.
 //! - `reader`: reading key by key, and the keys each section may have.
-//! - `hosts`, `brand`, `grants`, `sms`, `bootstrap`, `fhir`: one section or
-//!   key each.
+//! - `hosts`, `brand`, `grants`, `sms`, `bootstrap`, `fhir`, `login`: one
+//!   section or key each.
 //! - `registry`: [`Registry`], the tenant for a request's host.
 
 mod bootstrap;
@@ -27,6 +27,7 @@ mod file;
 mod grants;
 mod hosts;
 mod issue;
+mod login;
 mod reader;
 mod registry;
 mod sms;
@@ -35,6 +36,7 @@ mod tenant;
 pub use brand::Brand;
 pub use dir::load_dir;
 pub use issue::Issue;
+pub use login::{ClientAuth, IdentityKind, LoginMethod, production_issues};
 pub use registry::Registry;
 pub use sms::SmsProvider;
 pub use tenant::{Booking, FEATURES, PluginGrant, Tenant};

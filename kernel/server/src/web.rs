@@ -136,6 +136,13 @@ fn pages(development: bool) -> Routes {
         .at(Method::GET, "/", Public, home::show)
         .at(Method::GET, "/login", Public, login::form)
         .at(Method::POST, "/login/test", Public, login::test_login)
+        .at(
+            Method::GET,
+            "/login/oidc/callback",
+            Public,
+            login::eid_callback,
+        )
+        .at(Method::GET, "/login/oidc/{id}", Public, login::eid_start)
         .at(Method::POST, "/logout", Public, login::logout)
         .at(Method::POST, "/language", Public, login::set_language)
         .at(Method::GET, "/me", User, me::show)

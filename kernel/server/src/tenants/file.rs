@@ -10,6 +10,7 @@ use super::bootstrap::{bootstrap_people, read_bootstrap};
 use super::fhir::fhir_clients;
 use super::grants::plugin_grants;
 use super::hosts::check_hosts;
+use super::login::login_methods;
 use super::reader::Reader;
 use super::sms::SmsKeys;
 use super::{Booking, Brand, FEATURES, Issue, Tenant};
@@ -63,6 +64,7 @@ pub(super) fn load_file(file: &Path, dir: &Path, themes: &[String]) -> Result<Te
     let terms_version: Option<String> = r.get("terms_version");
     let bootstrap = read_bootstrap(&table, r.issues());
     let fhir_clients = fhir_clients(&table, dir, r.issues());
+    let login_methods = login_methods(&table, dir, r.issues());
     // Values that parsed, checked for meaning.
     let id = id.and_then(|s| match TenantId::parse(&s) {
         Ok(id) => Some(id),
@@ -195,6 +197,7 @@ pub(super) fn load_file(file: &Path, dir: &Path, themes: &[String]) -> Result<Te
                 terms_version: terms_version.unwrap_or_else(|| "1".to_owned()),
                 bootstrap: people,
                 fhir_clients,
+                login_methods,
                 file: file.to_owned(),
             })
         }

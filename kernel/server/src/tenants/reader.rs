@@ -27,6 +27,7 @@ const KEYS: [(&str, &[&str]); 5] = [
             "terms_version",
             "bootstrap",
             "fhir",
+            "login",
         ],
     ),
     (

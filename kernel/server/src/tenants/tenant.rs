@@ -8,7 +8,7 @@ use tillit_domain::TenantId;
 use tillit_domain::people::NewPerson;
 use tillit_domain::session::SessionPolicy;
 
-use super::{Brand, SmsProvider};
+use super::{Brand, LoginMethod, SmsProvider};
 use crate::values::{ConfigDuration, Language};
 
 /// Optional features that vendors enable per tenant (built as plugins).
@@ -54,6 +54,8 @@ pub struct Tenant {
     pub bootstrap: Vec<NewPerson>,
     /// The journal systems that may use the FHIR API (`[[fhir.clients]]`).
     pub fhir_clients: Vec<tillit_fhir::smart::Client>,
+    /// The e-ID methods people log in with (`[[login.methods]]`).
+    pub login_methods: Vec<LoginMethod>,
     /// Where the file came from, for messages.
     pub file: PathBuf,
 }

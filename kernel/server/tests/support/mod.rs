@@ -6,6 +6,7 @@
 #![allow(dead_code, clippy::unwrap_used)]
 
 pub mod fhir_validators;
+pub mod oidc;
 
 pub use std::collections::HashMap;
 pub use std::io::Write;
