@@ -268,6 +268,8 @@ pub struct CallbackQuery {
     code: Option<String>,
     state: Option<String>,
     error: Option<String>,
+    /// The provider that answers (RFC 9207), where it says.
+    iss: Option<String>,
 }
 
 /// The provider's answer: the login under way (from its cookie, used once)
@@ -310,6 +312,15 @@ pub async fn eid_callback(
     });
     if !state_ok {
         let failure = Failure::NotStartedHere("state does not match");
+        return eid_failed(&p, &method.id, &failure, &pending.next).map(with_clear);
+    }
+    // A provider that names itself must be the method's (a mix-up attack
+    // sends one provider's answer to another's login).
+    if q.iss
+        .as_deref()
+        .is_some_and(|iss| iss.trim_end_matches('/') != method.issuer)
+    {
+        let failure = Failure::NotStartedHere("the answer names another provider");
         return eid_failed(&p, &method.id, &failure, &pending.next).map(with_clear);
     }
     if let Some(error) = q.error {

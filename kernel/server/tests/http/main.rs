@@ -17,6 +17,7 @@ mod a11y;
 mod admin;
 mod bookings;
 mod contacts;
+mod eid;
 mod fhir;
 mod fhir_sekmet;
 mod fhir_validators;
