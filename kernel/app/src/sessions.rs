@@ -3,7 +3,7 @@
 //! [`log_in_as`] with the identity it vouches for and the kind of person
 //! its method is for, so the rule of who may log in lives here once.
 
-use tillit_domain::session::{SessionCheck, SessionExpired, SessionPolicy};
+use tillit_domain::session::{ProviderLogin, SessionCheck, SessionExpired, SessionPolicy};
 use tillit_domain::{HsaId, Person, Personnummer, Timestamp};
 
 use crate::{Env, Error};
@@ -76,17 +76,19 @@ pub async fn log_in(
     expires_at: Timestamp,
 ) -> Result<Result<Person, Refused>, Error> {
     let who = Identity::Personnummer(pnr.clone());
-    log_in_as(env, &who, Serves::Everyone, token_hash, expires_at).await
+    log_in_as(env, &who, Serves::Everyone, None, token_hash, expires_at).await
 }
 
 /// Starts a session for the person `who` is, if they exist in this tenant,
 /// may log in, and are among the people the method `serves`; stored under
-/// the hash of its token until `expires_at`. The door ends any earlier
+/// the hash of its token until `expires_at`, with the e-ID `login` it came
+/// from (by which the provider may end it). The door ends any earlier
 /// session of the browser first (session fixation).
 pub async fn log_in_as(
     env: Env<'_>,
     who: &Identity,
     serves: Serves,
+    login: Option<&ProviderLogin>,
     token_hash: &str,
     expires_at: Timestamp,
 ) -> Result<Result<Person, Refused>, Error> {
@@ -105,9 +107,18 @@ pub async fn log_in_as(
         Some(p) => p,
         None => return Ok(Err(Refused::Unknown)),
     };
-    env.store
-        .create_session(token_hash, &person.id, env.now, expires_at)
-        .await?;
+    match login {
+        Some(login) => {
+            env.store
+                .create_provider_session(token_hash, &person.id, env.now, expires_at, login)
+                .await?;
+        }
+        None => {
+            env.store
+                .create_session(token_hash, &person.id, env.now, expires_at)
+                .await?;
+        }
+    }
     tracing::info!(tenant = %env.store.tenant(), person = %person.id, role = person.role.as_str(), "logged in");
     Ok(Ok(person))
 }
@@ -117,6 +128,33 @@ pub async fn log_out(env: Env<'_>, token_hash: &str) -> Result<(), Error> {
     env.store.delete_session(token_hash).await?;
     env.live.session_ended(env.store.tenant(), token_hash);
     Ok(())
+}
+
+/// Which of a provider's sessions it ended (OpenID Connect back-channel
+/// logout names a session, a subject, or both).
+#[derive(Debug, Clone, Copy)]
+pub enum ProviderLogout<'a> {
+    Session(&'a str),
+    Subject(&'a str),
+}
+
+/// Ends the sessions that logged in with `method` in the provider's
+/// session or as its subject, and the rooms they have open; returns how
+/// many ended.
+pub async fn provider_logged_out(
+    env: Env<'_>,
+    method: &str,
+    which: ProviderLogout<'_>,
+) -> Result<usize, Error> {
+    let ended = match which {
+        ProviderLogout::Session(sid) => env.store.end_provider_session(method, sid).await?,
+        ProviderLogout::Subject(sub) => env.store.end_provider_subject(method, sub).await?,
+    };
+    for hash in &ended {
+        env.live.session_ended(env.store.tenant(), hash);
+    }
+    tracing::info!(tenant = %env.store.tenant(), method, sessions = ended.len(), "provider logged out");
+    Ok(ended.len())
 }
 
 /// What became of a request's session.

@@ -141,12 +141,24 @@ mod tests {
     }
 }
 
+/// The e-ID login a session came from: the tenant's method, and the
+/// provider's subject (a pseudonym, never used to identify the person) and
+/// session id, by which the provider may end it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProviderLogin {
+    pub method: String,
+    pub subject: String,
+    pub session: Option<String>,
+}
+
 /// A stored session and the person it belongs to, as the data layer returns it.
 #[derive(Debug, Clone)]
 pub struct SessionRecord {
     pub person: crate::Person,
     pub created_at: Timestamp,
     pub last_seen_at: Timestamp,
+    /// The login method it came from, for an e-ID login.
+    pub login_method: Option<String>,
 }
 
 impl SessionRecord {

@@ -8,12 +8,15 @@
 //! - `flow`: start (the redirect) and finish (code, tokens, identity).
 //! - `provider`: discovery documents and keys, kept an hour; the types.
 //! - `pending`: the login under way, sealed in a cookie until the callback.
+//! - `logout`: back-channel logout tokens, and the provider's end-session
+//!   address.
 //! - `http`: the client for the providers (no redirects, capped answers).
 //!
 //! The routes are in `routes/login.rs`.
 
 pub mod flow;
 pub mod http;
+pub mod logout;
 pub mod pending;
 pub mod provider;
 

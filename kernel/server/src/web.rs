@@ -459,6 +459,12 @@ fn outside_sessions() -> Routes {
             messages::delivery_report,
         )
         .at(
+            Method::POST,
+            "/oidc/backchannel-logout",
+            Hook,
+            crate::routes::backchannel::logout_token,
+        )
+        .at(
             Method::GET,
             "/assets/{theme}/{hash}/{*path}",
             Public,

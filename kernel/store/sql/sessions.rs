@@ -1,7 +1,7 @@
 //! Sessions: who is logged in, keyed by the hash of their token.
 
 use sqlx::Executor;
-use tillit_domain::session::SessionRecord;
+use tillit_domain::session::{ProviderLogin, SessionRecord};
 use tillit_domain::{PersonId, TenantId, Timestamp};
 
 use super::Result;
@@ -31,6 +31,75 @@ pub async fn insert_session<'e>(
     Ok(())
 }
 
+/// A session from an e-ID login, with the provider's subject and session
+/// by which the provider may end it.
+pub async fn insert_provider_session<'e>(
+    ex: impl Executor<'e, Database = Db>,
+    tenant: &TenantId,
+    token_hash: &str,
+    person: &PersonId,
+    now: Timestamp,
+    expires_at: Timestamp,
+    login: &ProviderLogin,
+) -> Result<()> {
+    sqlx::query!(
+        r#"INSERT INTO sessions (tenant_id, token_hash, person_id, created_at, last_seen_at, expires_at,
+                                 login_method, login_subject, login_sid)
+           VALUES ($1, $2, $3, $4, $4, $5, $6, $7, $8)"#,
+        tenant.as_str(),
+        token_hash,
+        person.as_str(),
+        now.0,
+        expires_at.0,
+        login.method,
+        login.subject,
+        login.session,
+    )
+    .execute(ex)
+    .await?;
+    Ok(())
+}
+
+/// Ends the sessions that logged in with `method` in the provider's
+/// session `sid`; returns their token hashes.
+pub async fn delete_sessions_of_provider_session<'e>(
+    ex: impl Executor<'e, Database = Db>,
+    tenant: &TenantId,
+    method: &str,
+    sid: &str,
+) -> Result<Vec<String>> {
+    let rows = sqlx::query!(
+        r#"DELETE FROM sessions WHERE tenant_id = $1 AND login_method = $2 AND login_sid = $3
+           RETURNING token_hash AS "token_hash!""#,
+        tenant.as_str(),
+        method,
+        sid,
+    )
+    .fetch_all(ex)
+    .await?;
+    Ok(rows.into_iter().map(|r| r.token_hash).collect())
+}
+
+/// Ends every session that logged in with `method` as the provider's
+/// `subject`; returns their token hashes.
+pub async fn delete_sessions_of_provider_subject<'e>(
+    ex: impl Executor<'e, Database = Db>,
+    tenant: &TenantId,
+    method: &str,
+    subject: &str,
+) -> Result<Vec<String>> {
+    let rows = sqlx::query!(
+        r#"DELETE FROM sessions WHERE tenant_id = $1 AND login_method = $2 AND login_subject = $3
+           RETURNING token_hash AS "token_hash!""#,
+        tenant.as_str(),
+        method,
+        subject,
+    )
+    .fetch_all(ex)
+    .await?;
+    Ok(rows.into_iter().map(|r| r.token_hash).collect())
+}
+
 pub async fn session_by_token_hash<'e>(
     ex: impl Executor<'e, Database = Db>,
     tenant: &TenantId,
@@ -40,7 +109,8 @@ pub async fn session_by_token_hash<'e>(
         r#"SELECT p.id AS "id!", p.role AS "role!", p.status AS "status!",
                   p.personnummer AS "personnummer!", p.given_name AS "given_name!",
                   p.family_name AS "family_name!", p.hsa_id,
-                  s.created_at AS "created_at!", s.last_seen_at AS "last_seen_at!"
+                  s.created_at AS "created_at!", s.last_seen_at AS "last_seen_at!",
+                  s.login_method
            FROM sessions s
            JOIN people p ON p.tenant_id = s.tenant_id AND p.id = s.person_id
            WHERE s.tenant_id = $1 AND s.token_hash = $2"#,
@@ -64,6 +134,7 @@ pub async fn session_by_token_hash<'e>(
         person,
         created_at: Timestamp(r.created_at),
         last_seen_at: Timestamp(r.last_seen_at),
+        login_method: r.login_method,
     }))
 }
 

@@ -49,8 +49,6 @@ pub struct Verified {
     /// used to identify the person).
     pub subject: String,
     pub provider_session: Option<String>,
-    /// The ID token, as the hint for logging out at the provider.
-    pub id_token: String,
 }
 
 /// Starts a login with `method`: a fresh `state`, `nonce` and PKCE
@@ -191,7 +189,6 @@ pub async fn finish(
             .get("sid")
             .and_then(serde_json::Value::as_str)
             .map(str::to_owned),
-        id_token: id_token.to_string(),
     })
 }
 

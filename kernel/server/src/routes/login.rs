@@ -18,7 +18,7 @@ use axum::response::{IntoResponse, Redirect};
 use serde::{Deserialize, Serialize};
 use tillit_app::sessions::{Identity, Refused, Serves};
 use tillit_domain::Personnummer;
-use tillit_domain::session::SessionExpired;
+use tillit_domain::session::{ProviderLogin, SessionExpired};
 
 use crate::eid::Failure;
 use crate::eid::pending::{self, Pending};
@@ -153,7 +153,7 @@ pub async fn test_login(p: Portal, Form(form): Form<LoginForm>) -> PageResult {
         }
     };
     let who = Identity::Personnummer(pnr);
-    match start_session(&p, &who, Serves::Everyone, &form.next, "test").await? {
+    match start_session(&p, &who, Serves::Everyone, None, &form.next, "test").await? {
         Ok(done) => Ok(done),
         Err(_) => login_page(
             &p,
@@ -168,20 +168,28 @@ pub async fn test_login(p: Portal, Form(form): Form<LoginForm>) -> PageResult {
 }
 
 /// Logs in the person `who` is, if the method (`serves`) admits them: a
-/// new session (the old one, and its CSRF binding, ends) and a redirect
-/// to [`return_path`]`(next)`. `provider` names the method for the log
-/// and the metrics.
+/// new session (the old one, and its CSRF binding, ends), remembering the
+/// e-ID `login` it came from, and a redirect to [`return_path`]`(next)`.
+/// `provider` names the method for the log and the metrics.
 async fn start_session(
     p: &Portal,
     who: &Identity,
     serves: Serves,
+    login: Option<&ProviderLogin>,
     next: &str,
     provider: &str,
 ) -> Result<Result<axum::response::Response, Refused>, AppError> {
     let new = session::new_session(&p.state, &p.ctx.tenant);
     let store = p.store();
-    match tillit_app::sessions::log_in_as(p.env(&store), who, serves, &new.hash, new.expires_at)
-        .await?
+    match tillit_app::sessions::log_in_as(
+        p.env(&store),
+        who,
+        serves,
+        login,
+        &new.hash,
+        new.expires_at,
+    )
+    .await?
     {
         Ok(_) => {
             session::end_session(&p.state, &p.ctx).await?;
@@ -304,12 +312,11 @@ pub async fn eid_callback(
         let failure = Failure::NotStartedHere("the method is no longer configured");
         return eid_failed(&p, &pending.method, &failure, &pending.next).map(with_clear);
     };
-    // `state` ties the answer to this browser's login (compared as
-    // digests, so the time taken says nothing about it).
-    let state_ok = q.state.as_deref().is_some_and(|s| {
-        use sha2::{Digest, Sha256};
-        Sha256::digest(s.as_bytes()) == Sha256::digest(pending.state.as_bytes())
-    });
+    // `state` ties the answer to this browser's login.
+    let state_ok = q
+        .state
+        .as_deref()
+        .is_some_and(|s| session::constant_time_eq(s.as_bytes(), pending.state.as_bytes()));
     if !state_ok {
         let failure = Failure::NotStartedHere("state does not match");
         return eid_failed(&p, &method.id, &failure, &pending.next).map(with_clear);
@@ -346,15 +353,21 @@ pub async fn eid_callback(
             return eid_failed(&p, &method.id, &failure, &pending.next).map(with_clear);
         }
     };
-    match start_session(
+    let login = ProviderLogin {
+        method: method.id.clone(),
+        subject: verified.subject,
+        session: verified.provider_session,
+    };
+    let session = start_session(
         &p,
         &verified.identity,
         method.serves,
+        Some(&login),
         &pending.next,
         &method.id,
     )
-    .await?
-    {
+    .await?;
+    match session {
         Ok(done) => Ok(with_clear(done)),
         Err(refused) => {
             let key = match refused {
@@ -394,12 +407,51 @@ fn eid_failed(p: &Portal, method: &str, failure: &Failure, next: &str) -> PageRe
     login_page(p, "", None, Some(key), None, next, status)
 }
 
+/// Logs out: the session ends here, and a session from an e-ID login also
+/// at its provider, where the provider has an end-session endpoint (it
+/// sends the person back to the login page).
 pub async fn logout(p: Portal) -> PageResult {
+    let method = match &p.ctx.session_hash {
+        Some(hash) => p
+            .store()
+            .session(hash)
+            .await?
+            .and_then(|s| s.login_method)
+            .and_then(|id| {
+                p.ctx
+                    .tenant
+                    .login_methods
+                    .iter()
+                    .find(|m| m.id == id)
+                    .cloned()
+            }),
+        None => None,
+    };
     let cookie = session::end_session(&p.state, &p.ctx).await?;
     if let Some(u) = &p.ctx.user {
         tracing::info!(tenant = %p.ctx.tenant.id, person = %u.id, "logged out");
     }
-    Ok(see_other("/login?ended=logout", Some(cookie)))
+    let here = "/login?ended=logout";
+    let Some(method) = method else {
+        return Ok(see_other(here, Some(cookie)));
+    };
+    let back = format!(
+        "{}{here}",
+        crate::outbox::portal_origin(&p.state, &p.ctx.tenant)
+    );
+    // The session here has ended whatever the provider does; a provider
+    // that cannot be reached only misses its part.
+    let at_provider = match p.state.eid.metadata(&method.issuer).await {
+        Ok(meta) => crate::eid::logout::end_session_url(&meta, &method, &back),
+        Err(e) => {
+            tracing::warn!(tenant = %p.ctx.tenant.id, method = %method.id, error = %e, "no end-session at the provider");
+            None
+        }
+    };
+    Ok(see_other(
+        at_provider.as_deref().unwrap_or(here),
+        Some(cookie),
+    ))
 }
 
 #[derive(Debug, Deserialize)]

@@ -4,6 +4,7 @@
 
 pub mod admin;
 pub mod assets;
+pub mod backchannel;
 pub mod bookings;
 pub mod fhir;
 pub mod home;

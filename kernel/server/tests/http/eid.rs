@@ -720,3 +720,154 @@ async fn a_tenant_file_with_a_bad_method_names_the_key() {
         assert!(err.contains(said), "the error lacks {said:?}: {err}");
     }
 }
+
+/// A listener the provider can reach for back-channel logout: keeps each
+/// logout token it is sent. (The provider cannot resolve the portal's
+/// `*.localhost` names, so the test hands each token on to the portal as
+/// the provider would have.)
+async fn logout_token_catcher() -> (String, tokio::sync::mpsc::UnboundedReceiver<String>) {
+    use axum::routing::post;
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    let app = axum::Router::new().route(
+        "/oidc/backchannel-logout",
+        post(
+            move |axum::Form(f): axum::Form<std::collections::HashMap<String, String>>| {
+                let tx = tx.clone();
+                async move {
+                    let _ = tx.send(f.get("logout_token").cloned().unwrap_or_default());
+                    StatusCode::OK
+                }
+            },
+        ),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    (
+        format!("http://127.0.0.1:{port}/oidc/backchannel-logout"),
+        rx,
+    )
+}
+
+async fn post_logout_token(b: &mut Browser<'_>, token: &str) -> Page {
+    b.post_raw("/oidc/backchannel-logout", &[("logout_token", token)], &[])
+        .await
+}
+
+#[tokio::test]
+async fn the_provider_ends_sessions_by_back_channel_and_logging_out_ends_the_providers() {
+    let (catcher, mut tokens) = logout_token_catcher().await;
+    let port = Config::default().server.listen.port();
+    let mut bankid = client("bankid");
+    bankid["backchannel_logout_uri"] = json!(catcher);
+    bankid["post_logout_redirect_uris"] =
+        json!([format!("http://demo.localhost:{port}/login?ended=logout")]);
+    let idp = provider(vec![bankid], "id_token", KERNEL_START_MS);
+    let demo = method(
+        "bankid",
+        "Mobilt BankID",
+        "everyone",
+        &idp.issuer,
+        SECRET_AUTH,
+        &["openid", "ssn"],
+        "personnummer",
+        "ssn",
+    );
+    let tenants = tenants_with(&demo, "");
+    for backend in BACKENDS {
+        let app = app_with(backend, &tenants).await;
+        // Tove on her phone and her computer; Karin on hers.
+        let mut phone = app.browser("demo.localhost");
+        let mut computer = app.browser("demo.localhost");
+        let mut karin = app.browser("demo.localhost");
+        for (b, who) in [
+            (&mut phone, TOVE),
+            (&mut computer, TOVE),
+            (&mut karin, KARIN),
+        ] {
+            let (_, page) = eid_login(b, "bankid", who, |_| {}).await;
+            assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
+            assert!(logged_in(b).await);
+        }
+        // The provider ends Tove's sessions there (say, she logged out of
+        // her e-ID app): a logout token per session.
+        let ended = reqwest::Client::new()
+            .post(format!("{}/test/backchannel?account={TOVE}", idp.issuer))
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            ended.status().is_success(),
+            "{}",
+            ended.text().await.unwrap()
+        );
+        let mut sent = Vec::new();
+        while let Ok(Some(t)) =
+            tokio::time::timeout(std::time::Duration::from_millis(500), tokens.recv()).await
+        {
+            sent.push(t);
+        }
+        assert_eq!(sent.len(), 2, "one logout token per provider session");
+        // Another tenant has no method at that provider: refused there.
+        let mut norrland = app.browser("norrland.localhost");
+        let page = post_logout_token(&mut norrland, &sent[0]).await;
+        assert_eq!(page.status, StatusCode::BAD_REQUEST, "{}", page.body);
+        assert!(
+            logged_in(&mut phone).await,
+            "a token refused ended a session"
+        );
+        let mut provider_side = app.browser("demo.localhost");
+        for token in &sent {
+            let page = post_logout_token(&mut provider_side, token).await;
+            assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+            assert_eq!(page.header("cache-control"), "no-store");
+        }
+        assert!(!logged_in(&mut phone).await, "the phone's session lives on");
+        assert!(
+            !logged_in(&mut computer).await,
+            "the computer's session lives on"
+        );
+        assert!(
+            logged_in(&mut karin).await,
+            "another person's session ended"
+        );
+        // A token used again is refused (and ends nothing more).
+        let page = post_logout_token(&mut provider_side, &sent[0]).await;
+        assert_eq!(page.status, StatusCode::BAD_REQUEST);
+        assert!(page.body.contains("used before"), "{}", page.body);
+        for junk in ["", "not-a-token", "a.b.c"] {
+            let page = post_logout_token(&mut provider_side, junk).await;
+            assert_eq!(page.status, StatusCode::BAD_REQUEST, "{junk:?}");
+        }
+
+        // Karin logs out here: the session ends, and she is sent to end
+        // the provider's too, which comes back to the login page.
+        karin.get("/me").await;
+        let out = karin.post("/logout", &[]).await;
+        assert_eq!(out.status, StatusCode::SEE_OTHER);
+        let to = Url::parse(out.location()).unwrap();
+        assert!(
+            out.location().starts_with(&idp.issuer),
+            "{}",
+            out.location()
+        );
+        let q: std::collections::HashMap<_, _> = to.query_pairs().into_owned().collect();
+        assert_eq!(q.get("client_id").map(String::as_str), Some("bankid"));
+        assert_eq!(
+            q.get("post_logout_redirect_uri").cloned(),
+            Some(format!("http://demo.localhost:{port}/login?ended=logout"))
+        );
+        assert!(!logged_in(&mut karin).await);
+        // The provider accepts the request (its confirmation page).
+        let at_provider = reqwest::get(out.location()).await.unwrap();
+        assert_eq!(at_provider.status(), reqwest::StatusCode::OK);
+        // A test-login session logs out here only.
+        let mut ada = app.browser("demo.localhost");
+        ada.login("19121212-1212").await;
+        ada.get("/me").await;
+        let out = ada.post("/logout", &[]).await;
+        assert_eq!(out.location(), "/login?ended=logout");
+    }
+}
