@@ -10,10 +10,13 @@
 //! - `pending`: the login under way, sealed in a cookie until the callback.
 //! - `logout`: back-channel logout tokens, and the provider's end-session
 //!   address.
+//! - `check`: `tillit tenants check --online`, the providers as the methods
+//!   need them.
 //! - `http`: the client for the providers (no redirects, capped answers).
 //!
 //! The routes are in `routes/login.rs`.
 
+pub mod check;
 pub mod flow;
 pub mod http;
 pub mod logout;

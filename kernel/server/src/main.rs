@@ -45,7 +45,11 @@ enum Command {
 #[derive(Debug, Subcommand)]
 enum TenantsCommand {
     /// Check every tenant file (and the themes they use) and report every problem, without starting.
-    Check,
+    Check {
+        /// Also reach each e-ID provider (discovery and keys) and compare what it offers with what the tenant's methods ask.
+        #[arg(long)]
+        online: bool,
+    },
 }
 
 #[derive(Debug)]
@@ -76,28 +80,45 @@ fn main() -> ExitCode {
     };
     match cli.command {
         Command::Tenants {
-            command: TenantsCommand::Check,
-        } => tenants_check(&config),
+            command: TenantsCommand::Check { online },
+        } => tenants_check(&config, online),
         Command::Migrate => run_async(migrate(config)),
         Command::Serve => run_async(serve(config)),
     }
 }
 
 fn run_async(f: impl std::future::Future<Output = ExitCode>) -> ExitCode {
-    match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt.block_on(f),
-        Err(e) => {
-            eprintln!("tillit: cannot start the async runtime: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    run_async_value(f).unwrap_or_else(|e| {
+        eprintln!("tillit: {e}");
+        ExitCode::FAILURE
+    })
 }
 
-fn tenants_check(config: &Config) -> ExitCode {
-    match app::load_tenants(config, Arc::new(Catalogs::builtin())) {
+fn run_async_value<T>(f: impl std::future::Future<Output = T>) -> Result<T, String> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map(|rt| rt.block_on(f))
+        .map_err(|e| format!("cannot start the async runtime: {e}"))
+}
+
+fn tenants_check(config: &Config, online: bool) -> ExitCode {
+    let loaded =
+        app::load_tenants(config, Arc::new(Catalogs::builtin())).and_then(|(t, tenants)| {
+            if !online {
+                return Ok((t, tenants));
+            }
+            let providers = tillit_kernel::eid::Providers::default();
+            let issues =
+                run_async_value(tillit_kernel::eid::check::providers(&providers, &tenants))
+                    .map_err(StartError::Io)?;
+            if issues.is_empty() {
+                Ok((t, tenants))
+            } else {
+                Err(StartError::Tenants(issues))
+            }
+        });
+    match loaded {
         Ok((_, tenants)) => {
             for t in &tenants {
                 println!(

@@ -12,6 +12,10 @@ use std::time::{Duration, Instant};
 
 #[path = "support/headless.rs"]
 mod headless;
+// Only the provider itself is used here.
+#[allow(dead_code)]
+#[path = "support/oidc.rs"]
+mod oidc;
 use headless::{
     Headless, SERVER_LOG, fill_in_and_publish_profile, open_account_menu,
     open_invite_form_for_new_patient, screenshot, wait_for_text,
@@ -32,6 +36,12 @@ impl TempDir {
             std::env::temp_dir().join(format!("tillit-{tag}-{}", uuid::Uuid::new_v4().simple()));
         std::fs::create_dir_all(&p).unwrap();
         Self(p)
+    }
+}
+
+impl TempDir {
+    fn path(&self) -> &Path {
+        &self.0
     }
 }
 
@@ -193,7 +203,9 @@ impl Server {
     fn start(env: &[(&str, &str)]) -> Self {
         let dir = TempDir::new("serve");
         let mut env = env.to_vec();
-        env.push(("TILLIT_SERVER__LISTEN", "127.0.0.1:0"));
+        if !env.iter().any(|(k, _)| *k == "TILLIT_SERVER__LISTEN") {
+            env.push(("TILLIT_SERVER__LISTEN", "127.0.0.1:0"));
+        }
         env.push(("TILLIT_LOG__FILTER", "debug"));
         let mut child = tillit(&dir, &["serve"], &env)
             .stdout(Stdio::piped())
@@ -524,4 +536,114 @@ async fn a_clinician_invites_and_the_patient_confirms_in_a_real_browser() {
     wait_for_text(c, "#visit-status", "Bekräftad").await;
     screenshot(c, "09-confirmed").await;
     let _ = chrome.client.clone().close().await;
+}
+
+/// A port no one listens on now, for a server whose address must be known
+/// before it starts (an e-ID provider must know where to send people back).
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// The issue's promise for e-ID, in a real browser: the demo tenant's
+/// login page offers "Mobilt BankID" (a real OpenID provider here), one
+/// click logs the person in (the provider's app confirms who they are)
+/// and lands on their home page; logging out ends it here and at the
+/// provider. No personnummer reaches the server's log.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_person_logs_in_with_e_id_in_a_real_browser() {
+    let port = free_port();
+    let callback = format!("http://demo.localhost:{port}/login/oidc/callback");
+    let back = format!("http://demo.localhost:{port}/login?ended=logout");
+    let idp = oidc::OidcProvider::start(&serde_json::json!({
+        "clients": [{
+            "client_id": "demo-bankid",
+            "client_secret": "browser-test-secret",
+            "token_endpoint_auth_method": "client_secret_basic",
+            "redirect_uris": [callback],
+            "post_logout_redirect_uris": [back],
+        }],
+        "claims_in": "id_token",
+        "default_login_hint": "198112189876",
+    }));
+    let tenants = TempDir::new("eid-tenants");
+    for entry in std::fs::read_dir(repo().join("tenants")).unwrap() {
+        let entry = entry.unwrap();
+        if entry.file_type().unwrap().is_file() {
+            std::fs::copy(entry.path(), tenants.path().join(entry.file_name())).unwrap();
+        }
+    }
+    std::fs::create_dir_all(tenants.path().join("assets")).unwrap();
+    for entry in std::fs::read_dir(repo().join("tenants/assets")).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(
+            entry.path(),
+            tenants.path().join("assets").join(entry.file_name()),
+        )
+        .unwrap();
+    }
+    std::fs::write(
+        tenants.path().join("bankid.secret"),
+        "browser-test-secret\n",
+    )
+    .unwrap();
+    let demo = tenants.path().join("demo.toml");
+    let text = std::fs::read_to_string(&demo).unwrap();
+    std::fs::write(
+        &demo,
+        format!(
+            "{text}\n[[login.methods]]\nid = \"bankid\"\nlabel = \"Mobilt BankID\"\nfor = \"everyone\"\n\
+             issuer = \"{}\"\nclient_id = \"demo-bankid\"\nclient_secret_file = \"bankid.secret\"\n\
+             scopes = [\"openid\", \"ssn\"]\nidentity = \"personnummer\"\nclaim = \"ssn\"\n",
+            idp.issuer
+        ),
+    )
+    .unwrap();
+    let listen = format!("127.0.0.1:{port}");
+    let server = Server::start(&[
+        ("TILLIT_TENANTS_DIR", tenants.path().to_str().unwrap()),
+        ("TILLIT_SERVER__LISTEN", &listen),
+    ]);
+    let chrome = Headless::start().await;
+    let c = &chrome.client;
+    c.goto(&server.url("demo.localhost", "/login"))
+        .await
+        .unwrap();
+    wait_for_text(c, ".eid-methods", "Mobilt BankID").await;
+    screenshot(c, "eid-01-login-page").await;
+    c.find(fantoccini::Locator::LinkText("Mobilt BankID"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for_text(c, "#greeting", "Välkommen, Karin").await;
+    screenshot(c, "eid-02-logged-in").await;
+
+    open_account_menu(c).await;
+    c.find(fantoccini::Locator::Id("logout"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    // The provider asks whether to log out there too; either way Tillit's
+    // session has ended.
+    c.goto(&server.url("demo.localhost", "/me")).await.unwrap();
+    assert!(
+        c.current_url().await.unwrap().path().ends_with("/login"),
+        "logged out for real"
+    );
+    let _ = chrome.client.clone().close().await;
+    let logs = server.stderr.lock().unwrap().clone();
+    assert!(
+        logs.contains("logged in"),
+        "the server logged the login:\n{logs}"
+    );
+    for pnr in ["198112189876", "19811218-9876", "8112189876"] {
+        assert!(!logs.contains(pnr), "{pnr} reached the server log");
+    }
 }

@@ -99,10 +99,10 @@ pub fn check(
     if iat < seconds - MAX_AGE_SECONDS || iat > seconds + MAX_SKEW_SECONDS {
         return Err("not fresh (iat)".into());
     }
-    if let Some(exp) = claims.get("exp") {
-        if exp.as_i64().is_none_or(|exp| exp <= seconds) {
-            return Err("expired".into());
-        }
+    if let Some(exp) = claims.get("exp")
+        && exp.as_i64().is_none_or(|exp| exp <= seconds)
+    {
+        return Err("expired".into());
     }
     let event = claims
         .get("events")
