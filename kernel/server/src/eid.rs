@@ -18,6 +18,8 @@
 
 pub mod check;
 pub mod flow;
+#[cfg(test)]
+mod forged;
 pub mod http;
 pub mod logout;
 pub mod pending;

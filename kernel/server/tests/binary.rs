@@ -17,7 +17,7 @@ mod headless;
 #[path = "support/oidc.rs"]
 mod oidc;
 use headless::{
-    Headless, SERVER_LOG, fill_in_and_publish_profile, open_account_menu,
+    Headless, SERVER_LOG, click_on, fill_in_and_publish_profile, open_account_menu,
     open_invite_form_for_new_patient, screenshot, wait_for_text,
 };
 
@@ -538,16 +538,6 @@ async fn a_clinician_invites_and_the_patient_confirms_in_a_real_browser() {
     let _ = chrome.client.clone().close().await;
 }
 
-/// A port no one listens on now, for a server whose address must be known
-/// before it starts (an e-ID provider must know where to send people back).
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// The promise for e-ID, in a real browser: the demo tenant's
 /// login page offers "Mobilt BankID" (a real OpenID provider here), one
 /// click logs the person in (the provider's app confirms who they are)
@@ -555,7 +545,9 @@ fn free_port() -> u16 {
 /// provider. No personnummer reaches the server's log.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_person_logs_in_with_e_id_in_a_real_browser() {
-    let port = free_port();
+    // The provider must know where to send people back before the server
+    // starts.
+    let port = headless::free_port();
     let callback = format!("http://demo.localhost:{port}/login/oidc/callback");
     let back = format!("http://demo.localhost:{port}/login?ended=logout");
     let idp = oidc::OidcProvider::start(&serde_json::json!({
@@ -614,22 +606,12 @@ async fn a_person_logs_in_with_e_id_in_a_real_browser() {
         .unwrap();
     wait_for_text(c, ".eid-methods", "Mobilt BankID").await;
     screenshot(c, "eid-01-login-page").await;
-    c.find(fantoccini::Locator::LinkText("Mobilt BankID"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click_on(c, ".eid-methods a.button").await;
     wait_for_text(c, "#greeting", "Välkommen, Karin").await;
     screenshot(c, "eid-02-logged-in").await;
 
     open_account_menu(c).await;
-    c.find(fantoccini::Locator::Id("logout"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click_on(c, "#logout").await;
     // The provider asks whether to log out there too; either way Tillit's
     // session has ended.
     c.goto(&server.url("demo.localhost", "/me")).await.unwrap();

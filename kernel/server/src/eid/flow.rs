@@ -340,12 +340,7 @@ mod tests {
 
     use super::{OtherClaims, id_token_verifier};
 
-    const KEY: &str = include_str!("../../../../fhir/tests/keys/rsa-registered.pem");
-    const PUBLIC_PEM: &str = include_str!("../../../../fhir/tests/keys/rsa-registered.pub.pem");
-    const OTHER_KEY: &str = include_str!("../../../../fhir/tests/keys/rsa-unregistered.pem");
-    const KEYS: &str = include_str!("../../../../fhir/tests/keys/registered.jwks.json");
-    const ISSUER: &str = "https://idp.example.se";
-    const NOW: i64 = 1_800_000_000;
+    use crate::eid::forged::{ISSUER, KEY, KEYS, NOW, OTHER_KEY, PUBLIC_PEM};
 
     fn claims() -> Value {
         json!({
@@ -356,10 +351,7 @@ mod tests {
     }
 
     fn signed(claims: &Value, key: &str) -> String {
-        let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS384);
-        header.kid = Some("rsa-1".into());
-        let key = jsonwebtoken::EncodingKey::from_rsa_pem(key.as_bytes()).expect("a test key");
-        jsonwebtoken::encode(&header, claims, &key).expect("signs")
+        crate::eid::forged::signed(claims, key, "JWT")
     }
 
     fn unsigned(header: &Value, claims: &Value, signature: &[u8]) -> String {
@@ -374,13 +366,7 @@ mod tests {
     }
 
     fn hs256(claims: &Value, secret: &[u8]) -> String {
-        let key = jsonwebtoken::EncodingKey::from_secret(secret).expect("an HMAC key");
-        jsonwebtoken::encode(
-            &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
-            claims,
-            &key,
-        )
-        .expect("signs")
+        crate::eid::forged::hs256(claims, secret, "JWT")
     }
 
     /// Whether the token passes the checks a login makes.
@@ -406,11 +392,7 @@ mod tests {
     }
 
     fn with(change: &[(&str, Value)]) -> Value {
-        let mut c = claims();
-        for (k, v) in change {
-            c[*k] = v.clone();
-        }
-        c
+        crate::eid::forged::with(claims(), change)
     }
 
     #[test]

@@ -171,12 +171,7 @@ mod tests {
     use super::{BACKCHANNEL_EVENT, check};
     use crate::tenants::{ClientAuth, IdentityKind, LoginMethod};
 
-    const KEY: &str = include_str!("../../../../fhir/tests/keys/rsa-registered.pem");
-    const PUBLIC_PEM: &str = include_str!("../../../../fhir/tests/keys/rsa-registered.pub.pem");
-    const OTHER_KEY: &str = include_str!("../../../../fhir/tests/keys/rsa-unregistered.pem");
-    const KEYS: &str = include_str!("../../../../fhir/tests/keys/registered.jwks.json");
-    const ISSUER: &str = "https://idp.example.se";
-    const NOW: i64 = 1_800_000_000;
+    use crate::eid::forged::{ISSUER, KEY, KEYS, NOW, OTHER_KEY, PUBLIC_PEM, hs256, signed};
 
     fn method() -> LoginMethod {
         LoginMethod {
@@ -203,24 +198,8 @@ mod tests {
         })
     }
 
-    fn signed(claims: &Value, key: &str, typ: &str) -> String {
-        let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS384);
-        header.kid = Some("rsa-1".into());
-        header.typ = Some(typ.into());
-        let key = jsonwebtoken::EncodingKey::from_rsa_pem(key.as_bytes()).expect("a test key");
-        jsonwebtoken::encode(&header, claims, &key).expect("signs")
-    }
-
     fn with(change: &[(&str, Value)]) -> Value {
-        let mut c = claims();
-        for (k, v) in change {
-            if v.is_null() {
-                c.as_object_mut().map(|o| o.remove(*k));
-            } else {
-                c[*k] = v.clone();
-            }
-        }
-        c
+        crate::eid::forged::with(claims(), change)
     }
 
     fn checked(token: &str) -> Result<super::LogoutToken, String> {
@@ -241,12 +220,6 @@ mod tests {
     #[test]
     fn every_forged_stale_or_misused_logout_token_is_refused() {
         let typ = "logout+jwt";
-        let hs256 = {
-            let key = jsonwebtoken::EncodingKey::from_secret(PUBLIC_PEM.as_bytes()).expect("a key");
-            let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256);
-            header.typ = Some(typ.into());
-            jsonwebtoken::encode(&header, &claims(), &key).expect("signs")
-        };
         let cases: Vec<(&str, String)> = vec![
             ("an ID token's type", signed(&claims(), KEY, "JWT")),
             (
@@ -296,7 +269,10 @@ mod tests {
                 ),
             ),
             ("signed by another key", signed(&claims(), OTHER_KEY, typ)),
-            ("HS256 with the public key", hs256),
+            (
+                "HS256 with the public key",
+                hs256(&claims(), PUBLIC_PEM.as_bytes(), typ),
+            ),
         ];
         for (what, token) in cases {
             assert!(checked(&token).is_err(), "{what} was accepted");

@@ -532,52 +532,43 @@ async fn every_login_that_is_not_right_is_refused_and_creates_no_session() {
     )
     .await;
 
-    // An expired ID token.
-    let mut b = app.browser("demo.localhost");
-    let (_, page) = eid_login(&mut b, "stale", TOVE, |_| {}).await;
-    refused(
-        &mut b,
-        &page,
-        StatusCode::UNAUTHORIZED,
-        FAILED,
-        "expired ID token",
-    )
-    .await;
-
-    // Someone the tenant does not know (a valid personnummer).
-    let mut b = app.browser("demo.localhost");
-    let (_, page) = eid_login(&mut b, "bankid", "194910209214", |_| {}).await;
-    refused(
-        &mut b,
-        &page,
-        StatusCode::FORBIDDEN,
-        NO_ACCOUNT,
-        "unknown person",
-    )
-    .await;
-
-    // A patient's method for a clinician, and a clinician's HSA-id where
-    // no such clinician is.
-    let mut b = app.browser("demo.localhost");
-    let (_, page) = eid_login(&mut b, "bankid", KARIN, |_| {}).await;
-    refused(
-        &mut b,
-        &page,
-        StatusCode::FORBIDDEN,
-        "Det här inloggningssättet gäller inte ditt konto",
-        "a patient method for staff",
-    )
-    .await;
-    let mut b = app.browser("demo.localhost");
-    let (_, page) = eid_login(&mut b, "siths", "SE2321000016-X999", |_| {}).await;
-    refused(
-        &mut b,
-        &page,
-        StatusCode::FORBIDDEN,
-        NO_ACCOUNT,
-        "unknown HSA-id",
-    )
-    .await;
+    // An expired ID token; someone the tenant does not know (a valid
+    // personnummer); a patient's method for a clinician; a clinician's
+    // HSA-id where no such clinician is.
+    for (what, method, who, status, text) in [
+        (
+            "expired ID token",
+            "stale",
+            TOVE,
+            StatusCode::UNAUTHORIZED,
+            FAILED,
+        ),
+        (
+            "unknown person",
+            "bankid",
+            "194910209214",
+            StatusCode::FORBIDDEN,
+            NO_ACCOUNT,
+        ),
+        (
+            "a patient method for staff",
+            "bankid",
+            KARIN,
+            StatusCode::FORBIDDEN,
+            "Det här inloggningssättet gäller inte ditt konto",
+        ),
+        (
+            "unknown HSA-id",
+            "siths",
+            "SE2321000016-X999",
+            StatusCode::FORBIDDEN,
+            NO_ACCOUNT,
+        ),
+    ] {
+        let mut b = app.browser("demo.localhost");
+        let (_, page) = eid_login(&mut b, method, who, |_| {}).await;
+        refused(&mut b, &page, status, text, what).await;
+    }
 
     // A person whose access an administrator ended.
     let mut ada = app.browser("demo.localhost");

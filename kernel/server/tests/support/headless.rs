@@ -13,7 +13,9 @@ use std::time::{Duration, Instant};
 /// The log of the server under test, for failure messages.
 pub static SERVER_LOG: std::sync::OnceLock<Arc<Mutex<String>>> = std::sync::OnceLock::new();
 
-fn free_port() -> u16 {
+/// A port no one listens on now (for a server whose address must be known
+/// before it starts).
+pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
