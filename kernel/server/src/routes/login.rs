@@ -402,7 +402,12 @@ fn eid_failed(p: &Portal, method: &str, failure: &Failure, next: &str) -> PageRe
     let (key, status) = match failure {
         Failure::Refused(_) => ("login.eid_cancelled", StatusCode::UNAUTHORIZED),
         Failure::Provider(_) => ("login.eid_unavailable", StatusCode::BAD_GATEWAY),
-        _ => ("login.eid_failed", StatusCode::UNAUTHORIZED),
+        // No login of this browser's here to finish: a bad request, not a
+        // refused identity.
+        Failure::NotStartedHere(_) => ("login.eid_failed", StatusCode::BAD_REQUEST),
+        Failure::Token(_) | Failure::NoIdentity(_) => {
+            ("login.eid_failed", StatusCode::UNAUTHORIZED)
+        }
     };
     login_page(p, "", None, Some(key), None, next, status)
 }

@@ -21,7 +21,9 @@ const TAGS: &str = "['wcag2a','wcag2aa','wcag21a','wcag21aa']";
 
 /// Routes that are not pages: what a page loads or calls, never a place a
 /// person goes to.
-const NOT_PAGES: [&str; 7] = [
+const NOT_PAGES: [&str; 8] = [
+    // A redirect to the e-ID provider.
+    "/login/oidc/{id}",
     "/visits/{id}/ws",
     "/visits/{id}/status",
     "/video-test/ws",
@@ -287,7 +289,11 @@ async fn every_page_meets_wcag_2_1_aa_for_every_visitor_theme_and_language() {
             Visitor {
                 host,
                 pnr: None,
-                extra: vec!["/login".into()],
+                // The login page, and as it says an e-ID login failed.
+                extra: vec![
+                    "/login".into(),
+                    "/login/oidc/callback?code=x&state=y".into(),
+                ],
                 firefox: false,
             },
             Visitor {

@@ -410,7 +410,7 @@ async fn every_login_that_is_not_right_is_refused_and_creates_no_session() {
     refused(
         &mut b,
         &page,
-        StatusCode::UNAUTHORIZED,
+        StatusCode::BAD_REQUEST,
         FAILED,
         "wrong state",
     )
@@ -425,7 +425,7 @@ async fn every_login_that_is_not_right_is_refused_and_creates_no_session() {
     refused(
         &mut b,
         &page,
-        StatusCode::UNAUTHORIZED,
+        StatusCode::BAD_REQUEST,
         FAILED,
         "another iss",
     )
@@ -440,7 +440,7 @@ async fn every_login_that_is_not_right_is_refused_and_creates_no_session() {
     refused(
         &mut victim,
         &page,
-        StatusCode::UNAUTHORIZED,
+        StatusCode::BAD_REQUEST,
         FAILED,
         "no login under way",
     )
@@ -458,7 +458,7 @@ async fn every_login_that_is_not_right_is_refused_and_creates_no_session() {
     refused(
         &mut other,
         &page,
-        StatusCode::UNAUTHORIZED,
+        StatusCode::BAD_REQUEST,
         "",
         "demo's login on norrland",
     )
