@@ -538,29 +538,9 @@ async fn a_clinician_invites_and_the_patient_confirms_in_a_real_browser() {
     let _ = chrome.client.clone().close().await;
 }
 
-/// The issue's promise for e-ID, in a real browser: the demo tenant's
-/// login page offers "Mobilt BankID" (a real OpenID provider here), one
-/// click logs the person in (the provider's app confirms who they are)
-/// and lands on their home page; logging out ends it here and at the
-/// provider. No personnummer reaches the server's log.
-#[tokio::test(flavor = "multi_thread")]
-async fn a_person_logs_in_with_e_id_in_a_real_browser() {
-    // The provider must know where to send people back before the server
-    // starts.
-    let port = headless::free_port();
-    let callback = format!("http://demo.localhost:{port}/login/oidc/callback");
-    let back = format!("http://demo.localhost:{port}/login?ended=logout");
-    let idp = oidc::OidcProvider::start(&serde_json::json!({
-        "clients": [{
-            "client_id": "demo-bankid",
-            "client_secret": "browser-test-secret",
-            "token_endpoint_auth_method": "client_secret_basic",
-            "redirect_uris": [callback],
-            "post_logout_redirect_uris": [back],
-        }],
-        "claims_in": "id_token",
-        "default_login_hint": "198112189876",
-    }));
+/// The repository's tenants, with `methods` (`[[login.methods]]` text)
+/// added to the demo tenant's file and the secret they name.
+fn tenants_with_demo_methods(methods: &str) -> TempDir {
     let tenants = TempDir::new("eid-tenants");
     for entry in std::fs::read_dir(repo().join("tenants")).unwrap() {
         let entry = entry.unwrap();
@@ -584,16 +564,84 @@ async fn a_person_logs_in_with_e_id_in_a_real_browser() {
     .unwrap();
     let demo = tenants.path().join("demo.toml");
     let text = std::fs::read_to_string(&demo).unwrap();
-    std::fs::write(
-        &demo,
-        format!(
-            "{text}\n[[login.methods]]\nid = \"bankid\"\nlabel = \"Mobilt BankID\"\nfor = \"everyone\"\n\
-             issuer = \"{}\"\nclient_id = \"demo-bankid\"\nclient_secret_file = \"bankid.secret\"\n\
-             scopes = [\"openid\", \"ssn\"]\nidentity = \"personnummer\"\nclaim = \"ssn\"\n",
-            idp.issuer
-        ),
+    std::fs::write(&demo, format!("{text}\n{methods}")).unwrap();
+    tenants
+}
+
+/// A method `id` at `issuer` for everyone, asking for `scope`, with the
+/// client of the e-ID tests.
+fn bankid_method(id: &str, issuer: &str, scope: &str) -> String {
+    format!(
+        "[[login.methods]]\nid = \"{id}\"\nlabel = \"Mobilt BankID\"\nfor = \"everyone\"\n\
+         issuer = \"{issuer}\"\nclient_id = \"demo-bankid\"\nclient_secret_file = \"bankid.secret\"\n\
+         scopes = [\"openid\", \"{scope}\"]\nidentity = \"personnummer\"\nclaim = \"ssn\"\n\n"
     )
-    .unwrap();
+}
+
+/// `tillit tenants check --online` reaches each e-ID provider: one that
+/// answers and offers what the method asks passes, one that does not
+/// answer and one that lacks a scope are named by file and key. Offline,
+/// the same files pass.
+#[test]
+fn tenants_check_online_reaches_each_e_id_provider() {
+    let idp = oidc::OidcProvider::start(&serde_json::json!({
+        "clients": [{"client_id": "demo-bankid", "client_secret": "browser-test-secret",
+                     "redirect_uris": ["http://demo.localhost:8080/login/oidc/callback"]}],
+    }));
+    let methods = [
+        bankid_method("bankid", &idp.issuer, "ssn"),
+        bankid_method("gone", "http://127.0.0.1:9", "ssn"),
+        bankid_method("greedy", &idp.issuer, "nonexistent"),
+    ]
+    .concat();
+    let tenants = tenants_with_demo_methods(&methods);
+    let dir = TempDir::new("check-online");
+    let env = [("TILLIT_TENANTS_DIR", tenants.path().to_str().unwrap())];
+    let (code, out, err) = run(tillit(&dir, &["tenants", "check"], &env));
+    assert_eq!(code, 0, "{out}{err}");
+    let (code, _, err) = run(tillit(&dir, &["tenants", "check", "--online"], &env));
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("demo.toml: login.methods[1].issuer: provider: discovery"),
+        "{err}"
+    );
+    assert!(
+        err.contains(
+            "demo.toml: login.methods[2].scopes: the provider does not offer \"nonexistent\""
+        ),
+        "{err}"
+    );
+    assert!(
+        !err.contains("login.methods[0]"),
+        "the provider that answers passes: {err}"
+    );
+    assert!(err.contains("2 problem(s) found"), "{err}");
+}
+
+/// The issue's promise for e-ID, in a real browser: the demo tenant's
+/// login page offers "Mobilt BankID" (a real OpenID provider here), one
+/// click logs the person in (the provider's app confirms who they are)
+/// and lands on their home page; logging out ends it here and at the
+/// provider. No personnummer reaches the server's log.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_person_logs_in_with_e_id_in_a_real_browser() {
+    // The provider must know where to send people back before the server
+    // starts.
+    let port = headless::free_port();
+    let callback = format!("http://demo.localhost:{port}/login/oidc/callback");
+    let back = format!("http://demo.localhost:{port}/login?ended=logout");
+    let idp = oidc::OidcProvider::start(&serde_json::json!({
+        "clients": [{
+            "client_id": "demo-bankid",
+            "client_secret": "browser-test-secret",
+            "token_endpoint_auth_method": "client_secret_basic",
+            "redirect_uris": [callback],
+            "post_logout_redirect_uris": [back],
+        }],
+        "claims_in": "id_token",
+        "default_login_hint": "198112189876",
+    }));
+    let tenants = tenants_with_demo_methods(&bankid_method("bankid", &idp.issuer, "ssn"));
     let listen = format!("127.0.0.1:{port}");
     let server = Server::start(&[
         ("TILLIT_TENANTS_DIR", tenants.path().to_str().unwrap()),
