@@ -170,7 +170,7 @@ pub async fn test_login(p: Portal, Form(form): Form<LoginForm>) -> PageResult {
 /// Logs in the person `who` is, if the method (`serves`) admits them: a
 /// new session (the old one, and its CSRF binding, ends), remembering the
 /// e-ID `login` it came from, and a redirect to [`return_path`]`(next)`.
-/// `provider` names the method for the log and the metrics.
+/// `provider` names the method for the log.
 async fn start_session(
     p: &Portal,
     who: &Identity,
@@ -222,7 +222,7 @@ pub async fn eid_start(
     Path(id): Path<String>,
     Query(q): Query<StartQuery>,
 ) -> PageResult {
-    let Some(method) = p.ctx.tenant.login_methods.iter().find(|m| m.id == id) else {
+    let Some(method) = p.ctx.tenant.login_method(&id) else {
         return Err(AppError::NotFound);
     };
     // The callback comes back to the tenant's first host name, where its
@@ -302,41 +302,15 @@ pub async fn eid_callback(
         let failure = Failure::NotStartedHere("no login under way in this browser");
         return eid_failed(&p, "unknown", &failure, "").map(with_clear);
     };
-    let method = p
-        .ctx
-        .tenant
-        .login_methods
-        .iter()
-        .find(|m| m.id == pending.method);
-    let Some(method) = method else {
+    let Some(method) = p.ctx.tenant.login_method(&pending.method) else {
         let failure = Failure::NotStartedHere("the method is no longer configured");
         return eid_failed(&p, &pending.method, &failure, &pending.next).map(with_clear);
     };
-    // `state` ties the answer to this browser's login.
-    let state_ok = q
-        .state
-        .as_deref()
-        .is_some_and(|s| session::constant_time_eq(s.as_bytes(), pending.state.as_bytes()));
-    if !state_ok {
-        let failure = Failure::NotStartedHere("state does not match");
-        return eid_failed(&p, &method.id, &failure, &pending.next).map(with_clear);
-    }
-    // A provider that names itself must be the method's (a mix-up attack
-    // sends one provider's answer to another's login).
-    if q.iss
-        .as_deref()
-        .is_some_and(|iss| iss.trim_end_matches('/') != method.issuer)
-    {
-        let failure = Failure::NotStartedHere("the answer names another provider");
-        return eid_failed(&p, &method.id, &failure, &pending.next).map(with_clear);
-    }
-    if let Some(error) = q.error {
-        let failure = Failure::Refused(error.chars().take(64).collect());
-        return eid_failed(&p, &method.id, &failure, &pending.next).map(with_clear);
-    }
-    let Some(code) = q.code else {
-        let failure = Failure::Refused("no code".into());
-        return eid_failed(&p, &method.id, &failure, &pending.next).map(with_clear);
+    let code = match answered_code(q, &pending, method) {
+        Ok(code) => code,
+        Err(failure) => {
+            return eid_failed(&p, &method.id, &failure, &pending.next).map(with_clear);
+        }
     };
     let verified = crate::eid::flow::finish(
         &p.state.eid,
@@ -388,6 +362,34 @@ pub async fn eid_callback(
     }
 }
 
+/// The code in the provider's answer, if the answer is to this browser's
+/// login (its `state`), from the method's provider (RFC 9207 `iss`, where
+/// it says), and not an error.
+fn answered_code(
+    q: CallbackQuery,
+    pending: &Pending,
+    method: &crate::tenants::LoginMethod,
+) -> Result<String, Failure> {
+    let state_ok = q
+        .state
+        .as_deref()
+        .is_some_and(|s| session::constant_time_eq(s.as_bytes(), pending.state.as_bytes()));
+    if !state_ok {
+        return Err(Failure::NotStartedHere("state does not match"));
+    }
+    // A mix-up attack sends one provider's answer to another's login.
+    if q.iss
+        .as_deref()
+        .is_some_and(|iss| iss.trim_end_matches('/') != method.issuer)
+    {
+        return Err(Failure::NotStartedHere("the answer names another provider"));
+    }
+    if let Some(error) = q.error {
+        return Err(Failure::Refused(error.chars().take(64).collect()));
+    }
+    q.code.ok_or_else(|| Failure::Refused("no code".into()))
+}
+
 /// The login page again, saying the e-ID login did not work (or was
 /// cancelled); the log says why, without the identity.
 fn eid_failed(p: &Portal, method: &str, failure: &Failure, next: &str) -> PageResult {
@@ -422,14 +424,7 @@ pub async fn logout(p: Portal) -> PageResult {
             .session(hash)
             .await?
             .and_then(|s| s.login_method)
-            .and_then(|id| {
-                p.ctx
-                    .tenant
-                    .login_methods
-                    .iter()
-                    .find(|m| m.id == id)
-                    .cloned()
-            }),
+            .and_then(|id| p.ctx.tenant.login_method(&id)),
         None => None,
     };
     let cookie = session::end_session(&p.state, &p.ctx).await?;
@@ -447,7 +442,7 @@ pub async fn logout(p: Portal) -> PageResult {
     // The session here has ended whatever the provider does; a provider
     // that cannot be reached only misses its part.
     let at_provider = match p.state.eid.metadata(&method.issuer).await {
-        Ok(meta) => crate::eid::logout::end_session_url(&meta, &method, &back),
+        Ok(meta) => crate::eid::logout::end_session_url(&meta, method, &back),
         Err(e) => {
             tracing::warn!(tenant = %p.ctx.tenant.id, method = %method.id, error = %e, "no end-session at the provider");
             None

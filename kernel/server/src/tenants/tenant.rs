@@ -60,6 +60,13 @@ pub struct Tenant {
     pub file: PathBuf,
 }
 
+impl Tenant {
+    /// The e-ID method with this id in the tenant's file.
+    pub fn login_method(&self, id: &str) -> Option<&LoginMethod> {
+        self.login_methods.iter().find(|m| m.id == id)
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Booking {
     /// Whether a patient must confirm a booking before it can be held.
